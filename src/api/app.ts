@@ -1,0 +1,34 @@
+/** The HTTP app: one sub-app per resource, one error handler that answers problem+json, one OpenAPI document. */
+import { HTTPException } from "hono/http-exception";
+import { ProblemError, problemResponse } from "../lib/problem";
+import { log } from "../lib/log";
+import { health } from "./health";
+import { router } from "./router";
+import { webhooks } from "./webhooks";
+
+export const app = router()
+  .route("/", health)
+  .route("/webhooks/intercom", webhooks)
+  .notFound(() => problemResponse(404, "No such route."))
+  .onError((err, c) => {
+    if (err instanceof ProblemError) return problemResponse(err.status, err.message, err.errors, err.headers);
+    if (err instanceof HTTPException) return problemResponse(err.status, err.message || undefined);
+    log({ level: "error", msg: "unhandled error", route: c.req.routePath, method: c.req.method, error: String(err) });
+    return problemResponse(500, "An unexpected error occurred; it has been logged.");
+  });
+
+app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+  type: "http",
+  scheme: "bearer",
+  bearerFormat: "JWT",
+  description: "A JWT with `workspace_id` and `scope` (`admin`, `ingest`) claims; see README, Authentication.",
+});
+
+app.doc31("/openapi.json", {
+  openapi: "3.1.0",
+  info: {
+    title: "Intercom Connector",
+    version: "1.0.0",
+    description: "Two-way sync between the CDP and Intercom. Errors are application/problem+json (RFC 9457).",
+  },
+});

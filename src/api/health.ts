@@ -1,0 +1,15 @@
+/** Liveness. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { router } from "./router";
+
+export const health = router().openapi(
+  createRoute({
+    method: "get",
+    path: "/healthz",
+    summary: "Liveness check",
+    responses: {
+      200: { description: "The Worker is up.", content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } } },
+    },
+  }),
+  (c) => c.json({ ok: true as const }, 200),
+);

@@ -1,0 +1,322 @@
+/**
+ * The D1 schema, single source of truth: `npm run db:generate` writes the SQL in `migrations/` from this file,
+ * and a test fails when the two drift apart.
+ *
+ * Times are Unix milliseconds (integers) unless a column name says otherwise.
+ * JSON columns hold text; their TypeScript shape is given with `$type`.
+ */
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** Settings of the Intercom → CDP direction (DESIGN §2). */
+export interface SourceSettings {
+  enabled: boolean;
+  capture_chat_events: boolean;
+  capture_user_events: boolean;
+  create_users_from_contacts: boolean;
+  create_accounts_from_companies: boolean;
+  capture_relationships: boolean;
+}
+
+/** One custom mapping: a CDP property to an Intercom attribute, coerced to `type`. */
+export interface FieldMapping {
+  from: string;
+  to: string;
+  type: "string" | "integer" | "float" | "boolean" | "date" | "datetime";
+}
+
+/** Settings of the CDP → Intercom direction (DESIGN §2). */
+export interface DestinationSettings {
+  enabled: boolean;
+  segments: string[];
+  allow_create: boolean;
+  mappings: { contact: FieldMapping[]; company: FieldMapping[] };
+}
+
+export type ConnectionStatus = "connected" | "revoked" | "error" | "disconnected";
+export type Region = "US" | "EU" | "AU";
+
+/** A CDP workspace's link to one Intercom workspace (app). */
+export const connections = sqliteTable(
+  "connections",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull(),
+    name: text("name").notNull(),
+    status: text("status").$type<ConnectionStatus>().notNull(),
+    statusDetail: text("status_detail"),
+    /** Intercom `app.id_code`: the webhook envelope's `app_id`. */
+    appId: text("app_id"),
+    appName: text("app_name"),
+    region: text("region").$type<Region>().notNull().default("US"),
+    /** The access token as a compact JWE (dir + A256GCM); null once disconnected. */
+    tokenJwe: text("token_jwe"),
+    source: text("source", { mode: "json" }).$type<SourceSettings>().notNull(),
+    destination: text("destination", { mode: "json" }).$type<DestinationSettings>().notNull(),
+    /** Bumped by every settings write: PATCHes compare-and-set on it so none is lost. */
+    version: integer("version").notNull().default(0),
+    /** Upper bound of the last reconciliation sweep (Intercom `updated_at`, Unix seconds). */
+    sweptUntil: integer("swept_until"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("connections_workspace").on(t.workspaceId), uniqueIndex("connections_app").on(t.appId)],
+);
+
+/** Single-use nonces of OAuth `state` JWTs. */
+export const oauthStates = sqliteTable("oauth_states", {
+  nonce: text("nonce").primaryKey(),
+  workspaceId: text("workspace_id").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  usedAt: integer("used_at"),
+});
+
+/** CDP users (the identity graph); `user_id` is the CDP's id, sent to Intercom as `external_id`. */
+export const users = sqliteTable(
+  "users",
+  {
+    pk: integer("pk").primaryKey({ autoIncrement: true }),
+    workspaceId: text("workspace_id").notNull(),
+    userId: text("user_id"),
+    /** Lower-cased. */
+    email: text("email"),
+    properties: text("properties", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+    segments: text("segments", { mode: "json" }).$type<string[]>().notNull().default([]),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("users_workspace_user_id").on(t.workspaceId, t.userId),
+    index("users_workspace_email").on(t.workspaceId, t.email),
+    index("users_workspace_pk").on(t.workspaceId, t.pk),
+  ],
+);
+
+/** CDP accounts; `account_id` is the CDP's id, sent to Intercom as `company_id`. */
+export const accounts = sqliteTable(
+  "accounts",
+  {
+    pk: integer("pk").primaryKey({ autoIncrement: true }),
+    workspaceId: text("workspace_id").notNull(),
+    accountId: text("account_id").notNull(),
+    name: text("name"),
+    properties: text("properties", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("accounts_workspace_account_id").on(t.workspaceId, t.accountId)],
+);
+
+/** User ↔ account membership. */
+export const memberships = sqliteTable(
+  "memberships",
+  {
+    userPk: integer("user_pk").notNull(),
+    accountPk: integer("account_pk").notNull(),
+    workspaceId: text("workspace_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userPk, t.accountPk] }), index("memberships_account").on(t.accountPk)],
+);
+
+export type IntercomObjectType = "contact" | "company";
+
+/**
+ * The identity map: which Intercom object a CDP user/account is, per connection, and what Intercom is known to
+ * hold for the synced fields (the diff base of the destination and the echo filter of the source).
+ */
+export const intercomLinks = sqliteTable(
+  "intercom_links",
+  {
+    connectionId: text("connection_id").notNull(),
+    objectType: text("object_type").$type<IntercomObjectType>().notNull(),
+    /** users.pk or accounts.pk. */
+    localPk: integer("local_pk").notNull(),
+    intercomId: text("intercom_id").notNull(),
+    /** `updated_at` of the newest Intercom state applied (ms); older webhook items are stale. */
+    remoteUpdatedAt: integer("remote_updated_at"),
+    /** Intercom's known values of the fields we sync, keyed by Intercom attribute path. */
+    remoteState: text("remote_state", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.connectionId, t.objectType, t.localPk] }),
+    uniqueIndex("intercom_links_intercom_id").on(t.connectionId, t.objectType, t.intercomId),
+  ],
+);
+
+/**
+ * Relationships seen in Intercom whose contact or company is not in the CDP yet (source direction):
+ * applied when the missing side is captured.
+ */
+export const pendingLinks = sqliteTable(
+  "pending_links",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    connectionId: text("connection_id").notNull(),
+    intercomContactId: text("intercom_contact_id").notNull(),
+    intercomCompanyId: text("intercom_company_id").notNull(),
+    /** The company's `company_id` when the payload carried it. */
+    companyId: text("company_id"),
+    op: text("op").$type<"attach" | "detach">().notNull(),
+    /** Envelope `created_at` of the notification (ms): the newest op per pair wins. */
+    occurredAt: integer("occurred_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("pending_links_pair").on(t.connectionId, t.intercomContactId, t.intercomCompanyId),
+    index("pending_links_company").on(t.connectionId, t.intercomCompanyId),
+  ],
+);
+
+/** Events captured for users (chat events, Intercom data events). */
+export const events = sqliteTable(
+  "events",
+  {
+    pk: integer("pk").primaryKey({ autoIncrement: true }),
+    workspaceId: text("workspace_id").notNull(),
+    userPk: integer("user_pk").notNull(),
+    connectionId: text("connection_id"),
+    name: text("name").notNull(),
+    properties: text("properties", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+    occurredAt: integer("occurred_at").notNull(),
+    source: text("source").notNull(),
+    /** Unique per origin (e.g. Intercom notification id + event name): a redelivery cannot add a second row. */
+    dedupeKey: text("dedupe_key"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    index("events_user_time").on(t.userPk, t.occurredAt, t.pk),
+    uniqueIndex("events_dedupe").on(t.dedupeKey),
+  ],
+);
+
+/** Intercom notification ids already processed (idempotency of the source consumer). */
+export const processedNotifications = sqliteTable(
+  "processed_notifications",
+  {
+    /** `${app_id}:${notification id}`. */
+    key: text("key").primaryKey(),
+    processedAt: integer("processed_at").notNull(),
+  },
+  (t) => [index("processed_notifications_time").on(t.processedAt)],
+);
+
+export type Direction = "in" | "out";
+export type SyncOutcome =
+  | "captured"
+  | "skipped"
+  | "duplicate"
+  | "stale"
+  | "pending"
+  | "failed"
+  | "synced"
+  | "noop"
+  | "conflict"
+  | "retrying"
+  | "parked"
+  | "ignored"
+  | "dead_letter";
+
+/** One row per outcome of either direction; `id` is the (newest-first) pagination cursor. */
+export const syncLogs = sqliteTable(
+  "sync_logs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    connectionId: text("connection_id"),
+    workspaceId: text("workspace_id"),
+    direction: text("direction").$type<Direction>().notNull(),
+    outcome: text("outcome").$type<SyncOutcome>().notNull(),
+    /** user | account | contact | company | event | action | connection | notification. */
+    objectType: text("object_type").notNull(),
+    /** The CDP id (user_id, account_id) or, failing that, the Intercom one. */
+    objectId: text("object_id"),
+    intercomId: text("intercom_id"),
+    email: text("email"),
+    /** What was attempted: a topic (`contact.user.updated`), or `create`, `update`, `attach`, `add_tag`, … */
+    action: text("action"),
+    detail: text("detail"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    index("sync_logs_connection").on(t.connectionId, t.id),
+    index("sync_logs_direction").on(t.connectionId, t.direction, t.id),
+    index("sync_logs_outcome").on(t.connectionId, t.outcome, t.id),
+    index("sync_logs_object_type").on(t.connectionId, t.objectType, t.id),
+    index("sync_logs_object_id").on(t.connectionId, t.objectId, t.id),
+    index("sync_logs_intercom_id").on(t.connectionId, t.intercomId, t.id),
+    index("sync_logs_email").on(t.connectionId, t.email, t.id),
+    index("sync_logs_time").on(t.createdAt),
+  ],
+);
+
+/** Queue messages that exhausted their retries, recorded by the dead-letter consumers. */
+export const deadLetters = sqliteTable(
+  "dead_letters",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    /** The queue the message was first sent to: `intercom-inbound` or `intercom-outbound`. */
+    queue: text("queue").notNull(),
+    connectionId: text("connection_id"),
+    /** The message body as JSON. */
+    body: text("body").notNull(),
+    /** Queue message id: a redelivered dead letter is recorded once. */
+    messageId: text("message_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+    replayedAt: integer("replayed_at"),
+  },
+  (t) => [index("dead_letters_connection").on(t.connectionId, t.id), uniqueIndex("dead_letters_message").on(t.messageId)],
+);
+
+export type ActionType = "add_tag" | "remove_tag" | "trigger_event";
+export type ActionStatus = "queued" | "done" | "failed";
+
+/** Actions requested by the CDP (add/remove tag, trigger event). */
+export const actions = sqliteTable(
+  "actions",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull(),
+    connectionId: text("connection_id").notNull(),
+    userPk: integer("user_pk").notNull(),
+    type: text("type").$type<ActionType>().notNull(),
+    /** `{tag}` or `{event: {name, metadata, occurred_at}}` as accepted. */
+    payload: text("payload", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    idempotencyKey: text("idempotency_key"),
+    status: text("status").$type<ActionStatus>().notNull(),
+    detail: text("detail"),
+    attempts: integer("attempts").notNull().default(0),
+    /** When the action was accepted: the `created_at` of a triggered event unless `occurred_at` was given. */
+    acceptedAt: integer("accepted_at").notNull(),
+    /** For trigger_event: `${connection}:${intercom contact id}:${event name}:${created_at s}`, to spot its echo. */
+    echoKey: text("echo_key"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("actions_idempotency").on(t.workspaceId, t.idempotencyKey),
+    index("actions_echo").on(t.echoKey),
+  ],
+);
+
+/** Tag ids by lower-cased name, per connection (tags are create-or-get by name in Intercom). */
+export const tagCache = sqliteTable(
+  "tag_cache",
+  {
+    connectionId: text("connection_id").notNull(),
+    name: text("name").notNull(),
+    tagId: text("tag_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.connectionId, t.name] })],
+);
+
+/** Sync objects whose work waits for a reconnect (the token was revoked); woken when the connection is restored. */
+export const parkedSyncs = sqliteTable(
+  "parked_syncs",
+  {
+    connectionId: text("connection_id").notNull(),
+    /** `user` or `account`. */
+    kind: text("kind").notNull(),
+    localPk: integer("local_pk").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.connectionId, t.kind, t.localPk] })],
+);

@@ -1,0 +1,16 @@
+/** Worker entry point: HTTP app, queue consumers, housekeeping cron, Durable Object classes. */
+import { app } from "./api/app";
+import type { Env } from "./env";
+import { handleQueueBatch } from "./queues";
+import { runHousekeeping } from "./ops/housekeeping";
+
+export { ContactSync } from "./destination/contact-sync";
+export { RateBudget } from "./intercom/rate-budget";
+
+export default {
+  fetch: app.fetch,
+  queue: (batch, env, ctx) => handleQueueBatch(batch, env, ctx),
+  scheduled: (controller, env, ctx) => {
+    ctx.waitUntil(runHousekeeping(env, controller.scheduledTime));
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,69 @@
+/**
+ * Dead-letter consumers: a message that exhausted its retries on INBOUND or OUTBOUND lands here and is recorded in
+ * `dead_letters` (listed and replayed through the admin API) plus a sync-log row, so nothing is lost silently.
+ */
+import { eq } from "drizzle-orm";
+import { database, type Database } from "../db/client";
+import { connections, deadLetters } from "../db/schema";
+import type { Env } from "../env";
+import { log } from "../lib/log";
+import { logSyncOutcome, syncLogInsert, type SyncLogEntry } from "../lib/sync-log";
+import { originalQueue } from "../queues";
+
+/** Records each dead letter once (by queue message id), then acknowledges it. */
+export async function recordDeadLetters(batch: MessageBatch, env: Env): Promise<void> {
+  const db = database(env.DB);
+  const queue = originalQueue(batch.queue);
+  for (const message of batch.messages) {
+    try {
+      const { connectionId, workspaceId } = await owningConnection(db, message.body);
+      const entry: SyncLogEntry = {
+        connectionId,
+        workspaceId,
+        direction: queue.includes("inbound") ? "in" : "out",
+        outcome: "dead_letter",
+        objectType: "message",
+        objectId: message.id,
+        action: queue,
+        detail: `exhausted its retries on ${queue}; list and replay it with the dead-letters API`,
+      };
+      const inserted = await db
+        .insert(deadLetters)
+        .values({
+          queue,
+          connectionId,
+          body: JSON.stringify(message.body ?? null),
+          messageId: message.id,
+          createdAt: Date.now(),
+        })
+        .onConflictDoNothing()
+        .returning({ id: deadLetters.id });
+      if (inserted.length > 0) {
+        await syncLogInsert(db, entry);
+        logSyncOutcome(entry);
+      }
+      message.ack();
+    } catch (error) {
+      log({ level: "error", msg: "could not record a dead letter; retrying", queue, message_id: message.id, error: String(error) });
+      message.retry({ delaySeconds: 30 });
+    }
+  }
+}
+
+/** The connection a message belongs to: named in outbound messages, found by `app_id` for inbound ones. */
+async function owningConnection(
+  db: Database,
+  body: unknown,
+): Promise<{ connectionId: string | null; workspaceId: string | null }> {
+  if (typeof body !== "object" || body === null) return { connectionId: null, workspaceId: null };
+  const record = body as Record<string, unknown>;
+  const byId = typeof record.connection_id === "string" ? record.connection_id : null;
+  const appId = typeof record.app_id === "string" ? record.app_id : null;
+  if (!byId && !appId) return { connectionId: null, workspaceId: null };
+  const row = await db
+    .select({ id: connections.id, workspaceId: connections.workspaceId })
+    .from(connections)
+    .where(byId ? eq(connections.id, byId) : eq(connections.appId, appId!))
+    .get();
+  return { connectionId: row?.id ?? byId, workspaceId: row?.workspaceId ?? null };
+}

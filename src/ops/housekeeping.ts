@@ -1,0 +1,50 @@
+/** The housekeeping cron: retention of sync logs, expiry of idempotency keys and OAuth nonces. */
+import { lt, inArray } from "drizzle-orm";
+import { database, type Database } from "../db/client";
+import { oauthStates, processedNotifications, syncLogs } from "../db/schema";
+import type { Env } from "../env";
+import { log } from "../lib/log";
+
+const DAY_MS = 86_400_000;
+/** Intercom gives up redelivering after 2 hours; a week of keys leaves a wide margin. */
+const NOTIFICATION_KEY_TTL_MS = 7 * DAY_MS;
+const DELETE_CHUNK = 5_000;
+const MAX_CHUNKS_PER_RUN = 40;
+
+/** Runs every housekeeping task once; each logs what it did. */
+export async function runHousekeeping(env: Env, scheduledTime: number): Promise<void> {
+  const db = database(env.DB);
+  const retentionDays = retentionDaysOf(env.LOG_RETENTION_DAYS);
+  const logsDeleted = await deleteOldSyncLogs(db, scheduledTime - retentionDays * DAY_MS);
+  const keys = await db
+    .delete(processedNotifications)
+    .where(lt(processedNotifications.processedAt, scheduledTime - NOTIFICATION_KEY_TTL_MS))
+    .run();
+  const nonces = await db.delete(oauthStates).where(lt(oauthStates.expiresAt, scheduledTime - DAY_MS)).run();
+  log({
+    msg: "housekeeping done",
+    outcome: "done",
+    retention_days: retentionDays,
+    sync_logs_deleted: logsDeleted,
+    notification_keys_deleted: keys.meta.changes,
+    oauth_states_deleted: nonces.meta.changes,
+  });
+}
+
+/** `LOG_RETENTION_DAYS` as a positive number of days, 30 by default. */
+export function retentionDaysOf(value: string | undefined): number {
+  const days = Number(value);
+  return Number.isFinite(days) && days > 0 ? days : 30;
+}
+
+/** Deletes sync-log rows older than `cutoff` in chunks, so one run never holds D1 for long. */
+async function deleteOldSyncLogs(db: Database, cutoff: number): Promise<number> {
+  let deleted = 0;
+  for (let chunk = 0; chunk < MAX_CHUNKS_PER_RUN; chunk++) {
+    const old = db.select({ id: syncLogs.id }).from(syncLogs).where(lt(syncLogs.createdAt, cutoff)).limit(DELETE_CHUNK);
+    const result = await db.delete(syncLogs).where(inArray(syncLogs.id, old)).run();
+    deleted += result.meta.changes;
+    if (result.meta.changes < DELETE_CHUNK) break;
+  }
+  return deleted;
+}

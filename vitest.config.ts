@@ -1,0 +1,42 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+// Tests run inside workerd against real local D1, queues and Durable Objects. Intercom is the simulator in
+// test/intercom-sim, reached through msw; tests get their own secrets so CI (no .dev.vars) behaves like a laptop.
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  return {
+    plugins: [
+      cloudflareTest({
+        main: "./src/index.ts",
+        wrangler: { configPath: "./wrangler.toml" },
+        remoteBindings: false,
+        miniflare: {
+          compatibilityFlags: ["service_binding_extra_handlers"],
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            INTERCOM_CLIENT_ID: "test-client-id",
+            INTERCOM_CLIENT_SECRET: "test-client-secret-0123456789",
+            INTERCOM_API_BASE: "https://intercom.sim.test",
+            INTERCOM_OAUTH_URL: "https://intercom.sim.test/oauth",
+            ADMIN_JWT_SECRET: "test-admin-jwt-secret-0123456789abcdef",
+            ADMIN_JWT_ISSUER: "https://cdp.test",
+            ADMIN_JWT_AUDIENCE: "intercom-connector",
+            TOKEN_ENCRYPTION_KEY: "k1:wqSqnH7gNQ6bVNMTeqJTVHY2ztfR4ozZg0xDCDPtaXc",
+            PUBLIC_URL: "https://connector.test",
+            OAUTH_RETURN_URL: "",
+            LOG_RETENTION_DAYS: "30",
+          },
+        },
+      }),
+    ],
+    test: {
+      include: ["test/**/*.test.ts"],
+      setupFiles: ["./test/setup.ts"],
+      testTimeout: 30_000,
+      hookTimeout: 30_000,
+      teardownTimeout: 30_000,
+    },
+  };
+});

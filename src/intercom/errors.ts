@@ -1,0 +1,64 @@
+/** What an Intercom failure means for the caller: retry when, stop, or take an id from a conflict. */
+import { IntercomError, IntercomTimeoutError } from "intercom-client";
+
+export type IntercomFailure =
+  | { kind: "rate_limited"; status: 429; resetAt: number | null; message: string }
+  | { kind: "unauthorized"; status: 401; message: string }
+  | { kind: "conflict"; status: 409; existingId: string | null; archived: boolean; message: string }
+  | { kind: "not_found"; status: 404; code: string | null; message: string }
+  | { kind: "gone"; status: 410; canonicalId: string | null; message: string }
+  | { kind: "server"; status: number | null; message: string }
+  | { kind: "invalid"; status: number; code: string | null; message: string };
+
+interface ErrorListBody {
+  errors?: Array<{ code?: string; message?: string; field?: string }>;
+}
+
+/** The first `{code, message}` of an Intercom `error.list` body, if any. */
+export function firstError(body: unknown): { code: string | null; message: string | null } {
+  const list = (body as ErrorListBody | null | undefined)?.errors;
+  const first = Array.isArray(list) ? list[0] : undefined;
+  return { code: first?.code ?? null, message: first?.message ?? null };
+}
+
+/** The Intercom id named in a 409 message ("… already exists with id=<id>"). */
+export function conflictId(message: string | null): string | null {
+  return message?.match(/id=(\w+)/)?.[1] ?? null;
+}
+
+/** Classifies a failed response from Intercom by status, `error.list` body and headers. */
+export function classifyResponse(status: number | null, body: unknown, headers?: Headers | null): IntercomFailure {
+  const { code, message } = firstError(body);
+  const text = message ?? (typeof body === "string" && body ? body.slice(0, 200) : `HTTP ${status ?? "error"}`);
+  if (status === 429) {
+    const reset = Number(headers?.get("x-ratelimit-reset"));
+    return { kind: "rate_limited", status, resetAt: Number.isFinite(reset) && reset > 0 ? reset * 1000 : null, message: text };
+  }
+  if (status === 401) return { kind: "unauthorized", status, message: text };
+  if (status === 409) {
+    return { kind: "conflict", status, existingId: conflictId(message), archived: /archived/i.test(text), message: text };
+  }
+  if (status === 410) {
+    const link = headers?.get("link") ?? "";
+    return { kind: "gone", status, canonicalId: link.match(/contacts\/(\w+)>/)?.[1] ?? null, message: text };
+  }
+  if (status === 404) return { kind: "not_found", status, code, message: text };
+  if (status === null || status >= 500 || status === 408) return { kind: "server", status, message: text };
+  return { kind: "invalid", status, code, message: text };
+}
+
+/** Classifies anything the SDK (or fetch) threw. */
+export function classifyError(error: unknown): IntercomFailure {
+  if (error instanceof IntercomTimeoutError) return { kind: "server", status: null, message: "request timed out" };
+  if (error instanceof IntercomError) {
+    const headers = error.rawResponse?.headers ?? null;
+    if (error.statusCode === undefined) return { kind: "server", status: null, message: error.message || "network error" };
+    return classifyResponse(error.statusCode, error.body, headers as Headers | null);
+  }
+  return { kind: "server", status: null, message: error instanceof Error ? error.message : String(error) };
+}
+
+/** Whether a failure is worth retrying later (the rest are final until something changes). */
+export function isRetryable(failure: IntercomFailure): boolean {
+  return failure.kind === "rate_limited" || failure.kind === "server";
+}

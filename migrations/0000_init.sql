@@ -4,6 +4,7 @@ CREATE TABLE `accounts` (
 	`account_id` text NOT NULL,
 	`name` text,
 	`properties` text DEFAULT '{}' NOT NULL,
+	`version` integer DEFAULT 0 NOT NULL,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL
 );
@@ -166,10 +167,12 @@ CREATE TABLE `users` (
 	`email` text,
 	`properties` text DEFAULT '{}' NOT NULL,
 	`segments` text DEFAULT '[]' NOT NULL,
+	`version` integer DEFAULT 0 NOT NULL,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `users_workspace_user_id` ON `users` (`workspace_id`,`user_id`);--> statement-breakpoint
 CREATE INDEX `users_workspace_email` ON `users` (`workspace_id`,`email`);--> statement-breakpoint
+CREATE UNIQUE INDEX `users_workspace_email_only` ON `users` (`workspace_id`,`email`) WHERE user_id IS NULL;--> statement-breakpoint
 CREATE INDEX `users_workspace_pk` ON `users` (`workspace_id`,`pk`);

@@ -5,6 +5,7 @@
  * Times are Unix milliseconds (integers) unless a column name says otherwise.
  * JSON columns hold text; their TypeScript shape is given with `$type`.
  */
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** Settings of the Intercom → CDP direction (DESIGN §2). */
@@ -81,12 +82,16 @@ export const users = sqliteTable(
     email: text("email"),
     properties: text("properties", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
     segments: text("segments", { mode: "json" }).$type<string[]>().notNull().default([]),
+    /** Bumped by every write: concurrent writers compare-and-set on it. */
+    version: integer("version").notNull().default(0),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [
     uniqueIndex("users_workspace_user_id").on(t.workspaceId, t.userId),
     index("users_workspace_email").on(t.workspaceId, t.email),
+    // A person known only by email is one row, however many writers race to create it.
+    uniqueIndex("users_workspace_email_only").on(t.workspaceId, t.email).where(sql`user_id IS NULL`),
     index("users_workspace_pk").on(t.workspaceId, t.pk),
   ],
 );
@@ -100,6 +105,7 @@ export const accounts = sqliteTable(
     accountId: text("account_id").notNull(),
     name: text("name"),
     properties: text("properties", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+    version: integer("version").notNull().default(0),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

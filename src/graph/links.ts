@@ -1,0 +1,123 @@
+/** The identity map between CDP users/accounts and Intercom contacts/companies, per connection. */
+import { and, eq, sql, type SQL } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { intercomLinks, type IntercomObjectType } from "../db/schema";
+
+export type LinkRow = typeof intercomLinks.$inferSelect;
+
+/** The link of an Intercom object, if known. */
+export async function linkByIntercomId(
+  db: Database,
+  connectionId: string,
+  objectType: IntercomObjectType,
+  intercomId: string,
+): Promise<LinkRow | null> {
+  const row = await db
+    .select()
+    .from(intercomLinks)
+    .where(
+      and(
+        eq(intercomLinks.connectionId, connectionId),
+        eq(intercomLinks.objectType, objectType),
+        eq(intercomLinks.intercomId, intercomId),
+      ),
+    )
+    .get();
+  return row ?? null;
+}
+
+/** The link of a CDP user or account, if known. */
+export async function linkByLocal(
+  db: Database,
+  connectionId: string,
+  objectType: IntercomObjectType,
+  localPk: number,
+): Promise<LinkRow | null> {
+  const row = await db
+    .select()
+    .from(intercomLinks)
+    .where(
+      and(
+        eq(intercomLinks.connectionId, connectionId),
+        eq(intercomLinks.objectType, objectType),
+        eq(intercomLinks.localPk, localPk),
+      ),
+    )
+    .get();
+  return row ?? null;
+}
+
+export interface LinkWrite {
+  connectionId: string;
+  objectType: IntercomObjectType;
+  localPk: number;
+  intercomId: string;
+  /** Unix ms of the Intercom state recorded in `remoteState`; null leaves the stored one. */
+  remoteUpdatedAt?: number | null;
+  /** Intercom's values of the synced fields, merged over the stored ones. */
+  remoteState?: Record<string, unknown>;
+}
+
+/**
+ * Creates or updates a link (an Intercom object → CDP object, one each way per connection). The remote state
+ * is merged key by key in SQL (`json_set`, which keeps a known `null`), so two writers of different fields both land.
+ */
+export function upsertLink(db: Database, link: LinkWrite, now = Date.now()) {
+  return db
+    .insert(intercomLinks)
+    .values({
+      connectionId: link.connectionId,
+      objectType: link.objectType,
+      localPk: link.localPk,
+      intercomId: link.intercomId,
+      remoteUpdatedAt: link.remoteUpdatedAt ?? null,
+      remoteState: link.remoteState ?? {},
+      updatedAt: now,
+    })
+    .onConflictDoUpdate({
+      target: [intercomLinks.connectionId, intercomLinks.objectType, intercomLinks.localPk],
+      set: {
+        intercomId: link.intercomId,
+        remoteUpdatedAt:
+          link.remoteUpdatedAt == null
+            ? sqlKeep("remote_updated_at")
+            : sqlMax("remote_updated_at", link.remoteUpdatedAt),
+        remoteState: sqlJsonSet("remote_state", link.remoteState ?? {}),
+        updatedAt: now,
+      },
+    });
+}
+
+/** Removes a link by its Intercom id (the Intercom object was deleted or merged away). */
+export function deleteLinkByIntercomId(
+  db: Database,
+  connectionId: string,
+  objectType: IntercomObjectType,
+  intercomId: string,
+) {
+  return db
+    .delete(intercomLinks)
+    .where(
+      and(
+        eq(intercomLinks.connectionId, connectionId),
+        eq(intercomLinks.objectType, objectType),
+        eq(intercomLinks.intercomId, intercomId),
+      ),
+    );
+}
+
+function sqlKeep(column: string): SQL {
+  return sql.raw(`"intercom_links"."${column}"`);
+}
+
+function sqlMax(column: string, value: number): SQL {
+  return sql`max(coalesce(${sqlKeep(column)}, 0), ${value})`;
+}
+
+/** `json_set(column, '$."key"', json(value), …)`: keys may contain dots (`custom_attributes.plan`). */
+function sqlJsonSet(column: string, values: Record<string, unknown>): SQL {
+  const entries = Object.entries(values);
+  if (entries.length === 0) return sqlKeep(column);
+  const args = entries.map(([key, value]) => sql`, ${`$."${key.replaceAll('"', '""')}"`}, json(${JSON.stringify(value ?? null)})`);
+  return sql`json_set(${sqlKeep(column)}${sql.join(args, sql``)})`;
+}

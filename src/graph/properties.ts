@@ -1,0 +1,35 @@
+/** Pure helpers for property bags: merge with `null` removing a key, and structural equality. */
+
+export type Properties = Record<string, unknown>;
+
+/** `base` with `patch` applied: a `null` value removes the key, anything else sets it. */
+export function mergeProperties(base: Properties, patch: Record<string, unknown>): Properties {
+  const next: Properties = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null || value === undefined) delete next[key];
+    else next[key] = value;
+  }
+  return next;
+}
+
+/** Deep equality of JSON-like values (key order ignored). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const other = b as unknown[];
+    return a.length === other.length && a.every((value, i) => sameJson(value, other[i]));
+  }
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = Object.keys(left);
+  return keys.length === Object.keys(right).length && keys.every((key) => key in right && sameJson(left[key], right[key]));
+}
+
+/** The same segments as a set (order and duplicates ignored). */
+export function sameSegments(a: readonly string[], b: readonly string[]): boolean {
+  const left = new Set(a);
+  const right = new Set(b);
+  return left.size === right.size && [...left].every((segment) => right.has(segment));
+}

@@ -7,7 +7,9 @@ import * as schema from "../src/db/schema";
 // them (test/setup.ts) and compares the resulting D1 schema with the drizzle schema: a change to schema.ts
 // without a regenerated migration, or a hand edit of a migration, fails here.
 
-const tables = Object.values(schema).filter((value): value is SQLiteTable => value instanceof SQLiteTable);
+const tables: SQLiteTable[] = Object.values(schema as Record<string, unknown>).filter(
+  (value): value is SQLiteTable => value instanceof SQLiteTable,
+);
 
 interface ColumnInfo {
   name: string;

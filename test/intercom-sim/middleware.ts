@@ -8,6 +8,7 @@ import { consume, rateLimitHeaders, rateLimitMessage } from "./rate-limit";
 import type { Region } from "./types";
 import type { Workspace } from "./workspace";
 
+const utf8 = new TextDecoder();
 const PREFIX_REGIONS: Record<string, Region> = { eu: "EU", au: "AU" };
 
 /** Splits `/eu/contacts` into region EU and path `/contacts`; the US host has no prefix. */
@@ -33,7 +34,8 @@ export function journal(core: SimCore): MiddlewareHandler<SimEnv> {
     const url = new URL(c.req.url);
     const { region: prefixRegion, path } = splitRegion(url.pathname);
     const region = prefixRegion ?? headerRegion(c.req.header("x-sim-region"));
-    const body = parseBody(await c.req.text(), c.req.header("content-type"));
+    // Bytes, not .text(): workerd warns when .text() reads a form-encoded body.
+    const body = parseBody(utf8.decode(await c.req.arrayBuffer()), c.req.header("content-type"));
     c.set("region", region);
     c.set("body", body);
     const entry = core.openJournalEntry({

@@ -9,6 +9,7 @@ import { companyJson, contactJson, webhookCompanyJson, webhookContactJson, type 
 import { seededRandom } from "./random";
 import type {
   CompanyRecord,
+  ConfigPatch,
   ContactRecord,
   JournalEntry,
   NotificationEnvelope,
@@ -22,8 +23,8 @@ import { envelope, Outbox } from "./webhooks";
 import { Workspace } from "./workspace";
 
 export interface SimulatorOptions {
-  /** Initial configuration; `reset()` returns to it. */
-  config?: Parameters<typeof applyConfigPatch>[1];
+  /** Initial configuration (over the defaults); `reset()` returns to it. */
+  config?: ConfigPatch;
   /** Clock in milliseconds; inject one to move time in tests without sleeping. */
   now?: () => number;
   /** How delivery POSTs webhooks; defaults to the global fetch at call time (so msw sees it). */

@@ -1,0 +1,56 @@
+/**
+ * The Intercom simulator wired into a test file: msw routes https://intercom.sim.test/* to an in-process simulator
+ * and https://connector.test/* to the connector Worker, so webhooks the simulator delivers reach the connector and
+ * the connector's Intercom calls (from routes, queue consumers or Durable Objects) reach the simulator.
+ */
+import { env, exports } from "cloudflare:workers";
+import { http } from "msw";
+import { setupServer } from "msw/node";
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import { createSimulator, type Simulator, type SimulatorOptions } from "../intercom-sim/simulator";
+
+/** INTERCOM_API_BASE in the test bindings. */
+export const INTERCOM_SIM_ORIGIN = "https://intercom.sim.test";
+/** PUBLIC_URL in the test bindings: where the simulator delivers webhooks. */
+export const CONNECTOR_ORIGIN = "https://connector.test";
+
+/**
+ * Call at the top of a test file: creates a simulator (manual webhook delivery, the test bindings' client id and
+ * secret), routes both origins through msw (unhandled requests fail the test), and resets the simulator before each
+ * test. Each test creates the workspaces it needs with `sim.createWorkspace()`.
+ */
+export function useIntercomSim(options: SimulatorOptions = {}): Simulator {
+  const sim = createSimulator({
+    ...options,
+    config: {
+      client_id: env.INTERCOM_CLIENT_ID,
+      client_secret: env.INTERCOM_CLIENT_SECRET,
+      webhook_url: `${CONNECTOR_ORIGIN}/webhooks/intercom`,
+      webhook_delivery: "manual",
+      ...options.config,
+    },
+  });
+  // msw types its requests with the DOM's Request; at run time they are workerd's own.
+  const server = setupServer(
+    http.all(`${INTERCOM_SIM_ORIGIN}/*`, ({ request }) => sim.app.fetch(request as unknown as Request)),
+    http.all(`${CONNECTOR_ORIGIN}/*`, ({ request }) => exports.default.fetch(request as unknown as Request)),
+  );
+  beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
+  afterAll(() => server.close());
+  beforeEach(() => sim.reset());
+  return sim;
+}
+
+/** The journal's latest seq: pass it as `since` to count only the calls made after this point. */
+export function journalMark(sim: Simulator): number {
+  return sim.journal().at(-1)?.seq ?? 0;
+}
+
+/** How many Intercom REST calls match: after `since`, with this method, on this path (exact, or a RegExp). */
+export function countCalls(sim: Simulator, filter: { since?: number; method?: string; path?: string | RegExp; app_id?: string } = {}): number {
+  return sim.journal({ since: filter.since, app_id: filter.app_id }).filter(
+    (entry) =>
+      (filter.method === undefined || entry.method === filter.method.toUpperCase()) &&
+      (filter.path === undefined || (typeof filter.path === "string" ? entry.path === filter.path : filter.path.test(entry.path))),
+  ).length;
+}

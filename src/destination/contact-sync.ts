@@ -1,5 +1,266 @@
-/** One Durable Object per connection + CDP user (or account): the serialized mailbox of its Intercom syncs. */
+/**
+ * One Durable Object per connection + CDP user (or account): the serialized mailbox of that object's Intercom work.
+ * Messages only mark it dirty or append an action; an alarm then runs the work against the current D1 state, so a
+ * burst of changes becomes one sync. Failures are retried by alarm (429 at the reset time, 5xx with backoff), a
+ * revoked token parks the work until reconnect, and work that exhausts its retries becomes a dead letter.
+ */
 import { DurableObject } from "cloudflare:workers";
+import { database } from "../db/client";
 import type { Env } from "../env";
+import { linkByLocal } from "../graph/links";
+import { usersOfAccount } from "../graph/memberships";
+import { classifyError, type IntercomFailure } from "../intercom/errors";
+import { log } from "../lib/log";
+import { recordDeadLetter } from "../ops/dead-letters";
+import { QUEUE_NAMES } from "../queues";
+import { loadSyncContext, park, revokeAndPark, type SyncContext } from "./context";
+import { syncObjectName, type SyncMessage } from "./outbound-message";
+import { decide, type FailureDecision } from "./retry-policy";
+import { executeAction, finishAction, startAction } from "./run-action";
+import { logOut, StepFailure } from "./steps";
+import { syncCompany } from "./sync-company";
+import { syncContact } from "./sync-contact";
 
-export class ContactSync extends DurableObject<Env> {}
+interface Target {
+  connectionId: string;
+  kind: "user" | "account";
+  localPk: number;
+}
+
+/** What `ensureCompany` answers across the RPC boundary (errors would lose their type there). */
+export type CompanyIdResult = { ok: true; companyId: string | null } | { ok: false; failure: IntercomFailure };
+
+const KEY = { target: "target", dirty: "dirty", actions: "actions", attempts: "attempts", parked: "parked" } as const;
+
+export class ContactSync extends DurableObject<Env> {
+  /** Serializes runs inside this object: an alarm and an `ensureCompany` call never interleave. */
+  private running: Promise<unknown> = Promise.resolve();
+
+  /** Records work for this object and makes sure an alarm will run it. */
+  async enqueue(message: SyncMessage): Promise<void> {
+    const storage = this.ctx.storage;
+    await storage.put(KEY.target, { connectionId: message.connection_id, kind: message.kind, localPk: message.local_pk });
+    if (message.action_id) {
+      const queued = (await storage.get<string[]>(KEY.actions)) ?? [];
+      if (!queued.includes(message.action_id)) await storage.put(KEY.actions, [...queued, message.action_id]);
+    } else {
+      await storage.put(KEY.dirty, true);
+    }
+    // An alarm already set (possibly later, for a backoff or a rate-limit reset) will pick this up.
+    if ((await storage.getAlarm()) === null) await storage.setAlarm(Date.now());
+  }
+
+  /** For an account's object: its Intercom company id, syncing (and, when allowed, creating) the company first. */
+  async ensureCompany(connectionId: string, accountPk: number): Promise<CompanyIdResult> {
+    return this.serialized(async () => {
+      const db = database(this.env.DB);
+      const link = await linkByLocal(db, connectionId, "company", accountPk);
+      if (link) return { ok: true, companyId: link.intercomId };
+      const loaded = await loadSyncContext(this.env, connectionId);
+      if (!loaded.usable) return { ok: true, companyId: null };
+      try {
+        const outcome = await syncCompany(loaded.context, accountPk);
+        return { ok: true, companyId: outcome.kind === "synced" ? outcome.companyId : null };
+      } catch (error) {
+        return { ok: false, failure: error instanceof StepFailure ? error.failure : classifyError(error) };
+      }
+    });
+  }
+
+  /** What is pending here (for tests and the admin API). */
+  async pending(): Promise<{ dirty: boolean; actions: string[]; attempts: number; parked: boolean; alarm: number | null }> {
+    const storage = this.ctx.storage;
+    return {
+      dirty: (await storage.get<boolean>(KEY.dirty)) ?? false,
+      actions: (await storage.get<string[]>(KEY.actions)) ?? [],
+      attempts: (await storage.get<number>(KEY.attempts)) ?? 0,
+      parked: (await storage.get<boolean>(KEY.parked)) ?? false,
+      alarm: await storage.getAlarm(),
+    };
+  }
+
+  override async alarm(): Promise<void> {
+    await this.serialized(() => this.run());
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.running.then(work, work);
+    this.running = next.catch(() => undefined);
+    return next;
+  }
+
+  private async run(): Promise<void> {
+    const storage = this.ctx.storage;
+    const target = await storage.get<Target>(KEY.target);
+    if (!target) return;
+    const loaded = await loadSyncContext(this.env, target.connectionId);
+    if (!loaded.usable) {
+      if (loaded.park) return this.parkHere(target, loaded.reason, loaded.connection);
+      return this.dropAll(target, loaded.reason, loaded.connection);
+    }
+    await storage.put(KEY.parked, false);
+    const context = loaded.context;
+
+    if (await storage.get<boolean>(KEY.dirty)) {
+      // Cleared before the work: a change that arrives meanwhile sets it again and gets its own run.
+      await storage.put(KEY.dirty, false);
+      if (await this.attempt(context, target, null, () => this.syncTarget(context, target))) return;
+    }
+    for (const actionId of (await storage.get<string[]>(KEY.actions)) ?? []) {
+      if (await this.attempt(context, target, actionId, () => this.runAction(context, target, actionId))) return;
+      const remaining = ((await storage.get<string[]>(KEY.actions)) ?? []).filter((id) => id !== actionId);
+      await storage.put(KEY.actions, remaining);
+    }
+  }
+
+  /** Runs one piece of work; on failure applies the retry policy and returns true when the run must stop. */
+  private async attempt(
+    context: SyncContext,
+    target: Target,
+    actionId: string | null,
+    work: () => Promise<void>,
+  ): Promise<boolean> {
+    try {
+      await work();
+      await this.ctx.storage.put(KEY.attempts, 0);
+      return false;
+    } catch (error) {
+      const failure = error instanceof StepFailure ? error.failure : classifyError(error);
+      const step = error instanceof StepFailure ? error.action : "sync";
+      if (!(error instanceof StepFailure)) {
+        log({ level: "error", msg: "destination step threw", connection_id: target.connectionId, error: String(error) });
+      }
+      const attempts = ((await this.ctx.storage.get<number>(KEY.attempts)) ?? 0) + 1;
+      const decision = decide(failure, attempts, Date.now(), Math.random());
+      await this.apply(decision, context, target, actionId, step, attempts);
+      return decision.kind !== "fail";
+    }
+  }
+
+  private async apply(
+    decision: FailureDecision,
+    context: SyncContext,
+    target: Target,
+    actionId: string | null,
+    step: string,
+    attempts: number,
+  ): Promise<void> {
+    const storage = this.ctx.storage;
+    const entry = { objectId: `${target.kind}:${target.localPk}`, objectType: actionId ? "action" : target.kind === "user" ? "contact" : "company", action: step };
+    if (decision.kind === "retry") {
+      if (!actionId) await storage.put(KEY.dirty, true);
+      if (decision.countsAsAttempt) await storage.put(KEY.attempts, attempts);
+      await storage.setAlarm(decision.at);
+      await logOut(context, { ...entry, outcome: "retrying", detail: `${decision.detail}; next attempt at ${new Date(decision.at).toISOString()}` });
+      return;
+    }
+    if (decision.kind === "park") {
+      if (!actionId) await storage.put(KEY.dirty, true);
+      await revokeAndPark(context.db, context.connection, { kind: target.kind, localPk: target.localPk }, decision.detail);
+      await storage.put(KEY.parked, true);
+      await logOut(context, { ...entry, outcome: "parked", detail: `${decision.detail}; resumed on reconnect` });
+      return;
+    }
+    await storage.put(KEY.attempts, 0);
+    if (actionId) {
+      const action = await startAction(context.db, actionId);
+      if (action) await finishAction(context, action, { status: "failed", detail: decision.detail, subject: { objectId: entry.objectId, email: null } });
+    } else {
+      await logOut(context, { ...entry, outcome: "failed", detail: decision.detail });
+    }
+    if (decision.exhausted) {
+      await recordDeadLetter(context.db, {
+        queue: QUEUE_NAMES.outbound,
+        connectionId: target.connectionId,
+        workspaceId: context.connection.workspaceId,
+        body: { connection_id: target.connectionId, kind: target.kind, local_pk: target.localPk, ...(actionId ? { action_id: actionId } : {}) },
+        detail: decision.detail,
+      });
+    }
+  }
+
+  private async syncTarget(context: SyncContext, target: Target): Promise<void> {
+    if (target.kind === "account") {
+      const outcome = await syncCompany(context, target.localPk);
+      if (outcome.kind === "synced" && outcome.linkedNow) await this.wakeMembers(context, target.localPk);
+      return;
+    }
+    await syncContact(context, target.localPk, { companyIdOf: (accountPk) => this.companyIdOf(context, accountPk) });
+  }
+
+  private async runAction(context: SyncContext, target: Target, actionId: string): Promise<void> {
+    const action = await startAction(context.db, actionId);
+    if (!action) return; // already done or failed: an action runs once
+    const outcome = await syncContact(context, target.localPk, {
+      ignoreFilter: true,
+      companyIdOf: (accountPk) => this.companyIdOf(context, accountPk),
+    });
+    const subject = { objectId: `user:${target.localPk}`, email: null };
+    if (outcome.kind !== "synced") {
+      await finishAction(context, action, { status: "failed", detail: outcome.detail, subject });
+      return;
+    }
+    const detail = await executeAction(context, action, outcome.contactId);
+    await finishAction(context, action, { status: "done", detail, intercomId: outcome.contactId, subject });
+  }
+
+  /** The Intercom company of an account, through that account's own object (which creates it when allowed). */
+  private async companyIdOf(context: SyncContext, accountPk: number): Promise<string | null> {
+    const link = await linkByLocal(context.db, context.connection.id, "company", accountPk);
+    if (link) return link.intercomId;
+    const name = syncObjectName({ connection_id: context.connection.id, kind: "account", local_pk: accountPk });
+    const result = await this.env.CONTACT_SYNC.getByName(name).ensureCompany(context.connection.id, accountPk);
+    if (!result.ok) throw new StepFailure("company", result.failure);
+    return result.companyId;
+  }
+
+  /** A company just appeared in Intercom: members already there can now be attached to it. */
+  private async wakeMembers(context: SyncContext, accountPk: number): Promise<void> {
+    const members = await usersOfAccount(context.db, accountPk);
+    const messages = members.map((member) => ({
+      body: { kind: "user" as const, connection_id: context.connection.id, local_pk: member.pk },
+    }));
+    for (let i = 0; i < messages.length; i += 100) await this.env.OUTBOUND.sendBatch(messages.slice(i, i + 100));
+  }
+
+  private async parkHere(target: Target, reason: string, connection: SyncContext["connection"]): Promise<void> {
+    const storage = this.ctx.storage;
+    const db = database(this.env.DB);
+    await park(db, target.connectionId, { kind: target.kind, localPk: target.localPk });
+    if (!(await storage.get<boolean>(KEY.parked))) {
+      await storage.put(KEY.parked, true);
+      await logOut({ db, connection }, {
+        objectId: `${target.kind}:${target.localPk}`,
+        objectType: target.kind === "user" ? "contact" : "company",
+        action: "sync",
+        outcome: "parked",
+        detail: reason,
+      });
+    }
+  }
+
+  private async dropAll(target: Target, reason: string, connection: SyncContext["connection"] | null): Promise<void> {
+    const storage = this.ctx.storage;
+    const db = database(this.env.DB);
+    const actionIds = (await storage.get<string[]>(KEY.actions)) ?? [];
+    await storage.put(KEY.dirty, false);
+    await storage.put(KEY.actions, []);
+    if (!connection) {
+      log({ msg: "destination work dropped", connection_id: target.connectionId, outcome: "skipped", detail: reason });
+      return;
+    }
+    for (const actionId of actionIds) {
+      const action = await startAction(db, actionId);
+      if (action) {
+        await finishAction({ db, connection }, action, { status: "failed", detail: reason, subject: { objectId: `user:${target.localPk}`, email: null } });
+      }
+    }
+    await logOut({ db, connection }, {
+      objectId: `${target.kind}:${target.localPk}`,
+      objectType: target.kind === "user" ? "contact" : "company",
+      action: "sync",
+      outcome: "skipped",
+      detail: reason,
+    });
+  }
+}

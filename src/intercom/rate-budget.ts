@@ -1,5 +1,23 @@
-/** One Durable Object per Intercom workspace: the rate budget shared by every sync of that workspace. */
+/**
+ * One Durable Object per Intercom workspace (`app_id`): the rate budget shared by every sync of that workspace.
+ * Callers reserve a slot before each Intercom call and report the response's rate headers after it. State lives in
+ * memory: after an eviction the budget relearns the limit from the next response.
+ */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { initialRateState, observe, release, reserve, type RateObservation, type Reservation } from "./rate-plan";
 
-export class RateBudget extends DurableObject<Env> {}
+export class RateBudget extends DurableObject<Env> {
+  private readonly state = initialRateState();
+
+  /** Reserves one call: how long to wait before making it, and which window it belongs to. */
+  async reserve(): Promise<Reservation> {
+    return reserve(this.state, Date.now());
+  }
+
+  /** Records a response's rate headers (or their absence, with `observation` null) for a reservation. */
+  async report(windowStart: number, observation: RateObservation | null): Promise<void> {
+    if (observation) observe(this.state, observation, windowStart, Date.now());
+    else release(this.state, windowStart);
+  }
+}

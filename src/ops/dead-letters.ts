@@ -50,6 +50,36 @@ export async function recordDeadLetters(batch: MessageBatch, env: Env): Promise<
   }
 }
 
+/**
+ * Records work given up outside a queue (a Durable Object that exhausted its retries) as a dead letter of `queue`,
+ * with the message that replays it.
+ */
+export async function recordDeadLetter(
+  db: Database,
+  letter: { queue: string; connectionId: string | null; workspaceId: string | null; body: unknown; detail: string },
+): Promise<void> {
+  const messageId = `dead:${crypto.randomUUID()}`;
+  await db.insert(deadLetters).values({
+    queue: letter.queue,
+    connectionId: letter.connectionId,
+    body: JSON.stringify(letter.body),
+    messageId,
+    createdAt: Date.now(),
+  });
+  const entry: SyncLogEntry = {
+    connectionId: letter.connectionId,
+    workspaceId: letter.workspaceId,
+    direction: letter.queue.includes("inbound") ? "in" : "out",
+    outcome: "dead_letter",
+    objectType: "message",
+    objectId: messageId,
+    action: letter.queue,
+    detail: letter.detail,
+  };
+  await syncLogInsert(db, entry);
+  logSyncOutcome(entry);
+}
+
 /** The connection a message belongs to: named in outbound messages, found by `app_id` for inbound ones. */
 async function owningConnection(
   db: Database,

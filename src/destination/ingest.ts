@@ -1,0 +1,158 @@
+/**
+ * CDP writes (identify, account upsert, link/unlink) into the D1 identity graph, and the OUTBOUND work they cause:
+ * only a write that changes what Intercom should hold for a connection (its mapped fields, or the user entering its
+ * segment filter, or a membership) enqueues a sync there. A write that changes nothing enqueues nothing.
+ */
+import { and, eq, inArray } from "drizzle-orm";
+import { database, type Database } from "../db/client";
+import { connections, type DestinationSettings } from "../db/schema";
+import type { Env } from "../env";
+import { findAccount, writeAccount, type AccountRow, type AccountState } from "../graph/accounts";
+import { addMembership, removeMembership } from "../graph/memberships";
+import { sameJson } from "../graph/properties";
+import { findUser, writeUser, type UserRow, type UserState } from "../graph/users";
+import { ProblemError } from "../lib/problem";
+import { log } from "../lib/log";
+import { passesSegmentFilter } from "./filter";
+import type { SyncMessage } from "./outbound-message";
+import { companyPayload, contactPayload } from "./payload";
+
+export interface IdentifyInput {
+  user_id?: string;
+  email?: string;
+  properties?: Record<string, unknown>;
+  segments?: string[];
+}
+
+export interface WriteResult<T> {
+  row: T;
+  created: boolean;
+  changed: boolean;
+  /** OUTBOUND messages sent (one per connection that needs a sync). */
+  queued: number;
+}
+
+/** Identify: finds or creates the user, merges properties (`null` removes), replaces segments when given. */
+export async function identifyUser(env: Env, workspaceId: string, input: IdentifyInput): Promise<WriteResult<UserRow>> {
+  const db = database(env.DB);
+  const write = await writeUser(
+    db,
+    workspaceId,
+    { userId: input.user_id ?? null, email: input.email ?? null },
+    () => ({ userId: input.user_id, email: input.email, properties: input.properties, segments: input.segments }),
+    { create: true },
+  );
+  const { user, before, changed } = write!;
+  const queued = changed ? await enqueueUserSyncs(env, db, workspaceId, user, before) : 0;
+  log({ msg: "user identified", workspace_id: workspaceId, object_type: "user", object_id: user.userId, outcome: changed ? "changed" : "unchanged", queued });
+  return { row: user, created: before === null, changed, queued };
+}
+
+/** Upserts an account by `account_id`. */
+export async function upsertAccount(
+  env: Env,
+  workspaceId: string,
+  accountId: string,
+  input: { name?: string | null; properties?: Record<string, unknown> },
+): Promise<WriteResult<AccountRow>> {
+  const db = database(env.DB);
+  const write = await writeAccount(db, workspaceId, accountId, () => ({ name: input.name, properties: input.properties }), {
+    create: true,
+  });
+  const { account, before, changed } = write!;
+  let queued = 0;
+  if (changed) {
+    for (const connection of await destinationConnections(db, workspaceId)) {
+      if (!companyChanged(connection.destination, account, before)) continue;
+      await sendSync(env, { kind: "account", connection_id: connection.id, local_pk: account.pk });
+      queued++;
+    }
+  }
+  log({ msg: "account upserted", workspace_id: workspaceId, object_type: "account", object_id: accountId, outcome: changed ? "changed" : "unchanged", queued });
+  return { row: account, created: before === null, changed, queued };
+}
+
+/** Links (or unlinks) a user and an account; either missing is a 404 problem. */
+export async function setMembership(
+  env: Env,
+  workspaceId: string,
+  accountId: string,
+  userId: string,
+  linked: boolean,
+): Promise<{ changed: boolean; queued: number }> {
+  const db = database(env.DB);
+  const user = await findUser(db, workspaceId, { userId });
+  if (!user) throw new ProblemError(404, `No user with user_id "${userId}".`);
+  const account = await findAccount(db, workspaceId, accountId);
+  if (!account) throw new ProblemError(404, `No account with account_id "${accountId}".`);
+  const result = linked
+    ? await addMembership(db, workspaceId, user.pk, account.pk).run()
+    : await removeMembership(db, user.pk, account.pk).run();
+  const changed = result.meta.changes > 0;
+  let queued = 0;
+  if (changed) {
+    for (const connection of await destinationConnections(db, workspaceId)) {
+      if (!passesSegmentFilter(user.segments, connection.destination.segments)) continue;
+      await sendSync(env, { kind: "user", connection_id: connection.id, local_pk: user.pk });
+      queued++;
+    }
+  }
+  log({
+    msg: linked ? "user linked to account" : "user unlinked from account",
+    workspace_id: workspaceId,
+    object_type: "membership",
+    object_id: `${accountId}/${userId}`,
+    outcome: changed ? "changed" : "unchanged",
+    queued,
+  });
+  return { changed, queued };
+}
+
+/** Queues the user's sync on every connection whose Intercom copy this change affects. */
+async function enqueueUserSyncs(
+  env: Env,
+  db: Database,
+  workspaceId: string,
+  user: UserRow,
+  before: UserState | null,
+): Promise<number> {
+  let queued = 0;
+  for (const connection of await destinationConnections(db, workspaceId)) {
+    if (!contactChanged(connection.destination, user, before)) continue;
+    await sendSync(env, { kind: "user", connection_id: connection.id, local_pk: user.pk });
+    queued++;
+  }
+  return queued;
+}
+
+/**
+ * Whether a user write changes what this destination should hold: the user passes the filter now and either did not
+ * before (or is new), or a mapped field changed.
+ */
+export function contactChanged(settings: DestinationSettings, after: UserState, before: UserState | null): boolean {
+  if (!passesSegmentFilter(after.segments, settings.segments)) return false;
+  if (!before || !passesSegmentFilter(before.segments, settings.segments)) return true;
+  const mappings = settings.mappings.contact;
+  return !sameJson(contactPayload(after, mappings).fields, contactPayload(before, mappings).fields);
+}
+
+/** Whether an account write changes the company fields this destination sends. */
+export function companyChanged(settings: DestinationSettings, after: AccountRow, before: AccountState | null): boolean {
+  if (!before) return true;
+  const mappings = settings.mappings.company;
+  const input = (state: AccountState) => ({ accountId: after.accountId, ...state });
+  return !sameJson(companyPayload(input(after), mappings).fields, companyPayload(input(before), mappings).fields);
+}
+
+/** The workspace's connections whose destination is on (a revoked one too: its work parks until reconnect). */
+async function destinationConnections(db: Database, workspaceId: string) {
+  const rows = await db
+    .select({ id: connections.id, destination: connections.destination })
+    .from(connections)
+    .where(and(eq(connections.workspaceId, workspaceId), inArray(connections.status, ["connected", "revoked"])));
+  return rows.filter((row) => row.destination.enabled);
+}
+
+async function sendSync(env: Env, message: SyncMessage): Promise<void> {
+  await env.OUTBOUND.send(message);
+}

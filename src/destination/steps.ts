@@ -1,0 +1,37 @@
+/** Shared plumbing of destination steps: named Intercom calls and sync-log rows of direction `out`. */
+import { classifyError, type IntercomFailure } from "../intercom/errors";
+import { writeSyncLog, type SyncLogEntry } from "../lib/sync-log";
+import type { SyncContext } from "./context";
+
+/** An Intercom call that failed, with the step it belonged to (`search`, `create`, `update`, `attach`, …). */
+export class StepFailure extends Error {
+  constructor(
+    readonly action: string,
+    readonly failure: IntercomFailure,
+  ) {
+    super(`${action}: ${failure.message}`);
+    this.name = "StepFailure";
+  }
+}
+
+/** Runs one Intercom call; a failure is rethrown as a `StepFailure` naming `action`. */
+export async function call<T>(action: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw new StepFailure(action, classifyError(error));
+  }
+}
+
+/** Writes a sync-log row (direction `out`) for this connection, and its console twin. */
+export async function logOut(
+  context: Pick<SyncContext, "db" | "connection">,
+  entry: Omit<SyncLogEntry, "connectionId" | "workspaceId" | "direction">,
+): Promise<void> {
+  await writeSyncLog(context.db, {
+    ...entry,
+    connectionId: context.connection.id,
+    workspaceId: context.connection.workspaceId,
+    direction: "out",
+  });
+}

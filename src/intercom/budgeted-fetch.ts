@@ -1,0 +1,70 @@
+/**
+ * A `fetch` for the Intercom SDK that spends the workspace's shared rate budget: it waits for a reserved slot
+ * before each call and reports the response's `X-RateLimit-*` headers after it.
+ */
+import type { Env } from "../env";
+import type { RateObservation } from "./rate-plan";
+
+/** Waits longer than this are not slept through in place: the caller reschedules instead. */
+export const MAX_IN_PLACE_WAIT_MS = 15_000;
+
+/**
+ * The answer when the budget asks for a longer wait than `MAX_IN_PLACE_WAIT_MS`: a 429 made here, shaped like
+ * Intercom's, so callers handle a spent budget exactly like a rate-limited call (retry at the reset time).
+ */
+export function budgetSpentResponse(retryAt: number): Response {
+  const body = {
+    type: "error.list",
+    errors: [{ code: "rate_limit_exceeded", message: "the workspace's rate budget is spent (held back by the connector, not sent)" }],
+  };
+  return new Response(JSON.stringify(body), {
+    status: 429,
+    headers: { "content-type": "application/json", "x-ratelimit-reset": String(Math.ceil(retryAt / 1000)) },
+  });
+}
+
+/** The rate headers of a response. */
+export function rateObservation(response: Response): RateObservation {
+  const number = (name: string) => {
+    const value = Number(response.headers.get(name));
+    return response.headers.has(name) && Number.isFinite(value) ? value : null;
+  };
+  const reset = number("x-ratelimit-reset");
+  return {
+    limit: number("x-ratelimit-limit"),
+    remaining: number("x-ratelimit-remaining"),
+    resetAt: reset === null ? null : reset * 1000,
+    limited: response.status === 429,
+  };
+}
+
+/** A fetch bound to the rate budget of Intercom workspace `appId`. */
+export function budgetedFetch(env: Pick<Env, "RATE_BUDGET">, appId: string): typeof fetch {
+  const budget = env.RATE_BUDGET.getByName(appId);
+  return async (input, init) => {
+    let reservation = await budget.reserve();
+    while (reservation.recheck && reservation.waitMs <= MAX_IN_PLACE_WAIT_MS) {
+      await sleep(reservation.waitMs);
+      reservation = await budget.reserve();
+    }
+    if (reservation.recheck) return budgetSpentResponse(Date.now() + reservation.waitMs);
+    if (reservation.waitMs > MAX_IN_PLACE_WAIT_MS) {
+      await budget.report(reservation.windowStart, null);
+      return budgetSpentResponse(Date.now() + reservation.waitMs);
+    }
+    if (reservation.waitMs > 0) await sleep(reservation.waitMs);
+    let response: Response;
+    try {
+      response = await fetch(input, init);
+    } catch (error) {
+      await budget.report(reservation.windowStart, null);
+      throw error;
+    }
+    await budget.report(reservation.windowStart, rateObservation(response));
+    return response;
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,49 @@
+/**
+ * Intercom attribute values keyed by attribute path (`name`, `custom_attributes.health`): the form in which the
+ * connector compares what it wants Intercom to hold with what Intercom is known to hold (`intercom_links.remote_state`).
+ */
+import { CUSTOM_PREFIX } from "./attributes";
+import type { CompanySummary, ContactSummary } from "./gateway";
+
+export type FieldValue = string | number | boolean;
+export type Fields = Record<string, FieldValue>;
+
+/** The REST body for `fields`: `custom_attributes.x` paths nested under `custom_attributes`. */
+export function requestBody(fields: Fields): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  const custom: Record<string, FieldValue> = {};
+  for (const [path, value] of Object.entries(fields)) {
+    if (path.startsWith(CUSTOM_PREFIX)) custom[path.slice(CUSTOM_PREFIX.length)] = value;
+    else body[path] = value;
+  }
+  if (Object.keys(custom).length) body.custom_attributes = custom;
+  return body;
+}
+
+/** A contact's values by path, as `remote_state` records them. */
+export function contactFields(contact: ContactSummary): Record<string, unknown> {
+  return {
+    email: contact.email,
+    external_id: contact.external_id,
+    name: contact.name,
+    phone: contact.phone,
+    signed_up_at: contact.signed_up_at,
+    ...prefixed(contact.custom_attributes),
+  };
+}
+
+/** A company's values by path, as `remote_state` records them. */
+export function companyFields(company: CompanySummary): Record<string, unknown> {
+  return {
+    company_id: company.company_id,
+    name: company.name,
+    plan: company.plan,
+    monthly_spend: company.monthly_spend,
+    remote_created_at: company.remote_created_at,
+    ...prefixed(company.custom_attributes),
+  };
+}
+
+function prefixed(custom: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(custom).map(([name, value]) => [`${CUSTOM_PREFIX}${name}`, value]));
+}

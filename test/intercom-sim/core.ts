@@ -89,7 +89,7 @@ export class SimCore {
     if (!REGIONS.includes(region)) throw new IntercomError(400, "parameter_invalid", "region must be US, EU or AU");
     const appId = init.app_id ?? appIdCode();
     if (this.workspaces.has(appId)) throw new IntercomError(409, "conflict", `Workspace ${appId} already exists`);
-    if (init.token !== undefined && this.tokens.has(init.token)) throw new IntercomError(409, "conflict", "That token is already in use");
+    if (init.token !== undefined) this.assertTokenFree(init.token);
     const name = init.name ?? `Workspace ${appId}`;
     const ws = new Workspace(appId, name, region, this.nowSeconds(), {
       id: numericId(),
@@ -114,12 +114,20 @@ export class SimCore {
     return ws;
   }
 
+  /** Registers `token` (or a new random one) for a workspace. */
   issueToken(appId: string, token: string = accessToken()): string {
     this.workspace(appId);
+    this.assertTokenFree(token);
     this.tokens.set(token, appId);
     return token;
   }
 
+  /** A token names one workspace only. */
+  private assertTokenFree(token: string): void {
+    if (this.tokens.has(token)) throw new IntercomError(409, "conflict", "That token is already in use");
+  }
+
+  /** Forgets every token of a workspace; revoked tokens answer 401 like unknown ones. */
   revokeTokens(appId: string): void {
     this.workspace(appId);
     for (const [token, owner] of this.tokens) if (owner === appId) this.tokens.delete(token);

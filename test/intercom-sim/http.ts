@@ -17,8 +17,6 @@ export interface SimEnv {
   };
 }
 
-export type SimContext = Context<SimEnv>;
-
 /** Parses a body as JSON, or as a form when the client sent one (the OAuth token exchange accepts both). */
 export function parseBody(text: string, contentType: string | undefined): ParsedBody {
   if (text === "") return { ok: true, value: undefined };
@@ -33,7 +31,7 @@ export function parseBody(text: string, contentType: string | undefined): Parsed
 }
 
 /** The request's JSON object body ({} when empty); invalid JSON is Intercom's 400 `parameter_invalid`. */
-export function bodyObject(c: SimContext): Record<string, unknown> {
+export function bodyObject(c: Context<SimEnv>): Record<string, unknown> {
   const body = c.get("body");
   if (!body.ok) throw new IntercomError(400, "parameter_invalid", "There was a problem in the JSON you submitted");
   if (body.value === undefined) return {};

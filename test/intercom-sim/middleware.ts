@@ -45,6 +45,7 @@ export function journal(core: SimCore): MiddlewareHandler<SimEnv> {
       method: c.req.method,
       path,
       query: Object.fromEntries(url.searchParams),
+      intercom_version: c.req.header("intercom-version") ?? null,
       request_body: body.ok ? (body.value ?? null) : body.raw,
     });
     await next();

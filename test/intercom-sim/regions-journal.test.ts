@@ -41,16 +41,16 @@ describe("journal", () => {
   it("records every REST request with workspace, region, regionless path, query, status and body", async () => {
     const { sim, api, clock } = setup();
     const eu = sim.createWorkspace({ app_id: "app_eu", region: "EU" });
-    await api.post("/contacts", { external_id: "u-1" });
+    await send(sim, "POST", "/contacts", { token: api.token, body: { external_id: "u-1" }, headers: { "Intercom-Version": "2.16" } });
     clock.advance(1234);
     await send(sim, "GET", "/eu/companies?company_id=acme", { token: eu.token });
     await send(sim, "GET", "/me", { token: "bad" });
     await send(sim, "GET", "/_sim/state");
     const entries = sim.journal();
     expect(entries).toEqual([
-      { seq: 1, at: clock.now() - 1234, app_id: "app_us", region: "US", method: "POST", path: "/contacts", query: {}, status: 200, request_body: { external_id: "u-1" } },
-      { seq: 2, at: clock.now(), app_id: "app_eu", region: "EU", method: "GET", path: "/companies", query: { company_id: "acme" }, status: 404, request_body: null },
-      { seq: 3, at: clock.now(), app_id: null, region: "US", method: "GET", path: "/me", query: {}, status: 401, request_body: null },
+      { seq: 1, at: clock.now() - 1234, app_id: "app_us", region: "US", method: "POST", path: "/contacts", query: {}, intercom_version: "2.16", status: 200, request_body: { external_id: "u-1" } },
+      { seq: 2, at: clock.now(), app_id: "app_eu", region: "EU", method: "GET", path: "/companies", query: { company_id: "acme" }, intercom_version: null, status: 404, request_body: null },
+      { seq: 3, at: clock.now(), app_id: null, region: "US", method: "GET", path: "/me", query: {}, intercom_version: null, status: 401, request_body: null },
     ]);
   });
 

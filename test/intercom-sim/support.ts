@@ -49,6 +49,7 @@ export async function send(sim: Simulator, method: string, path: string, init: {
 /** A REST client bound to one token. */
 export function client(sim: Simulator, token: string) {
   return {
+    token,
     get: (path: string) => send(sim, "GET", path, { token }),
     post: (path: string, body?: unknown) => send(sim, "POST", path, { token, body }),
     put: (path: string, body?: unknown) => send(sim, "PUT", path, { token, body }),

@@ -121,6 +121,8 @@ export interface JournalEntry {
   /** Path without the region prefix. */
   path: string;
   query: Record<string, string>;
+  /** The Intercom-Version header sent, so tests can check the client pins one. */
+  intercom_version: string | null;
   /** Final status; 0 while the request is in flight. */
   status: number;
   request_body: unknown;

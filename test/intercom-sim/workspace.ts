@@ -17,6 +17,7 @@ export interface Admin {
   email: string;
 }
 
+/** State of one workspace; records are replaced, never mutated in place, so index updates see the old values. */
 export class Workspace {
   /** Per-workspace override of the global rate limit. */
   rateLimit: RateLimitConfig | null = null;
@@ -93,6 +94,7 @@ export class Workspace {
     }
   }
 
+  /** Any contact (archived too, lead or user) holding this external_id. */
   contactByExternalId(externalId: string): ContactRecord | undefined {
     const id = this.contactIdByExternalId.get(externalId);
     return id === undefined ? undefined : this.contacts.get(id);
@@ -105,6 +107,7 @@ export class Workspace {
     return [...ids].map((id) => this.contacts.get(id)).filter((c): c is ContactRecord => c !== undefined);
   }
 
+  /** Stores a new or changed company (company_id never changes, so the index entry stays valid). */
   putCompany(company: CompanyRecord): void {
     this.companies.set(company.id, company);
     this.companyIdByCompanyId.set(company.company_id, company.id);
@@ -118,6 +121,7 @@ export class Workspace {
     this.contactsOfCompany.delete(company.id);
   }
 
+  /** The company with this client-side company_id. */
   companyByCompanyId(companyId: string): CompanyRecord | undefined {
     const id = this.companyIdByCompanyId.get(companyId);
     return id === undefined ? undefined : this.companies.get(id);
@@ -142,10 +146,12 @@ export class Workspace {
     return removed;
   }
 
+  /** Contacts attached to a company: its `user_count`. */
   userCount(companyId: string): number {
     return this.contactsOfCompany.get(companyId)?.size ?? 0;
   }
 
+  /** Stores a new or renamed tag; `previousName` is the old name of a renamed one. */
   putTag(tag: TagRecord, previousName?: string): void {
     if (previousName !== undefined) this.tagIdByName.delete(previousName.toLowerCase());
     this.tags.set(tag.id, tag);
@@ -158,10 +164,12 @@ export class Workspace {
     return id === undefined ? undefined : this.tags.get(id);
   }
 
+  /** Tags applied to a contact, in tagging order. */
   tagIdsOf(contactId: string): string[] {
     return [...(this.taggings.get(contactId)?.keys() ?? [])];
   }
 
+  /** Companies attached to a contact, in attach order. */
   companyIdsOf(contactId: string): string[] {
     return [...(this.companiesOfContact.get(contactId) ?? [])];
   }

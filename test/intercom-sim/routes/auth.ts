@@ -58,26 +58,26 @@ export function uninstallRoutes(core: SimCore) {
 /** `GET /me`: the admin behind the token and the workspace (app) it belongs to. */
 export function meRoutes() {
   return new Hono<SimEnv>().get("/me", (c) => {
-      const ws = c.get("ws");
-      return c.json({
-        type: "admin",
-        id: ws.admin.id,
-        email: ws.admin.email,
-        name: ws.admin.name,
-        email_verified: true,
-        app: {
-          type: "app",
-          id_code: ws.appId,
-          name: ws.name,
-          created_at: ws.createdAt,
-          secure: true,
-          identity_verification: false,
-          // Search matches dates by UTC day, so the workspace says it lives in UTC.
-          timezone: "Etc/UTC",
-          region: ws.region,
-        },
-        avatar: { type: "avatar", image_url: null },
-        has_inbox_seat: true,
-      });
+    const ws = c.get("ws");
+    return c.json({
+      type: "admin",
+      id: ws.admin.id,
+      email: ws.admin.email,
+      name: ws.admin.name,
+      email_verified: true,
+      app: {
+        type: "app",
+        id_code: ws.appId,
+        name: ws.name,
+        created_at: ws.createdAt,
+        secure: true,
+        identity_verification: false,
+        // Search matches dates by UTC day, so the workspace says it lives in UTC.
+        timezone: "Etc/UTC",
+        region: ws.region,
+      },
+      avatar: { type: "avatar", image_url: null },
+      has_inbox_seat: true,
+    });
   });
 }

@@ -105,6 +105,7 @@ function companyList(core: SimCore, ws: Workspace, companies: CompanyRecord[], p
   };
 }
 
+/** `/companies` and `/contacts/{id}/companies`. */
 export function companyRoutes(core: SimCore) {
   return new Hono<SimEnv>()
     .post("/companies", (c) => {

@@ -175,6 +175,7 @@ function candidates(ws: Workspace, query: QueryNode): Iterable<ContactRecord> {
   return [...found].sort((a, b) => a.created_at_ms - b.created_at_ms);
 }
 
+/** `/contacts`, `/contacts/search`, `/contacts/{id}` and its archive/unarchive. */
 export function contactRoutes(core: SimCore) {
   return new Hono<SimEnv>()
     .post("/contacts", (c) => {

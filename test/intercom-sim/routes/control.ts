@@ -30,6 +30,7 @@ function workspaceInit(body: Record<string, unknown>): WorkspaceInit {
   return body as WorkspaceInit;
 }
 
+/** The routes mounted under /_sim. */
 export function controlRoutes(sim: Omit<Simulator, "app">) {
   return new Hono<SimEnv>()
     .post("/reset", (c) => {

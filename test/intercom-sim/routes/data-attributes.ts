@@ -15,6 +15,7 @@ function listOf(ws: Workspace, model: AttributeModel) {
   return [...standardAttributes(model), ...[...ws.customAttributes[model].values()].map(customAttributeJson)];
 }
 
+/** `GET` and `POST /data_attributes`. */
 export function dataAttributeRoutes(core: SimCore) {
   return new Hono<SimEnv>()
     .get("/data_attributes", (c) => {

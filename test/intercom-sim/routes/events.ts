@@ -30,6 +30,7 @@ function eventContact(ws: Workspace, body: Record<string, unknown>): ContactReco
   return contact;
 }
 
+/** `POST /events`. */
 export function eventRoutes(core: SimCore) {
   return new Hono<SimEnv>().post("/events", (c) => {
     const ws = c.get("ws");

@@ -31,6 +31,7 @@ function notifyTagging(core: SimCore, ws: Workspace, contact: ContactRecord, tag
   });
 }
 
+/** `/tags` and `/contacts/{id}/tags`. */
 export function tagRoutes(core: SimCore) {
   return new Hono<SimEnv>()
     .get("/tags", (c) => c.json({ type: "list", data: [...c.get("ws").tags.values()].map((tag) => tagJson(tag)) }))

@@ -2,12 +2,21 @@
 import { HTTPException } from "hono/http-exception";
 import { ProblemError, problemResponse } from "../lib/problem";
 import { log } from "../lib/log";
+import { connectionLogs } from "./logs";
+import { connectionsApi } from "./connections";
 import { health } from "./health";
+import { oauthCallback, oauthStart } from "./oauth";
 import { router } from "./router";
+import { uninstall } from "./uninstall";
 import { webhooks } from "./webhooks";
 
 export const app = router()
   .route("/", health)
+  .route("/v1/connections", oauthStart)
+  .route("/v1/connections", connectionsApi)
+  .route("/v1/connections", connectionLogs)
+  .route("/oauth/intercom", oauthCallback)
+  .route("/webhooks/intercom/uninstall", uninstall)
   .route("/webhooks/intercom", webhooks)
   .notFound(() => problemResponse(404, "No such route."))
   .onError((err, c) => {

@@ -1,50 +1,106 @@
 /**
- * Admin and ingest authentication: `Authorization: Bearer <JWT>` verified with jose against `ADMIN_JWT_SECRET`
- * (HS256) or the JWKS at `ADMIN_JWKS_URL` (RS256/ES256). Algorithms are pinned per key type, so neither `none` nor
- * an HS256 token signed with a public key is accepted.
+ * Admin and ingest authentication: `Authorization: Bearer <JWT>` verified with jose.
+ *
+ * - HS256 tokens are checked against `ADMIN_JWT_SECRET` (≥ 32 bytes), RS256/ES256 tokens against the JWKS at
+ *   `ADMIN_JWKS_URL`. Each key source accepts only its own algorithms, so `none`, an HS256 token "signed" with a
+ *   public key, or an RS256 token when only a secret is configured are all rejected.
+ * - Required claims: `exp`, `iss` = `ADMIN_JWT_ISSUER`, `aud` = `ADMIN_JWT_AUDIENCE`, `workspace_id`, `scope`
+ *   (space-separated); 30 s of clock tolerance.
+ * - 401 for a missing or invalid token, 403 for a missing scope, 503 when no key source is configured or the JWKS
+ *   cannot be fetched (the caller is not at fault). Objects of another workspace answer 404 in the routes.
  */
 import type { MiddlewareHandler } from "hono";
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JSONWebKeySet,
+} from "jose";
 import type { AppEnv, AuthContext, Env } from "../env";
+import { log } from "../lib/log";
 import { ProblemError } from "../lib/problem";
 
 export type Scope = "admin" | "ingest";
 
-const CLOCK_TOLERANCE_SECONDS = 30;
+export const CLOCK_TOLERANCE_SECONDS = 30;
 const SYMMETRIC_ALGORITHMS = ["HS256"];
 const ASYMMETRIC_ALGORITHMS = ["RS256", "ES256"];
-const BEARER = { "WWW-Authenticate": 'Bearer realm="intercom-connector"' };
-
-const remoteKeySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+const MIN_SECRET_BYTES = 32;
+const MAX_WORKSPACE_ID_LENGTH = 128;
+const REALM = 'Bearer realm="intercom-connector"';
 
 /** Rejects the request unless it carries a valid token with `scope`; sets `c.var.auth`. */
 export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const auth = await authenticate(c.env, c.req.header("authorization"));
+    let auth: AuthContext;
+    try {
+      auth = await authenticate(c.env, c.req.header("authorization"));
+    } catch (error) {
+      if (error instanceof ProblemError) {
+        log({
+          level: error.status >= 500 ? "error" : "warn",
+          msg: "request not authenticated",
+          outcome: error.status === 401 ? "unauthorized" : "auth_unavailable",
+          method: c.req.method,
+          path: c.req.path,
+          reason: error.message,
+        });
+      }
+      throw error;
+    }
     if (!auth.scopes.has(scope)) {
-      throw new ProblemError(403, `This token lacks the "${scope}" scope.`);
+      log({
+        level: "warn",
+        msg: "request lacks a scope",
+        outcome: "forbidden",
+        workspace_id: auth.workspaceId,
+        method: c.req.method,
+        path: c.req.path,
+        required_scope: scope,
+      });
+      throw new ProblemError(403, `This token lacks the "${scope}" scope.`, undefined, {
+        "WWW-Authenticate": `${REALM}, error="insufficient_scope", scope="${scope}"`,
+      });
     }
     c.set("auth", auth);
     await next();
   };
 }
 
-/** Verifies a bearer token and returns who it speaks for; throws a 401 problem otherwise. */
+/** Verifies a bearer token and returns who it speaks for; throws a 401 (or 503) problem otherwise. */
 export async function authenticate(env: Env, header: string | undefined): Promise<AuthContext> {
-  const token = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-  if (!token) throw unauthorized("A bearer token is required.");
+  if (!header) throw unauthorized("A bearer token is required (Authorization: Bearer <JWT>).");
+  const token = header.match(/^Bearer[ \t]+([A-Za-z0-9_\-.=+/]+)[ \t]*$/i)?.[1];
+  if (!token) throw unauthorized("The Authorization header must be \"Bearer <JWT>\".");
   const payload = await verifyToken(env, token);
   const workspaceId = payload.workspace_id;
-  if (typeof workspaceId !== "string" || workspaceId === "") throw unauthorized("The token has no workspace_id claim.");
-  if (typeof payload.scope !== "string") throw unauthorized("The token has no scope claim.");
+  if (typeof workspaceId !== "string" || workspaceId.trim() === "" || workspaceId.length > MAX_WORKSPACE_ID_LENGTH) {
+    throw unauthorized("The token's workspace_id claim must be a non-empty string.");
+  }
+  if (typeof payload.scope !== "string") throw unauthorized("The token's scope claim must be a space-separated string.");
   return {
     workspaceId,
     scopes: new Set(payload.scope.split(/\s+/).filter(Boolean)),
-    ...(payload.sub ? { subject: payload.sub } : {}),
+    ...(typeof payload.sub === "string" && payload.sub ? { subject: payload.sub } : {}),
   };
 }
 
 async function verifyToken(env: Env, token: string): Promise<JWTPayload> {
+  if (!env.ADMIN_JWT_SECRET && !env.ADMIN_JWKS_URL) {
+    throw new ProblemError(503, "Authentication is not configured: set ADMIN_JWT_SECRET or ADMIN_JWKS_URL.");
+  }
+  if (!env.ADMIN_JWT_ISSUER || !env.ADMIN_JWT_AUDIENCE) {
+    throw new ProblemError(503, "Authentication is not configured: set ADMIN_JWT_ISSUER and ADMIN_JWT_AUDIENCE.");
+  }
+  let alg: unknown;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch {
+    throw unauthorized("The bearer token is not a JWT.");
+  }
   const options = {
     issuer: env.ADMIN_JWT_ISSUER,
     audience: env.ADMIN_JWT_AUDIENCE,
@@ -52,44 +108,125 @@ async function verifyToken(env: Env, token: string): Promise<JWTPayload> {
     requiredClaims: ["exp", "iss", "aud", "workspace_id", "scope"],
   };
   try {
-    if (env.ADMIN_JWKS_URL) {
-      const { payload } = await jwtVerify(token, remoteKeySet(env.ADMIN_JWKS_URL), {
-        ...options,
-        algorithms: ASYMMETRIC_ALGORITHMS,
-      });
+    if (typeof alg === "string" && SYMMETRIC_ALGORITHMS.includes(alg) && env.ADMIN_JWT_SECRET) {
+      const { payload } = await jwtVerify(token, hmacSecret(env.ADMIN_JWT_SECRET), { ...options, algorithms: SYMMETRIC_ALGORITHMS });
       return payload;
     }
-    if (env.ADMIN_JWT_SECRET) {
-      const { payload } = await jwtVerify(token, new TextEncoder().encode(env.ADMIN_JWT_SECRET), {
-        ...options,
-        algorithms: SYMMETRIC_ALGORITHMS,
-      });
+    if (typeof alg === "string" && ASYMMETRIC_ALGORITHMS.includes(alg) && env.ADMIN_JWKS_URL) {
+      const { payload } = await jwtVerify(token, remoteKeys(env.ADMIN_JWKS_URL), { ...options, algorithms: ASYMMETRIC_ALGORITHMS });
       return payload;
     }
   } catch (error) {
+    if (error instanceof ProblemError) throw error;
     throw unauthorized(describeJoseError(error));
   }
-  throw new ProblemError(503, "Authentication is not configured: set ADMIN_JWT_SECRET or ADMIN_JWKS_URL.");
+  const accepted = [...(env.ADMIN_JWT_SECRET ? SYMMETRIC_ALGORITHMS : []), ...(env.ADMIN_JWKS_URL ? ASYMMETRIC_ALGORITHMS : [])];
+  throw unauthorized(`The token's algorithm (${typeof alg === "string" ? alg : "none"}) is not accepted; use ${accepted.join(" or ")}.`);
 }
 
-/** One cached remote key set per URL (jose refreshes it on unknown `kid`, with a cooldown). */
-function remoteKeySet(url: string) {
-  let keySet = remoteKeySets.get(url);
-  if (!keySet) {
-    keySet = createRemoteJWKSet(new URL(url), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 });
-    remoteKeySets.set(url, keySet);
+function hmacSecret(secret: string): Uint8Array {
+  const bytes = new TextEncoder().encode(secret);
+  if (bytes.length < MIN_SECRET_BYTES) {
+    throw new ProblemError(503, `Authentication is misconfigured: ADMIN_JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes.`);
   }
-  return keySet;
+  return bytes;
 }
 
 function describeJoseError(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return "The token has expired.";
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return `The token's "${error.claim}" claim is not valid.`;
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    return error.reason === "missing"
+      ? `The token has no "${error.claim}" claim.`
+      : `The token's "${error.claim}" claim is not valid.`;
+  }
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return "The token's algorithm is not accepted.";
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return "The token's signature is not valid.";
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return "No key of the JWKS matches the token's kid and algorithm.";
+  if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return "Several keys of the JWKS match the token; give it a kid.";
   return "The token is not valid.";
 }
 
 function unauthorized(detail: string): ProblemError {
-  return new ProblemError(401, detail, undefined, BEARER);
+  return new ProblemError(401, detail, undefined, { "WWW-Authenticate": `${REALM}, error="invalid_token"` });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// JWKS: fetched on demand and cached per isolate. A kid that is not in the cached set triggers a refetch (at most
+// every 30 s); when a refetch fails, keys fetched in the last 24 h keep working; without any, the request gets a 503.
+// Fetches are not shared between requests (Workers forbids awaiting another request's I/O).
+
+const JWKS_FRESH_MS = 10 * 60_000;
+const JWKS_STALE_MAX_MS = 24 * 60 * 60_000;
+const JWKS_REFETCH_COOLDOWN_MS = 30_000;
+const JWKS_TIMEOUT_MS = 5_000;
+
+interface CachedKeySet {
+  keys: JWTVerifyGetKey;
+  fetchedAt: number;
+}
+
+const keySets = new Map<string, CachedKeySet>();
+
+/** Forgets cached key sets (tests). */
+export function clearJwksCache(): void {
+  keySets.clear();
+}
+
+function remoteKeys(url: string): JWTVerifyGetKey {
+  return async (protectedHeader, token) => {
+    let cached = keySets.get(url);
+    const age = cached ? Date.now() - cached.fetchedAt : Infinity;
+    if (!cached || age > JWKS_FRESH_MS) cached = await refresh(url, cached);
+    try {
+      return await importKey(cached, protectedHeader, token);
+    } catch (error) {
+      if (!(error instanceof joseErrors.JWKSNoMatchingKey) || Date.now() - cached.fetchedAt < JWKS_REFETCH_COOLDOWN_MS) throw error;
+      const fresh = await refresh(url, cached);
+      return importKey(fresh, protectedHeader, token);
+    }
+  };
+}
+
+/** The key for a token; a key of the set that cannot be imported is the operator's fault (503), not the caller's. */
+async function importKey(set: CachedKeySet, ...args: Parameters<JWTVerifyGetKey>) {
+  try {
+    return await set.keys(...args);
+  } catch (error) {
+    if (error instanceof joseErrors.JWKInvalid || error instanceof joseErrors.JWKSInvalid || error instanceof joseErrors.JOSENotSupported) {
+      log({ level: "error", msg: "JWKS key unusable", outcome: "jwks_unavailable", reason: error.message });
+      throw new ProblemError(503, "The token cannot be verified: the matching key at ADMIN_JWKS_URL is not usable.");
+    }
+    throw error;
+  }
+}
+
+async function refresh(url: string, previous: CachedKeySet | undefined): Promise<CachedKeySet> {
+  try {
+    const keys = createLocalJWKSet(await fetchJwks(url));
+    const next = { keys, fetchedAt: Date.now() };
+    keySets.set(url, next);
+    return next;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (previous && Date.now() - previous.fetchedAt < JWKS_STALE_MAX_MS) {
+      log({ level: "warn", msg: "JWKS refresh failed; using cached keys", outcome: "jwks_stale", reason });
+      return previous;
+    }
+    log({ level: "error", msg: "JWKS unavailable", outcome: "jwks_unavailable", reason });
+    throw new ProblemError(503, "The token cannot be verified now: the key set at ADMIN_JWKS_URL is unavailable.", undefined, {
+      "Retry-After": "30",
+    });
+  }
+}
+
+async function fetchJwks(url: string): Promise<JSONWebKeySet> {
+  const response = await fetch(url, {
+    headers: { accept: "application/jwk-set+json, application/json" },
+    redirect: "manual",
+    signal: AbortSignal.timeout(JWKS_TIMEOUT_MS),
+  });
+  if (response.status !== 200) throw new Error(`JWKS answered HTTP ${response.status}`);
+  const body = (await response.json()) as { keys?: unknown };
+  if (!body || !Array.isArray(body.keys)) throw new Error("JWKS response has no keys array");
+  return body as JSONWebKeySet;
 }

@@ -1,0 +1,40 @@
+/**
+ * `POST /webhooks/intercom/uninstall` (DESIGN §3, API notes §2.7): Intercom's optional uninstall notification,
+ * `{"app_id": "…"}`. It is not signed, so it is only a hint: the connection's token is checked with `GET /me`, and
+ * only a 401 marks the connection `revoked`. The answer is always the same 200, whatever was found, so the endpoint
+ * tells a caller nothing about which workspaces are connected.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { database } from "../db/client";
+import { confirmUninstall } from "../connections/service";
+import { log } from "../lib/log";
+import { problems, strictHook } from "./connection-schemas";
+import { router } from "./router";
+
+const UninstallBody = z.object({ app_id: z.string().trim().min(1).max(100) }).openapi("UninstallNotification");
+
+/** Mounted at `/webhooks/intercom/uninstall` (before the `/webhooks/intercom` app). */
+export const uninstall = router().openapi(
+  createRoute({
+    method: "post",
+    path: "/",
+    tags: ["Webhooks"],
+    summary: "Intercom uninstall notification",
+    description: "Unsigned hint: the connection's token is checked with GET /me; a 401 marks it revoked. Always 200.",
+    request: { body: { required: true, content: { "application/json": { schema: UninstallBody } } } },
+    responses: {
+      200: { description: "Received.", content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } } },
+      ...problems(400, 422),
+    },
+  }),
+  async (c) => {
+    const { app_id: appId } = c.req.valid("json");
+    const check = confirmUninstall(c.env, database(c.env.DB), appId);
+    // Intercom wants an answer within seconds: the check finishes after the response.
+    c.executionCtx.waitUntil(
+      check.catch((error: unknown) => log({ level: "error", msg: "uninstall hint check crashed", outcome: "failed", app_id: appId, error: String(error) })),
+    );
+    return c.json({ ok: true as const }, 200);
+  },
+  strictHook,
+);

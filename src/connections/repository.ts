@@ -1,0 +1,187 @@
+/**
+ * Connection rows in D1. Settings writes compare-and-set on `version` (concurrent PATCHes lose no field); status
+ * and token writes touch only their own columns, so they never undo a settings write or the reverse.
+ */
+import { and, asc, eq } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { connections, type ConnectionStatus, type DestinationSettings, type Region, type SourceSettings } from "../db/schema";
+import { DEFAULT_DESTINATION_SETTINGS, DEFAULT_SOURCE_SETTINGS } from "./defaults";
+
+export type Connection = typeof connections.$inferSelect;
+
+/** An Intercom workspace already connected to another CDP workspace. */
+export class WorkspaceTakenError extends Error {
+  constructor(readonly appId: string) {
+    super(`Intercom workspace ${appId} is already connected to another CDP workspace.`);
+    this.name = "WorkspaceTakenError";
+  }
+}
+
+/** A connection of `workspaceId` (null for another workspace's: the caller answers 404 either way). */
+export async function findConnection(db: Database, workspaceId: string, id: string): Promise<Connection | null> {
+  const row = await db.query.connections.findFirst({
+    where: and(eq(connections.id, id), eq(connections.workspaceId, workspaceId)),
+  });
+  return row ?? null;
+}
+
+export async function findConnectionById(db: Database, id: string): Promise<Connection | null> {
+  return (await db.query.connections.findFirst({ where: eq(connections.id, id) })) ?? null;
+}
+
+export async function listConnections(db: Database, workspaceId: string): Promise<Connection[]> {
+  return db.query.connections.findMany({
+    where: eq(connections.workspaceId, workspaceId),
+    orderBy: [asc(connections.createdAt), asc(connections.id)],
+  });
+}
+
+export async function findByAppId(db: Database, appId: string): Promise<Connection | null> {
+  return (await db.query.connections.findFirst({ where: eq(connections.appId, appId) })) ?? null;
+}
+
+export interface ConnectedInput {
+  workspaceId: string;
+  /** Kept as is on a reconnect when absent. */
+  name?: string;
+  appId: string;
+  appName: string | null;
+  region: Region;
+  tokenJwe: string;
+}
+
+export interface ConnectedResult {
+  row: Connection;
+  created: boolean;
+  /** The status before a reconnect (null for a new connection). */
+  previousStatus: ConnectionStatus | null;
+}
+
+/**
+ * Stores a verified token for an Intercom workspace: a new connection, or, when this CDP workspace already has one
+ * for it, the same connection with the token replaced and status back to `connected`. An Intercom workspace belongs
+ * to one CDP workspace at a time; a `disconnected` connection no longer holds it.
+ */
+export async function saveConnected(db: Database, input: ConnectedInput, now = Date.now()): Promise<ConnectedResult> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const existing = await findByAppId(db, input.appId);
+    if (existing && existing.workspaceId === input.workspaceId) {
+      const [row] = await db
+        .update(connections)
+        .set({
+          tokenJwe: input.tokenJwe,
+          status: "connected",
+          statusDetail: null,
+          appName: input.appName,
+          region: input.region,
+          ...(input.name ? { name: input.name } : {}),
+          updatedAt: now,
+        })
+        .where(and(eq(connections.id, existing.id), eq(connections.appId, input.appId)))
+        .returning();
+      if (row) return { row, created: false, previousStatus: existing.status };
+      continue; // released meanwhile: start over
+    }
+    if (existing) {
+      if (existing.status !== "disconnected") throw new WorkspaceTakenError(input.appId);
+      // A disconnected connection keeps its captured data but lets the Intercom workspace go.
+      await db
+        .update(connections)
+        .set({ appId: null })
+        .where(and(eq(connections.id, existing.id), eq(connections.status, "disconnected"), eq(connections.appId, input.appId)));
+    }
+    try {
+      const [row] = await db
+        .insert(connections)
+        .values({
+          id: crypto.randomUUID(),
+          workspaceId: input.workspaceId,
+          name: input.name ?? input.appName ?? "Intercom",
+          status: "connected",
+          appId: input.appId,
+          appName: input.appName,
+          region: input.region,
+          tokenJwe: input.tokenJwe,
+          source: DEFAULT_SOURCE_SETTINGS,
+          destination: DEFAULT_DESTINATION_SETTINGS,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning();
+      return { row: row!, created: true, previousStatus: null };
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      // Someone connected the same Intercom workspace at the same moment: decide again against their row.
+    }
+  }
+  throw new Error(`could not store the connection for Intercom workspace ${input.appId} after 3 attempts`);
+}
+
+export interface Settings {
+  name: string;
+  source: SourceSettings;
+  destination: DestinationSettings;
+}
+
+/**
+ * Applies `change` to the current settings and writes them if nobody wrote in between (compare-and-set on
+ * `version`); otherwise re-reads and applies `change` again. Returns null when the connection is not the workspace's.
+ */
+export async function updateSettings(
+  db: Database,
+  workspaceId: string,
+  id: string,
+  change: (current: Connection) => Settings,
+  now = Date.now(),
+): Promise<Connection | null> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const current = await findConnection(db, workspaceId, id);
+    if (!current) return null;
+    const next = change(current);
+    const [row] = await db
+      .update(connections)
+      .set({ ...next, version: current.version + 1, updatedAt: Math.max(now, current.updatedAt) })
+      .where(and(eq(connections.id, id), eq(connections.version, current.version)))
+      .returning();
+    if (row) return row;
+  }
+  throw new Error(`connection ${id}: settings kept changing under 10 attempts of compare-and-set`);
+}
+
+/** Sets the status (and why); with `dropToken`, forgets the sealed token too. Only these columns are written. */
+export async function setStatus(
+  db: Database,
+  id: string,
+  status: ConnectionStatus,
+  detail: string | null,
+  options: { dropToken?: boolean; onlyIfTokenJwe?: string; now?: number } = {},
+): Promise<Connection | null> {
+  const conditions = [eq(connections.id, id)];
+  if (options.onlyIfTokenJwe !== undefined) conditions.push(eq(connections.tokenJwe, options.onlyIfTokenJwe));
+  const [row] = await db
+    .update(connections)
+    .set({
+      status,
+      statusDetail: detail,
+      ...(options.dropToken ? { tokenJwe: null } : {}),
+      updatedAt: options.now ?? Date.now(),
+    })
+    .where(and(...conditions))
+    .returning();
+  return row ?? null;
+}
+
+/** Replaces a sealed token by the same token sealed with the current key, unless it changed meanwhile. */
+export async function replaceSealedToken(db: Database, id: string, oldJwe: string, newJwe: string): Promise<boolean> {
+  const result = await db
+    .update(connections)
+    .set({ tokenJwe: newJwe })
+    .where(and(eq(connections.id, id), eq(connections.tokenJwe, oldJwe)))
+    .run();
+  return result.meta.changes > 0;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const text = error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? "")}` : String(error);
+  return /UNIQUE constraint failed/i.test(text);
+}

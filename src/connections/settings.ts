@@ -1,0 +1,179 @@
+/**
+ * Connection settings as the API accepts and returns them (DESIGN §3): zod schemas that validate requests and
+ * generate the OpenAPI description, the merge of a partial PATCH into stored settings, and the JSON view of a row.
+ */
+import { z } from "@hono/zod-openapi";
+import type { Connection as ConnectionRow } from "./repository";
+import type { DestinationSettings, FieldMapping, SourceSettings } from "../db/schema";
+import { checkTarget, type IntercomModel } from "../intercom/attributes";
+
+export const REGIONS = ["US", "EU", "AU"] as const;
+export const STATUSES = ["connected", "revoked", "error", "disconnected"] as const;
+export const MAPPING_TYPES = ["string", "integer", "float", "boolean", "date", "datetime"] as const;
+export const MAX_MAPPINGS_PER_MODEL = 100;
+export const MAX_SEGMENTS = 200;
+
+export const Region = z.enum(REGIONS).openapi({ description: "Intercom data-hosting region (US, EU or AU)." });
+export const ConnectionName = z.string().trim().min(1, "must not be empty").max(100, "must be at most 100 characters");
+
+const SOURCE_FLAGS = {
+  enabled: z.boolean(),
+  capture_chat_events: z.boolean(),
+  capture_user_events: z.boolean(),
+  create_users_from_contacts: z.boolean(),
+  create_accounts_from_companies: z.boolean(),
+  capture_relationships: z.boolean(),
+};
+
+export const SourceSettingsSchema = z.object(SOURCE_FLAGS).openapi("SourceSettings", {
+  description: "Intercom → CDP. `enabled` switches the whole direction; each flag one kind of capture.",
+});
+
+export const FieldMappingSchema = z
+  .object({
+    from: z.string().openapi({ description: "CDP property (computed ones included: scores, stage, health…)." }),
+    to: z.string().openapi({ description: "A writable standard Intercom attribute or `custom_attributes.<name>`." }),
+    type: z.enum(MAPPING_TYPES).openapi({ description: "The Intercom data type the value is coerced to." }),
+  })
+  .openapi("FieldMapping");
+
+export const DestinationSettingsSchema = z
+  .object({
+    enabled: z.boolean(),
+    segments: z.array(z.string()).openapi({ description: "Empty: every user syncs; else users in at least one of these." }),
+    allow_create: z.boolean().openapi({ description: "false: update existing contacts/companies only." }),
+    mappings: z.object({ contact: z.array(FieldMappingSchema), company: z.array(FieldMappingSchema) }),
+  })
+  .openapi("DestinationSettings", { description: "CDP → Intercom." });
+
+export const ConnectionSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    status: z.enum(STATUSES).openapi({
+      description: "`revoked`: Intercom no longer accepts the token (reconnect); `disconnected`: deleted by an admin.",
+    }),
+    intercom: z.object({ app_id: z.string().nullable(), name: z.string().nullable(), region: Region }),
+    source: SourceSettingsSchema,
+    destination: DestinationSettingsSchema,
+    created_at: z.string().openapi({ format: "date-time" }),
+    updated_at: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("Connection");
+
+export type ConnectionJson = z.infer<typeof ConnectionSchema>;
+
+/** The API view of a stored connection: never the token. */
+export function connectionJson(row: ConnectionRow): ConnectionJson {
+  return {
+    id: row.id,
+    name: row.name,
+    status: row.status,
+    intercom: { app_id: row.appId, name: row.appName, region: row.region },
+    source: row.source,
+    destination: row.destination,
+    created_at: new Date(row.createdAt).toISOString(),
+    updated_at: new Date(row.updatedAt).toISOString(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// PATCH: every level strict (unknown keys are errors), every key optional; arrays (segments, a model's mappings)
+// replace the stored ones.
+
+const MappingInput = (model: IntercomModel) =>
+  z
+    .strictObject({
+      from: z.string().trim().min(1, "must not be empty").max(200, "must be at most 200 characters"),
+      to: z.string().trim().min(1, "must not be empty").max(250, "must be at most 250 characters"),
+      type: z.enum(MAPPING_TYPES).optional().openapi({
+        description: "Required for a custom attribute that does not exist yet; defaults to the attribute's type.",
+      }),
+    })
+    .superRefine((mapping, ctx) => {
+      const target = checkTarget(model, mapping.to);
+      if (!target.ok) {
+        ctx.addIssue({ code: "custom", path: ["to"], message: target.message });
+        return;
+      }
+      if (target.kind === "standard" && mapping.type && !typesCompatible(mapping.type, target.type)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["type"],
+          message: `"${mapping.to}" is a ${target.type} attribute; "${mapping.type}" does not fit it`,
+        });
+      }
+    });
+
+const MappingList = (model: IntercomModel) =>
+  z
+    .array(MappingInput(model))
+    .max(MAX_MAPPINGS_PER_MODEL, `at most ${MAX_MAPPINGS_PER_MODEL} mappings per model`)
+    .superRefine((list, ctx) => {
+      const seen = new Map<string, number>();
+      list.forEach((mapping, index) => {
+        const first = seen.get(mapping.to);
+        if (first !== undefined) {
+          ctx.addIssue({ code: "custom", path: [index, "to"], message: `"${mapping.to}" is already the target of mapping ${first}` });
+        } else seen.set(mapping.to, index);
+      });
+    });
+
+const Segment = z.string().trim().min(1, "must not be empty").max(200, "must be at most 200 characters");
+
+export const ConnectionPatchSchema = z
+  .strictObject({
+    name: ConnectionName.optional(),
+    source: z.strictObject(SOURCE_FLAGS).partial().optional(),
+    destination: z
+      .strictObject({
+        enabled: z.boolean(),
+        segments: z.array(Segment).max(MAX_SEGMENTS, `at most ${MAX_SEGMENTS} segments`),
+        allow_create: z.boolean(),
+        mappings: z.strictObject({ contact: MappingList("contact"), company: MappingList("company") }).partial(),
+      })
+      .partial()
+      .optional(),
+  })
+  .openapi("ConnectionPatch", {
+    description:
+      "Partial update: only the keys present change; `segments` and each model's `mappings` replace the stored list. " +
+      "Unknown keys are errors.",
+  });
+
+export type ConnectionPatch = z.infer<typeof ConnectionPatchSchema>;
+export type MappingPatch = z.infer<ReturnType<typeof MappingInput>>;
+
+/** A mapping type may be written to an attribute of `attributeType` (dates take dates or datetimes; floats take integers). */
+export function typesCompatible(mappingType: FieldMapping["type"], attributeType: string): boolean {
+  if (mappingType === attributeType) return true;
+  const dates = ["date", "datetime"];
+  if (dates.includes(mappingType) && dates.includes(attributeType)) return true;
+  if (mappingType === "integer" && attributeType === "float") return true;
+  // A list ("options") attribute holds strings.
+  if (mappingType === "string" && attributeType === "options") return true;
+  return false;
+}
+
+/** The settings after a patch whose mappings all have a type (resolved by the caller). */
+export function applyPatch(
+  current: { name: string; source: SourceSettings; destination: DestinationSettings },
+  patch: ConnectionPatch,
+  resolvedMappings: Partial<Record<IntercomModel, FieldMapping[]>>,
+): { name: string; source: SourceSettings; destination: DestinationSettings } {
+  const destinationPatch = patch.destination ?? {};
+  const segments = destinationPatch.segments ? [...new Set(destinationPatch.segments)] : current.destination.segments;
+  return {
+    name: patch.name ?? current.name,
+    source: { ...current.source, ...patch.source },
+    destination: {
+      enabled: destinationPatch.enabled ?? current.destination.enabled,
+      allow_create: destinationPatch.allow_create ?? current.destination.allow_create,
+      segments,
+      mappings: {
+        contact: resolvedMappings.contact ?? current.destination.mappings.contact,
+        company: resolvedMappings.company ?? current.destination.mappings.company,
+      },
+    },
+  };
+}

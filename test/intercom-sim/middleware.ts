@@ -9,13 +9,12 @@ import type { Region } from "./types";
 import type { Workspace } from "./workspace";
 
 const utf8 = new TextDecoder();
-const PREFIX_REGIONS: Record<string, Region> = { eu: "EU", au: "AU" };
 
 /** Splits `/eu/contacts` into region EU and path `/contacts`; the US host has no prefix. */
 export function splitRegion(pathname: string): { region: Region | null; path: string } {
   const match = /^\/(eu|au)(\/.*)?$/.exec(pathname);
   if (!match) return { region: null, path: pathname };
-  return { region: PREFIX_REGIONS[match[1] as string] ?? null, path: match[2] ?? "/" };
+  return { region: match[1] === "eu" ? "EU" : "AU", path: match[2] ?? "/" };
 }
 
 /** Hono `getPath`: routes see the path without its region prefix, so one set of routes serves every region. */

@@ -5,20 +5,24 @@ import type { DestinationSettings } from "../../src/db/schema";
 import type { Simulator } from "../intercom-sim/simulator";
 import { seedConnection } from "./connections";
 
-/** A simulator workspace and a connected connection to it, destination on (creation allowed unless said). */
+/**
+ * A simulator workspace and a connected connection to it, destination on (creation allowed unless said), in a CDP
+ * workspace of its own (tests of one file share storage).
+ */
 export async function connectDestination(
   sim: Simulator,
   destination: Partial<DestinationSettings> = {},
   options: { workspaceId?: string } = {},
 ) {
   const workspace = sim.createWorkspace();
+  const workspaceId = options.workspaceId ?? `ws_${crypto.randomUUID().slice(0, 8)}`;
   const connection = await seedConnection({
-    workspaceId: options.workspaceId ?? "ws_test",
+    workspaceId,
     appId: workspace.app_id,
     tokenJwe: await sealToken(env, workspace.token),
     destination: { enabled: true, allow_create: true, ...destination },
   });
-  return { workspace, connection };
+  return { workspace, connection, workspaceId };
 }
 
 /** Polls `check` until it returns true (or a value), failing after `timeoutMs`. */
@@ -35,4 +39,20 @@ export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 10_000
 /** Waits long enough for a queued message to reach its consumer and object (queue batches wait up to 1 s). */
 export function settle(ms = 1_500): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Calls the simulator's REST API as the workspace itself (to set up state "made in Intercom"). */
+export async function intercomRest(
+  workspace: { token: string; region?: string },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: any }> {
+  const response = await fetch(`https://intercom.sim.test${path}`, {
+    method,
+    headers: { authorization: `Bearer ${workspace.token}`, "content-type": "application/json", accept: "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : null };
 }

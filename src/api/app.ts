@@ -4,10 +4,13 @@ import { ProblemError, problemResponse } from "../lib/problem";
 import { log } from "../lib/log";
 import { connectionLogs } from "./logs";
 import { connectionsApi } from "./connections";
+import { accounts } from "./accounts";
+import { actionsApi } from "./actions";
 import { health } from "./health";
 import { oauthCallback, oauthStart } from "./oauth";
 import { router } from "./router";
 import { uninstall } from "./uninstall";
+import { users } from "./users";
 import { webhooks } from "./webhooks";
 
 export const app = router()
@@ -18,6 +21,9 @@ export const app = router()
   .route("/oauth/intercom", oauthCallback)
   .route("/webhooks/intercom/uninstall", uninstall)
   .route("/webhooks/intercom", webhooks)
+  .route("/v1/users", users)
+  .route("/v1/accounts", accounts)
+  .route("/v1/actions", actionsApi)
   .notFound(() => problemResponse(404, "No such route."))
   .onError((err, c) => {
     if (err instanceof ProblemError) return problemResponse(err.status, err.message, err.errors, err.headers);

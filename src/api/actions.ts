@@ -1,0 +1,121 @@
+/** Actions API (`ingest` scope): add or remove a tag, trigger an event; then follow the action to done or failed. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { acceptAction, getAction } from "../destination/actions";
+import { requireScope } from "./auth";
+import { router } from "./router";
+
+/** Intercom keeps at most this many metadata keys per event and silently drops the rest. */
+export const MAX_METADATA_KEYS = 10;
+
+const MetadataValue = z.union(
+  [
+    z.string().max(255),
+    z.number().finite(),
+    z.object({ url: z.url(), value: z.string() }).strict(),
+    z.object({ amount: z.number().int(), currency: z.string().length(3) }).strict(),
+  ],
+  { error: "must be a string, a number, a rich link {url, value} or an amount {amount (cents), currency}" },
+);
+
+const EventSchema = z
+  .object({
+    name: z.string().trim().min(1, "must not be empty").max(255),
+    metadata: z
+      .record(z.string().min(1), MetadataValue)
+      .refine((metadata) => Object.keys(metadata).length <= MAX_METADATA_KEYS, {
+        error: `at most ${MAX_METADATA_KEYS} keys: Intercom would silently drop the rest`,
+      })
+      .optional(),
+    occurred_at: z.iso.datetime({ offset: true }).optional().openapi({
+      description: "When it happened; defaults to when the action was accepted (fixed once, so retries deduplicate).",
+    }),
+  })
+  .strict();
+
+const ActionBody = z
+  .object({
+    user_id: z.string().min(1).optional(),
+    email: z.email().optional(),
+    type: z.enum(["add_tag", "remove_tag", "trigger_event"]),
+    tag: z.string().trim().min(1, "must not be empty").max(255).optional(),
+    event: EventSchema.optional(),
+    idempotency_key: z.string().min(1).max(255).optional().openapi({
+      description: "The same key returns the same action id and runs the action once.",
+    }),
+    connection_id: z.string().optional().openapi({
+      description: "Required only when several connections have their destination on.",
+    }),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    if (!body.user_id && !body.email) ctx.addIssue({ code: "custom", path: ["user_id"], message: "user_id or email is required" });
+    if (body.type !== "trigger_event" && !body.tag) ctx.addIssue({ code: "custom", path: ["tag"], message: `required for ${body.type}` });
+    if (body.type === "trigger_event" && !body.event) ctx.addIssue({ code: "custom", path: ["event"], message: "required for trigger_event" });
+    if (body.type === "trigger_event" && body.tag) ctx.addIssue({ code: "custom", path: ["tag"], message: "not allowed for trigger_event" });
+    if (body.type !== "trigger_event" && body.event) ctx.addIssue({ code: "custom", path: ["event"], message: `not allowed for ${body.type}` });
+  })
+  .openapi("ActionRequest");
+
+const ActionStatus = z
+  .object({
+    id: z.string(),
+    type: z.enum(["add_tag", "remove_tag", "trigger_event"]),
+    status: z.enum(["queued", "done", "failed"]),
+    detail: z.string().nullable(),
+    attempts: z.number().int(),
+    created_at: z.string().openapi({ format: "date-time" }),
+    updated_at: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("Action");
+
+const ingest = { middleware: [requireScope("ingest")], security: [{ bearerAuth: [] }] };
+const problem = { description: "Problem", content: { "application/problem+json": { schema: z.object({}).passthrough() } } };
+
+export const actionsApi = router()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/",
+      summary: "Run an action on a user's Intercom contact",
+      ...ingest,
+      request: { body: { required: true, content: { "application/json": { schema: ActionBody } } } },
+      responses: {
+        202: { description: "Accepted and queued", content: { "application/json": { schema: z.object({ id: z.string() }) } } },
+        404: { ...problem, description: "Unknown user or connection" },
+        409: { ...problem, description: "The connection is not connected, or its destination is off" },
+        422: { ...problem, description: "Invalid request (one entry per bad path)" },
+      },
+    }),
+    async (c) => {
+      const { id } = await acceptAction(c.env, c.var.auth.workspaceId, c.req.valid("json"));
+      return c.json({ id }, 202);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/{id}",
+      summary: "An action's status",
+      ...ingest,
+      request: { params: z.object({ id: z.string() }) },
+      responses: {
+        200: { description: "The action", content: { "application/json": { schema: ActionStatus } } },
+        404: { ...problem, description: "No such action in this workspace" },
+      },
+    }),
+    async (c) => {
+      const row = await getAction(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
+      return c.json(
+        {
+          id: row.id,
+          type: row.type,
+          status: row.status,
+          detail: row.detail,
+          attempts: row.attempts,
+          created_at: new Date(row.acceptedAt).toISOString(),
+          updated_at: new Date(row.updatedAt).toISOString(),
+        },
+        200,
+      );
+    },
+  );

@@ -1,6 +1,9 @@
 /** Events captured for CDP users. */
+import { and, desc, eq, lt, or } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { events } from "../db/schema";
+
+export type EventRow = typeof events.$inferSelect;
 
 export interface NewEvent {
   workspaceId: string;
@@ -22,4 +25,28 @@ export function insertEvent(db: Database, event: NewEvent, now = Date.now()) {
     .insert(events)
     .values({ ...event, createdAt: now })
     .onConflictDoNothing({ target: events.dedupeKey });
+}
+
+/** Where a page of events ends: the next page starts strictly after it (newest first). */
+export interface EventPosition {
+  occurredAt: number;
+  pk: number;
+}
+
+/** A user's events, newest first (by occurrence, then insertion), starting after `after` when given. */
+export async function eventsOfUser(
+  db: Database,
+  userPk: number,
+  options: { after?: EventPosition | null; limit: number },
+): Promise<EventRow[]> {
+  const after = options.after;
+  const position = after
+    ? or(lt(events.occurredAt, after.occurredAt), and(eq(events.occurredAt, after.occurredAt), lt(events.pk, after.pk)))
+    : undefined;
+  return db
+    .select()
+    .from(events)
+    .where(and(eq(events.userPk, userPk), position))
+    .orderBy(desc(events.occurredAt), desc(events.pk))
+    .limit(options.limit);
 }

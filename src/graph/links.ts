@@ -1,7 +1,7 @@
 /** The identity map between CDP users/accounts and Intercom contacts/companies, per connection. */
-import { and, eq, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { intercomLinks, type IntercomObjectType } from "../db/schema";
+import { connections, intercomLinks, type IntercomObjectType } from "../db/schema";
 
 export type LinkRow = typeof intercomLinks.$inferSelect;
 
@@ -45,6 +45,34 @@ export async function linkByLocal(
     )
     .get();
   return row ?? null;
+}
+
+/**
+ * The Intercom id of a CDP user or account in any of the workspace's connections: the most recently updated link
+ * wins (a workspace may have reconnected, or connected more than one Intercom workspace).
+ */
+export async function intercomIdOfLocal(
+  db: Database,
+  workspaceId: string,
+  objectType: IntercomObjectType,
+  localPk: number,
+): Promise<string | null> {
+  // Starting from the workspace's connections lets every lookup use the links' primary key.
+  const row = await db
+    .select({ intercomId: intercomLinks.intercomId })
+    .from(connections)
+    .innerJoin(
+      intercomLinks,
+      and(
+        eq(intercomLinks.connectionId, connections.id),
+        eq(intercomLinks.objectType, objectType),
+        eq(intercomLinks.localPk, localPk),
+      ),
+    )
+    .where(eq(connections.workspaceId, workspaceId))
+    .orderBy(desc(intercomLinks.updatedAt))
+    .get();
+  return row?.intercomId ?? null;
 }
 
 export interface LinkWrite {

@@ -49,6 +49,16 @@ export async function findUser(db: Database, workspaceId: string, identity: User
   return byEmail ?? null;
 }
 
+/** The user known only by this email (no `user_id`), if any: at most one per workspace. */
+export async function findEmailOnlyUser(db: Database, workspaceId: string, email: string): Promise<UserRow | null> {
+  const row = await db
+    .select()
+    .from(users)
+    .where(and(eq(users.workspaceId, workspaceId), eq(users.email, email), isNull(users.userId)))
+    .get();
+  return row ?? null;
+}
+
 /** A user by primary key, within a workspace. */
 export async function getUser(db: Database, workspaceId: string, pk: number): Promise<UserRow | null> {
   const row = await db
@@ -112,9 +122,38 @@ export async function writeUser(
   patchOf: (current: UserRow | null) => UserPatch,
   options: { create: boolean; now?: number },
 ): Promise<UserWrite | null> {
+  return casWriteUser(db, workspaceId, () => findUser(db, workspaceId, identity), patchOf, options);
+}
+
+/**
+ * Applies the patch `patchOf` derives from the current state of the user with primary key `pk` (compare-and-set on
+ * `version`, like `writeUser`). For writers that already know which row they mean (an Intercom link), whatever its
+ * ids say now. Null when there is no such user in the workspace.
+ */
+export async function updateUser(
+  db: Database,
+  workspaceId: string,
+  pk: number,
+  patchOf: (current: UserRow) => UserPatch,
+  options: { now?: number } = {},
+): Promise<UserWrite | null> {
+  return casWriteUser(db, workspaceId, () => getUser(db, workspaceId, pk), (current) => patchOf(current!), {
+    create: false,
+    ...options,
+  });
+}
+
+/** The compare-and-set loop behind `writeUser` and `updateUser`: `find` names the row, `create` allows inserting. */
+async function casWriteUser(
+  db: Database,
+  workspaceId: string,
+  find: () => Promise<UserRow | null>,
+  patchOf: (current: UserRow | null) => UserPatch,
+  options: { create: boolean; now?: number },
+): Promise<UserWrite | null> {
   const now = options.now ?? Date.now();
   return retryOnConflict(`user write`, async () => {
-    const current = await findUser(db, workspaceId, identity);
+    const current = await find();
     if (!current && !options.create) return null;
     const before = current ? userState(current) : null;
     const { next, changed } = applyUserPatch(before, patchOf(current));

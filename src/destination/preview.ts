@@ -1,0 +1,104 @@
+/**
+ * Preview: the Intercom requests a sync of one user would send now, computed from the identity map and D1 only
+ * (nothing is sent, not even a search). The diff and the request bodies come from the same functions the sync uses.
+ */
+import type { Env } from "../env";
+import { database } from "../db/client";
+import type { ConnectionRow } from "./context";
+import { linkByLocal } from "../graph/links";
+import { accountsOfUser } from "../graph/memberships";
+import { findUser } from "../graph/users";
+import { apiBase } from "../intercom/client";
+import { requestBody } from "../intercom/fields";
+import { ProblemError } from "../lib/problem";
+import { passesSegmentFilter } from "./filter";
+import { changedFields, contactPayload, type FieldWarning } from "./payload";
+import { attachedCompanies } from "./sync-contact";
+
+export interface PreviewRequest {
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  url: string;
+  body?: Record<string, unknown>;
+  /** Set when the request depends on an earlier answer (e.g. what the search finds). */
+  when?: string;
+}
+
+export interface Preview {
+  user_id: string | null;
+  email: string | null;
+  intercom_contact_id: string | null;
+  requests: PreviewRequest[];
+  notes: string[];
+  warnings: FieldWarning[];
+}
+
+/** What syncing `userId` on `connection` would send now. */
+export async function previewContactSync(env: Env, connection: ConnectionRow, userId: string): Promise<Preview> {
+  const db = database(env.DB);
+  const user = await findUser(db, connection.workspaceId, { userId });
+  if (!user) throw new ProblemError(404, `No user with user_id "${userId}".`);
+  const base = apiBase(env, connection.region);
+  const settings = connection.destination;
+  const payload = contactPayload(user, settings.mappings.contact);
+  const link = await linkByLocal(db, connection.id, "contact", user.pk);
+  const preview: Preview = {
+    user_id: user.userId,
+    email: user.email,
+    intercom_contact_id: link?.intercomId ?? null,
+    requests: [],
+    notes: [],
+    warnings: payload.warnings,
+  };
+  if (!settings.enabled) preview.notes.push("the destination is switched off: nothing is sent until it is on");
+  if (!passesSegmentFilter(user.segments, settings.segments)) {
+    preview.notes.push("the user is not in the destination's segments: a sync sends nothing");
+    return preview;
+  }
+  if (link) {
+    const changes = changedFields(payload.fields, link.remoteState);
+    if (Object.keys(changes).length === 0) preview.notes.push("Intercom already holds these values: no contact update");
+    else preview.requests.push({ method: "PUT", url: `${base}/contacts/${link.intercomId}`, body: requestBody(changes) });
+  } else {
+    const filters = [
+      ...(user.userId ? [{ field: "external_id", operator: "=", value: user.userId }] : []),
+      ...(user.email ? [{ field: "email", operator: "=", value: user.email }] : []),
+    ];
+    const query = filters.length === 1 ? filters[0] : { operator: "OR", value: filters };
+    preview.requests.push({ method: "POST", url: `${base}/contacts/search`, body: { query, pagination: { per_page: 150 } } });
+    preview.requests.push({
+      method: "PUT",
+      url: `${base}/contacts/{id of the match}`,
+      body: requestBody(payload.fields),
+      when: "the search finds the contact (only the fields Intercom does not hold yet are sent)",
+    });
+    if (settings.allow_create) {
+      preview.requests.push({
+        method: "POST",
+        url: `${base}/contacts`,
+        body: { role: "user", ...requestBody(payload.fields) },
+        when: "the search finds no contact",
+      });
+    } else {
+      preview.notes.push("if the search finds no contact, nothing more is sent: creation is off");
+    }
+  }
+  const attached = new Set(attachedCompanies(link?.remoteState ?? {}));
+  for (const account of await accountsOfUser(db, user.pk)) {
+    const company = await linkByLocal(db, connection.id, "company", account.pk);
+    if (company && attached.has(company.intercomId)) continue;
+    if (company) {
+      preview.requests.push({
+        method: "POST",
+        url: `${base}/contacts/${link?.intercomId ?? "{contact id}"}/companies`,
+        body: { id: company.intercomId },
+      });
+    } else {
+      preview.notes.push(
+        settings.allow_create
+          ? `company ${account.accountId} is created (POST ${base}/companies) then attached`
+          : `company ${account.accountId} is attached once it exists in Intercom (creation is off)`,
+      );
+    }
+  }
+  return preview;
+}

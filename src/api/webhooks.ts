@@ -1,7 +1,155 @@
-/** Intercom's webhook endpoint: verify, enqueue, acknowledge (DESIGN §4, ack path). */
-import { Hono } from "hono";
-import type { AppEnv } from "../env";
+/**
+ * Intercom's webhook endpoint (DESIGN §4, ack path): size limit → HMAC check of the raw bytes → envelope → enqueue →
+ * 200. Nothing else happens here (no D1, no Intercom call): routing, dedupe and storage are the source consumer's.
+ * Never 410 (Intercom would disable the subscription) and never 500: a failure of ours is a 503 so Intercom retries.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { log } from "../lib/log";
+import { ProblemError } from "../lib/problem";
+import { readCappedBody } from "../source/capped-body";
+import { readEnvelope } from "../source/envelope";
+import { inboundMessageOf, messageBytes } from "../source/inbound-message";
+import { verifySignature } from "../source/signature";
+import { router } from "./router";
 
-export const webhooks = new Hono<AppEnv>()
-  // Intercom validates the endpoint URL with a HEAD request; Hono answers HEAD with the GET route minus its body.
-  .get("/", (c) => c.body(null, 200));
+/** Intercom's payloads are small; anything larger is refused before it is read whole. */
+export const MAX_WEBHOOK_BYTES = 1024 * 1024;
+/** Queue messages are capped at 128 KB; leave room for the queue's own envelope. */
+export const MAX_MESSAGE_BYTES = 120 * 1024;
+
+const problem = (description: string) => ({
+  description,
+  content: {
+    "application/problem+json": {
+      schema: z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string().optional() }),
+    },
+  },
+});
+
+const validateUrl = createRoute({
+  method: "get",
+  path: "/",
+  summary: "Webhook URL validation",
+  description: "Intercom validates the endpoint with a HEAD request (answered from this route, without a body).",
+  responses: { 200: { description: "The endpoint exists." } },
+});
+
+const receive = createRoute({
+  method: "post",
+  path: "/",
+  summary: "Receive an Intercom webhook notification",
+  description:
+    "Verifies `X-Hub-Signature` (HMAC-SHA1 of the raw body with the app's client secret), checks the " +
+    "`notification_event` envelope, queues it for the source consumer and answers at once. `ping` is acknowledged " +
+    "and not queued.",
+  request: {
+    headers: z.object({
+      "x-hub-signature": z.string().optional().openapi({ description: "`sha1=` + hex HMAC-SHA1 of the raw body." }),
+    }),
+    body: {
+      required: true,
+      // A plain JSON Schema, not zod: the body is read and verified as raw bytes before it is parsed.
+      content: {
+        "application/json": {
+          schema: {
+            type: "object",
+            description: "Intercom's notification envelope: `type`, `app_id`, `id`, `topic`, `created_at`, `data.item`.",
+            required: ["type", "app_id", "id", "topic", "data"],
+          },
+        },
+      },
+    },
+  },
+  responses: {
+    200: { description: "Accepted (queued, or a ping)." },
+    400: problem("Not JSON, or not a notification envelope."),
+    401: problem("Missing or wrong signature."),
+    413: problem("The body exceeds 1 MiB, or its projection exceeds the queue's message size."),
+    503: problem("The notification could not be queued; Intercom retries it."),
+  },
+});
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+export const webhooks = router()
+  .openapi(validateUrl, (c) => c.body(null, 200))
+  .openapi(receive, async (c) => {
+    const started = Date.now();
+    try {
+      const body = await readCappedBody(c.req.raw, MAX_WEBHOOK_BYTES);
+      if (!body.ok) {
+        log({ level: "warn", msg: "webhook refused: body over 1 MiB", outcome: "rejected", reason: body.reason });
+        throw new ProblemError(413, "The body exceeds 1 MiB.");
+      }
+      const secret = c.env.INTERCOM_CLIENT_SECRET;
+      if (!secret) {
+        log({ level: "error", msg: "webhook cannot be verified: INTERCOM_CLIENT_SECRET is not set", outcome: "failed" });
+        throw new ProblemError(503, "The connector is not configured to verify webhooks.");
+      }
+      if (!(await verifySignature(secret, body.bytes, c.req.header("x-hub-signature")))) {
+        log({ level: "warn", msg: "webhook refused: bad or missing signature", outcome: "rejected" });
+        throw new ProblemError(401, "The X-Hub-Signature header is missing or does not match the body.");
+      }
+      const check = readEnvelope(parseJson(body.bytes));
+      if (!check.ok) {
+        throw new ProblemError(400, check.detail, check.paths.map((path) => ({ path, message: "missing or invalid" })));
+      }
+      const { envelope } = check;
+      if (envelope.topic === "ping" || envelope.id === null) {
+        log({ msg: "intercom ping", outcome: "acknowledged", app_id: envelope.app_id, topic: envelope.topic });
+        return c.body(null, 200);
+      }
+      const message = inboundMessageOf({ ...envelope, id: envelope.id }, started);
+      const bytes = messageBytes(message);
+      if (bytes > MAX_MESSAGE_BYTES) {
+        log({
+          level: "warn",
+          msg: "webhook refused: its queue message would exceed the queue's size limit",
+          outcome: "rejected",
+          app_id: envelope.app_id,
+          topic: envelope.topic,
+          notification_id: envelope.id,
+          message_bytes: bytes,
+        });
+        throw new ProblemError(413, "The notification is too large to be queued.");
+      }
+      try {
+        await c.env.INBOUND.send(message, { contentType: "json" });
+      } catch (error) {
+        log({
+          level: "error",
+          msg: "webhook not queued: INBOUND send failed",
+          outcome: "failed",
+          app_id: envelope.app_id,
+          topic: envelope.topic,
+          notification_id: envelope.id,
+          error: String(error),
+        });
+        throw new ProblemError(503, "The notification could not be queued; please retry.");
+      }
+      log({
+        msg: "webhook queued",
+        outcome: "queued",
+        app_id: envelope.app_id,
+        topic: envelope.topic,
+        notification_id: envelope.id,
+        delivery_attempts: envelope.delivery_attempts,
+        duration_ms: Date.now() - started,
+      });
+      return c.body(null, 200);
+    } catch (error) {
+      if (error instanceof ProblemError) throw error;
+      // Anything unexpected is ours, and transient as far as Intercom can tell: a 503 makes it retry.
+      log({ level: "error", msg: "webhook failed unexpectedly", outcome: "failed", error: String(error) });
+      throw new ProblemError(503, "The notification could not be accepted; please retry.");
+    }
+  });
+
+/** The body as JSON; a 400 problem when it is not UTF-8 JSON. */
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(utf8.decode(bytes));
+  } catch {
+    throw new ProblemError(400, "The body is not JSON.");
+  }
+}

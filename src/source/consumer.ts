@@ -1,7 +1,81 @@
-/** The source consumer (Intercom → CDP). */
+/**
+ * The source consumer (Intercom → CDP), the queue shell around `processNotification`: validates each INBOUND
+ * message, finds its connection by `app_id`, skips (with a logged reason) what may not be captured, and retries
+ * with backoff what failed; after `max_retries` the queue moves it to the dead-letter queue, which records it.
+ */
+import { database, type Database } from "../db/client";
 import type { Env } from "../env";
+import { log } from "../lib/log";
+import { writeSyncLog, type SyncLogEntry } from "../lib/sync-log";
+import { describeError } from "./errors";
+import { skipReason } from "./gate";
+import { InboundMessage } from "./inbound-message";
+import { processNotification } from "./process";
+import { connectionOfApp, type ConnectionRow } from "./store";
 
-/** Consumes a batch of INBOUND messages. */
-export async function consumeInbound(batch: MessageBatch, _env: Env, _ctx: ExecutionContext): Promise<void> {
-  batch.ackAll();
+/** Seconds before the n-th retry (n = attempts so far): 10 s, 30 s, 1.5 min, 4.5 min, then 10 min. */
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(10 * 3 ** Math.max(0, attempts - 1), 600);
+}
+
+/** Consumes a batch of INBOUND messages, one at a time (in order, so a batch's updates of one object apply in order). */
+export async function consumeInbound(batch: MessageBatch, env: Env, _ctx: ExecutionContext): Promise<void> {
+  const db = database(env.DB);
+  const connections = new Map<string, Promise<ConnectionRow | null>>();
+  const connectionOf = (appId: string) => {
+    let found = connections.get(appId);
+    if (!found) connections.set(appId, (found = connectionOfApp(db, appId)));
+    return found;
+  };
+  for (const message of batch.messages) await consumeMessage(db, message, connectionOf);
+}
+
+async function consumeMessage(
+  db: Database,
+  message: Message,
+  connectionOf: (appId: string) => Promise<ConnectionRow | null>,
+): Promise<void> {
+  const parsed = InboundMessage.safeParse(message.body);
+  let connection: ConnectionRow | null = null;
+  try {
+    // Messages outlive deploys: one this code cannot read goes the retry way, to the dead-letter queue, replayable.
+    if (!parsed.success) throw parsed.error;
+    const { app_id: appId, notification } = parsed.data;
+    connection = await connectionOf(appId);
+    const reason = skipReason(connection, appId);
+    if (reason || !connection?.appId) {
+      await writeSyncLog(db, {
+        connectionId: connection?.id ?? null,
+        workspaceId: connection?.workspaceId ?? null,
+        direction: "in",
+        outcome: "skipped",
+        objectType: "notification",
+        objectId: notification.id,
+        action: notification.topic,
+        detail: reason ?? "the connection has no Intercom app id",
+      });
+      message.ack();
+      return;
+    }
+    await processNotification(db, { ...connection, appId: connection.appId }, notification, "webhook");
+    message.ack();
+  } catch (error) {
+    const delaySeconds = retryDelaySeconds(message.attempts);
+    const entry: SyncLogEntry = {
+      connectionId: connection?.id ?? null,
+      workspaceId: connection?.workspaceId ?? null,
+      direction: "in",
+      outcome: "failed",
+      objectType: "notification",
+      objectId: parsed.success ? parsed.data.notification.id : message.id,
+      action: parsed.success ? parsed.data.notification.topic : null,
+      detail: `${describeError(error)}; attempt ${message.attempts}, retrying in ${delaySeconds}s`,
+    };
+    try {
+      await writeSyncLog(db, entry);
+    } catch (logError) {
+      log({ level: "error", msg: "could not write the sync log of a failed notification", error: describeError(logError) });
+    }
+    message.retry({ delaySeconds });
+  }
 }

@@ -1,0 +1,73 @@
+/**
+ * An Intercom company into the CDP: the linked account (or the one its `company_id` names, or a new one) gets what
+ * Intercom changed since the link's remote state; the link records Intercom's values. Same echo and stale rules as
+ * contacts.
+ */
+import { findAccount, getAccount, writeAccount, type AccountRow } from "../graph/accounts";
+import { deleteLinkByIntercomId, linkByIntercomId, linkByLocal, upsertLink } from "../graph/links";
+import type { SyncLogEntry } from "../lib/sync-log";
+import { ECHO_DETAIL, describeWrite, type Capture } from "./capture-contact";
+import { companyAccountPatch, companyRemoteState } from "./company-mapping";
+import type { CompanyItem } from "./items";
+import { changedSince } from "./remote-state";
+import { isOlderThan, parseIntercomTime } from "./times";
+import type { HandlerContext, Statement } from "./work";
+
+/** Captures a company as a CDP account (the caller checked `create_accounts_from_companies`). */
+export async function captureCompany(ctx: HandlerContext, item: CompanyItem): Promise<Capture> {
+  const { db, connection } = ctx;
+  const workspaceId = connection.workspaceId;
+  const logged = { objectType: "account", intercomId: item.id } as const;
+  const updatedAt = parseIntercomTime(item.updated_at);
+
+  const link = await linkByIntercomId(db, connection.id, "company", item.id);
+  const linked = link ? await getAccount(db, workspaceId, link.localPk) : null;
+  if (link && linked && updatedAt && isOlderThan(updatedAt, link.remoteUpdatedAt)) {
+    return skipped(linked, ctx.entry({ ...logged, outcome: "stale", objectId: linked.accountId, detail: "older than the company state already applied" }));
+  }
+
+  const incoming = companyRemoteState(item);
+  const changes = changedSince(incoming, link && linked ? link.remoteState : {});
+  const patch = companyAccountPatch(changes, connection.destination.mappings.company);
+  // A link whose account is gone is dropped, so the company can be linked afresh.
+  const statements: Statement[] = link && !linked ? [deleteLinkByIntercomId(db, connection.id, "company", item.id)] : [];
+
+  const accountId = linked?.accountId ?? item.company_id ?? null;
+  if (!accountId) {
+    return skipped(null, ctx.entry({ ...logged, outcome: "skipped", detail: "the company has no company_id" }));
+  }
+  if (!linked) {
+    const candidate = await findAccount(db, workspaceId, accountId);
+    const other = candidate ? await linkByLocal(db, connection.id, "company", candidate.pk) : null;
+    // `company_id` is unique and immutable in Intercom: another company holding it is gone, so the link moves.
+    if (other && other.intercomId !== item.id) statements.push(deleteLinkByIntercomId(db, connection.id, "company", other.intercomId));
+  }
+  const write = await writeAccount(db, workspaceId, accountId, () => patch, { create: true, now: ctx.now });
+  if (!write) return skipped(null, ctx.entry({ ...logged, outcome: "skipped", objectId: accountId, detail: "the account could not be written" }));
+
+  const account = write.account;
+  statements.push(
+    upsertLink(
+      db,
+      {
+        connectionId: connection.id,
+        objectType: "company",
+        localPk: account.pk,
+        intercomId: item.id,
+        remoteUpdatedAt: updatedAt?.ms ?? null,
+        remoteState: incoming,
+      },
+      ctx.now,
+    ),
+  );
+  const paths = Object.keys(changes);
+  const entry =
+    link && linked && paths.length === 0 && !write.changed
+      ? ctx.entry({ ...logged, outcome: "skipped", objectId: account.accountId, detail: ECHO_DETAIL })
+      : ctx.entry({ ...logged, outcome: "captured", objectId: account.accountId, detail: describeWrite(write, paths) });
+  return { localPk: account.pk, localId: account.accountId, statements, entries: [entry] };
+}
+
+function skipped(account: AccountRow | null, entry: SyncLogEntry): Capture {
+  return { localPk: account?.pk ?? null, localId: account?.accountId ?? null, statements: [], entries: [entry] };
+}

@@ -1,0 +1,152 @@
+/**
+ * An Intercom contact into the CDP: the linked user (or the one its ids name, or a new one) gets what Intercom
+ * changed since the link's remote state, and the link records Intercom's values. Our own writes' echoes change
+ * nothing; an item older than the state already applied is `stale`.
+ */
+import { deleteLinkByIntercomId, linkByIntercomId, linkByLocal, upsertLink } from "../graph/links";
+import {
+  findEmailOnlyUser,
+  findUser,
+  getUser,
+  updateUser,
+  writeUser,
+  type UserPatch,
+  type UserRow,
+  type UserWrite,
+} from "../graph/users";
+import type { SyncLogEntry } from "../lib/sync-log";
+import { contactIdentity, contactRemoteState, contactUserPatch, hasIdentity } from "./contact-mapping";
+import type { ContactItem } from "./items";
+import { changedSince } from "./remote-state";
+import { isOlderThan, parseIntercomTime } from "./times";
+import type { HandlerContext, Statement } from "./work";
+
+export const ECHO_DETAIL = "echo of our own write";
+
+/** The result of capturing one Intercom object. */
+export interface Capture {
+  /** The CDP row the Intercom object is linked to after the batch; null when it was skipped. */
+  localPk: number | null;
+  /** The CDP id for logs (`user_id`, `account_id`), else null. */
+  localId: string | null;
+  statements: Statement[];
+  entries: SyncLogEntry[];
+}
+
+export interface CaptureContactOptions {
+  /**
+   * The user this contact is known to be although it has no link yet (the survivor of a merge inherits the link of
+   * the contact merged into it). The caller removes the old link in the same batch.
+   */
+  assumedUserPk?: number;
+}
+
+/** Captures a contact as a CDP user (the caller checked `create_users_from_contacts`). */
+export async function captureContact(ctx: HandlerContext, item: ContactItem, options: CaptureContactOptions = {}): Promise<Capture> {
+  const { db, connection } = ctx;
+  const workspaceId = connection.workspaceId;
+  const identity = contactIdentity(item);
+  const logged = { objectType: "user", intercomId: item.id, email: identity.email } as const;
+  const updatedAt = parseIntercomTime(item.updated_at);
+
+  const link = await linkByIntercomId(db, connection.id, "contact", item.id);
+  const linked = link ? await getUser(db, workspaceId, link.localPk) : null;
+  if (link && linked && updatedAt && isOlderThan(updatedAt, link.remoteUpdatedAt)) {
+    return skipped(linked, ctx.entry({ ...logged, outcome: "stale", objectId: linked.userId, detail: "older than the contact state already applied" }));
+  }
+  const target =
+    linked ?? (options.assumedUserPk === undefined ? null : await getUser(db, workspaceId, options.assumedUserPk));
+
+  const incoming = contactRemoteState(item);
+  const changes = changedSince(incoming, link && linked ? link.remoteState : {});
+  const patch = contactUserPatch(changes, item, connection.destination.mappings.contact);
+  // A link whose user is gone is dropped, so the contact can be linked afresh.
+  const statements: Statement[] = link && !linked ? [deleteLinkByIntercomId(db, connection.id, "contact", item.id)] : [];
+
+  let write: UserWrite | null;
+  if (target) {
+    const safe = await withoutTakenIds(ctx, target, patch);
+    write = await updateUser(db, workspaceId, target.pk, (current) => keepOwnUserId(current, safe), { now: ctx.now });
+  } else {
+    if (!hasIdentity(identity)) {
+      return skipped(null, ctx.entry({ ...logged, outcome: "skipped", detail: "the contact has neither a user external_id nor an email" }));
+    }
+    const candidate = await findUser(db, workspaceId, identity);
+    if (candidate) {
+      const other = await linkByLocal(db, connection.id, "contact", candidate.pk);
+      if (other && other.intercomId !== item.id) {
+        // Only the CDP's own id is proof enough to move a link; an email shared by a lead and a user is not.
+        if (!identity.userId || candidate.userId !== identity.userId) {
+          return skipped(null, ctx.entry({
+            ...logged,
+            outcome: "skipped",
+            objectId: candidate.userId,
+            detail: `matches a CDP user already linked to Intercom contact ${other.intercomId}`,
+          }));
+        }
+        statements.push(deleteLinkByIntercomId(db, connection.id, "contact", other.intercomId));
+      }
+    }
+    write = await writeUser(db, workspaceId, identity, (current) => keepOwnUserId(current, patch), { create: true, now: ctx.now });
+  }
+  if (!write) {
+    return skipped(null, ctx.entry({ ...logged, outcome: "skipped", detail: "the linked CDP user no longer exists" }));
+  }
+
+  const user = write.user;
+  statements.push(
+    upsertLink(
+      db,
+      {
+        connectionId: connection.id,
+        objectType: "contact",
+        localPk: user.pk,
+        intercomId: item.id,
+        remoteUpdatedAt: updatedAt?.ms ?? null,
+        remoteState: incoming,
+      },
+      ctx.now,
+    ),
+  );
+  const paths = Object.keys(changes);
+  const entry =
+    link && linked && paths.length === 0 && !write.changed
+      ? ctx.entry({ ...logged, outcome: "skipped", objectId: user.userId, detail: ECHO_DETAIL })
+      : ctx.entry({ ...logged, outcome: "captured", objectId: user.userId, detail: describeWrite(write, paths) });
+  return { localPk: user.pk, localId: user.userId, statements, entries: [entry] };
+}
+
+/** What a capture did, for the log: ids and attribute paths only, never values. */
+export function describeWrite(write: { before: unknown; changed: boolean }, paths: string[]): string {
+  if (write.before === null) return "created from Intercom";
+  if (!write.changed) return paths.length > 0 ? `no change in the CDP (Intercom changed ${paths.join(", ")})` : "linked";
+  return paths.length > 0 ? `updated ${paths.join(", ")}` : "updated";
+}
+
+function skipped(user: UserRow | null, entry: SyncLogEntry): Capture {
+  return { localPk: user?.pk ?? null, localId: user?.userId ?? null, statements: [], entries: [entry] };
+}
+
+/** The CDP owns its ids: a user that has a `user_id` keeps it, whatever Intercom's `external_id` says. */
+function keepOwnUserId(current: UserRow | null, patch: UserPatch): UserPatch {
+  if (!patch.userId || !current?.userId || current.userId === patch.userId) return patch;
+  const { userId: _ignored, ...rest } = patch;
+  return rest;
+}
+
+/**
+ * Drops ids from a linked user's patch that another CDP user holds (`user_id`, or the email of an email-only user):
+ * two people are not merged by a webhook, and the unique indexes would refuse it anyway.
+ */
+async function withoutTakenIds(ctx: HandlerContext, target: UserRow, patch: UserPatch): Promise<UserPatch> {
+  const safe = { ...patch };
+  if (safe.userId && target.userId === null) {
+    const holder = await findUser(ctx.db, ctx.connection.workspaceId, { userId: safe.userId });
+    if (holder && holder.pk !== target.pk) delete safe.userId;
+  }
+  if (safe.email && safe.email !== target.email && target.userId === null && !safe.userId) {
+    const holder = await findEmailOnlyUser(ctx.db, ctx.connection.workspaceId, safe.email);
+    if (holder && holder.pk !== target.pk) delete safe.email;
+  }
+  return safe;
+}

@@ -1,0 +1,113 @@
+/**
+ * Topics that change which Intercom object a CDP user/account is: `contact.merged` (the identity map follows the
+ * surviving contact), `contact.deleted` and `company.deleted` (the link goes; the CDP user/account stays).
+ */
+import { getAccount } from "../graph/accounts";
+import { deleteLinkByIntercomId, linkByIntercomId, upsertLink } from "../graph/links";
+import { getUser } from "../graph/users";
+import { captureContact } from "./capture-contact";
+import { ContactItem, DeletedItem } from "./items";
+import { applyPendingOfContact } from "./pending";
+import { deletePendingLinksOfCompany, deletePendingLinksOfContact } from "./pending-links";
+import { combine, only, type HandlerContext, type Statement, type Work } from "./work";
+
+/**
+ * `contact.merged`: the item is the surviving contact, with `merged_from` when Intercom sends it (not always). The
+ * merged-away contact's link is removed; if the survivor had none, the survivor takes over its user. The survivor's
+ * attributes are then captured as for any contact update, when `create_users_from_contacts` is on.
+ */
+export async function handleContactMerged(ctx: HandlerContext): Promise<Work> {
+  const { db, connection } = ctx;
+  const survivor = ContactItem.parse(ctx.notification.item);
+  const fromId = survivor.merged_from?.id;
+  const parts: Work[] = [];
+  let inheritedPk: number | undefined;
+
+  if (fromId && fromId !== survivor.id) {
+    const [fromLink, survivorLink] = await Promise.all([
+      linkByIntercomId(db, connection.id, "contact", fromId),
+      linkByIntercomId(db, connection.id, "contact", survivor.id),
+    ]);
+    if (fromLink && !survivorLink) inheritedPk = fromLink.localPk;
+    const user = fromLink ? await getUser(db, connection.workspaceId, fromLink.localPk) : null;
+    parts.push({
+      statements: [
+        deleteLinkByIntercomId(db, connection.id, "contact", fromId),
+        deletePendingLinksOfContact(db, connection.id, fromId),
+      ],
+      entries: [
+        ctx.entry({
+          outcome: fromLink ? "captured" : "skipped",
+          objectType: "user",
+          objectId: user?.userId ?? null,
+          intercomId: fromId,
+          detail: !fromLink
+            ? `Intercom contact ${fromId} merged into ${survivor.id}; it was not linked`
+            : inheritedPk !== undefined
+              ? `Intercom contact ${fromId} merged into ${survivor.id}; the link follows the survivor`
+              : `Intercom contact ${fromId} merged into ${survivor.id}, which is linked already; its link was removed`,
+        }),
+      ],
+    });
+  }
+
+  if (connection.source.create_users_from_contacts) {
+    const capture = await captureContact(ctx, survivor, inheritedPk === undefined ? {} : { assumedUserPk: inheritedPk });
+    parts.push(capture);
+    if (capture.localPk !== null) parts.push(await applyPendingOfContact(ctx, survivor.id, capture.localPk));
+  } else if (inheritedPk !== undefined) {
+    // The identity map follows even when attributes are not captured; the remote state is the destination's to fill.
+    const link = upsertLink(db, { connectionId: connection.id, objectType: "contact", localPk: inheritedPk, intercomId: survivor.id }, ctx.now);
+    parts.push({ statements: [link], entries: [] });
+  } else if (!fromId) {
+    parts.push(only(ctx.entry({ outcome: "skipped", objectType: "user", intercomId: survivor.id, detail: "create_users_from_contacts is off" })));
+  }
+  return combine(...parts);
+}
+
+/** `contact.deleted`: unlinks the Intercom contact; the CDP user stays. */
+export async function handleContactDeleted(ctx: HandlerContext): Promise<Work> {
+  const { db, connection } = ctx;
+  const item = DeletedItem.parse(ctx.notification.item);
+  const link = await linkByIntercomId(db, connection.id, "contact", item.id);
+  const user = link ? await getUser(db, connection.workspaceId, link.localPk) : null;
+  const statements: Statement[] = [
+    deleteLinkByIntercomId(db, connection.id, "contact", item.id),
+    deletePendingLinksOfContact(db, connection.id, item.id),
+  ];
+  return {
+    statements,
+    entries: [
+      ctx.entry({
+        outcome: link ? "captured" : "skipped",
+        objectType: "user",
+        objectId: user?.userId ?? null,
+        intercomId: item.id,
+        detail: link ? "Intercom contact deleted: unlinked, the CDP user stays" : "Intercom contact deleted; it was not linked",
+      }),
+    ],
+  };
+}
+
+/** `company.deleted` (also sent when a company's archival completes): unlinks it; the CDP account stays. */
+export async function handleCompanyDeleted(ctx: HandlerContext): Promise<Work> {
+  const { db, connection } = ctx;
+  const item = DeletedItem.parse(ctx.notification.item);
+  const link = await linkByIntercomId(db, connection.id, "company", item.id);
+  const account = link ? await getAccount(db, connection.workspaceId, link.localPk) : null;
+  return {
+    statements: [
+      deleteLinkByIntercomId(db, connection.id, "company", item.id),
+      deletePendingLinksOfCompany(db, connection.id, item.id),
+    ],
+    entries: [
+      ctx.entry({
+        outcome: link ? "captured" : "skipped",
+        objectType: "account",
+        objectId: account?.accountId ?? null,
+        intercomId: item.id,
+        detail: link ? "Intercom company deleted: unlinked, the CDP account stays" : "Intercom company deleted; it was not linked",
+      }),
+    ],
+  };
+}

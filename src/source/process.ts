@@ -1,0 +1,81 @@
+/**
+ * One notification through the source, whatever its origin (webhook, or the reconciliation sweep's REST items):
+ * dedupe → route by topic and setting → handler → one D1 batch → sync-log rows and their console twins.
+ */
+import type { Database } from "../db/client";
+import { logSyncOutcome, syncLogInsert, type SyncLogEntry } from "../lib/sync-log";
+import { handleChat } from "./chat-events";
+import { handleCompany, handleContact } from "./contacts";
+import { handleCompanyDeleted, handleContactDeleted, handleContactMerged } from "./identity-map";
+import { handleRelationship } from "./relationships";
+import { isProcessed, markProcessed, notificationKey } from "./store";
+import { routeTopic, type TopicKind } from "./topics";
+import { handleUserEvent } from "./user-events";
+import { handlerContext, only, type HandlerContext, type Origin, type SourceConnection, type SourceNotification, type Work } from "./work";
+
+const HANDLERS: Readonly<Record<TopicKind, (ctx: HandlerContext) => Promise<Work>>> = {
+  contact: handleContact,
+  company: handleCompany,
+  relationship: handleRelationship,
+  chat: handleChat,
+  user_event: handleUserEvent,
+  contact_merged: handleContactMerged,
+  contact_deleted: handleContactDeleted,
+  company_deleted: handleCompanyDeleted,
+};
+
+/** What a topic's rows are about, for sync logs of notifications that were not handled. */
+const OBJECT_TYPES: Readonly<Record<TopicKind, string>> = {
+  contact: "user",
+  company: "account",
+  relationship: "membership",
+  chat: "event",
+  user_event: "event",
+  contact_merged: "user",
+  contact_deleted: "user",
+  company_deleted: "account",
+};
+
+/**
+ * Processes one notification for `connection` (known, connected, source on: the caller checked) exactly once per
+ * `${app_id}:${id}`. Reads and compare-and-set user/account writes come first; links, memberships, events, pending
+ * relationships, sync-log rows and the idempotency key then land in one batch. A racing duplicate fails that batch
+ * on the key and is retried into `duplicate`; a re-run after a partial failure re-applies the same values. Returns
+ * the sync-log entries written.
+ */
+export async function processNotification(
+  db: Database,
+  connection: SourceConnection,
+  notification: SourceNotification,
+  origin: Origin,
+  now = Date.now(),
+): Promise<SyncLogEntry[]> {
+  const ctx = handlerContext(db, connection, notification, origin, now);
+  const key = notificationKey(connection.appId, notification.id);
+  if (await isProcessed(db, key)) {
+    const entry = ctx.entry({ outcome: "duplicate", objectType: "notification", objectId: notification.id, detail: "already processed" });
+    await syncLogInsert(db, entry, now);
+    logSyncOutcome(entry);
+    return [entry];
+  }
+  const work = await handle(ctx);
+  const durationMs = Date.now() - now;
+  const entries = work.entries.map((entry) => ({ ...entry, durationMs }));
+  // The idempotency key goes first: a racing duplicate fails at once, before any other statement.
+  await db.batch([markProcessed(db, key, now), ...work.statements, ...entries.map((entry) => syncLogInsert(db, entry, now))]);
+  for (const entry of entries) logSyncOutcome(entry);
+  return entries;
+}
+
+async function handle(ctx: HandlerContext): Promise<Work> {
+  const { topic, item } = ctx.notification;
+  const route = routeTopic(topic);
+  const intercomId = typeof item.id === "string" ? item.id : null;
+  if (!route) {
+    return only(ctx.entry({ outcome: "ignored", objectType: "notification", intercomId, detail: `topic ${topic} is not handled by the source` }));
+  }
+  if (route.setting && !ctx.connection.source[route.setting]) {
+    return only(ctx.entry({ outcome: "skipped", objectType: OBJECT_TYPES[route.kind], intercomId, detail: `${route.setting} is off` }));
+  }
+  return HANDLERS[route.kind](ctx);
+}

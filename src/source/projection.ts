@@ -1,0 +1,84 @@
+/**
+ * What of a notification item goes on the INBOUND queue (messages are capped at 128 KB): the fields the source
+ * consumer reads, nothing else. Contacts drop tags, notes, location, subscriptions…; conversations drop bodies and
+ * parts. Pure; the shape of the item decides, so a projected item still parses with the schemas in items.ts.
+ */
+
+type Item = Record<string, unknown>;
+
+const CONTACT_FIELDS = [
+  "type",
+  "id",
+  "role",
+  "external_id",
+  "email",
+  "phone",
+  "name",
+  "signed_up_at",
+  "created_at",
+  "updated_at",
+  "custom_attributes",
+  "merged_from",
+  "deleted",
+] as const;
+
+const COMPANY_FIELDS = [
+  "type",
+  "id",
+  "company_id",
+  "name",
+  "plan",
+  "monthly_spend",
+  "remote_created_at",
+  "created_at",
+  "updated_at",
+  "custom_attributes",
+  "deleted",
+] as const;
+
+const EVENT_FIELDS = ["type", "event_name", "id", "intercom_user_id", "user_id", "email", "metadata", "created_at"] as const;
+
+/** The item reduced to the fields the consumer reads for its shape; unknown shapes keep `type` and `id` only. */
+export function projectItem(item: Item): Item {
+  switch (item.type) {
+    case "contact":
+      return pick(item, CONTACT_FIELDS);
+    case "company":
+      return pick(item, COMPANY_FIELDS);
+    case "event":
+      return pick(item, EVENT_FIELDS);
+    case "conversation":
+      return projectConversation(item);
+  }
+  if (isRecord(item.company) && isRecord(item.contact)) {
+    // company.contact.attached|detached: `{company, contact}` without a type.
+    return { company: pick(item.company, COMPANY_FIELDS), contact: pick(item.contact, CONTACT_FIELDS) };
+  }
+  return pick(item, ["type", "id"]);
+}
+
+/** Who started the conversation, and when: its contacts, the source's author, the pre-2.5 `user`. */
+function projectConversation(item: Item): Item {
+  const projected = pick(item, ["type", "id", "created_at", "updated_at"]);
+  if (isRecord(item.source) && isRecord(item.source.author)) {
+    projected.source = { author: pick(item.source.author, ["type", "id", "email"]) };
+  }
+  if (isRecord(item.contacts) && Array.isArray(item.contacts.contacts)) {
+    projected.contacts = {
+      type: item.contacts.type,
+      contacts: item.contacts.contacts.filter(isRecord).map((contact) => pick(contact, ["type", "id", "external_id"])),
+    };
+  }
+  if (isRecord(item.user)) projected.user = pick(item.user, ["type", "id", "user_id", "email"]);
+  return projected;
+}
+
+function pick(source: Item, fields: readonly string[]): Item {
+  const out: Item = {};
+  for (const field of fields) if (Object.hasOwn(source, field)) out[field] = source[field];
+  return out;
+}
+
+function isRecord(value: unknown): value is Item {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

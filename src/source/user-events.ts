@@ -1,0 +1,51 @@
+/** `event.created` → an event of the CDP user, with its metadata as properties; our own triggered events excepted. */
+import { insertEvent } from "../graph/events";
+import { normalizeEmail } from "../graph/users";
+import { userOfContact } from "./contact-user";
+import { EventItem } from "./items";
+import { eventEchoKey, isOwnEvent } from "./store";
+import { unixSeconds } from "./times";
+import { combine, only, type HandlerContext, type Work } from "./work";
+
+export const OWN_EVENT_DETAIL = "echo of our own event";
+
+/** Handles a data event (the caller checked `capture_user_events`). */
+export async function handleUserEvent(ctx: HandlerContext): Promise<Work> {
+  const event = EventItem.parse(ctx.notification.item);
+  const createdAt = unixSeconds(event.created_at) ?? ctx.notification.created_at;
+  const contactId = event.intercom_user_id ?? null;
+  const logged = { objectType: "event", intercomId: contactId } as const;
+
+  if (contactId && (await isOwnEvent(ctx.db, eventEchoKey(ctx.connection.id, contactId, event.event_name, createdAt)))) {
+    return only(ctx.entry({ ...logged, outcome: "skipped", detail: OWN_EVENT_DETAIL }));
+  }
+  // The item does not say whether the contact is a user or a lead (whose `user_id` is an Intercom UUID): the id is
+  // good for a lookup, but a user is only ever created from the email.
+  const ref = { intercomId: contactId, userId: event.user_id || null, email: normalizeEmail(event.email) };
+  const { user, work } = await userOfContact(ctx, ref, ["user_id", "email", "link"], { createWithUserId: false });
+  if (!user) {
+    return combine(work, only(ctx.entry({ ...logged, outcome: "skipped", detail: `the contact of event "${event.event_name}" is not a CDP user` })));
+  }
+  const dedupeKey = `intercom:${ctx.connection.appId}:event:${contactId ?? ref.userId ?? ref.email}:${event.event_name}:${createdAt}`;
+  const insert = insertEvent(
+    ctx.db,
+    {
+      workspaceId: ctx.connection.workspaceId,
+      userPk: user.pk,
+      connectionId: ctx.connection.id,
+      name: event.event_name,
+      properties: event.metadata ?? {},
+      occurredAt: createdAt * 1000,
+      source: "intercom",
+      // Intercom itself dedupes events on contact + name + created_at: so do we, whatever the origin.
+      dedupeKey,
+    },
+    ctx.now,
+  );
+  return combine(work, {
+    statements: [insert],
+    entries: [
+      ctx.entry({ ...logged, outcome: "captured", objectId: user.userId, email: user.email, detail: `event "${event.event_name}"` }),
+    ],
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * What a topic handler produces: the statements of the notification's single D1 batch and its sync-log entries.
+ * Handlers read D1 and do the compare-and-set user/account writes; everything else lands in the batch.
+ */
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Database } from "../db/client";
+import type { DestinationSettings, SourceSettings } from "../db/schema";
+import type { SyncLogEntry } from "../lib/sync-log";
+import type { InboundNotification } from "./inbound-message";
+
+export type Statement = BatchItem<"sqlite">;
+
+/** Where a notification came from: a webhook, or the reconciliation sweep's REST reads. */
+export type Origin = "webhook" | "sweep";
+
+/** A notification as the source processes it, whatever its origin (REST items carry Unix-second times). */
+export type SourceNotification = Pick<InboundNotification, "id" | "topic" | "created_at" | "item">;
+
+/** The parts of a connection the source reads. */
+export interface SourceConnection {
+  id: string;
+  workspaceId: string;
+  appId: string;
+  source: SourceSettings;
+  destination: DestinationSettings;
+}
+
+export interface Work {
+  statements: Statement[];
+  entries: SyncLogEntry[];
+}
+
+/** The fields of a sync-log entry that a handler decides; the rest come from the context. */
+export type EntryFields = Pick<SyncLogEntry, "outcome" | "objectType"> &
+  Partial<Pick<SyncLogEntry, "objectId" | "intercomId" | "email" | "detail">>;
+
+export interface HandlerContext {
+  db: Database;
+  connection: SourceConnection;
+  notification: SourceNotification;
+  origin: Origin;
+  /** Unix ms of this processing, for every row it writes. */
+  now: number;
+  /** A sync-log entry of this notification (direction `in`, action = topic). */
+  entry(fields: EntryFields): SyncLogEntry;
+}
+
+/** Work of just one entry. */
+export function only(entry: SyncLogEntry): Work {
+  return { statements: [], entries: [entry] };
+}
+
+/** Several pieces of work as one, in order. */
+export function combine(...parts: Array<Pick<Work, "statements" | "entries">>): Work {
+  return {
+    statements: parts.flatMap((part) => part.statements),
+    entries: parts.flatMap((part) => part.entries),
+  };
+}
+
+/** The context of one notification's processing. */
+export function handlerContext(
+  db: Database,
+  connection: SourceConnection,
+  notification: SourceNotification,
+  origin: Origin,
+  now: number,
+): HandlerContext {
+  return {
+    db,
+    connection,
+    notification,
+    origin,
+    now,
+    entry: (fields) => ({
+      connectionId: connection.id,
+      workspaceId: connection.workspaceId,
+      direction: "in",
+      action: notification.topic,
+      ...fields,
+      detail: origin === "sweep" && fields.detail ? `${fields.detail} [sweep]` : (fields.detail ?? null),
+    }),
+  };
+}

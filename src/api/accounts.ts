@@ -1,0 +1,87 @@
+/**
+ * `/v1/accounts`: what the CDP reads back about its accounts (ingest scope). The upsert and membership routes join
+ * this sub-app.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Database } from "../db/client";
+import { database } from "../db/client";
+import { findAccount, type AccountRow } from "../graph/accounts";
+import { intercomIdOfLocal } from "../graph/links";
+import { usersOfAccount } from "../graph/memberships";
+import { ProblemError } from "../lib/problem";
+import { requireScope } from "./auth";
+import { router } from "./router";
+
+const ingest = { middleware: [requireScope("ingest")], security: [{ bearerAuth: [] }] };
+
+const problem = (description: string) => ({
+  description,
+  content: {
+    "application/problem+json": {
+      schema: z.object({ type: z.string(), title: z.string(), status: z.number().int(), detail: z.string().optional() }),
+    },
+  },
+});
+
+const Iso = z.string().openapi({ format: "date-time", example: "2026-01-10T04:22:28.240Z" });
+
+export const AccountSchema = z
+  .object({
+    account_id: z.string(),
+    name: z.string().nullable(),
+    properties: z.record(z.string(), z.unknown()),
+    /** Members with a `user_id` (members known only by email have none to list). */
+    user_ids: z.array(z.string()),
+    intercom_company_id: z.string().nullable(),
+    created_at: Iso,
+    updated_at: Iso,
+  })
+  .openapi("Account");
+
+export const AccountParams = z.object({
+  account_id: z
+    .string()
+    .min(1)
+    .max(255)
+    .openapi({ param: { name: "account_id", in: "path" }, description: "The CDP's account id (Intercom `company_id`)." }),
+});
+
+/** The account's JSON as the API shows it (also the answer of the upsert). */
+export async function accountJson(db: Database, account: AccountRow) {
+  const [members, intercomCompanyId] = await Promise.all([
+    usersOfAccount(db, account.pk),
+    intercomIdOfLocal(db, account.workspaceId, "company", account.pk),
+  ]);
+  return {
+    account_id: account.accountId,
+    name: account.name,
+    properties: account.properties,
+    user_ids: members.flatMap((member) => (member.userId === null ? [] : [member.userId])),
+    intercom_company_id: intercomCompanyId,
+    created_at: new Date(account.createdAt).toISOString(),
+    updated_at: new Date(account.updatedAt).toISOString(),
+  };
+}
+
+export const accounts = router().openapi(
+  createRoute({
+    method: "get",
+    path: "/{account_id}",
+    summary: "Get an account",
+    description: "The account with its properties, member user ids and Intercom company id.",
+    ...ingest,
+    request: { params: AccountParams },
+    responses: {
+      200: { description: "The account.", content: { "application/json": { schema: AccountSchema } } },
+      401: problem("Missing or invalid bearer token."),
+      403: problem("The token lacks the ingest scope."),
+      404: problem("No such account in the token's workspace."),
+    },
+  }),
+  async (c) => {
+    const db = database(c.env.DB);
+    const account = await findAccount(db, c.var.auth.workspaceId, c.req.valid("param").account_id);
+    if (!account) throw new ProblemError(404, "No such account.");
+    return c.json(await accountJson(db, account), 200);
+  },
+);

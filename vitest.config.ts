@@ -27,6 +27,9 @@ export default defineConfig(async () => {
             PUBLIC_URL: "https://connector.test",
             OAUTH_RETURN_URL: "",
             LOG_RETENTION_DAYS: "30",
+            // Short retry schedules so exhaustion is testable in seconds.
+            SYNC_MAX_ATTEMPTS: "4",
+            SYNC_BACKOFF_BASE_MS: "200",
           },
         },
       }),

@@ -28,6 +28,10 @@ export interface Env {
   PUBLIC_URL: string;
   OAUTH_RETURN_URL?: string;
   LOG_RETENTION_DAYS?: string;
+  /** Attempts of a sync or action on 5xx/network failures before it becomes a dead letter (default 8). */
+  SYNC_MAX_ATTEMPTS?: string;
+  /** First retry delay after a 5xx, doubled per attempt with jitter (default 2000 ms). */
+  SYNC_BACKOFF_BASE_MS?: string;
 }
 
 /** Hono's generic for this app. */

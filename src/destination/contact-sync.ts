@@ -15,7 +15,7 @@ import { recordDeadLetter } from "../ops/dead-letters";
 import { QUEUE_NAMES } from "../queues";
 import { loadSyncContext, park, revokeAndPark, type SyncContext } from "./context";
 import { syncObjectName, type SyncMessage } from "./outbound-message";
-import { decide, type FailureDecision } from "./retry-policy";
+import { decide, retryLimits, type FailureDecision } from "./retry-policy";
 import { executeAction, finishAction, startAction } from "./run-action";
 import { logOut, StepFailure } from "./steps";
 import { syncCompany } from "./sync-company";
@@ -131,7 +131,7 @@ export class ContactSync extends DurableObject<Env> {
         log({ level: "error", msg: "destination step threw", connection_id: target.connectionId, error: String(error) });
       }
       const attempts = ((await this.ctx.storage.get<number>(KEY.attempts)) ?? 0) + 1;
-      const decision = decide(failure, attempts, Date.now(), Math.random());
+      const decision = decide(failure, attempts, Date.now(), Math.random(), retryLimits(this.env));
       await this.apply(decision, context, target, actionId, step, attempts);
       return decision.kind !== "fail";
     }

@@ -64,6 +64,23 @@ describe("destination sync: call efficiency", () => {
     expect(sim.state(workspace.app_id).contacts[0]!.name).toBe("v100");
   });
 
+  it("new users arriving together are resolved with one search, then one create each", async () => {
+    const { workspace, workspaceId: ws } = await connectDestination(sim);
+    await intercomRest(workspace, "POST", "/contacts", { external_id: "u-batch-0", email: "batch0@example.com" });
+    sim.clearJournal();
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => identifyUser(env, ws, { user_id: `u-batch-${i}`, properties: { full_name: `Batch ${i}` } })),
+    );
+    await waitFor(() => sim.state(workspace.app_id).contacts.filter((c) => c.name?.startsWith("Batch")).length === 20, 15_000, "20 synced");
+    await settle();
+    const calls = sim.journal().map((entry) => `${entry.method} ${entry.path}`);
+    const searches = calls.filter((call) => call === "POST /contacts/search").length;
+    expect(searches).toBeLessThanOrEqual(2);
+    expect(calls.filter((call) => call === "POST /contacts")).toHaveLength(19);
+    expect(calls.filter((call) => call.startsWith("PUT /contacts/"))).toHaveLength(1);
+    expect(sim.state(workspace.app_id).contacts).toHaveLength(20);
+  });
+
   it("50 concurrent first syncs of one user make exactly one contact", async () => {
     const { workspace, workspaceId: ws } = await connectDestination(sim);
     await Promise.all(

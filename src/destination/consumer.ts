@@ -8,14 +8,20 @@ import { recordDeadLetter } from "../ops/dead-letters";
 import { QUEUE_NAMES } from "../queues";
 import { log } from "../lib/log";
 import { backoff } from "./retry-policy";
-import { OutboundMessage, syncObjectName } from "./outbound-message";
+import { resolveBatch } from "./batch-resolve";
+import { OutboundMessage, syncObjectName, type SyncMessage } from "./outbound-message";
 import { queueResyncPage } from "./resync";
 
-/** Consumes a batch of OUTBOUND messages; a message that cannot be handed over is retried with backoff. */
+/**
+ * Consumes a batch of OUTBOUND messages: users not in the identity map yet are resolved with one search per
+ * connection (batch-resolve.ts), then each message goes to its object. A message that cannot be handed over is
+ * retried with backoff.
+ */
 export async function consumeOutbound(batch: MessageBatch, env: Env, _ctx: ExecutionContext): Promise<void> {
+  const parsed = batch.messages.map((message) => ({ message, parsed: OutboundMessage.safeParse(message.body) }));
+  const hints = await absenceHints(env, parsed.flatMap(({ parsed }) => (parsed.success && parsed.data.kind !== "resync" ? [parsed.data] : [])));
   await Promise.all(
-    batch.messages.map(async (message) => {
-      const parsed = OutboundMessage.safeParse(message.body);
+    parsed.map(async ({ message, parsed }) => {
       if (!parsed.success) {
         // Kept for inspection in the dead-letter record: it cannot be processed, but it is not lost.
         await recordDeadLetter(database(env.DB), {
@@ -31,7 +37,11 @@ export async function consumeOutbound(batch: MessageBatch, env: Env, _ctx: Execu
       try {
         const body = parsed.data;
         if (body.kind === "resync") await queueResyncPage(env, body);
-        else await env.CONTACT_SYNC.getByName(syncObjectName(body)).enqueue(body);
+        else {
+          const checkedAt = body.kind === "user" ? hints.get(`${body.connection_id}:${body.local_pk}`) : undefined;
+          const hinted = checkedAt ? { ...body, absent_checked_at: checkedAt } : body;
+          await env.CONTACT_SYNC.getByName(syncObjectName(body)).enqueue(hinted);
+        }
         message.ack();
       } catch (error) {
         log({ level: "warn", msg: "outbound message not handed over; retrying", outcome: "retrying", message_id: message.id, error: String(error) });
@@ -39,4 +49,24 @@ export async function consumeOutbound(batch: MessageBatch, env: Env, _ctx: Execu
       }
     }),
   );
+}
+
+/** `connection:user pk` → when a batch search found no contact for that user. */
+async function absenceHints(env: Env, messages: SyncMessage[]): Promise<Map<string, number>> {
+  const hints = new Map<string, number>();
+  const byConnection = new Map<string, SyncMessage[]>();
+  for (const message of messages) {
+    if (message.kind !== "user") continue;
+    byConnection.set(message.connection_id, [...(byConnection.get(message.connection_id) ?? []), message]);
+  }
+  for (const [connectionId, group] of byConnection) {
+    try {
+      for (const message of await resolveBatch(env, connectionId, group)) {
+        if (message.absent_checked_at) hints.set(`${connectionId}:${message.local_pk}`, message.absent_checked_at);
+      }
+    } catch (error) {
+      log({ level: "warn", msg: "batch resolution skipped", connection_id: connectionId, outcome: "skipped", error: String(error) });
+    }
+  }
+  return hints;
 }

@@ -30,7 +30,17 @@ interface Target {
 /** What `ensureCompany` answers across the RPC boundary (errors would lose their type there). */
 export type CompanyIdResult = { ok: true; companyId: string | null } | { ok: false; failure: IntercomFailure };
 
-const KEY = { target: "target", dirty: "dirty", actions: "actions", attempts: "attempts", parked: "parked" } as const;
+const KEY = {
+  target: "target",
+  dirty: "dirty",
+  actions: "actions",
+  attempts: "attempts",
+  parked: "parked",
+  absentCheckedAt: "absentCheckedAt",
+} as const;
+
+/** How long a batch search's "not in Intercom" stays good enough to create without searching again. */
+const ABSENCE_FRESH_MS = 60_000;
 
 export class ContactSync extends DurableObject<Env> {
   /** Serializes runs inside this object: an alarm and an `ensureCompany` call never interleave. */
@@ -46,6 +56,7 @@ export class ContactSync extends DurableObject<Env> {
     } else {
       await storage.put(KEY.dirty, true);
     }
+    if (message.absent_checked_at) await storage.put(KEY.absentCheckedAt, message.absent_checked_at);
     // An alarm already set (possibly later, for a backoff or a rate-limit reset) will pick this up.
     if ((await storage.getAlarm()) === null) await storage.setAlarm(Date.now());
   }
@@ -185,7 +196,12 @@ export class ContactSync extends DurableObject<Env> {
       if (outcome.kind === "synced" && outcome.linkedNow) await this.wakeMembers(context, target.localPk);
       return;
     }
-    await syncContact(context, target.localPk, { companyIdOf: (accountPk) => this.companyIdOf(context, accountPk) });
+    const checkedAt = await this.ctx.storage.get<number>(KEY.absentCheckedAt);
+    if (checkedAt !== undefined) await this.ctx.storage.delete(KEY.absentCheckedAt);
+    await syncContact(context, target.localPk, {
+      companyIdOf: (accountPk) => this.companyIdOf(context, accountPk),
+      checkedAbsent: checkedAt !== undefined && Date.now() - checkedAt < ABSENCE_FRESH_MS,
+    });
   }
 
   private async runAction(context: SyncContext, target: Target, actionId: string): Promise<void> {

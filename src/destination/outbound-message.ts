@@ -11,6 +11,8 @@ export const SyncMessage = z.object({
   local_pk: z.number().int().positive(),
   /** An action to run on this user's contact, in order with its syncs. */
   action_id: z.string().min(1).optional(),
+  /** Set by batch resolution: a search just found no contact for this user (Unix ms), so its object need not search. */
+  absent_checked_at: z.number().int().optional(),
 });
 
 export const ResyncMessage = z.object({

@@ -29,6 +29,8 @@ export interface ContactSyncOptions {
   ignoreFilter?: boolean;
   /** Resolves the Intercom company id of an account (creating the company when allowed), or null. */
   companyIdOf: (accountPk: number) => Promise<string | null>;
+  /** A batch search just found no contact for this user: skip the search (a 409 still catches a late arrival). */
+  checkedAbsent?: boolean;
 }
 
 /** Brings the user's Intercom contact up to date; returns the contact id when there is one. */
@@ -50,7 +52,7 @@ export async function syncContact(
   await logWarnings(context, user, payload);
   let link = await linkByLocal(db, connection.id, "contact", user.pk);
   for (let round = 0; round < 2; round++) {
-    const resolution = link ? fromLink(link) : await resolveContact(context, user, payload, settings);
+    const resolution = link ? fromLink(link) : await resolveContact(context, user, payload, settings, options.checkedAbsent === true);
     if (resolution.kind !== "resolved") {
       if (resolution.kind === "conflict") {
         await logOut(context, { ...subject, outcome: "conflict", objectType: "contact", action: "match", detail: resolution.detail });
@@ -105,9 +107,10 @@ async function resolveContact(
   user: UserRow,
   payload: Payload,
   settings: DestinationSettings,
+  checkedAbsent: boolean,
 ): Promise<Resolution> {
   const identity = { userId: user.userId, email: user.email };
-  const candidates = await call("search", () => searchContactsByIdentity(context.client, identity));
+  const candidates = checkedAbsent ? [] : await call("search", () => searchContactsByIdentity(context.client, identity));
   const match = chooseContact(candidates, identity);
   if (match.kind === "ambiguous") {
     return {

@@ -47,6 +47,27 @@ export async function searchContactsByIdentity(
   return page.data.map((contact) => contactSummary(contact));
 }
 
+/**
+ * Contacts of several identities in one search (`external_id IN […] OR email IN […]`); `complete` is false when
+ * the answer had more pages than the one read, so absence cannot be concluded.
+ */
+export async function searchContactsByIdentities(
+  client: IntercomClient,
+  identities: ReadonlyArray<{ userId: string | null; email: string | null }>,
+): Promise<{ contacts: ContactSummary[]; complete: boolean }> {
+  const ids = [...new Set(identities.map((identity) => identity.userId).filter((id): id is string => !!id))];
+  const emails = [...new Set(identities.map((identity) => identity.email).filter((email): email is string => !!email))];
+  const filters = [
+    ...(ids.length ? [{ field: "external_id", operator: "IN" as const, value: ids }] : []),
+    ...(emails.length ? [{ field: "email", operator: "IN" as const, value: emails }] : []),
+  ];
+  if (filters.length === 0) return { contacts: [], complete: true };
+  const query = filters.length === 1 ? filters[0]! : { operator: "OR" as const, value: filters };
+  const page = await client.contacts.search({ query, pagination: { per_page: MAX_PER_PAGE } } as never);
+  const total = (page.response as { total_count?: number }).total_count ?? page.data.length;
+  return { contacts: page.data.map((contact) => contactSummary(contact)), complete: total <= page.data.length };
+}
+
 /** `POST /contacts`. */
 export async function createContact(client: IntercomClient, body: Record<string, unknown>): Promise<ContactSummary> {
   return contactSummary(await client.contacts.create(body as never));

@@ -1,5 +1,5 @@
 /** Events captured for CDP users. */
-import { and, desc, eq, lt, or } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { events } from "../db/schema";
 
@@ -40,9 +40,9 @@ export async function eventsOfUser(
   options: { after?: EventPosition | null; limit: number },
 ): Promise<EventRow[]> {
   const after = options.after;
-  const position = after
-    ? or(lt(events.occurredAt, after.occurredAt), and(eq(events.occurredAt, after.occurredAt), lt(events.pk, after.pk)))
-    : undefined;
+  // A row-value comparison lets SQLite seek the (user_pk, occurred_at, pk) index to the cursor instead of walking
+  // down from the newest event.
+  const position = after ? sql`(${events.occurredAt}, ${events.pk}) < (${after.occurredAt}, ${after.pk})` : undefined;
   return db
     .select()
     .from(events)

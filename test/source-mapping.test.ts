@@ -51,7 +51,7 @@ describe("contact mapping", () => {
   });
 
   it("records Intercom's values in the remote state's REST representation", () => {
-    expect(contactRemoteState(user)).toEqual({
+    expect(contactRemoteState(user, [])).toEqual({
       email: "jamie.rivera@example.com",
       external_id: "cdp-user-2041",
       name: "Jamie Rivera",
@@ -61,12 +61,12 @@ describe("contact mapping", () => {
       "custom_attributes.beta_tester": true,
     });
     // A REST item (Unix seconds) gives the same state; absent fields stay unknown.
-    expect(contactRemoteState(ContactItem.parse({ id: "x", signed_up_at: 1772442000 }))).toEqual({ signed_up_at: 1772442000 });
+    expect(contactRemoteState(ContactItem.parse({ id: "x", signed_up_at: 1772442000 }), [])).toEqual({ signed_up_at: 1772442000 });
   });
 
   it("maps changes to CDP properties, custom attributes under their mapped names", () => {
     const mappings: FieldMapping[] = [{ from: "licensed_seats", to: "custom_attributes.seats", type: "integer" }];
-    const patch = contactUserPatch(contactRemoteState(user), user, mappings);
+    const patch = contactUserPatch(contactRemoteState(user, []), user, mappings);
     expect(patch).toEqual({
       email: "jamie.rivera@example.com",
       userId: "cdp-user-2041",
@@ -79,7 +79,17 @@ describe("contact mapping", () => {
         role: "user",
       },
     });
-    expect(contactUserPatch(contactRemoteState(lead), lead, []).userId).toBeUndefined();
+    expect(contactUserPatch(contactRemoteState(lead, []), lead, []).userId).toBeUndefined();
+  });
+
+  it("holds custom attributes mapped as dates in Unix seconds (as the destination records them) and lands them as ISO", () => {
+    const mappings: FieldMapping[] = [{ from: "renewal_at", to: "custom_attributes.renews", type: "date" }];
+    const item = ContactItem.parse({ id: "x", custom_attributes: { renews: "2026-06-01T00:00:00.000+00:00", notes: "2026-06-01" } });
+    const state = contactRemoteState(item, mappings);
+    expect(state).toEqual({ "custom_attributes.renews": 1780272000, "custom_attributes.notes": "2026-06-01" });
+    // The destination wrote 1780272000: the webhook's ISO form of it is an echo, not a change.
+    expect(changedSince(state, { "custom_attributes.renews": 1780272000, "custom_attributes.notes": "2026-06-01" })).toEqual({});
+    expect(contactUserPatch(state, item, mappings).properties).toEqual({ renewal_at: "2026-06-01T00:00:00.000Z", notes: "2026-06-01" });
     expect(propertyOfCustomAttribute(mappings, "plan")).toBe("plan");
   });
 });
@@ -107,7 +117,7 @@ describe("company mapping", () => {
 
   it("maps a company to an account patch", () => {
     const company = CompanyItem.parse(fixture("company.created").data.item);
-    const state = companyRemoteState(company);
+    const state = companyRemoteState(company, []);
     expect(state).toEqual({
       name: "Northwind Traders",
       plan: "Growth",
@@ -125,7 +135,7 @@ describe("company mapping", () => {
 
   it("does not invent a plan for attachment items, which carry plan_id only", () => {
     const { company } = AttachmentItem.parse(fixture("company.contact.attached").data.item);
-    expect(companyRemoteState(company)).not.toHaveProperty("plan");
+    expect(companyRemoteState(company, [])).not.toHaveProperty("plan");
   });
 });
 

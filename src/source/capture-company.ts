@@ -6,7 +6,7 @@
 import { findAccount, getAccount, writeAccount, type AccountRow } from "../graph/accounts";
 import { deleteLinkByIntercomId, linkByIntercomId, linkByLocal, upsertLink } from "../graph/links";
 import type { SyncLogEntry } from "../lib/sync-log";
-import { ECHO_DETAIL, describeWrite, type Capture } from "./capture-contact";
+import { ECHO_DETAIL, describeWrite, type Capture } from "./capture";
 import { companyAccountPatch, companyRemoteState } from "./company-mapping";
 import type { CompanyItem } from "./items";
 import { changedSince } from "./remote-state";
@@ -26,9 +26,10 @@ export async function captureCompany(ctx: HandlerContext, item: CompanyItem): Pr
     return skipped(linked, ctx.entry({ ...logged, outcome: "stale", objectId: linked.accountId, detail: "older than the company state already applied" }));
   }
 
-  const incoming = companyRemoteState(item);
+  const mappings = connection.destination.mappings.company;
+  const incoming = companyRemoteState(item, mappings);
   const changes = changedSince(incoming, link && linked ? link.remoteState : {});
-  const patch = companyAccountPatch(changes, connection.destination.mappings.company);
+  const patch = companyAccountPatch(changes, mappings);
   // A link whose account is gone is dropped, so the company can be linked afresh.
   const statements: Statement[] = link && !linked ? [deleteLinkByIntercomId(db, connection.id, "company", item.id)] : [];
 

@@ -15,23 +15,12 @@ import {
   type UserWrite,
 } from "../graph/users";
 import type { SyncLogEntry } from "../lib/sync-log";
+import { ECHO_DETAIL, describeWrite, type Capture } from "./capture";
 import { contactIdentity, contactRemoteState, contactUserPatch, hasIdentity } from "./contact-mapping";
 import type { ContactItem } from "./items";
 import { changedSince } from "./remote-state";
 import { isOlderThan, parseIntercomTime } from "./times";
 import type { HandlerContext, Statement } from "./work";
-
-export const ECHO_DETAIL = "echo of our own write";
-
-/** The result of capturing one Intercom object. */
-export interface Capture {
-  /** The CDP row the Intercom object is linked to after the batch; null when it was skipped. */
-  localPk: number | null;
-  /** The CDP id for logs (`user_id`, `account_id`), else null. */
-  localId: string | null;
-  statements: Statement[];
-  entries: SyncLogEntry[];
-}
 
 export interface CaptureContactOptions {
   /**
@@ -57,9 +46,10 @@ export async function captureContact(ctx: HandlerContext, item: ContactItem, opt
   const target =
     linked ?? (options.assumedUserPk === undefined ? null : await getUser(db, workspaceId, options.assumedUserPk));
 
-  const incoming = contactRemoteState(item);
+  const mappings = connection.destination.mappings.contact;
+  const incoming = contactRemoteState(item, mappings);
   const changes = changedSince(incoming, link && linked ? link.remoteState : {});
-  const patch = contactUserPatch(changes, item, connection.destination.mappings.contact);
+  const patch = contactUserPatch(changes, item, mappings);
   // A link whose user is gone is dropped, so the contact can be linked afresh.
   const statements: Statement[] = link && !linked ? [deleteLinkByIntercomId(db, connection.id, "contact", item.id)] : [];
 
@@ -114,13 +104,6 @@ export async function captureContact(ctx: HandlerContext, item: ContactItem, opt
       ? ctx.entry({ ...logged, outcome: "skipped", objectId: user.userId, detail: ECHO_DETAIL })
       : ctx.entry({ ...logged, outcome: "captured", objectId: user.userId, detail: describeWrite(write, paths) });
   return { localPk: user.pk, localId: user.userId, statements, entries: [entry] };
-}
-
-/** What a capture did, for the log: ids and attribute paths only, never values. */
-export function describeWrite(write: { before: unknown; changed: boolean }, paths: string[]): string {
-  if (write.before === null) return "created from Intercom";
-  if (!write.changed) return paths.length > 0 ? `no change in the CDP (Intercom changed ${paths.join(", ")})` : "linked";
-  return paths.length > 0 ? `updated ${paths.join(", ")}` : "updated";
 }
 
 function skipped(user: UserRow | null, entry: SyncLogEntry): Capture {

@@ -1,9 +1,9 @@
 /** Intercom company → CDP account (pure): remote state and the patch of what Intercom changed. */
 import type { FieldMapping } from "../db/schema";
 import type { AccountPatch } from "../graph/accounts";
-import { propertyOfCustomAttribute } from "./custom-attributes";
+import { customAttributeProperty, customAttributeState } from "./custom-attributes";
 import type { CompanyItem } from "./items";
-import { CUSTOM_ATTRIBUTE_PREFIX, customAttributePaths, type RemoteState } from "./remote-state";
+import { CUSTOM_ATTRIBUTE_PREFIX, type RemoteState } from "./remote-state";
 import { isoFromSeconds, unixSeconds } from "./times";
 
 /** The plan name of a company's `plan` (an object `{type, id, name}`, `{}`, null, or a plain name). */
@@ -15,15 +15,16 @@ export function planName(plan: CompanyItem["plan"]): string | null {
 
 /**
  * Intercom's values of the synced company attributes in the remote state's representation: `plan` as the plan name,
- * `remote_created_at` in Unix seconds. Only the fields the item carries (attachment items have `plan_id`, no `plan`).
+ * `remote_created_at` (and custom attributes mapped as dates) in Unix seconds. Only the fields the item carries
+ * (attachment items have `plan_id`, no `plan`).
  */
-export function companyRemoteState(item: CompanyItem): RemoteState {
+export function companyRemoteState(item: CompanyItem, mappings: readonly FieldMapping[]): RemoteState {
   const state: RemoteState = {};
   if (item.name !== undefined) state.name = item.name;
   if (item.plan !== undefined) state.plan = planName(item.plan);
   if (item.monthly_spend !== undefined) state.monthly_spend = item.monthly_spend;
   if (item.remote_created_at !== undefined) state.remote_created_at = unixSeconds(item.remote_created_at);
-  return { ...state, ...customAttributePaths(item.custom_attributes) };
+  return { ...state, ...customAttributeState(item.custom_attributes, mappings) };
 }
 
 /** The account patch of the attributes Intercom changed: name, `plan`, `mrr`, `registered_at` (ISO), custom ones. */
@@ -46,7 +47,8 @@ export function companyAccountPatch(changes: RemoteState, mappings: readonly Fie
         break;
       default:
         if (path.startsWith(CUSTOM_ATTRIBUTE_PREFIX)) {
-          properties[propertyOfCustomAttribute(mappings, path.slice(CUSTOM_ATTRIBUTE_PREFIX.length))] = value;
+          const [property, landed] = customAttributeProperty(mappings, path.slice(CUSTOM_ATTRIBUTE_PREFIX.length), value);
+          properties[property] = landed;
         }
     }
   }

@@ -1,9 +1,9 @@
 /** Intercom contact → CDP user (pure): identity, remote state and the patch of what Intercom changed. */
 import type { FieldMapping } from "../db/schema";
 import { normalizeEmail, type UserIdentity, type UserPatch } from "../graph/users";
-import { propertyOfCustomAttribute } from "./custom-attributes";
+import { customAttributeProperty, customAttributeState } from "./custom-attributes";
 import type { ContactItem } from "./items";
-import { CUSTOM_ATTRIBUTE_PREFIX, customAttributePaths, type RemoteState } from "./remote-state";
+import { CUSTOM_ATTRIBUTE_PREFIX, type RemoteState } from "./remote-state";
 import { isoFromSeconds, unixSeconds } from "./times";
 
 /** Whether the contact is a user (not a lead): only a user's `external_id` is the CDP's `user_id`. */
@@ -26,16 +26,17 @@ export function hasIdentity(identity: UserIdentity): boolean {
 
 /**
  * Intercom's values of the synced contact attributes in the REST representation of the remote state: email
- * lower-cased, `signed_up_at` in Unix seconds. Only the fields the item carries: an absent field is unknown, not null.
+ * lower-cased, `signed_up_at` (and custom attributes mapped as dates) in Unix seconds. Only the fields the item
+ * carries: an absent field is unknown, not null.
  */
-export function contactRemoteState(item: ContactItem): RemoteState {
+export function contactRemoteState(item: ContactItem, mappings: readonly FieldMapping[]): RemoteState {
   const state: RemoteState = {};
   if (item.email !== undefined) state.email = normalizeEmail(item.email);
   if (item.external_id !== undefined) state.external_id = item.external_id;
   if (item.name !== undefined) state.name = item.name;
   if (item.phone !== undefined) state.phone = item.phone;
   if (item.signed_up_at !== undefined) state.signed_up_at = unixSeconds(item.signed_up_at);
-  return { ...state, ...customAttributePaths(item.custom_attributes) };
+  return { ...state, ...customAttributeState(item.custom_attributes, mappings) };
 }
 
 /**
@@ -65,7 +66,8 @@ export function contactUserPatch(changes: RemoteState, item: ContactItem, mappin
         break;
       default:
         if (path.startsWith(CUSTOM_ATTRIBUTE_PREFIX)) {
-          properties[propertyOfCustomAttribute(mappings, path.slice(CUSTOM_ATTRIBUTE_PREFIX.length))] = value;
+          const [property, landed] = customAttributeProperty(mappings, path.slice(CUSTOM_ATTRIBUTE_PREFIX.length), value);
+          properties[property] = landed;
         }
     }
   }

@@ -5,7 +5,7 @@
 import { getUser, findUser, writeUser, type UserRow } from "../graph/users";
 import { linkByIntercomId, linkByLocal, upsertLink } from "../graph/links";
 import { applyPendingOfContact } from "./pending";
-import { combine, type HandlerContext, type Work } from "./work";
+import { combine, nothing, type HandlerContext, type Work } from "./work";
 
 export interface ContactRef {
   intercomId: string | null;
@@ -42,16 +42,16 @@ export async function userOfContact(
     if (step === "link" && ref.intercomId) {
       const link = await linkByIntercomId(db, connection.id, "contact", ref.intercomId);
       user = link ? await getUser(db, workspaceId, link.localPk) : null;
-      if (user) return { user, work: none() };
+      if (user) return { user, work: nothing() };
     }
     if (step === "user_id" && ref.userId) user = await findUser(db, workspaceId, { userId: ref.userId });
     if (step === "email" && ref.email) user = await findUser(db, workspaceId, { email: ref.email });
     if (user) return { user, work: await linkIfUnlinked(ctx, ref, user, false) };
   }
   const identity = { userId: options.createWithUserId ? ref.userId : null, email: ref.email };
-  if (!connection.source.create_users_from_contacts || !(identity.userId || identity.email)) return { user: null, work: none() };
+  if (!connection.source.create_users_from_contacts || !(identity.userId || identity.email)) return { user: null, work: nothing() };
   const write = await writeUser(db, workspaceId, identity, () => identity, { create: true, now: ctx.now });
-  if (!write) return { user: null, work: none() };
+  if (!write) return { user: null, work: nothing() };
   return { user: write.user, work: await linkIfUnlinked(ctx, ref, write.user, write.before === null) };
 }
 
@@ -78,8 +78,4 @@ async function linkIfUnlinked(ctx: HandlerContext, ref: ContactRef, user: UserRo
   // No remote state yet: the contact's own notification records it.
   const link = upsertLink(db, { connectionId: connection.id, objectType: "contact", localPk: user.pk, intercomId: ref.intercomId }, ctx.now);
   return combine({ statements: [link], entries }, await applyPendingOfContact(ctx, ref.intercomId, user.pk));
-}
-
-function none(): Work {
-  return { statements: [], entries: [] };
 }

@@ -5,7 +5,7 @@
 import type { Database } from "../db/client";
 import { logSyncOutcome, syncLogInsert, type SyncLogEntry } from "../lib/sync-log";
 import { handleChat } from "./chat-events";
-import { handleCompany, handleContact } from "./contacts";
+import { handleCompany, handleContact } from "./capture-topics";
 import { handleCompanyDeleted, handleContactDeleted, handleContactMerged } from "./identity-map";
 import { handleRelationship } from "./relationships";
 import { isProcessed, markProcessed, notificationKey } from "./store";

@@ -6,12 +6,13 @@ import { findAccount, getAccount } from "../graph/accounts";
 import { linkByIntercomId } from "../graph/links";
 import { findUser, getUser } from "../graph/users";
 import { captureCompany } from "./capture-company";
-import { captureContact, type Capture } from "./capture-contact";
+import type { Capture } from "./capture";
+import { captureContact } from "./capture-contact";
 import { contactIdentity, hasIdentity } from "./contact-mapping";
 import { AttachmentItem, type CompanyItem, type ContactItem } from "./items";
 import { applyPendingOfCompany, applyPendingOfContact, membershipStatement } from "./pending";
 import { deletePendingLink, pendingLinkOfPair, upsertPendingLink, type RelationshipOp } from "./pending-links";
-import { combine, type HandlerContext, type Work } from "./work";
+import { combine, nothing, type HandlerContext, type Work } from "./work";
 
 /** Handles an attach/detach notification (the caller checked `capture_relationships`). */
 export async function handleRelationship(ctx: HandlerContext): Promise<Work> {
@@ -24,8 +25,8 @@ export async function handleRelationship(ctx: HandlerContext): Promise<Work> {
   const pending = await pendingLinkOfPair(ctx.db, ctx.connection.id, contact.id, company.id);
   // Either side now in the CDP also settles its other waiting relationships.
   const settled = combine(
-    user.localPk === null ? none() : await applyPendingOfContact(ctx, contact.id, user.localPk, company.id),
-    account.localPk === null ? none() : await applyPendingOfCompany(ctx, company.id, account.localPk, contact.id),
+    user.localPk === null ? nothing() : await applyPendingOfContact(ctx, contact.id, user.localPk, company.id),
+    account.localPk === null ? nothing() : await applyPendingOfCompany(ctx, company.id, account.localPk, contact.id),
   );
 
   if (user.localPk === null || account.localPk === null) {
@@ -99,10 +100,6 @@ async function companySide(ctx: HandlerContext, company: CompanyItem): Promise<C
   if (connection.source.create_accounts_from_companies) return captureCompany(ctx, company);
   const account = company.company_id ? await findAccount(db, connection.workspaceId, company.company_id) : null;
   return account ? found(account.pk, account.accountId) : found(null, null);
-}
-
-function none(): Work {
-  return { statements: [], entries: [] };
 }
 
 function found(localPk: number | null, localId: string | null): Capture {

@@ -26,10 +26,3 @@ export function changedSince(incoming: RemoteState, stored: RemoteState): Remote
   }
   return changed;
 }
-
-/** `custom_attributes.<name>` entries of an item's custom attributes. */
-export function customAttributePaths(attributes: Record<string, unknown> | null | undefined): RemoteState {
-  const state: RemoteState = {};
-  for (const [name, value] of Object.entries(attributes ?? {})) state[`${CUSTOM_ATTRIBUTE_PREFIX}${name}`] = value ?? null;
-  return state;
-}

@@ -45,6 +45,11 @@ export interface HandlerContext {
   entry(fields: EntryFields): SyncLogEntry;
 }
 
+/** No work at all. */
+export function nothing(): Work {
+  return { statements: [], entries: [] };
+}
+
 /** Work of just one entry. */
 export function only(entry: SyncLogEntry): Work {
   return { statements: [], entries: [entry] };

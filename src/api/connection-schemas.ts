@@ -1,5 +1,6 @@
 /** OpenAPI building blocks shared by the connection routes: problem responses, path params, the strict-body hook. */
 import { z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import type { ZodError } from "zod";
 import { log } from "../lib/log";
 import { ProblemError, type ProblemFieldError } from "../lib/problem";
@@ -59,3 +60,15 @@ export function strictHook(result: { success: boolean; error?: ZodError; target:
   log({ msg: "request refused: invalid input", outcome: "invalid", paths: errors.map((error) => error.path) });
   throw new ProblemError(422, "The request is not valid; see `errors`.", errors);
 }
+
+/**
+ * For routes whose JSON body is optional: a request without a body (even one that says `content-type:
+ * application/json`) is validated as `{}` instead of failing as malformed JSON.
+ */
+export const emptyBodyIsEmptyObject: MiddlewareHandler = async (c, next) => {
+  if (c.req.raw.body === null || c.req.header("content-length") === "0") {
+    // Hono's json() parses the cached text: an empty body reads as "{}".
+    (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve("{}");
+  }
+  await next();
+};

@@ -20,7 +20,7 @@ import { WorkspaceTakenError } from "../connections/repository";
 import { connect } from "../connections/service";
 import { ConnectionName, ConnectionSchema, connectionJson } from "../connections/settings";
 import { requireScope } from "./auth";
-import { problems, strictHook } from "./connection-schemas";
+import { emptyBodyIsEmptyObject, problems, strictHook } from "./connection-schemas";
 import { router } from "./router";
 
 export const STATE_TTL_SECONDS = 600;
@@ -58,7 +58,7 @@ export const oauthStart = router().openapi(
     path: "/oauth",
     tags,
     security: [{ bearerAuth: [] }],
-    middleware: [requireScope("admin")] as const,
+    middleware: [requireScope("admin"), emptyBodyIsEmptyObject] as const,
     summary: "Start connecting with OAuth",
     description:
       "Returns Intercom's authorize URL. Send the admin's browser there; Intercom returns it to " +
@@ -84,7 +84,7 @@ export const oauthStart = router().openapi(
     const key = await stateKey(c.env);
     const redirectUri = callbackUrl(c.env);
     const nonce = crypto.randomUUID();
-    const expiresAt = Date.now() + STATE_TTL_SECONDS * 1000;
+    const expiresAt = (Math.floor(Date.now() / 1000) + STATE_TTL_SECONDS) * 1000;
     await database(c.env.DB).insert(oauthStates).values({ nonce, workspaceId, expiresAt });
     const state = await new SignJWT({ workspace_id: workspaceId, ...(body.name ? { name: body.name } : {}) })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })

@@ -96,7 +96,10 @@ const MappingInput = (model: IntercomModel) =>
         ctx.addIssue({ code: "custom", path: ["to"], message: target.message });
         return;
       }
-      if (target.kind === "standard" && mapping.type && !typesCompatible(mapping.type, target.type)) {
+      // Standard numbers take either numeric type (Intercom lists monthly_spend as a float, yet stores an integer).
+      const numeric = ["integer", "float"];
+      const bothNumeric = target.kind === "standard" && numeric.includes(target.type) && numeric.includes(mapping.type ?? "");
+      if (target.kind === "standard" && mapping.type && !bothNumeric && !typesCompatible(mapping.type, target.type)) {
         ctx.addIssue({
           code: "custom",
           path: ["type"],

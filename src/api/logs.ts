@@ -55,7 +55,7 @@ const LogsQuery = z.object({
     .optional()
     .openapi({ description: "`next_cursor` of the previous page." }),
   limit: z.coerce
-    .number()
+    .number({ error: "must be an integer" })
     .int("must be an integer")
     .min(1, "must be at least 1")
     .max(MAX_LOG_LIMIT, `must be at most ${MAX_LOG_LIMIT}`)

@@ -128,7 +128,7 @@ describe("processNotification", () => {
     expect(await syncLogsOf(c.id)).toEqual([]);
 
     const rerun = await processNotification(db, c, notification, "webhook");
-    expect(rerun).toMatchObject([{ outcome: "captured", detail: "no change in the CDP (Intercom changed email, external_id, name, phone, signed_up_at, custom_attributes.seats, custom_attributes.beta_tester)" }]);
+    expect(rerun).toMatchObject([{ outcome: "captured", detail: "no change in the CDP (Intercom changed email, external_id, role, name, phone, signed_up_at, custom_attributes.seats, custom_attributes.beta_tester)" }]);
     expect(await usersOf(c.workspaceId)).toEqual([
       {
         user_id: "cdp-user-2041",

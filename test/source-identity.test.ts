@@ -61,7 +61,7 @@ describe.concurrent("merged and deleted objects", () => {
     const rows = await deliverAndWait(ws.connection.id, notification("contact.merged", { appId: ws.appId }));
     expect(rows.map((row) => row.detail)).toEqual([
       `Intercom contact ${leadId} merged into ${survivorId}; the link follows the survivor`,
-      "updated email, external_id, name",
+      "updated email, external_id, role, name",
     ]);
     const user = await ws.lookup({ user_id: "cdp-user-5120" });
     expect(user.body).toMatchObject({ email: "morgan.blake@example.net", intercom_contact_id: survivorId, properties: { role: "user", full_name: "Morgan Blake" } });

@@ -54,6 +54,7 @@ describe("contact mapping", () => {
     expect(contactRemoteState(user, [])).toEqual({
       email: "jamie.rivera@example.com",
       external_id: "cdp-user-2041",
+      role: "user",
       name: "Jamie Rivera",
       phone: "+14155550142",
       signed_up_at: 1772442000,

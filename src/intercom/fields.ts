@@ -25,6 +25,7 @@ export function contactFields(contact: ContactSummary): Record<string, unknown> 
   return {
     email: contact.email,
     external_id: contact.external_id,
+    role: contact.role,
     name: contact.name,
     phone: contact.phone,
     signed_up_at: contact.signed_up_at,

@@ -103,7 +103,7 @@ export async function captureContact(ctx: HandlerContext, item: ContactItem, opt
     link && linked && paths.length === 0 && !write.changed
       ? ctx.entry({ ...logged, outcome: "skipped", objectId: user.userId, detail: ECHO_DETAIL })
       : ctx.entry({ ...logged, outcome: "captured", objectId: user.userId, detail: describeWrite(write, paths) });
-  return { localPk: user.pk, localId: user.userId, statements, entries: [entry] };
+  return { localPk: user.pk, localId: user.userId, statements, entries: [entry], linkedNow: !(link && linked) };
 }
 
 function skipped(user: UserRow | null, entry: SyncLogEntry): Capture {

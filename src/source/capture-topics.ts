@@ -10,7 +10,8 @@ export async function handleContact(ctx: HandlerContext): Promise<Work> {
   const contact = ContactItem.parse(ctx.notification.item);
   const capture = await captureContact(ctx, contact);
   if (capture.localPk === null) return capture;
-  return combine(capture, await applyPendingOfContact(ctx, contact.id, capture.localPk));
+  const linkedUsers = capture.linkedNow ? [capture.localPk] : [];
+  return combine({ ...capture, linkedUsers }, await applyPendingOfContact(ctx, contact.id, capture.localPk));
 }
 
 /** `company.created|updated` (the caller checked `create_accounts_from_companies`). */

@@ -12,6 +12,8 @@ export interface Capture {
   localId: string | null;
   statements: Statement[];
   entries: SyncLogEntry[];
+  /** The Intercom object was linked to `localPk` by this capture (it had no link before). */
+  linkedNow?: boolean;
 }
 
 /** What a capture did, for the log: ids and attribute paths only, never values. */

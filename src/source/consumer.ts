@@ -12,6 +12,7 @@ import { skipReason } from "./gate";
 import { InboundMessage } from "./inbound-message";
 import { processNotification } from "./process";
 import { connectionOfApp, type ConnectionRow } from "./store";
+import { wakeLinkedUsers } from "../destination/wake";
 
 /** Seconds before the n-th retry (n = attempts so far): 10 s, 30 s, 1.5 min, 4.5 min, then 10 min. */
 export function retryDelaySeconds(attempts: number): number {
@@ -27,10 +28,11 @@ export async function consumeInbound(batch: MessageBatch, env: Env, _ctx: Execut
     if (!found) connections.set(appId, (found = connectionOfApp(db, appId)));
     return found;
   };
-  for (const message of batch.messages) await consumeMessage(db, message, connectionOf);
+  for (const message of batch.messages) await consumeMessage(env, db, message, connectionOf);
 }
 
 async function consumeMessage(
+  env: Env,
   db: Database,
   message: Message,
   connectionOf: (appId: string) => Promise<ConnectionRow | null>,
@@ -57,7 +59,10 @@ async function consumeMessage(
       message.ack();
       return;
     }
-    await processNotification(db, { ...connection, appId: connection.appId }, notification, "webhook");
+    const linked = connection;
+    await processNotification(db, { ...linked, appId: linked.appId! }, notification, "webhook", Date.now(), (users) =>
+      wakeLinkedUsers(env, linked, users),
+    );
     message.ack();
   } catch (error) {
     const delaySeconds = retryDelaySeconds(message.attempts);

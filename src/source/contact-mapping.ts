@@ -33,6 +33,7 @@ export function contactRemoteState(item: ContactItem, mappings: readonly FieldMa
   const state: RemoteState = {};
   if (item.email !== undefined) state.email = normalizeEmail(item.email);
   if (item.external_id !== undefined) state.external_id = item.external_id;
+  if (item.role !== undefined) state.role = item.role;
   if (item.name !== undefined) state.name = item.name;
   if (item.phone !== undefined) state.phone = item.phone;
   if (item.signed_up_at !== undefined) state.signed_up_at = unixSeconds(item.signed_up_at);
@@ -42,7 +43,7 @@ export function contactRemoteState(item: ContactItem, mappings: readonly FieldMa
 /**
  * The user patch of the attributes Intercom changed (`changes`, from `changedSince`): email, a user's external_id as
  * `user_id`, `full_name`, `phone`, `registered_at` (ISO), custom attributes under their mapped property names. The
- * contact's `role` is always carried: it is not an attribute we write to Intercom, so it has no echo to filter.
+ * contact's `role` lands as a property too; a contact we created carries the role we gave it, so it echoes like the rest.
  */
 export function contactUserPatch(changes: RemoteState, item: ContactItem, mappings: readonly FieldMapping[]): UserPatch {
   const patch: UserPatch = {};
@@ -54,6 +55,9 @@ export function contactUserPatch(changes: RemoteState, item: ContactItem, mappin
         break;
       case "external_id":
         if (isUserContact(item) && typeof value === "string" && value !== "") patch.userId = value;
+        break;
+      case "role":
+        if (typeof value === "string" && value !== "") properties.role = value;
         break;
       case "name":
         properties.full_name = value;
@@ -71,7 +75,6 @@ export function contactUserPatch(changes: RemoteState, item: ContactItem, mappin
         }
     }
   }
-  if (typeof item.role === "string" && item.role !== "") properties.role = item.role;
   if (Object.keys(properties).length > 0) patch.properties = properties;
   return patch;
 }

@@ -49,6 +49,8 @@ export async function processNotification(
   notification: SourceNotification,
   origin: Origin,
   now = Date.now(),
+  /** Runs after the batch landed, with the users newly linked to a contact. */
+  afterCommit?: (linkedUsers: number[]) => Promise<void>,
 ): Promise<SyncLogEntry[]> {
   const ctx = handlerContext(db, connection, notification, origin, now);
   const key = notificationKey(connection.appId, notification.id);
@@ -64,6 +66,7 @@ export async function processNotification(
   // The idempotency key goes first: a racing duplicate fails at once, before any other statement.
   await db.batch([markProcessed(db, key, now), ...work.statements, ...entries.map((entry) => syncLogInsert(db, entry, now))]);
   for (const entry of entries) logSyncOutcome(entry);
+  if (afterCommit && work.linkedUsers?.length) await afterCommit(work.linkedUsers);
   return entries;
 }
 

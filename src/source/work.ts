@@ -28,6 +28,8 @@ export interface SourceConnection {
 export interface Work {
   statements: Statement[];
   entries: SyncLogEntry[];
+  /** CDP users that got their first link to an Intercom contact in this batch (the destination may owe them work). */
+  linkedUsers?: number[];
 }
 
 /** The fields of a sync-log entry that a handler decides; the rest come from the context. */
@@ -56,10 +58,11 @@ export function only(entry: SyncLogEntry): Work {
 }
 
 /** Several pieces of work as one, in order. */
-export function combine(...parts: Array<Pick<Work, "statements" | "entries">>): Work {
+export function combine(...parts: Array<Pick<Work, "statements" | "entries" | "linkedUsers">>): Work {
   return {
     statements: parts.flatMap((part) => part.statements),
     entries: parts.flatMap((part) => part.entries),
+    linkedUsers: parts.flatMap((part) => part.linkedUsers ?? []),
   };
 }
 

@@ -1,0 +1,27 @@
+/**
+ * The destination's part when the source links a CDP user to an Intercom contact for the first time: relationships
+ * the user already has in the CDP could not be attached while the contact was missing, so the user's sync runs now.
+ * Only users with memberships are queued: anything else is already what Intercom holds, and an echo of our own
+ * write never links anew (our object linked it first), so this cannot loop.
+ */
+import { inArray } from "drizzle-orm";
+import { database } from "../db/client";
+import { memberships } from "../db/schema";
+import type { Env } from "../env";
+import type { ConnectionRow } from "./context";
+import type { SyncMessage } from "./outbound-message";
+
+/** Queues the syncs that waited for these users' contacts to exist in Intercom. */
+export async function wakeLinkedUsers(
+  env: Env,
+  connection: Pick<ConnectionRow, "id" | "status" | "destination">,
+  userPks: number[],
+): Promise<void> {
+  if (!connection.destination.enabled || connection.status !== "connected" || userPks.length === 0) return;
+  const rows = await database(env.DB)
+    .selectDistinct({ userPk: memberships.userPk })
+    .from(memberships)
+    .where(inArray(memberships.userPk, userPks));
+  const messages = rows.map((row) => ({ body: { kind: "user", connection_id: connection.id, local_pk: row.userPk } satisfies SyncMessage }));
+  if (messages.length) await env.OUTBOUND.sendBatch(messages);
+}

@@ -1,6 +1,6 @@
 /**
- * `/v1/accounts`: what the CDP reads back about its accounts (ingest scope). The upsert and membership routes join
- * this sub-app.
+ * `/v1/accounts` (ingest scope): upsert an account, link and unlink its users, and read it back. Writes that change
+ * what Intercom should hold queue a sync per connection with the destination on.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Database } from "../db/client";
@@ -8,7 +8,9 @@ import { database } from "../db/client";
 import { findAccount, type AccountRow } from "../graph/accounts";
 import { intercomIdOfLocal } from "../graph/links";
 import { usersOfAccount } from "../graph/memberships";
+import { setMembership, upsertAccount } from "../destination/ingest";
 import { ProblemError } from "../lib/problem";
+import { Properties } from "./users";
 import { requireScope } from "./auth";
 import { router } from "./router";
 
@@ -63,7 +65,83 @@ export async function accountJson(db: Database, account: AccountRow) {
   };
 }
 
-export const accounts = router().openapi(
+const AccountBody = z
+  .strictObject({
+    name: z.string().trim().min(1).max(255).nullable().optional().openapi({ description: "`null` clears it." }),
+    properties: Properties.optional().openapi({ description: "Merged into the stored properties; `null` removes one." }),
+  })
+  .openapi("AccountUpsert");
+
+const MembershipParams = AccountParams.extend({
+  user_id: z.string().min(1).max(255).openapi({ param: { name: "user_id", in: "path" }, description: "The CDP's user id." }),
+});
+
+const MembershipSchema = z
+  .object({ account_id: z.string(), user_id: z.string(), linked: z.boolean() })
+  .openapi("Membership");
+
+export const accounts = router()
+  .openapi(
+    createRoute({
+      method: "put",
+      path: "/{account_id}",
+      summary: "Create or update an account",
+      ...ingest,
+      request: { params: AccountParams, body: { required: true, content: { "application/json": { schema: AccountBody } } } },
+      responses: {
+        200: { description: "The account after the write.", content: { "application/json": { schema: AccountSchema } } },
+        401: problem("Missing or invalid bearer token."),
+        403: problem("The token lacks the ingest scope."),
+        422: problem("Invalid body (one entry per bad path)."),
+      },
+    }),
+    async (c) => {
+      const accountId = c.req.valid("param").account_id;
+      const write = await upsertAccount(c.env, c.var.auth.workspaceId, accountId, c.req.valid("json"));
+      return c.json(await accountJson(database(c.env.DB), write.row), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "put",
+      path: "/{account_id}/users/{user_id}",
+      summary: "Link a user to an account",
+      ...ingest,
+      request: { params: MembershipParams },
+      responses: {
+        200: { description: "Linked (linking twice changes nothing).", content: { "application/json": { schema: MembershipSchema } } },
+        401: problem("Missing or invalid bearer token."),
+        403: problem("The token lacks the ingest scope."),
+        404: problem("No such user or account in the token's workspace."),
+      },
+    }),
+    async (c) => {
+      const { account_id: accountId, user_id: userId } = c.req.valid("param");
+      await setMembership(c.env, c.var.auth.workspaceId, accountId, userId, true);
+      return c.json({ account_id: accountId, user_id: userId, linked: true }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/{account_id}/users/{user_id}",
+      summary: "Unlink a user from an account",
+      ...ingest,
+      request: { params: MembershipParams },
+      responses: {
+        200: { description: "Unlinked (unlinking twice changes nothing).", content: { "application/json": { schema: MembershipSchema } } },
+        401: problem("Missing or invalid bearer token."),
+        403: problem("The token lacks the ingest scope."),
+        404: problem("No such user or account in the token's workspace."),
+      },
+    }),
+    async (c) => {
+      const { account_id: accountId, user_id: userId } = c.req.valid("param");
+      await setMembership(c.env, c.var.auth.workspaceId, accountId, userId, false);
+      return c.json({ account_id: accountId, user_id: userId, linked: false }, 200);
+    },
+  )
+  .openapi(
   createRoute({
     method: "get",
     path: "/{account_id}",

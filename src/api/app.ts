@@ -6,6 +6,8 @@ import { connectionLogs } from "./logs";
 import { connectionsApi } from "./connections";
 import { accounts } from "./accounts";
 import { actionsApi } from "./actions";
+import { deadLettersApi } from "./dead-letters";
+import { destinationAdmin } from "./destination-admin";
 import { health } from "./health";
 import { oauthCallback, oauthStart } from "./oauth";
 import { router } from "./router";
@@ -18,6 +20,8 @@ export const app = router()
   .route("/v1/connections", oauthStart)
   .route("/v1/connections", connectionsApi)
   .route("/v1/connections", connectionLogs)
+  .route("/v1/connections", destinationAdmin)
+  .route("/v1/connections", deadLettersApi)
   .route("/oauth/intercom", oauthCallback)
   .route("/webhooks/intercom/uninstall", uninstall)
   .route("/webhooks/intercom", webhooks)

@@ -1,6 +1,6 @@
 /**
- * `/v1/users`: what the CDP reads back about its users (ingest scope). The identify route (`PUT /v1/users`) joins
- * this sub-app.
+ * `/v1/users` (ingest scope): identify (`PUT`), and what the CDP reads back about its users. An identify that
+ * changes what Intercom should hold queues a sync per connection with the destination on.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Database } from "../db/client";
@@ -9,6 +9,7 @@ import { eventsOfUser, type EventPosition, type EventRow } from "../graph/events
 import { intercomIdOfLocal } from "../graph/links";
 import { accountsOfUser } from "../graph/memberships";
 import { findUser, type UserRow } from "../graph/users";
+import { identifyUser } from "../destination/ingest";
 import { ProblemError } from "../lib/problem";
 import { requireScope } from "./auth";
 import { router } from "./router";
@@ -127,7 +128,51 @@ function eventJson(event: EventRow) {
   };
 }
 
+/** Property names and values as the CDP sends them; `null` removes a property. */
+export const Properties = z
+  .record(z.string().min(1).max(255), z.unknown())
+  .refine((properties) => Object.keys(properties).length <= 500, { error: "at most 500 properties per request" });
+
+const IdentifyBody = z
+  .strictObject({
+    user_id: z.string().trim().min(1).max(255).optional().openapi({ description: "The CDP's id (Intercom `external_id`)." }),
+    email: z.email().max(320).optional(),
+    properties: Properties.optional().openapi({ description: "Merged into the stored properties; `null` removes one." }),
+    segments: z
+      .array(z.string().min(1).max(255))
+      .max(1000)
+      .optional()
+      .openapi({ description: "Replaces the user's segment membership when given." }),
+  })
+  .refine((body) => body.user_id !== undefined || body.email !== undefined, {
+    message: "user_id or email is required",
+    path: ["user_id"],
+  })
+  .openapi("Identify");
+
 export const users = router()
+  .openapi(
+    createRoute({
+      method: "put",
+      path: "/",
+      summary: "Identify a user",
+      description:
+        "Creates or updates the user named by `user_id` (else `email`). Properties merge (`null` removes one); " +
+        "`segments` replaces the membership. Only a change to what Intercom should hold queues a sync.",
+      ...ingest,
+      request: { body: { required: true, content: { "application/json": { schema: IdentifyBody } } } },
+      responses: {
+        200: { description: "The user after the write.", content: { "application/json": { schema: UserSchema } } },
+        401: problem("Missing or invalid bearer token."),
+        403: problem("The token lacks the ingest scope."),
+        422: problem("Invalid body (one entry per bad path)."),
+      },
+    }),
+    async (c) => {
+      const write = await identifyUser(c.env, c.var.auth.workspaceId, c.req.valid("json"));
+      return c.json(await userJson(database(c.env.DB), write.row), 200);
+    },
+  )
   .openapi(
     createRoute({
       method: "get",

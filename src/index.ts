@@ -3,6 +3,7 @@ import { app } from "./api/app";
 import type { Env } from "./env";
 import { handleQueueBatch } from "./queues";
 import { runHousekeeping } from "./ops/housekeeping";
+import { runSweeps } from "./source/sweep";
 
 export { ContactSync } from "./destination/contact-sync";
 export { RateBudget } from "./intercom/rate-budget";
@@ -12,5 +13,6 @@ export default {
   queue: (batch, env, ctx) => handleQueueBatch(batch, env, ctx),
   scheduled: (controller, env, ctx) => {
     ctx.waitUntil(runHousekeeping(env, controller.scheduledTime));
+    ctx.waitUntil(runSweeps(env, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>;

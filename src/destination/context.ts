@@ -1,13 +1,12 @@
 /** What a destination step needs: the connection, an Intercom client on its rate budget, and D1. */
-import { and, eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { IntercomClient } from "intercom-client";
-import { openToken } from "../connections/token-vault";
+import { connectionToken, markRevoked } from "../connections/service";
 import { database, type Database } from "../db/client";
 import { connections, parkedSyncs } from "../db/schema";
 import type { Env } from "../env";
 import { budgetedFetch } from "../intercom/budgeted-fetch";
 import { intercomClient } from "../intercom/client";
-import { log } from "../lib/log";
 
 export type ConnectionRow = typeof connections.$inferSelect;
 
@@ -39,14 +38,15 @@ export async function loadSyncContext(env: Env, connectionId: string): Promise<C
   if (!connection.destination.enabled) {
     return { usable: false, park: false, reason: "the destination is switched off", connection };
   }
-  const token = await openToken(env, connection.tokenJwe);
+  const token = await connectionToken(env, db, connection);
+  if (!token) return { usable: false, park: false, reason: "the connection has no token", connection };
   const client = intercomClient(env, { token, region: connection.region, fetch: budgetedFetch(env, connection.appId) });
   return { usable: true, context: { env, db, connection, client } };
 }
 
 /**
  * Marks the connection revoked (Intercom answered 401) and parks `kind`/`localPk` until it is connected again.
- * Only a `connected` connection turns `revoked`: a concurrent reconnect is not undone.
+ * A connection reconnected meanwhile (another token) is not undone.
  */
 export async function revokeAndPark(
   db: Database,
@@ -54,15 +54,7 @@ export async function revokeAndPark(
   parked: { kind: string; localPk: number },
   detail: string,
 ): Promise<void> {
-  const now = Date.now();
-  const revoked = await db
-    .update(connections)
-    .set({ status: "revoked", statusDetail: detail, updatedAt: now, version: sql`${connections.version} + 1` })
-    .where(and(eq(connections.id, connection.id), eq(connections.status, "connected"), eq(connections.tokenJwe, connection.tokenJwe ?? "")))
-    .returning({ id: connections.id });
-  if (revoked.length) {
-    log({ level: "warn", msg: "connection revoked: Intercom rejected its token", connection_id: connection.id, outcome: "revoked" });
-  }
+  await markRevoked(db, connection, detail);
   await park(db, connection.id, parked);
 }
 

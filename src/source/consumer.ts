@@ -42,7 +42,7 @@ async function consumeMessage(
   try {
     // Messages outlive deploys: one this code cannot read goes the retry way, to the dead-letter queue, replayable.
     if (!parsed.success) throw parsed.error;
-    const { app_id: appId, notification } = parsed.data;
+    const { app_id: appId, notification, origin } = parsed.data;
     connection = await connectionOf(appId);
     const reason = skipReason(connection, appId);
     if (reason || !connection?.appId) {
@@ -60,7 +60,7 @@ async function consumeMessage(
       return;
     }
     const linked = connection;
-    await processNotification(db, { ...linked, appId: linked.appId! }, notification, "webhook", Date.now(), (users) =>
+    await processNotification(db, { ...linked, appId: linked.appId! }, notification, origin, Date.now(), (users) =>
       wakeLinkedUsers(env, linked, users),
     );
     message.ack();

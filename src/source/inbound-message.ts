@@ -23,8 +23,10 @@ export const InboundMessage = z.object({
   /** Top level so that the dead-letter recorder finds the connection without knowing the rest. */
   app_id: z.string().min(1),
   notification: InboundNotification,
+  /** `sweep`: a REST item the reconciliation sweep read (Unix-second times), not a webhook. */
+  origin: z.enum(["webhook", "sweep"]).default("webhook"),
 });
-export type InboundMessage = z.infer<typeof InboundMessage>;
+export type InboundMessage = z.input<typeof InboundMessage>;
 
 /** The queue message of a verified notification (pure): the item projected, the envelope's time kept. */
 export function inboundMessageOf(envelope: NotificationEnvelope & { id: string }, receivedAt: number): InboundMessage {

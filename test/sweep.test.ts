@@ -1,0 +1,95 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { sealToken } from "../src/connections/token-vault";
+import { FIRST_LOOKBACK_SECONDS, OVERLAP_SECONDS, runSweeps, sweepWindow } from "../src/source/sweep";
+import worker from "../src/index";
+import { authHeaders } from "./helpers/auth";
+import { seedConnection } from "./helpers/connections";
+import { intercomRest, settle, waitFor } from "./helpers/destination";
+import { useIntercomSim } from "./helpers/intercom-sim";
+
+const sim = useIntercomSim();
+
+async function connectSource() {
+  const workspace = sim.createWorkspace();
+  const workspaceId = `ws_${crypto.randomUUID().slice(0, 8)}`;
+  const connection = await seedConnection({ workspaceId, appId: workspace.app_id, tokenJwe: await sealToken(env, workspace.token) });
+  return { workspace, workspaceId, connection };
+}
+
+async function lookup(workspaceId: string, userId: string) {
+  const response = await exports.default.fetch(`https://connector.test/v1/users/lookup?user_id=${userId}`, {
+    headers: await authHeaders({ workspaceId, scope: "ingest" }),
+  });
+  return response.status === 200 ? ((await response.json()) as { properties: Record<string, unknown> }) : null;
+}
+
+describe("reconciliation sweep", () => {
+  it("searches from the day before, then keeps an exact lower bound with an overlap", () => {
+    expect(sweepWindow(null, 1_000_000)).toEqual({ from: 1_000_000 - FIRST_LOOKBACK_SECONDS, queryAfter: 1_000_000 - FIRST_LOOKBACK_SECONDS - 86_400 });
+    expect(sweepWindow(900_000, 1_000_000).from).toBe(900_000 - OVERLAP_SECONDS);
+  });
+
+  it("captures contacts whose webhooks never arrived, skips those already captured, and moves its cursor", async () => {
+    const { workspace, workspaceId, connection } = await connectSource();
+    await intercomRest(workspace, "POST", "/contacts", { external_id: "u-delivered", email: "delivered@example.com", name: "Delivered" });
+    await sim.deliverWebhooks();
+    await waitFor(() => lookup(workspaceId, "u-delivered"), 10_000, "webhook captured");
+    for (const i of [1, 2, 3]) {
+      await intercomRest(workspace, "POST", "/contacts", { external_id: `u-lost-${i}`, email: `lost${i}@example.com`, name: `Lost ${i}` });
+    }
+    const dropped = sim.takeWebhooks();
+    expect(dropped.length).toBe(3);
+
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "*/10 * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    for (const i of [1, 2, 3]) {
+      const user = await waitFor(() => lookup(workspaceId, `u-lost-${i}`), 10_000, `u-lost-${i}`);
+      expect(user.properties.full_name).toBe(`Lost ${i}`);
+    }
+    const { results } = await env.DB.prepare("SELECT detail FROM sync_logs WHERE connection_id = ? AND action = 'sweep'")
+      .bind(connection.id)
+      .all<{ detail: string }>();
+    expect(results[0]!.detail).toMatch(/4 contacts updated since .*, 1 already captured, 3 queued$/);
+    const swept = await env.DB.prepare("SELECT swept_until FROM connections WHERE id = ?").bind(connection.id).first<{ swept_until: number }>();
+    expect(swept!.swept_until).toBeGreaterThan(Math.floor(Date.now() / 1000) - OVERLAP_SECONDS - 5);
+
+    // A second sweep finds everything captured: nothing is queued again.
+    const [again] = await runSweeps(env);
+    expect(again).toMatchObject({ queued: 0 });
+  });
+
+  it("a late webhook of a state the sweep captured changes nothing", async () => {
+    const { workspace, workspaceId, connection } = await connectSource();
+    await intercomRest(workspace, "POST", "/contacts", { external_id: "u-late", name: "Late" });
+    const late = sim.takeWebhooks();
+    await runSweeps(env);
+    await waitFor(() => lookup(workspaceId, "u-late"), 10_000, "swept");
+    const before = await lookup(workspaceId, "u-late");
+    for (const notification of late) await sim.deliver(notification);
+    await settle();
+    expect(await lookup(workspaceId, "u-late")).toEqual(before);
+    const { results } = await env.DB.prepare("SELECT outcome FROM sync_logs WHERE connection_id = ? AND direction = 'in' AND action = 'contact.user.created'")
+      .bind(connection.id)
+      .all<{ outcome: string }>();
+    expect(results.map((row) => row.outcome)).toEqual(["skipped"]);
+  });
+
+  it("leaves connections whose source is off alone, and a failing search is logged", async () => {
+    const off = sim.createWorkspace();
+    await seedConnection({ appId: off.app_id, tokenJwe: await sealToken(env, off.token), source: { enabled: false } });
+    const { workspace, connection } = await connectSource();
+    sim.revokeTokens(workspace.app_id);
+    const results = await runSweeps(env);
+    expect(results.find((result) => result.connectionId === connection.id)).toBeUndefined();
+    expect(sim.journal({ app_id: off.app_id })).toHaveLength(0);
+    const row = await env.DB.prepare("SELECT outcome, detail FROM sync_logs WHERE connection_id = ? AND action = 'sweep'")
+      .bind(connection.id)
+      .first<{ outcome: string; detail: string }>();
+    expect(row).toMatchObject({ outcome: "failed" });
+    const status = await env.DB.prepare("SELECT status FROM connections WHERE id = ?").bind(connection.id).first<{ status: string }>();
+    expect(status).toEqual({ status: "revoked" });
+  });
+});

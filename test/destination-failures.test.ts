@@ -1,11 +1,10 @@
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { sealToken } from "../src/connections/token-vault";
 import { database } from "../src/db/client";
 import { connections } from "../src/db/schema";
 import { identifyUser, setMembership, upsertAccount } from "../src/destination/ingest";
-import { resumeParkedSyncs } from "../src/destination/parking";
+import { authHeaders } from "./helpers/auth";
 import { connectDestination, intercomRest, settle, waitFor } from "./helpers/destination";
 import { useIntercomSim } from "./helpers/intercom-sim";
 
@@ -91,12 +90,15 @@ describe("destination: Intercom's answers", () => {
     await settle();
     expect(sim.state(workspace.app_id).contacts).toHaveLength(0);
 
+    // The admin reconnects with a new token: same connection, parked work resumes.
     const token = sim.issueToken(workspace.app_id);
-    await db
-      .update(connections)
-      .set({ status: "connected", tokenJwe: await sealToken(env, token) })
-      .where(eq(connections.id, connection.id));
-    expect(await resumeParkedSyncs(env, connection.id)).toBe(1);
+    const reconnect = await exports.default.fetch("https://connector.test/v1/connections", {
+      method: "POST",
+      headers: await authHeaders({ workspaceId, scope: "admin" }),
+      body: JSON.stringify({ name: "Reconnected", access_token: token, region: "US" }),
+    });
+    expect(reconnect.status).toBe(200);
+    expect(((await reconnect.json()) as { id: string; status: string })).toMatchObject({ id: connection.id, status: "connected" });
     await waitFor(() => sim.state(workspace.app_id).contacts[0]?.phone === "+33 1", 10_000, "resumed");
     expect(sim.state(workspace.app_id).contacts[0]).toMatchObject({ external_id: "u-401", name: "Parked", phone: "+33 1" });
   });

@@ -34,6 +34,8 @@ export default defineConfig(async () => {
         },
       }),
     ],
+    // `npm run test:soak` runs the long versions of the fault tests (test/fault-drain.test.ts).
+    define: { __SOAK__: JSON.stringify(process.env.SOAK === "1") },
     test: {
       include: ["test/**/*.test.ts"],
       setupFiles: ["./test/setup.ts"],

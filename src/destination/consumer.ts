@@ -18,6 +18,7 @@ import { queueResyncPage } from "./resync";
  * retried with backoff.
  */
 export async function consumeOutbound(batch: MessageBatch, env: Env, _ctx: ExecutionContext): Promise<void> {
+  injectChaos(env, batch);
   const parsed = batch.messages.map((message) => ({ message, parsed: OutboundMessage.safeParse(message.body) }));
   const hints = await absenceHints(env, parsed.flatMap(({ parsed }) => (parsed.success && parsed.data.kind !== "resync" ? [parsed.data] : [])));
   await Promise.all(
@@ -69,4 +70,16 @@ async function absenceHints(env: Env, messages: SyncMessage[]): Promise<Map<stri
     }
   }
   return hints;
+}
+
+/**
+ * Chaos testing (staging, and the fault-drain test): with `CHAOS_OUTBOUND_FAILURE_RATE` set, that share of OUTBOUND
+ * batches fails before any work, so the queue's retries and dead-letter path are exercised. Unset in production.
+ */
+function injectChaos(env: Env, batch: MessageBatch): void {
+  const rate = Number(env.CHAOS_OUTBOUND_FAILURE_RATE ?? 0);
+  if (rate > 0 && Math.random() < rate) {
+    log({ level: "warn", msg: "chaos: outbound batch failed on purpose", outcome: "retrying", messages: batch.messages.length });
+    throw new Error("chaos: injected outbound consumer failure");
+  }
 }

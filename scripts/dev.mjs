@@ -8,7 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { mintDevToken, readDevVars } from "./dev-vars.mjs";
+import { loadDevConfig, mintDevToken, tokenConfigProblem } from "./dev-vars.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const PORT = Number(process.env.PORT ?? 8787);
@@ -25,14 +25,19 @@ if (!existsSync(devVarsPath)) {
   copyFileSync(path.join(root, ".dev.vars.example"), devVarsPath);
   console.log("created .dev.vars from .dev.vars.example (dummy dev secrets)");
 }
-const vars = readDevVars(devVarsPath);
+const config = loadDevConfig();
+const problem = tokenConfigProblem(config);
+if (problem) {
+  console.error(`.dev.vars: ${problem}`);
+  process.exit(1);
+}
 
 // The simulator signs webhooks with the connector's client secret and posts them to the connector.
 writeFileSync(
   path.join(root, "test", "intercom-sim", ".dev.vars"),
   [
-    `SIM_CLIENT_ID=${vars.INTERCOM_CLIENT_ID ?? "dev-client-id"}`,
-    `SIM_CLIENT_SECRET=${vars.INTERCOM_CLIENT_SECRET}`,
+    `SIM_CLIENT_ID=${config.get("INTERCOM_CLIENT_ID")}`,
+    `SIM_CLIENT_SECRET=${config.get("INTERCOM_CLIENT_SECRET")}`,
     `SIM_WEBHOOK_URL=${CONNECTOR}/webhooks/intercom`,
     `SIM_SEED_APP_ID=${DEV_APP_ID}`,
     `SIM_SEED_TOKEN=${DEV_INTERCOM_TOKEN}`,
@@ -98,7 +103,7 @@ start("connector", [
 await waitFor(`${CONNECTOR}/healthz`, {});
 await waitFor(`${SIM}/me`, { authorization: `Bearer ${DEV_INTERCOM_TOKEN}` });
 
-const token = await mintDevToken(vars, { workspace: "ws_dev", scope: "admin ingest" });
+const token = await mintDevToken(config, { workspace: "ws_dev", scope: "admin ingest", expires: "12h" });
 console.log(`
 Intercom Connector is running on ${CONNECTOR} (simulated Intercom on ${SIM}).
 

@@ -1,4 +1,6 @@
 /** Shared plumbing of destination steps: named Intercom calls and sync-log rows of direction `out`. */
+import type { IntercomObjectType } from "../db/schema";
+import { upsertLink } from "../graph/links";
 import { classifyError, type IntercomFailure } from "../intercom/errors";
 import { writeSyncLog, type SyncLogEntry } from "../lib/sync-log";
 import type { SyncContext } from "./context";
@@ -21,6 +23,24 @@ export async function call<T>(action: string, run: () => Promise<T>): Promise<T>
   } catch (error) {
     throw new StepFailure(action, classifyError(error));
   }
+}
+
+/**
+ * Records which Intercom object a CDP user/account is and what Intercom holds for it (`updatedAt` in Unix seconds,
+ * as Intercom's REST answers give it, marks that state's age).
+ */
+export async function saveLink(
+  context: Pick<SyncContext, "db" | "connection">,
+  link: { objectType: IntercomObjectType; localPk: number; intercomId: string; state: Record<string, unknown>; updatedAt: number | null },
+): Promise<void> {
+  await upsertLink(context.db, {
+    connectionId: context.connection.id,
+    objectType: link.objectType,
+    localPk: link.localPk,
+    intercomId: link.intercomId,
+    remoteUpdatedAt: link.updatedAt ? link.updatedAt * 1000 : null,
+    remoteState: link.state,
+  });
 }
 
 /** Writes a sync-log row (direction `out`) for this connection, and its console twin. */

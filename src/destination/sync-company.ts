@@ -4,13 +4,13 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import { getAccount, type AccountRow } from "../graph/accounts";
-import { linkByLocal, upsertLink } from "../graph/links";
+import { linkByLocal } from "../graph/links";
 import { memberships, users } from "../db/schema";
 import { companyFields } from "../intercom/fields";
 import { findCompany, upsertCompany } from "../intercom/gateway";
 import type { SyncContext } from "./context";
 import { changedFields, companyPayload } from "./payload";
-import { call, logOut } from "./steps";
+import { call, logOut, saveLink } from "./steps";
 
 export type CompanyOutcome =
   | { kind: "synced"; companyId: string; linkedNow: boolean }
@@ -47,14 +47,14 @@ export async function syncCompany(context: SyncContext, accountPk: number): Prom
   }
   const changes = known ? changedFields(payload.fields, known) : payload.fields;
   if (Object.keys(changes).length === 0 && companyId) {
-    if (!link) await saveCompanyLink(context, account.pk, companyId, known ?? {}, null);
+    if (!link) await saveLink(context, { objectType: "company", localPk: account.pk, intercomId: companyId, state: known ?? {}, updatedAt: null });
     await logOut(context, { ...subject, intercomId: companyId, outcome: "noop", objectType: "company", action: "update", detail: "Intercom already holds these values" });
     return { kind: "synced", companyId, linkedNow: !link };
   }
   const company = await call(link || companyId ? "update" : "create", () =>
     upsertCompany(context.client, { ...changes, company_id: account.accountId }),
   );
-  await saveCompanyLink(context, account.pk, company.id, companyFields(company), company.updated_at);
+  await saveLink(context, { objectType: "company", localPk: account.pk, intercomId: company.id, state: companyFields(company), updatedAt: company.updated_at });
   await logOut(context, {
     ...subject,
     intercomId: company.id,
@@ -82,23 +82,6 @@ async function hasMemberInFilter(context: SyncContext, account: AccountRow, segm
     .limit(1)
     .get();
   return row !== undefined;
-}
-
-async function saveCompanyLink(
-  context: SyncContext,
-  accountPk: number,
-  companyId: string,
-  state: Record<string, unknown>,
-  updatedAt: number | null,
-): Promise<void> {
-  await upsertLink(context.db, {
-    connectionId: context.connection.id,
-    objectType: "company",
-    localPk: accountPk,
-    intercomId: companyId,
-    remoteUpdatedAt: updatedAt ? updatedAt * 1000 : null,
-    remoteState: state,
-  });
 }
 
 async function skipped(

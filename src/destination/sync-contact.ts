@@ -14,7 +14,7 @@ import type { SyncContext } from "./context";
 import { passesSegmentFilter } from "./filter";
 import { chooseContact } from "./match";
 import { changedFields, contactPayload, type Payload } from "./payload";
-import { call, logOut, StepFailure } from "./steps";
+import { call, logOut, saveLink, StepFailure } from "./steps";
 
 /** The key of `remote_state` listing the Intercom company ids this connector attached to the contact. */
 export const ATTACHED_COMPANIES = "companies";
@@ -130,7 +130,7 @@ async function resolveContact(
   if (!settings.allow_create) return { kind: "skipped", detail: "not in Intercom; creation is off" };
   try {
     const created = await call("create", () => createContact(context.client, { role: "user", ...requestBody(payload.fields) }));
-    await saveContactLink(context, user.pk, created.id, contactFields(created), created.updated_at);
+    await saveLink(context, { objectType: "contact", localPk: user.pk, intercomId: created.id, state: contactFields(created), updatedAt: created.updated_at });
     await logOut(context, {
       objectId: user.userId ?? user.email,
       email: user.email,
@@ -167,10 +167,10 @@ async function writeContact(
   if (Object.keys(changes).length) {
     const updated = await call("update", () => updateContact(context.client, resolution.contactId, requestBody(changes)));
     known = { ...known, ...contactFields(updated) };
-    await saveContactLink(context, user.pk, updated.id, contactFields(updated), updated.updated_at);
+    await saveLink(context, { objectType: "contact", localPk: user.pk, intercomId: updated.id, state: contactFields(updated), updatedAt: updated.updated_at });
     await logOut(context, { ...subject, outcome: "synced", objectType: "contact", action: "update", detail: `sent ${Object.keys(changes).join(", ")}` });
   } else if (resolution.origin !== "create") {
-    if (resolution.origin !== "link") await saveContactLink(context, user.pk, resolution.contactId, known, null);
+    if (resolution.origin !== "link") await saveLink(context, { objectType: "contact", localPk: user.pk, intercomId: resolution.contactId, state: known, updatedAt: null });
     await logOut(context, { ...subject, outcome: "noop", objectType: "contact", action: "update", detail: "Intercom already holds these values" });
   }
   await reconcileCompanies(context, user, resolution.contactId, known, options);
@@ -237,24 +237,6 @@ async function recordAttached(context: SyncContext, userPk: number, contactId: s
     localPk: userPk,
     intercomId: contactId,
     remoteState: { [ATTACHED_COMPANIES]: [...attached].sort() },
-  });
-}
-
-/** Records the contact id and what Intercom holds (its `updated_at`, Unix seconds, marks that state's age). */
-async function saveContactLink(
-  context: SyncContext,
-  userPk: number,
-  contactId: string,
-  state: Record<string, unknown>,
-  updatedAt: number | null,
-): Promise<void> {
-  await upsertLink(context.db, {
-    connectionId: context.connection.id,
-    objectType: "contact",
-    localPk: userPk,
-    intercomId: contactId,
-    remoteUpdatedAt: updatedAt ? updatedAt * 1000 : null,
-    remoteState: state,
   });
 }
 

@@ -48,6 +48,7 @@ CREATE TABLE `connections` (
 --> statement-breakpoint
 CREATE INDEX `connections_workspace` ON `connections` (`workspace_id`);--> statement-breakpoint
 CREATE UNIQUE INDEX `connections_app` ON `connections` (`app_id`);--> statement-breakpoint
+CREATE INDEX `connections_status` ON `connections` (`status`);--> statement-breakpoint
 CREATE TABLE `dead_letters` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`queue` text NOT NULL,

@@ -11,40 +11,10 @@ import { connectionOfApp } from "../src/source/store";
 import type { SourceConnection, SourceNotification } from "../src/source/work";
 import { seedConnection } from "./helpers/connections";
 import { fixture, intercomId, type FixtureName } from "./helpers/webhooks";
+import { fullScans, recordingD1, scanningStatements, type Recorded } from "./helpers/query-plans";
 
 // Every query the source path and the read API run, recorded with its parameters as D1 receives them, then asked
 // for its plan: none may read a whole table (a `SCAN` of it) where an index lookup (`SEARCH`) is due.
-
-interface Recorded {
-  sql: string;
-  params: unknown[];
-}
-
-/** A D1 binding that records each statement it prepares, with the parameters it is bound to. */
-function recordingD1(target: D1Database, recorded: Recorded[]): D1Database {
-  return new Proxy(target, {
-    get(object, property) {
-      if (property === "prepare") {
-        return (sql: string) => {
-          const statement = object.prepare(sql);
-          const bind = statement.bind.bind(statement);
-          recorded.push({ sql, params: [] });
-          const entry = recorded.at(-1)!;
-          statement.bind = (...params: unknown[]) => {
-            entry.params = params;
-            return bind(...params);
-          };
-          return statement;
-        };
-      }
-      const value = Reflect.get(object, property);
-      return typeof value === "function" ? value.bind(object) : value;
-    },
-  });
-}
-
-const WATCHED = ["users", "accounts", "events", "intercom_links", "sync_logs", "processed_notifications", "memberships", "pending_links", "connections", "actions"];
-const FULL_SCAN = new RegExp(`^SCAN (${WATCHED.join("|")})\\b`);
 
 describe("query plans of the source path and the read API", () => {
   it("use an index for every query", async () => {
@@ -95,15 +65,8 @@ describe("query plans of the source path and the read API", () => {
     await eventsOfUser(db, user.pk, { after: { occurredAt: page[0]!.occurredAt, pk: page[0]!.pk }, limit: 2 });
     await accountJson(db, (await findAccount(db, "ws_plans", "acct-northwind"))!);
 
-    // One bound instance per statement (drizzle also prepares statements it never runs).
-    const statements = new Map<string, Recorded>();
-    for (const entry of recorded) if (!statements.has(entry.sql) || entry.params.length > 0) statements.set(entry.sql, entry);
-    expect(statements.size).toBeGreaterThan(25);
-    const offenders: string[] = [];
-    for (const { sql, params } of statements.values()) {
-      const scans = await fullScans(sql, params);
-      if (scans.length > 0) offenders.push(`${scans.join("; ")}  ←  ${sql}`);
-    }
+    const { checked, offenders } = await scanningStatements(recorded);
+    expect(checked).toBeGreaterThan(25);
     expect(offenders).toEqual([]);
   });
 
@@ -112,9 +75,3 @@ describe("query plans of the source path and the read API", () => {
     expect(await fullScans("SELECT * FROM users WHERE workspace_id = ? AND email = ?", ["w", "a@b.c"])).toEqual([]);
   });
 });
-
-/** The plan steps of a statement that read a whole watched table. */
-async function fullScans(sql: string, params: unknown[]): Promise<string[]> {
-  const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...params).all<{ detail: string }>();
-  return results.map((step) => step.detail).filter((detail) => FULL_SCAN.test(detail));
-}

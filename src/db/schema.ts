@@ -60,7 +60,12 @@ export const connections = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [index("connections_workspace").on(t.workspaceId), uniqueIndex("connections_app").on(t.appId)],
+  (t) => [
+    index("connections_workspace").on(t.workspaceId),
+    uniqueIndex("connections_app").on(t.appId),
+    // The sweep cron lists connected connections.
+    index("connections_status").on(t.status),
+  ],
 );
 
 /** Single-use nonces of OAuth `state` JWTs. */

@@ -125,6 +125,7 @@ CREATE TABLE `pending_links` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `pending_links_pair` ON `pending_links` (`connection_id`,`intercom_contact_id`,`intercom_company_id`);--> statement-breakpoint
 CREATE INDEX `pending_links_company` ON `pending_links` (`connection_id`,`intercom_company_id`);--> statement-breakpoint
+CREATE INDEX `pending_links_time` ON `pending_links` (`created_at`);--> statement-breakpoint
 CREATE TABLE `processed_notifications` (
 	`key` text PRIMARY KEY NOT NULL,
 	`processed_at` integer NOT NULL

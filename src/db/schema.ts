@@ -176,6 +176,7 @@ export const pendingLinks = sqliteTable(
   (t) => [
     uniqueIndex("pending_links_pair").on(t.connectionId, t.intercomContactId, t.intercomCompanyId),
     index("pending_links_company").on(t.connectionId, t.intercomCompanyId),
+    index("pending_links_time").on(t.createdAt),
   ],
 );
 

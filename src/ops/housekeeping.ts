@@ -1,13 +1,18 @@
-/** The housekeeping cron: retention of sync logs, expiry of idempotency keys and OAuth nonces. */
+/**
+ * The housekeeping cron: retention of sync logs, expiry of idempotency keys and OAuth nonces, and of relationships
+ * that waited too long for a contact or company that never came.
+ */
 import { lt, inArray } from "drizzle-orm";
 import { database, type Database } from "../db/client";
-import { oauthStates, processedNotifications, syncLogs } from "../db/schema";
+import { oauthStates, pendingLinks, processedNotifications, syncLogs } from "../db/schema";
 import type { Env } from "../env";
 import { log } from "../lib/log";
 
 const DAY_MS = 86_400_000;
 /** Intercom gives up redelivering after 2 hours; a week of keys leaves a wide margin. */
 const NOTIFICATION_KEY_TTL_MS = 7 * DAY_MS;
+/** A relationship whose missing side has not appeared within this time is dropped. */
+const PENDING_LINK_TTL_MS = 30 * DAY_MS;
 const DELETE_CHUNK = 5_000;
 const MAX_CHUNKS_PER_RUN = 40;
 
@@ -21,6 +26,7 @@ export async function runHousekeeping(env: Env, scheduledTime: number): Promise<
     .where(lt(processedNotifications.processedAt, scheduledTime - NOTIFICATION_KEY_TTL_MS))
     .run();
   const nonces = await db.delete(oauthStates).where(lt(oauthStates.expiresAt, scheduledTime - DAY_MS)).run();
+  const pending = await db.delete(pendingLinks).where(lt(pendingLinks.createdAt, scheduledTime - PENDING_LINK_TTL_MS)).run();
   log({
     msg: "housekeeping done",
     outcome: "done",
@@ -28,6 +34,7 @@ export async function runHousekeeping(env: Env, scheduledTime: number): Promise<
     sync_logs_deleted: logsDeleted,
     notification_keys_deleted: keys.meta.changes,
     oauth_states_deleted: nonces.meta.changes,
+    pending_links_expired: pending.meta.changes,
   });
 }
 

@@ -77,7 +77,7 @@ describe("payloads", () => {
     ]);
     expect(payload.fields).toMatchObject({ "custom_attributes.health": 0.75, name: "trial", "custom_attributes.score": 3 });
     expect(payload.fields).not.toHaveProperty("custom_attributes.seats");
-    expect(payload.warnings).toEqual([{ path: "custom_attributes.seats", from: "seats", reason: '"x" is not a number' }]);
+    expect(payload.warnings).toEqual([{ path: "custom_attributes.seats", from: "seats", reason: "a string (1 characters), not a number" }]);
   });
 
   it("omits absent values and nests custom attributes in the request body", () => {

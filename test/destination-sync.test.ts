@@ -177,6 +177,6 @@ describe("destination sync: settings", () => {
       stage: "3",
     });
     const warnings = await syncLogs("object_type = 'field'");
-    expect(warnings.map((w) => w.detail)).toEqual(['field custom_attributes.bad_count not sent: bad "lots" is not a number']);
+    expect(warnings.map((w) => w.detail)).toEqual(['field custom_attributes.bad_count not sent: property "bad" is a string (4 characters), not a number']);
   });
 });

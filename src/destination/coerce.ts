@@ -30,23 +30,23 @@ function toText(value: unknown): Coerced {
   if (typeof value === "string") {
     return value.length <= MAX_STRING_LENGTH
       ? { ok: true, value }
-      : { ok: false, reason: `string longer than ${MAX_STRING_LENGTH} characters` };
+      : { ok: false, reason: `a string longer than ${MAX_STRING_LENGTH} characters` };
   }
   if (typeof value === "number" && Number.isFinite(value)) return { ok: true, value: String(value) };
   if (typeof value === "boolean") return { ok: true, value: String(value) };
-  return { ok: false, reason: `${describe(value)} is not a string` };
+  return { ok: false, reason: `${describe(value)}, not a string` };
 }
 
 function toFloat(value: unknown): Coerced {
   const number = numeric(value);
-  return number === null ? { ok: false, reason: `${describe(value)} is not a number` } : { ok: true, value: number };
+  return number === null ? { ok: false, reason: `${describe(value)}, not a number` } : { ok: true, value: number };
 }
 
 function toInteger(value: unknown): Coerced {
   const number = numeric(value);
-  if (number === null) return { ok: false, reason: `${describe(value)} is not a number` };
+  if (number === null) return { ok: false, reason: `${describe(value)}, not a number` };
   const integer = Math.trunc(number);
-  if (Math.abs(integer) > MAX_INT32) return { ok: false, reason: `${integer} is outside Intercom's integer range` };
+  if (Math.abs(integer) > MAX_INT32) return { ok: false, reason: "a number outside Intercom's 32-bit integer range" };
   return { ok: true, value: integer };
 }
 
@@ -58,7 +58,7 @@ function toBoolean(value: unknown): Coerced {
     if (TRUE_WORDS.has(word)) return { ok: true, value: true };
     if (FALSE_WORDS.has(word)) return { ok: true, value: false };
   }
-  return { ok: false, reason: `${describe(value)} is not a boolean` };
+  return { ok: false, reason: `${describe(value)}, not a boolean` };
 }
 
 /** ISO-8601 strings, Unix seconds, or Unix milliseconds (numbers too large to be seconds) → Unix seconds. */
@@ -72,7 +72,7 @@ function toUnixSeconds(value: unknown): Coerced {
     const ms = Date.parse(value);
     if (Number.isFinite(ms)) return { ok: true, value: Math.floor(ms / 1000) };
   }
-  return { ok: false, reason: `${describe(value)} is not a date` };
+  return { ok: false, reason: `${describe(value)}, not a date` };
 }
 
 function numeric(value: unknown): number | null {
@@ -84,10 +84,12 @@ function numeric(value: unknown): number | null {
   return null;
 }
 
+/** The kind of a value, never the value itself: reasons end up in logs, and values may be personal data. */
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") return "an object";
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 40 ? `${text.slice(0, 37)}…` : text;
+  if (typeof value === "string") return `a string (${value.length} characters)`;
+  if (typeof value === "number") return Number.isFinite(value) ? "a number" : "a non-finite number";
+  return `a ${typeof value}`;
 }

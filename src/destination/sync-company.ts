@@ -32,7 +32,7 @@ export async function syncCompany(context: SyncContext, accountPk: number): Prom
       outcome: "skipped",
       objectType: "field",
       action: warning.path,
-      detail: `field ${warning.path} not sent: ${warning.from} ${warning.reason}`,
+      detail: `field ${warning.path} not sent: property "${warning.from}" is ${warning.reason}`,
     });
   }
   const subject = { objectId: account.accountId };

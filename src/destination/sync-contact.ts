@@ -248,7 +248,7 @@ async function logWarnings(context: SyncContext, user: UserRow, payload: Payload
       outcome: "skipped",
       objectType: "field",
       action: warning.path,
-      detail: `field ${warning.path} not sent: ${warning.from} ${warning.reason}`,
+      detail: `field ${warning.path} not sent: property "${warning.from}" is ${warning.reason}`,
     });
   }
 }

@@ -5,9 +5,11 @@
  * revoked token parks the work until reconnect, and work that exhausts its retries becomes a dead letter.
  */
 import { DurableObject } from "cloudflare:workers";
-import { database } from "../db/client";
+import { database, type Database } from "../db/client";
 import type { Env } from "../env";
+import { getAccount } from "../graph/accounts";
 import { linkByLocal } from "../graph/links";
+import { getUser } from "../graph/users";
 import { usersOfAccount } from "../graph/memberships";
 import { classifyError, type IntercomFailure } from "../intercom/errors";
 import { log } from "../lib/log";
@@ -157,7 +159,7 @@ export class ContactSync extends DurableObject<Env> {
     attempts: number,
   ): Promise<void> {
     const storage = this.ctx.storage;
-    const entry = { objectId: `${target.kind}:${target.localPk}`, objectType: actionId ? "action" : target.kind === "user" ? "contact" : "company", action: step };
+    const entry = { ...(await subjectOf(context.db, context.connection.workspaceId, target)), objectType: actionId ? "action" : objectTypeOf(target), action: step };
     if (decision.kind === "retry") {
       if (!actionId) await storage.put(KEY.dirty, true);
       if (decision.countsAsAttempt) await storage.put(KEY.attempts, attempts);
@@ -175,7 +177,7 @@ export class ContactSync extends DurableObject<Env> {
     await storage.put(KEY.attempts, 0);
     if (actionId) {
       const action = await startAction(context.db, actionId);
-      if (action) await finishAction(context, action, { status: "failed", detail: decision.detail, subject: { objectId: entry.objectId, email: null } });
+      if (action) await finishAction(context, action, { status: "failed", detail: decision.detail, subject: entry });
     } else {
       await logOut(context, { ...entry, outcome: "failed", detail: decision.detail });
     }
@@ -211,7 +213,7 @@ export class ContactSync extends DurableObject<Env> {
       ignoreFilter: true,
       companyIdOf: (accountPk) => this.companyIdOf(context, accountPk),
     });
-    const subject = { objectId: `user:${target.localPk}`, email: null };
+    const subject = await subjectOf(context.db, context.connection.workspaceId, target);
     if (outcome.kind !== "synced") {
       await finishAction(context, action, { status: "failed", detail: outcome.detail, subject });
       return;
@@ -246,8 +248,8 @@ export class ContactSync extends DurableObject<Env> {
     if (!(await storage.get<boolean>(KEY.parked))) {
       await storage.put(KEY.parked, true);
       await logOut({ db, connection }, {
-        objectId: `${target.kind}:${target.localPk}`,
-        objectType: target.kind === "user" ? "contact" : "company",
+        ...(await subjectOf(db, connection.workspaceId, target)),
+        objectType: objectTypeOf(target),
         action: "sync",
         outcome: "parked",
         detail: reason,
@@ -265,18 +267,31 @@ export class ContactSync extends DurableObject<Env> {
       log({ msg: "destination work dropped", connection_id: target.connectionId, outcome: "skipped", detail: reason });
       return;
     }
+    const subject = await subjectOf(db, connection.workspaceId, target);
     for (const actionId of actionIds) {
       const action = await startAction(db, actionId);
-      if (action) {
-        await finishAction({ db, connection }, action, { status: "failed", detail: reason, subject: { objectId: `user:${target.localPk}`, email: null } });
-      }
+      if (action) await finishAction({ db, connection }, action, { status: "failed", detail: reason, subject });
     }
     await logOut({ db, connection }, {
-      objectId: `${target.kind}:${target.localPk}`,
-      objectType: target.kind === "user" ? "contact" : "company",
+      ...subject,
+      objectType: objectTypeOf(target),
       action: "sync",
       outcome: "skipped",
       detail: reason,
     });
   }
+}
+
+function objectTypeOf(target: Target): "contact" | "company" {
+  return target.kind === "user" ? "contact" : "company";
+}
+
+/** How the logs name the object: its CDP id (`user_id`, `account_id`), else its row; the email in its own column. */
+async function subjectOf(db: Database, workspaceId: string, target: Target): Promise<{ objectId: string; email: string | null }> {
+  if (target.kind === "account") {
+    const account = await getAccount(db, workspaceId, target.localPk);
+    return { objectId: account?.accountId ?? `account#${target.localPk}`, email: null };
+  }
+  const user = await getUser(db, workspaceId, target.localPk);
+  return { objectId: user?.userId ?? `user#${target.localPk}`, email: user?.email ?? null };
 }

@@ -43,7 +43,7 @@ export async function syncContact(
   const settings = connection.destination;
   const user = await getUser(db, connection.workspaceId, userPk);
   if (!user) return skipped(context, null, null, "the user no longer exists");
-  const subject = { objectId: user.userId ?? user.email, email: user.email };
+  const subject = { objectId: userRef(user), email: user.email };
   if (!options.ignoreFilter && !passesSegmentFilter(user.segments, settings.segments)) {
     return skipped(context, user, null, "not in the destination's segments");
   }
@@ -132,7 +132,7 @@ async function resolveContact(
     const created = await call("create", () => createContact(context.client, { role: "user", ...requestBody(payload.fields) }));
     await saveLink(context, { objectType: "contact", localPk: user.pk, intercomId: created.id, state: contactFields(created), updatedAt: created.updated_at });
     await logOut(context, {
-      objectId: user.userId ?? user.email,
+      objectId: userRef(user),
       email: user.email,
       intercomId: created.id,
       outcome: "synced",
@@ -160,7 +160,7 @@ async function writeContact(
   resolution: Extract<Resolution, { kind: "resolved" }>,
   options: ContactSyncOptions,
 ): Promise<void> {
-  const subject = { objectId: user.userId ?? user.email, email: user.email, intercomId: resolution.contactId };
+  const subject = { objectId: userRef(user), email: user.email, intercomId: resolution.contactId };
   let known = resolution.known;
   const changes: Fields = resolution.origin === "create" ? {} : changedFields(payload.fields, known);
   if (resolution.convertLead) changes.role = "user";
@@ -193,7 +193,7 @@ async function reconcileCompanies(
     else pending.push(account.accountId);
   }
   const attached = new Set(attachedCompanies(known));
-  const subject = { objectId: user.userId ?? user.email, email: user.email, intercomId: contactId };
+  const subject = { objectId: userRef(user), email: user.email, intercomId: contactId };
   for (const [companyId, accountId] of wanted) {
     if (attached.has(companyId)) continue;
     await call("attach", () => attachCompany(context.client, contactId, companyId));
@@ -243,7 +243,7 @@ async function recordAttached(context: SyncContext, userPk: number, contactId: s
 async function logWarnings(context: SyncContext, user: UserRow, payload: Payload): Promise<void> {
   for (const warning of payload.warnings) {
     await logOut(context, {
-      objectId: user.userId ?? user.email,
+      objectId: userRef(user),
       email: user.email,
       outcome: "skipped",
       objectType: "field",
@@ -255,7 +255,7 @@ async function logWarnings(context: SyncContext, user: UserRow, payload: Payload
 
 async function skipped(context: SyncContext, user: UserRow | null, contactId: string | null, detail: string): Promise<ContactOutcome> {
   await logOut(context, {
-    objectId: user ? (user.userId ?? user.email) : null,
+    objectId: user ? userRef(user) : null,
     email: user?.email ?? null,
     intercomId: contactId,
     outcome: "skipped",
@@ -268,4 +268,9 @@ async function skipped(context: SyncContext, user: UserRow | null, contactId: st
 
 function isGoneContact(error: StepFailure): boolean {
   return (error.failure.kind === "not_found" && error.action === "update") || error.failure.kind === "gone";
+}
+
+/** How logs name a user: the CDP's id, else its row (an email is personal data: it goes in the email column only). */
+function userRef(user: Pick<UserRow, "userId" | "pk">): string {
+  return user.userId ?? `user#${user.pk}`;
 }

@@ -1,7 +1,10 @@
 /** The HTTP app: one sub-app per resource, one error handler that answers problem+json, one OpenAPI document. */
 import { HTTPException } from "hono/http-exception";
+import { methodNotAllowed } from "hono/method-not-allowed";
 import { ProblemError, problemResponse } from "../lib/problem";
 import { log } from "../lib/log";
+import { describeError } from "../source/errors";
+import { apiBodyLimit } from "./body-limit";
 import { connectionLogs } from "./logs";
 import { connectionsApi } from "./connections";
 import { accounts } from "./accounts";
@@ -15,7 +18,19 @@ import { uninstall } from "./uninstall";
 import { users } from "./users";
 import { webhooks } from "./webhooks";
 
-export const app = router()
+const api = router();
+// A path that exists, asked with another method: 405 with `Allow`, rather than the 404 of a path that does not.
+api.use(
+  methodNotAllowed({
+    app: api,
+    onMethodNotAllowed: (_c, methods) =>
+      problemResponse(405, `This route answers ${methods.join(", ")}.`, undefined, { Allow: methods.join(", ") }),
+  }),
+);
+api.use("/v1/*", apiBodyLimit);
+api.use("/webhooks/intercom/uninstall", apiBodyLimit);
+
+export const app = api
   .route("/", health)
   .route("/v1/connections", oauthStart)
   .route("/v1/connections", connectionsApi)
@@ -32,7 +47,8 @@ export const app = router()
   .onError((err, c) => {
     if (err instanceof ProblemError) return problemResponse(err.status, err.message, err.errors, err.headers);
     if (err instanceof HTTPException) return problemResponse(err.status, err.message || undefined);
-    log({ level: "error", msg: "unhandled error", route: c.req.routePath, method: c.req.method, error: String(err) });
+    // Described without values: a failed query's message carries its parameters (personal data, sealed tokens).
+    log({ level: "error", msg: "unhandled error", route: c.req.routePath, method: c.req.method, error: describeError(err) });
     return problemResponse(500, "An unexpected error occurred; it has been logged.");
   });
 

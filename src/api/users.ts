@@ -8,6 +8,7 @@ import { database } from "../db/client";
 import { eventsOfUser, type EventPosition, type EventRow } from "../graph/events";
 import { intercomIdOfLocal } from "../graph/links";
 import { accountsOfUser } from "../graph/memberships";
+import { nestsDeeperThan } from "../graph/properties";
 import { findUser, type UserRow } from "../graph/users";
 import { identifyUser } from "../destination/ingest";
 import { ProblemError } from "../lib/problem";
@@ -128,10 +129,16 @@ function eventJson(event: EventRow) {
   };
 }
 
+/** How deep a property value may nest objects and arrays (deeper ones would overflow the stack of every reader). */
+export const MAX_PROPERTY_DEPTH = 32;
+
 /** Property names and values as the CDP sends them; `null` removes a property. */
 export const Properties = z
   .record(z.string().min(1).max(255), z.unknown())
-  .refine((properties) => Object.keys(properties).length <= 500, { error: "at most 500 properties per request" });
+  .refine((properties) => Object.keys(properties).length <= 500, { error: "at most 500 properties per request" })
+  .refine((properties) => !nestsDeeperThan(properties, MAX_PROPERTY_DEPTH + 1), {
+    error: `values may nest objects and arrays at most ${MAX_PROPERTY_DEPTH} levels deep`,
+  });
 
 const IdentifyBody = z
   .strictObject({

@@ -9,7 +9,7 @@ import { connections, type DestinationSettings } from "../db/schema";
 import type { Env } from "../env";
 import { findAccount, writeAccount, type AccountRow, type AccountState } from "../graph/accounts";
 import { addMembership, removeMembership } from "../graph/memberships";
-import { sameJson } from "../graph/properties";
+import { mergeProperties, propertiesBytes, sameJson, type Properties } from "../graph/properties";
 import { findUser, writeUser, type UserRow, type UserState } from "../graph/users";
 import { ProblemError } from "../lib/problem";
 import { log } from "../lib/log";
@@ -32,6 +32,19 @@ export interface WriteResult<T> {
   queued: number;
 }
 
+/** Stored properties of one user or account, as JSON: a D1 row holds at most 2 MB, segments and ids included. */
+export const MAX_STORED_PROPERTIES_BYTES = 1024 * 1024;
+
+/** A 422 problem when merging `patch` would grow the stored properties past their limit. */
+function checkPropertiesFit(current: Properties | undefined, patch: Record<string, unknown> | undefined): void {
+  if (!patch) return;
+  const bytes = propertiesBytes(mergeProperties(current ?? {}, patch));
+  if (bytes <= MAX_STORED_PROPERTIES_BYTES) return;
+  throw new ProblemError(422, "The request is not valid; see `errors`.", [
+    { path: "properties", message: `the stored properties would take ${bytes} bytes; at most ${MAX_STORED_PROPERTIES_BYTES} are kept` },
+  ]);
+}
+
 /** Identify: finds or creates the user, merges properties (`null` removes), replaces segments when given. */
 export async function identifyUser(env: Env, workspaceId: string, input: IdentifyInput): Promise<WriteResult<UserRow>> {
   const db = database(env.DB);
@@ -39,7 +52,10 @@ export async function identifyUser(env: Env, workspaceId: string, input: Identif
     db,
     workspaceId,
     { userId: input.user_id ?? null, email: input.email ?? null },
-    () => ({ userId: input.user_id, email: input.email, properties: input.properties, segments: input.segments }),
+    (current) => {
+      checkPropertiesFit(current?.properties, input.properties);
+      return { userId: input.user_id, email: input.email, properties: input.properties, segments: input.segments };
+    },
     { create: true },
   );
   const { user, before, changed } = write!;
@@ -56,9 +72,16 @@ export async function upsertAccount(
   input: { name?: string | null; properties?: Record<string, unknown> },
 ): Promise<WriteResult<AccountRow>> {
   const db = database(env.DB);
-  const write = await writeAccount(db, workspaceId, accountId, () => ({ name: input.name, properties: input.properties }), {
-    create: true,
-  });
+  const write = await writeAccount(
+    db,
+    workspaceId,
+    accountId,
+    (current) => {
+      checkPropertiesFit(current?.properties, input.properties);
+      return { name: input.name, properties: input.properties };
+    },
+    { create: true },
+  );
   const { account, before, changed } = write!;
   let queued = 0;
   if (changed) {

@@ -33,3 +33,19 @@ export function sameSegments(a: readonly string[], b: readonly string[]): boolea
   const right = new Set(b);
   return left.size === right.size && [...left].every((segment) => right.has(segment));
 }
+
+/**
+ * Whether `value` nests objects or arrays deeper than `maxDepth` levels (a scalar is depth 0). It never looks below
+ * `maxDepth + 1` levels, so a hostile million-level value cannot overflow the stack here.
+ */
+export function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (maxDepth <= 0) return true;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return children.some((child) => nestsDeeperThan(child, maxDepth - 1));
+}
+
+/** Bytes of a property bag as stored (its UTF-8 JSON). */
+export function propertiesBytes(properties: Properties): number {
+  return new TextEncoder().encode(JSON.stringify(properties)).byteLength;
+}

@@ -4,6 +4,7 @@
  * Never 410 (Intercom would disable the subscription) and never 500: a failure of ours is a 503 so Intercom retries.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { nestsDeeperThan } from "../graph/properties";
 import { log } from "../lib/log";
 import { ProblemError } from "../lib/problem";
 import { readCappedBody } from "../source/capped-body";
@@ -16,6 +17,11 @@ import { router } from "./router";
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
 /** Queue messages are capped at 128 KB; leave room for the queue's own envelope. */
 export const MAX_MESSAGE_BYTES = 120 * 1024;
+/**
+ * Intercom's items nest a few levels (custom attributes are scalars); the queue's serializer overflows its stack a
+ * few thousand levels down, which would be a 503 that Intercom retries forever: refused as malformed instead.
+ */
+export const MAX_ITEM_DEPTH = 32;
 
 const problem = (description: string) => ({
   description,
@@ -62,7 +68,7 @@ const receive = createRoute({
   },
   responses: {
     200: { description: "Accepted (queued, or a ping)." },
-    400: problem("Not JSON, or not a notification envelope."),
+    400: problem("Not JSON, not a notification envelope, or an item nested deeper than 32 levels."),
     401: problem("Missing or wrong signature."),
     413: problem("The body exceeds 1 MiB, or its projection exceeds the queue's message size."),
     503: problem("The notification could not be queued; Intercom retries it."),
@@ -100,6 +106,19 @@ export const webhooks = router()
         return c.body(null, 200);
       }
       const message = inboundMessageOf({ ...envelope, id: envelope.id }, started);
+      if (nestsDeeperThan(message.notification.item, MAX_ITEM_DEPTH)) {
+        log({
+          level: "warn",
+          msg: "webhook refused: its item nests too deep to be queued",
+          outcome: "rejected",
+          app_id: envelope.app_id,
+          topic: envelope.topic,
+          notification_id: envelope.id,
+        });
+        throw new ProblemError(400, `The notification's item nests deeper than ${MAX_ITEM_DEPTH} levels.`, [
+          { path: "data.item", message: "nests too deep" },
+        ]);
+      }
       const bytes = messageBytes(message);
       if (bytes > MAX_MESSAGE_BYTES) {
         log({

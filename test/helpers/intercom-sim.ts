@@ -4,7 +4,7 @@
  * the connector's Intercom calls (from routes, queue consumers or Durable Objects) reach the simulator.
  */
 import { env, exports } from "cloudflare:workers";
-import { http } from "msw";
+import { http, type RequestHandler } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import { createSimulator, type Simulator, type SimulatorOptions } from "../intercom-sim/simulator";
@@ -17,9 +17,10 @@ export const CONNECTOR_ORIGIN = "https://connector.test";
 /**
  * Call at the top of a test file: creates a simulator (manual webhook delivery, the test bindings' client id and
  * secret), routes both origins through msw (unhandled requests fail the test), and resets the simulator before each
- * test. Each test creates the workspaces it needs with `sim.createWorkspace()`.
+ * test. Each test creates the workspaces it needs with `sim.createWorkspace()`. `extraHandlers` serve other origins
+ * the test needs (a JWKS, say) from the same msw server.
  */
-export function useIntercomSim(options: SimulatorOptions = {}): Simulator {
+export function useIntercomSim(options: SimulatorOptions = {}, extraHandlers: RequestHandler[] = []): Simulator {
   const sim = createSimulator({
     ...options,
     config: {
@@ -34,6 +35,7 @@ export function useIntercomSim(options: SimulatorOptions = {}): Simulator {
   const server = setupServer(
     http.all(`${INTERCOM_SIM_ORIGIN}/*`, ({ request }) => sim.app.fetch(request as unknown as Request)),
     http.all(`${CONNECTOR_ORIGIN}/*`, ({ request }) => exports.default.fetch(request as unknown as Request)),
+    ...extraHandlers,
   );
   beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
   afterAll(() => server.close());

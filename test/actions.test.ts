@@ -50,6 +50,21 @@ describe("actions", () => {
     expect(removes).toHaveLength(1);
   });
 
+  it("run in the order they were accepted, whatever order the queue delivers them in (20 users)", async () => {
+    const { workspace, workspaceId } = await connectDestination(sim);
+    const users = Array.from({ length: 20 }, (_, i) => `u-order-${i}`);
+    for (const userId of users) await identifyUser(env, workspaceId, { user_id: userId });
+    await waitFor(() => sim.state(workspace.app_id).contacts.length === 20, 15_000, "contacts");
+    const ids: string[] = [];
+    await Promise.all(
+      users.map(async (userId) => {
+        for (const type of ["add_tag", "remove_tag", "add_tag"]) ids.push((await post(workspaceId, { user_id: userId, type, tag: "Order" })).json.id);
+      }),
+    );
+    for (const id of ids) expect((await finished(workspaceId, id)).status).toBe("done");
+    expect(sim.state(workspace.app_id).taggings).toHaveLength(20);
+  });
+
   it("removing a tag the contact does not have is a logged no-op", async () => {
     const { workspaceId } = await connectDestination(sim);
     await identifyUser(env, workspaceId, { user_id: "u-untagged" });

@@ -8,7 +8,7 @@ import { identifyUser, setMembership, upsertAccount } from "../src/destination/i
 import { resumeParkedSyncs } from "../src/destination/parking";
 import { previewContactSync } from "../src/destination/preview";
 import { queueResyncPage, startResync } from "../src/destination/resync";
-import { executeAction, finishAction, startAction } from "../src/destination/run-action";
+import { executeAction, finishAction, queuedActions, startAction } from "../src/destination/run-action";
 import { syncCompany } from "../src/destination/sync-company";
 import { syncContact } from "../src/destination/sync-contact";
 import { wakeLinkedUsers } from "../src/destination/wake";
@@ -67,6 +67,7 @@ describe("query plans of the destination, actions and operations", () => {
     const { id } = await acceptAction(proxied, ws, { user_id: "u-plan", type: "add_tag", tag: "VIP", idempotency_key: "k1" });
     await acceptAction(proxied, ws, { user_id: "u-plan", type: "add_tag", tag: "VIP", idempotency_key: "k1" });
     await getAction(proxied, ws, id);
+    await queuedActions(context.db, connection.id, created.row.pk);
     const action = (await startAction(context.db, id))!;
     await executeAction(context, action, (await syncContact(context, created.row.pk, { companyIdOf: async () => null }) as { contactId: string }).contactId);
     await finishAction(context, action, { status: "done", detail: "ok", subject: { objectId: "u-plan", email: null } });

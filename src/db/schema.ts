@@ -305,6 +305,8 @@ export const actions = sqliteTable(
   },
   (t) => [
     uniqueIndex("actions_idempotency").on(t.workspaceId, t.idempotencyKey),
+    // A contact's object runs its queued actions in the order they were accepted.
+    index("actions_queue").on(t.connectionId, t.userPk, t.status, t.acceptedAt),
     index("actions_echo").on(t.echoKey),
   ],
 );

@@ -18,7 +18,7 @@ import { QUEUE_NAMES } from "../queues";
 import { loadSyncContext, park, revokeAndPark, type SyncContext } from "./context";
 import { syncObjectName, type SyncMessage } from "./outbound-message";
 import { decide, retryLimits, type FailureDecision } from "./retry-policy";
-import { executeAction, finishAction, startAction } from "./run-action";
+import { executeAction, finishAction, queuedActions, startAction } from "./run-action";
 import { logOut, StepFailure } from "./steps";
 import { syncCompany } from "./sync-company";
 import { syncContact } from "./sync-contact";
@@ -35,7 +35,8 @@ export type CompanyIdResult = { ok: true; companyId: string | null } | { ok: fal
 const KEY = {
   target: "target",
   dirty: "dirty",
-  actions: "actions",
+  /** Some action of this user waits: the queued ones are read from D1, in order, when the object runs. */
+  actionsPending: "actionsPending",
   attempts: "attempts",
   parked: "parked",
   absentCheckedAt: "absentCheckedAt",
@@ -53,8 +54,7 @@ export class ContactSync extends DurableObject<Env> {
     const storage = this.ctx.storage;
     await storage.put(KEY.target, { connectionId: message.connection_id, kind: message.kind, localPk: message.local_pk });
     if (message.action_id) {
-      const queued = (await storage.get<string[]>(KEY.actions)) ?? [];
-      if (!queued.includes(message.action_id)) await storage.put(KEY.actions, [...queued, message.action_id]);
+      await storage.put(KEY.actionsPending, true);
     } else {
       await storage.put(KEY.dirty, true);
     }
@@ -81,11 +81,11 @@ export class ContactSync extends DurableObject<Env> {
   }
 
   /** What is pending here (for tests and the admin API). */
-  async pending(): Promise<{ dirty: boolean; actions: string[]; attempts: number; parked: boolean; alarm: number | null }> {
+  async pending(): Promise<{ dirty: boolean; actions: boolean; attempts: number; parked: boolean; alarm: number | null }> {
     const storage = this.ctx.storage;
     return {
       dirty: (await storage.get<boolean>(KEY.dirty)) ?? false,
-      actions: (await storage.get<string[]>(KEY.actions)) ?? [],
+      actions: (await storage.get<boolean>(KEY.actionsPending)) ?? false,
       attempts: (await storage.get<number>(KEY.attempts)) ?? 0,
       parked: (await storage.get<boolean>(KEY.parked)) ?? false,
       alarm: await storage.getAlarm(),
@@ -119,10 +119,15 @@ export class ContactSync extends DurableObject<Env> {
       await storage.put(KEY.dirty, false);
       if (await this.attempt(context, target, null, () => this.syncTarget(context, target))) return;
     }
-    for (const actionId of (await storage.get<string[]>(KEY.actions)) ?? []) {
-      if (await this.attempt(context, target, actionId, () => this.runAction(context, target, actionId))) return;
-      const remaining = ((await storage.get<string[]>(KEY.actions)) ?? []).filter((id) => id !== actionId);
-      await storage.put(KEY.actions, remaining);
+    if (target.kind === "user" && (await storage.get<boolean>(KEY.actionsPending))) {
+      // Cleared first: an action accepted meanwhile sets it again and gets its own run.
+      await storage.put(KEY.actionsPending, false);
+      for (const actionId of await queuedActions(context.db, context.connection.id, target.localPk)) {
+        if (await this.attempt(context, target, actionId, () => this.runAction(context, target, actionId))) {
+          await storage.put(KEY.actionsPending, true);
+          return;
+        }
+      }
     }
   }
 
@@ -260,9 +265,9 @@ export class ContactSync extends DurableObject<Env> {
   private async dropAll(target: Target, reason: string, connection: SyncContext["connection"] | null): Promise<void> {
     const storage = this.ctx.storage;
     const db = database(this.env.DB);
-    const actionIds = (await storage.get<string[]>(KEY.actions)) ?? [];
+    const actionIds = target.kind === "user" && connection ? await queuedActions(db, connection.id, target.localPk) : [];
     await storage.put(KEY.dirty, false);
-    await storage.put(KEY.actions, []);
+    await storage.put(KEY.actionsPending, false);
     if (!connection) {
       log({ msg: "destination work dropped", connection_id: target.connectionId, outcome: "skipped", detail: reason });
       return;

@@ -4,7 +4,7 @@
  * its row is the record, tags are idempotent in Intercom, and a triggered event keeps the `created_at` fixed when
  * the action was accepted, on which Intercom de-duplicates.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { IntercomClient } from "intercom-client";
 import { actions, tagCache } from "../db/schema";
 import { createEvent, createOrGetTag, listTags, tagContact, untagContact } from "../intercom/gateway";
@@ -13,6 +13,19 @@ import type { SyncContext } from "./context";
 import { call, logOut, StepFailure } from "./steps";
 
 export type ActionRow = typeof actions.$inferSelect;
+
+/**
+ * The user's queued actions on this connection, oldest first: the order they were accepted in, whatever order their
+ * queue messages arrived in (queues do not keep order).
+ */
+export async function queuedActions(db: Database, connectionId: string, userPk: number): Promise<string[]> {
+  const rows = await db
+    .select({ id: actions.id })
+    .from(actions)
+    .where(and(eq(actions.connectionId, connectionId), eq(actions.userPk, userPk), eq(actions.status, "queued")))
+    .orderBy(asc(actions.acceptedAt), sql`rowid`);
+  return rows.map((row) => row.id);
+}
 
 /** Loads an action that still has to run (status `queued`), counting this attempt. */
 export async function startAction(db: Database, actionId: string): Promise<ActionRow | null> {

@@ -24,7 +24,7 @@ async function api(method: string, path: string, body?: unknown, workspaceId = "
 beforeEach(() => clearUninstallThrottle());
 
 describe("POST /v1/connections (connect with an access token)", () => {
-  it("verifies the token with GET /me on the US host and answers 201 with the DESIGN shape", async () => {
+  it("verifies the token with GET /me on the US host and answers 201 with the documented shape", async () => {
     const ws = sim.createWorkspace({ name: "Acme US" });
     const mark = journalMark(sim);
     const res = await api("POST", "/v1/connections", { name: "Acme", access_token: ws.token });

@@ -42,7 +42,7 @@ interface World {
   accountId: string;
 }
 
-/** The scope a route needs (DESIGN §3): `admin` for connections, `ingest` for data and actions. */
+/** The scope a route needs (README, API): `admin` for connections, `ingest` for data and actions. */
 function scopeOf(path: string): "admin" | "ingest" {
   return path.startsWith("/v1/connections") ? "admin" : "ingest";
 }

@@ -4,7 +4,7 @@ import { companyAccountPatch, companyRemoteState, planName } from "../src/source
 import { contactIdentity, contactRemoteState, contactUserPatch } from "../src/source/contact-mapping";
 import { propertyOfCustomAttribute } from "../src/source/custom-attributes";
 import { readEnvelope } from "../src/source/envelope";
-import { describeError } from "../src/source/errors";
+import { describeError } from "../src/lib/errors";
 import { skipReason } from "../src/source/gate";
 import { inboundMessageOf, messageBytes } from "../src/source/inbound-message";
 import { AttachmentItem, CompanyItem, ContactItem, ConversationItem, EventItem } from "../src/source/items";

@@ -61,7 +61,7 @@ describe("ingest API", () => {
       ["PUT", "/v1/users", { user_id: "", email: "not-an-email" }, ["user_id", "email"]],
       ["PUT", "/v1/users", { user_id: "u", segments: "beta" }, ["segments"]],
       ["PUT", "/v1/users", { user_id: "u", properties: [1, 2] }, ["properties"]],
-      ["PUT", "/v1/users", { user_id: "u", extra: true }, ["body"]],
+      ["PUT", "/v1/users", { user_id: "u", extra: true }, ["extra"]],
       ["PUT", "/v1/accounts/acme", { name: 5 }, ["name"]],
     ];
     for (const [method, path, body, paths] of cases) {

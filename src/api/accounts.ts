@@ -12,18 +12,11 @@ import { setMembership, upsertAccount } from "../destination/ingest";
 import { ProblemError } from "../lib/problem";
 import { Properties } from "./users";
 import { requireScope } from "./auth";
+import { problem } from "./problems";
 import { router } from "./router";
 
 const ingest = { middleware: [requireScope("ingest")], security: [{ bearerAuth: [] }] };
 
-const problem = (description: string) => ({
-  description,
-  content: {
-    "application/problem+json": {
-      schema: z.object({ type: z.string(), title: z.string(), status: z.number().int(), detail: z.string().optional() }),
-    },
-  },
-});
 
 const Iso = z.string().openapi({ format: "date-time", example: "2026-01-10T04:22:28.240Z" });
 

@@ -2,6 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { acceptAction, getAction } from "../destination/actions";
 import { requireScope } from "./auth";
+import { problem } from "./problems";
 import { router } from "./router";
 
 /** Intercom keeps at most this many metadata keys per event and silently drops the rest. */
@@ -69,7 +70,6 @@ const ActionStatus = z
   .openapi("Action");
 
 const ingest = { middleware: [requireScope("ingest")], security: [{ bearerAuth: [] }] };
-const problem = { description: "Problem", content: { "application/problem+json": { schema: z.object({}).passthrough() } } };
 
 export const actionsApi = router()
   .openapi(
@@ -81,9 +81,11 @@ export const actionsApi = router()
       request: { body: { required: true, content: { "application/json": { schema: ActionBody } } } },
       responses: {
         202: { description: "Accepted and queued", content: { "application/json": { schema: z.object({ id: z.string() }) } } },
-        404: { ...problem, description: "Unknown user or connection" },
-        409: { ...problem, description: "The connection is not connected, or its destination is off" },
-        422: { ...problem, description: "Invalid request (one entry per bad path)" },
+        401: problem("Missing or invalid bearer token."),
+        403: problem("The token lacks the ingest scope."),
+        404: problem("Unknown user or connection."),
+        409: problem("The connection is not connected, or its destination is off."),
+        422: problem("Invalid request (one entry per bad path)."),
       },
     }),
     async (c) => {
@@ -100,7 +102,9 @@ export const actionsApi = router()
       request: { params: z.object({ id: z.string() }) },
       responses: {
         200: { description: "The action", content: { "application/json": { schema: ActionStatus } } },
-        404: { ...problem, description: "No such action in this workspace" },
+        401: problem("Missing or invalid bearer token."),
+        403: problem("The token lacks the ingest scope."),
+        404: problem("No such action in this workspace."),
       },
     }),
     async (c) => {

@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { ProblemError, problemResponse } from "../lib/problem";
 import { log } from "../lib/log";
-import { describeError } from "../source/errors";
+import { describeError } from "../lib/errors";
 import { apiBodyLimit } from "./body-limit";
 import { connectionLogs } from "./logs";
 import { connectionsApi } from "./connections";

@@ -1,5 +1,5 @@
 /**
- * `/v1/connections`: connect with an access token, list, read, patch settings, disconnect, test (DESIGN §3).
+ * `/v1/connections`: connect with an access token, list, read, patch settings, disconnect, test (README, API).
  * Admin scope; a connection of another CDP workspace answers 404.
  */
 import { createRoute, z } from "@hono/zod-openapi";
@@ -12,7 +12,8 @@ import { findConnection, listConnections, updateSettings, WorkspaceTakenError } 
 import { connect, disconnect, resolveMappings, testConnection } from "../connections/service";
 import { applyPatch, ConnectionName, ConnectionPatchSchema, ConnectionSchema, connectionJson, Region } from "../connections/settings";
 import { requireScope } from "./auth";
-import { ConnectionIdParams, problems, strictHook } from "./connection-schemas";
+import { ConnectionIdParams } from "./connection-schemas";
+import { problems } from "./problems";
 import { router } from "./router";
 
 const tags = ["Connections"];
@@ -118,7 +119,6 @@ export const connectionsApi = router()
         throw connectProblem(error, "access_token", body.region);
       }
     },
-    strictHook,
   )
   .openapi(
     createRoute({
@@ -191,7 +191,6 @@ export const connectionsApi = router()
       });
       return c.json(connectionJson(updated), 200);
     },
-    strictHook,
   )
   .openapi(
     createRoute({

@@ -6,10 +6,11 @@ import type { Env } from "../env";
 import { ProblemError } from "../lib/problem";
 import { listDeadLetters, replayDeadLetters } from "../ops/replay";
 import { requireScope } from "./auth";
+import { ConnectionIdParams } from "./connection-schemas";
+import { problem, problems } from "./problems";
 import { router } from "./router";
 
 const admin = { middleware: [requireScope("admin")], security: [{ bearerAuth: [] }], tags: ["Operations"] };
-const problem = { content: { "application/problem+json": { schema: z.object({}).passthrough() } } };
 
 const DeadLetterSchema = z
   .object({
@@ -35,18 +36,19 @@ export const deadLettersApi = router()
       summary: "Messages that exhausted their retries, newest first",
       ...admin,
       request: {
-        params: z.object({ id: z.string() }),
+        params: ConnectionIdParams,
         query: z.object({
           cursor: z.string().regex(/^\d+$/, "must be a cursor from next_cursor").optional(),
           limit: z.coerce.number().int().min(1).max(200).default(50),
         }),
       },
       responses: {
+        ...problems(401, 403),
         200: {
           description: "A page of dead letters",
           content: { "application/json": { schema: z.object({ items: z.array(DeadLetterSchema), next_cursor: z.string().nullable() }) } },
         },
-        404: { ...problem, description: "Unknown connection" },
+        404: problem("Unknown connection."),
       },
     }),
     async (c) => {
@@ -74,10 +76,11 @@ export const deadLettersApi = router()
       path: "/{id}/dead-letters/replay",
       summary: "Re-queue every dead letter not replayed yet (idempotent)",
       ...admin,
-      request: { params: z.object({ id: z.string() }) },
+      request: { params: ConnectionIdParams },
       responses: {
+        ...problems(401, 403),
         202: { description: "Re-queued", content: { "application/json": { schema: z.object({ replayed: z.number().int() }) } } },
-        404: { ...problem, description: "Unknown connection" },
+        404: problem("Unknown connection."),
       },
     }),
     async (c) => {

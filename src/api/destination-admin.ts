@@ -10,10 +10,11 @@ import { previewContactSync } from "../destination/preview";
 import { startResync } from "../destination/resync";
 import { ProblemError } from "../lib/problem";
 import { requireScope } from "./auth";
+import { ConnectionIdParams } from "./connection-schemas";
+import { problem, problems } from "./problems";
 import { router } from "./router";
 
 const admin = { middleware: [requireScope("admin")], security: [{ bearerAuth: [] }], tags: ["Destination"] };
-const problem = { content: { "application/problem+json": { schema: z.object({}).passthrough() } } };
 
 const PreviewSchema = z
   .object({
@@ -46,10 +47,11 @@ export const destinationAdmin = router()
       path: "/{id}/preview",
       summary: "Dry run: the Intercom requests a sync of this user would send now (nothing is sent)",
       ...admin,
-      request: { params: z.object({ id: z.string() }), query: z.object({ user_id: z.string().min(1) }) },
+      request: { params: ConnectionIdParams, query: z.object({ user_id: z.string().min(1) }) },
       responses: {
+        ...problems(401, 403),
         200: { description: "The planned requests", content: { "application/json": { schema: PreviewSchema } } },
-        404: { ...problem, description: "Unknown connection or user" },
+        404: problem("Unknown connection or user."),
       },
     }),
     async (c) => {
@@ -63,11 +65,12 @@ export const destinationAdmin = router()
       path: "/{id}/resync",
       summary: "Queue every user passing the segment filter; each sends only what Intercom lacks",
       ...admin,
-      request: { params: z.object({ id: z.string() }) },
+      request: { params: ConnectionIdParams },
       responses: {
+        ...problems(401, 403),
         202: { description: "Queued in the background", content: { "application/json": { schema: z.object({ queued: z.number().int() }) } } },
-        404: { ...problem, description: "Unknown connection" },
-        409: { ...problem, description: "Not connected, or the destination is off" },
+        404: problem("Unknown connection."),
+        409: problem("Not connected, or the destination is off."),
       },
     }),
     async (c) => {

@@ -13,7 +13,8 @@ import { log } from "../lib/log";
 import { ProblemError } from "../lib/problem";
 import { findConnection } from "../connections/repository";
 import { requireScope } from "./auth";
-import { ConnectionIdParams, problems, strictHook } from "./connection-schemas";
+import { ConnectionIdParams } from "./connection-schemas";
+import { problems } from "./problems";
 import { router } from "./router";
 
 export const DEFAULT_LOG_LIMIT = 50;
@@ -198,5 +199,4 @@ export const connectionLogs = router().openapi(
     });
     return c.json(page, 200);
   },
-  strictHook,
 );

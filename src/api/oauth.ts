@@ -1,5 +1,5 @@
 /**
- * Connect by OAuth (DESIGN §3): `POST /v1/connections/oauth` hands out Intercom's authorize URL with a signed,
+ * Connect by OAuth (README, API): `POST /v1/connections/oauth` hands out Intercom's authorize URL with a signed,
  * single-use, 10-minute `state`; `GET /oauth/intercom/callback` checks it, exchanges the code, identifies the
  * workspace with `GET /me` and stores the connection, then redirects to `OAUTH_RETURN_URL` (or answers JSON).
  *
@@ -20,7 +20,8 @@ import { WorkspaceTakenError } from "../connections/repository";
 import { connect } from "../connections/service";
 import { ConnectionName, ConnectionSchema, connectionJson } from "../connections/settings";
 import { requireScope } from "./auth";
-import { emptyBodyIsEmptyObject, problems, strictHook } from "./connection-schemas";
+import { emptyBodyIsEmptyObject } from "./connection-schemas";
+import { problems } from "./problems";
 import { router } from "./router";
 
 export const STATE_TTL_SECONDS = 600;
@@ -100,7 +101,6 @@ export const oauthStart = router().openapi(
     log({ msg: "oauth started", outcome: "started", workspace_id: workspaceId });
     return c.json({ authorize_url: url.toString(), expires_at: new Date(expiresAt).toISOString() }, 200);
   },
-  strictHook,
 );
 
 type FailureCode =

@@ -5,6 +5,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { ZodError } from "zod";
 import type { AppEnv } from "../env";
+import { log } from "../lib/log";
 import { ProblemError, type ProblemFieldError } from "../lib/problem";
 
 /** A new sub-app whose validation failures become 422 problems with one entry per bad path. */
@@ -16,17 +17,26 @@ export function router() {
   });
 }
 
-/** Turns a zod error into a 422 problem; body paths are dotted (`destination.segments.0`), others prefixed. */
+/** Turns a zod error into a 422 problem (and a log line naming the paths only: values may be personal data). */
 export function validationProblem(error: ZodError, target: string): ProblemError {
-  return new ProblemError(422, "The request is not valid; see `errors`.", fieldErrors(error, target));
+  const errors = fieldErrors(error, target);
+  log({ msg: "request refused: invalid input", outcome: "invalid", paths: errors.map((entry) => entry.path) });
+  return new ProblemError(422, "The request is not valid; see `errors`.", errors);
 }
 
-/** One `{path, message}` per zod issue. */
+/**
+ * One `{path, message}` per zod issue, and one per unknown key (`source.bogus`), so every bad path is named. Body
+ * paths are dotted (`destination.segments.0`); query and path parameters are prefixed (`query.limit`).
+ */
 export function fieldErrors(error: ZodError, target = "json"): ProblemFieldError[] {
-  return error.issues.map((issue) => {
-    const inner = issue.path.map(String).join(".");
-    const prefix = target === "json" ? "" : target;
-    const path = [prefix, inner].filter(Boolean).join(".") || (prefix || "body");
-    return { path, message: issue.message };
+  const prefix = target === "json" ? "" : target;
+  const entry = (path: PropertyKey[], message: string): ProblemFieldError => ({
+    path: [prefix, path.map(String).join(".")].filter(Boolean).join(".") || prefix || "body",
+    message,
   });
+  return error.issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => entry([...issue.path, key], "unknown key"))
+      : [entry(issue.path, issue.message)],
+  );
 }

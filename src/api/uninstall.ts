@@ -1,14 +1,15 @@
 /**
- * `POST /webhooks/intercom/uninstall` (DESIGN §3, API notes §2.7): Intercom's optional uninstall notification,
+ * `POST /webhooks/intercom/uninstall` (Intercom's "Installing and uninstalling apps" docs): Intercom's optional uninstall notification,
  * `{"app_id": "…"}`. It is not signed, so it is only a hint: the connection's token is checked with `GET /me`, and
  * only a 401 marks the connection `revoked`. The answer is always the same 200, whatever was found, so the endpoint
  * tells a caller nothing about which workspaces are connected.
  */
+import { describeError } from "../lib/errors";
 import { createRoute, z } from "@hono/zod-openapi";
 import { database } from "../db/client";
 import { confirmUninstall } from "../connections/service";
 import { log } from "../lib/log";
-import { problems, strictHook } from "./connection-schemas";
+import { problems } from "./problems";
 import { router } from "./router";
 
 const UninstallBody = z.object({ app_id: z.string().trim().min(1).max(100) }).openapi("UninstallNotification");
@@ -32,9 +33,8 @@ export const uninstall = router().openapi(
     const check = confirmUninstall(c.env, database(c.env.DB), appId);
     // Intercom wants an answer within seconds: the check finishes after the response.
     c.executionCtx.waitUntil(
-      check.catch((error: unknown) => log({ level: "error", msg: "uninstall hint check crashed", outcome: "failed", app_id: appId, error: String(error) })),
+      check.catch((error: unknown) => log({ level: "error", msg: "uninstall hint check crashed", outcome: "failed", app_id: appId, error: describeError(error) })),
     );
     return c.json({ ok: true as const }, 200);
   },
-  strictHook,
 );

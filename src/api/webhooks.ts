@@ -1,8 +1,9 @@
 /**
- * Intercom's webhook endpoint (DESIGN §4, ack path): size limit → HMAC check of the raw bytes → envelope → enqueue →
+ * Intercom's webhook endpoint (README, How it works: ack path): size limit → HMAC check of the raw bytes → envelope → enqueue →
  * 200. Nothing else happens here (no D1, no Intercom call): routing, dedupe and storage are the source consumer's.
  * Never 410 (Intercom would disable the subscription) and never 500: a failure of ours is a 503 so Intercom retries.
  */
+import { describeError } from "../lib/errors";
 import { createRoute, z } from "@hono/zod-openapi";
 import { nestsDeeperThan } from "../graph/properties";
 import { log } from "../lib/log";
@@ -11,6 +12,7 @@ import { readCappedBody } from "../source/capped-body";
 import { readEnvelope } from "../source/envelope";
 import { inboundMessageOf, messageBytes } from "../source/inbound-message";
 import { verifySignature } from "../source/signature";
+import { problem } from "./problems";
 import { router } from "./router";
 
 /** Intercom's payloads are small; anything larger is refused before it is read whole. */
@@ -23,14 +25,6 @@ export const MAX_MESSAGE_BYTES = 120 * 1024;
  */
 export const MAX_ITEM_DEPTH = 32;
 
-const problem = (description: string) => ({
-  description,
-  content: {
-    "application/problem+json": {
-      schema: z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string().optional() }),
-    },
-  },
-});
 
 const validateUrl = createRoute({
   method: "get",
@@ -142,7 +136,7 @@ export const webhooks = router()
           app_id: envelope.app_id,
           topic: envelope.topic,
           notification_id: envelope.id,
-          error: String(error),
+          error: describeError(error),
         });
         throw new ProblemError(503, "The notification could not be queued; please retry.");
       }
@@ -159,7 +153,7 @@ export const webhooks = router()
     } catch (error) {
       if (error instanceof ProblemError) throw error;
       // Anything unexpected is ours, and transient as far as Intercom can tell: a 503 makes it retry.
-      log({ level: "error", msg: "webhook failed unexpectedly", outcome: "failed", error: String(error) });
+      log({ level: "error", msg: "webhook failed unexpectedly", outcome: "failed", error: describeError(error) });
       throw new ProblemError(503, "The notification could not be accepted; please retry.");
     }
   });

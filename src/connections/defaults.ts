@@ -1,4 +1,4 @@
-/** The settings a new connection starts with (DESIGN §3): source on, destination off until an admin turns it on. */
+/** The settings a new connection starts with (README, API): source on, destination off until an admin turns it on. */
 import type { DestinationSettings, SourceSettings } from "../db/schema";
 
 export const DEFAULT_SOURCE_SETTINGS: SourceSettings = {

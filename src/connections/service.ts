@@ -3,6 +3,7 @@
  * disconnect, confirm an uninstall hint, and resolve mapping targets against the workspace's data attributes.
  * Every outcome is one log line; no line carries a token.
  */
+import { describeError } from "../lib/errors";
 import type { Database } from "../db/client";
 import type { FieldMapping, Region } from "../db/schema";
 import { resumeParkedSyncs } from "../destination/parking";
@@ -89,7 +90,7 @@ export async function connect(env: Env, db: Database, input: ConnectInput): Prom
       const resumed = await resumeParkedSyncs(env, row.id);
       log({ msg: "parked syncs resumed", outcome: "resumed", connection_id: row.id, resumed });
     } catch (error) {
-      log({ level: "error", msg: "resuming parked syncs failed", outcome: "failed", connection_id: row.id, error: String(error) });
+      log({ level: "error", msg: "resuming parked syncs failed", outcome: "failed", connection_id: row.id, error: describeError(error) });
     }
   }
   return result;
@@ -116,7 +117,7 @@ export async function connectionToken(env: Env, db: Database, row: Connection): 
         log({ msg: "token sealed with the current key", outcome: "resealed", connection_id: row.id });
       }
     } catch (error) {
-      log({ level: "warn", msg: "resealing the token failed", outcome: "failed", connection_id: row.id, error: String(error) });
+      log({ level: "warn", msg: "resealing the token failed", outcome: "failed", connection_id: row.id, error: describeError(error) });
     }
   }
   return token;
@@ -186,7 +187,7 @@ export async function testConnection(env: Env, db: Database, row: Connection): P
     if (restored) {
       log({ msg: "connection restored by a successful test", outcome: "reconnected", connection_id: row.id, previous_status: row.status });
       await resumeParkedSyncs(env, row.id).catch((error: unknown) =>
-        log({ level: "error", msg: "resuming parked syncs failed", outcome: "failed", connection_id: row.id, error: String(error) }),
+        log({ level: "error", msg: "resuming parked syncs failed", outcome: "failed", connection_id: row.id, error: describeError(error) }),
       );
     }
   }
@@ -269,7 +270,7 @@ export async function confirmUninstall(env: Env, db: Database, appId: string): P
       await markRevoked(db, row, "Intercom reported an uninstall and GET /me answered 401.");
       return finish("revoked");
     }
-    const reason = error instanceof IntercomCallError ? `${error.failure.kind}: ${error.failure.message}` : String(error);
+    const reason = error instanceof IntercomCallError ? `${error.failure.kind}: ${error.failure.message}` : describeError(error);
     return finish("check_failed", { reason });
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Connection settings as the API accepts and returns them (DESIGN §3): zod schemas that validate requests and
+ * Connection settings as the API accepts and returns them (README, API): zod schemas that validate requests and
  * generate the OpenAPI description, the merge of a partial PATCH into stored settings, and the JSON view of a row.
  */
 import { z } from "@hono/zod-openapi";

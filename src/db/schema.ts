@@ -8,7 +8,7 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
-/** Settings of the Intercom → CDP direction (DESIGN §2). */
+/** Settings of the Intercom → CDP direction (README, Connection settings). */
 export interface SourceSettings {
   enabled: boolean;
   capture_chat_events: boolean;
@@ -25,7 +25,7 @@ export interface FieldMapping {
   type: "string" | "integer" | "float" | "boolean" | "date" | "datetime";
 }
 
-/** Settings of the CDP → Intercom direction (DESIGN §2). */
+/** Settings of the CDP → Intercom direction (README, Connection settings). */
 export interface DestinationSettings {
   enabled: boolean;
   segments: string[];

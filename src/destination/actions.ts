@@ -3,6 +3,7 @@
  * connection are resolved, the action is recorded once per idempotency key, and handed to the user's ContactSync
  * object through OUTBOUND.
  */
+import { describeError } from "../lib/errors";
 import { and, eq, inArray } from "drizzle-orm";
 import { database, type Database } from "../db/client";
 import { actions, connections, type ActionType } from "../db/schema";
@@ -59,7 +60,7 @@ export async function acceptAction(env: Env, workspaceId: string, request: Actio
     await env.OUTBOUND.send({ kind: "user", connection_id: connectionId, local_pk: user.pk, action_id: inserted.id } satisfies SyncMessage);
   } catch (error) {
     await db.delete(actions).where(eq(actions.id, inserted.id));
-    log({ level: "error", msg: "action not queued", workspace_id: workspaceId, outcome: "failed", error: String(error) });
+    log({ level: "error", msg: "action not queued", workspace_id: workspaceId, outcome: "failed", error: describeError(error) });
     throw new ProblemError(503, "The action could not be queued; nothing was recorded. Retry with the same idempotency_key.");
   }
   log({ msg: "action accepted", workspace_id: workspaceId, connection_id: connectionId, object_type: "action", object_id: inserted.id, action: request.type, outcome: "queued" });

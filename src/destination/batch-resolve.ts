@@ -6,6 +6,7 @@
  * Ambiguous users are left alone: their object searches and logs the conflict. Any failure here only means the
  * objects search for themselves.
  */
+import { describeError } from "../lib/errors";
 import { and, eq, inArray } from "drizzle-orm";
 import { database } from "../db/client";
 import { intercomLinks, users } from "../db/schema";
@@ -52,7 +53,7 @@ export async function resolveBatch(env: Env, connectionId: string, messages: Syn
     try {
       found = await searchContactsByIdentities(context.client, chunk);
     } catch (error) {
-      log({ level: "warn", msg: "batch resolution failed; objects will search themselves", connection_id: connectionId, outcome: "skipped", error: String(error) });
+      log({ level: "warn", msg: "batch resolution failed; objects will search themselves", connection_id: connectionId, outcome: "skipped", error: describeError(error) });
       continue;
     }
     for (const user of chunk) {

@@ -2,6 +2,7 @@
  * The destination consumer (CDP → Intercom): hands each OUTBOUND message to its object's Durable Object, which
  * coalesces and runs the work; resync pages are expanded into one message per user.
  */
+import { describeError } from "../lib/errors";
 import { database } from "../db/client";
 import type { Env } from "../env";
 import { recordDeadLetter } from "../ops/dead-letters";
@@ -45,7 +46,7 @@ export async function consumeOutbound(batch: MessageBatch, env: Env, _ctx: Execu
         }
         message.ack();
       } catch (error) {
-        log({ level: "warn", msg: "outbound message not handed over; retrying", outcome: "retrying", message_id: message.id, error: String(error) });
+        log({ level: "warn", msg: "outbound message not handed over; retrying", outcome: "retrying", message_id: message.id, error: describeError(error) });
         message.retry({ delaySeconds: Math.ceil(backoff(message.attempts, Math.random()) / 1000) });
       }
     }),
@@ -66,7 +67,7 @@ async function absenceHints(env: Env, messages: SyncMessage[]): Promise<Map<stri
         if (message.absent_checked_at) hints.set(`${connectionId}:${message.local_pk}`, message.absent_checked_at);
       }
     } catch (error) {
-      log({ level: "warn", msg: "batch resolution skipped", connection_id: connectionId, outcome: "skipped", error: String(error) });
+      log({ level: "warn", msg: "batch resolution skipped", connection_id: connectionId, outcome: "skipped", error: describeError(error) });
     }
   }
   return hints;

@@ -4,6 +4,7 @@
  * burst of changes becomes one sync. Failures are retried by alarm (429 at the reset time, 5xx with backoff), a
  * revoked token parks the work until reconnect, and work that exhausts its retries becomes a dead letter.
  */
+import { describeError } from "../lib/errors";
 import { DurableObject } from "cloudflare:workers";
 import { database, type Database } from "../db/client";
 import type { Env } from "../env";
@@ -146,7 +147,7 @@ export class ContactSync extends DurableObject<Env> {
       const failure = error instanceof StepFailure ? error.failure : classifyError(error);
       const step = error instanceof StepFailure ? error.action : "sync";
       if (!(error instanceof StepFailure)) {
-        log({ level: "error", msg: "destination step threw", connection_id: target.connectionId, error: String(error) });
+        log({ level: "error", msg: "destination step threw", connection_id: target.connectionId, error: describeError(error) });
       }
       const attempts = ((await this.ctx.storage.get<number>(KEY.attempts)) ?? 0) + 1;
       const decision = decide(failure, attempts, Date.now(), Math.random(), retryLimits(this.env));

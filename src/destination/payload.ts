@@ -1,5 +1,5 @@
 /**
- * What Intercom should hold for a CDP user or account (pure): the default mappings of DESIGN §2 plus the
+ * What Intercom should hold for a CDP user or account (pure): the default mappings (README, Connection settings) plus the
  * connection's custom mappings, each value coerced to its target attribute's type. Fields are keyed by Intercom
  * attribute path (`name`, `custom_attributes.health`), the same keys as `intercom_links.remote_state`.
  */

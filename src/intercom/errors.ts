@@ -1,4 +1,5 @@
 /** What an Intercom failure means for the caller: retry when, stop, or take an id from a conflict. */
+import { describeError } from "../lib/errors";
 import { IntercomError, IntercomTimeoutError } from "intercom-client";
 
 export type IntercomFailure =
@@ -55,7 +56,7 @@ export function classifyError(error: unknown): IntercomFailure {
     if (error.statusCode === undefined) return { kind: "server", status: null, message: error.message || "network error" };
     return classifyResponse(error.statusCode, error.body, headers as Headers | null);
   }
-  return { kind: "server", status: null, message: error instanceof Error ? error.message : String(error) };
+  return { kind: "server", status: null, message: describeError(error) };
 }
 
 /** Whether a failure is worth retrying later (the rest are final until something changes). */

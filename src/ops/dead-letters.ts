@@ -2,6 +2,7 @@
  * Dead-letter consumers: a message that exhausted its retries on INBOUND or OUTBOUND lands here and is recorded in
  * `dead_letters` (listed and replayed through the admin API) plus a sync-log row, so nothing is lost silently.
  */
+import { describeError } from "../lib/errors";
 import { eq } from "drizzle-orm";
 import { database, type Database } from "../db/client";
 import { connections, deadLetters } from "../db/schema";
@@ -44,7 +45,7 @@ export async function recordDeadLetters(batch: MessageBatch, env: Env): Promise<
       }
       message.ack();
     } catch (error) {
-      log({ level: "error", msg: "could not record a dead letter; retrying", queue, message_id: message.id, error: String(error) });
+      log({ level: "error", msg: "could not record a dead letter; retrying", queue, message_id: message.id, error: describeError(error) });
       message.retry({ delaySeconds: 30 });
     }
   }

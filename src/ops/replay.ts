@@ -3,6 +3,7 @@
  * is claimed (`replayed_at`) before it is sent, so two concurrent replays never send it twice. A failed action is
  * put back to `queued` so its replay runs it again.
  */
+import { describeError } from "../lib/errors";
 import { and, desc, eq, isNull, lt } from "drizzle-orm";
 import { database } from "../db/client";
 import { actions, deadLetters } from "../db/schema";
@@ -49,7 +50,7 @@ export async function replayDeadLetters(env: Env, connection: { id: string; work
         replayed++;
       } catch (error) {
         await db.update(deadLetters).set({ replayedAt: null }).where(eq(deadLetters.id, letter.id));
-        log({ level: "error", msg: "dead letter not replayed", connection_id: connection.id, outcome: "failed", error: String(error) });
+        log({ level: "error", msg: "dead letter not replayed", connection_id: connection.id, outcome: "failed", error: describeError(error) });
         throw error;
       }
     }

@@ -1,4 +1,4 @@
-/** `conversation.user.created` → the two chat events of DESIGN §2, for the contact who started the conversation. */
+/** `conversation.user.created` → the two chat events of the `capture_chat_events` setting, for the contact who started the conversation. */
 import { insertEvent } from "../graph/events";
 import { normalizeEmail } from "../graph/users";
 import { userOfContact, type ContactRef } from "./contact-user";

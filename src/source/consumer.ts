@@ -7,7 +7,7 @@ import { database, type Database } from "../db/client";
 import type { Env } from "../env";
 import { log } from "../lib/log";
 import { writeSyncLog, type SyncLogEntry } from "../lib/sync-log";
-import { describeError } from "./errors";
+import { describeError } from "../lib/errors";
 import { skipReason } from "./gate";
 import { InboundMessage } from "./inbound-message";
 import { processNotification } from "./process";

@@ -1,4 +1,4 @@
-/** Intercom's notification envelope (API-NOTES §2.3), as far as the ack path needs to read it. */
+/** Intercom's notification envelope (Intercom's webhook notification object), as far as the ack path needs to read it. */
 import { z } from "zod";
 
 export const NOTIFICATION_TYPE = "notification_event";

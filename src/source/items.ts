@@ -1,5 +1,5 @@
 /**
- * The shapes of Intercom notification items the source consumer reads (API-NOTES §2.4), as zod schemas that keep only
+ * The shapes of Intercom notification items the source consumer reads (Intercom's webhook models), as zod schemas that keep only
  * the fields we use. They accept both origins: webhook items (ISO times) and REST items (Unix seconds).
  */
 import { z } from "zod";
@@ -24,7 +24,7 @@ export const ContactItem = z.object({
   created_at: Time,
   updated_at: Time,
   custom_attributes: Attributes,
-  /** `contact.merged` only, and not always (API-NOTES §2.4). */
+  /** `contact.merged` only, and not always (Intercom's webhook models). */
   merged_from: z.object({ id: Id }).nullable().optional(),
 });
 export type ContactItem = z.infer<typeof ContactItem>;

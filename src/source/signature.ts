@@ -1,6 +1,6 @@
 /**
  * Intercom's webhook signature: `X-Hub-Signature: sha1=<hex>`, the HMAC-SHA1 of the raw body keyed with the app's
- * client secret (API-NOTES §2.5). Verified with `crypto.subtle.verify`, which compares in constant time.
+ * client secret (Intercom's "Signed notifications"). Verified with `crypto.subtle.verify`, which compares in constant time.
  */
 
 const encoder = new TextEncoder();

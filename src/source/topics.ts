@@ -1,4 +1,4 @@
-/** Which Intercom topics the source handles, with what, and under which source setting (DESIGN §2). */
+/** Which Intercom topics the source handles, with what, and under which source setting (README, Connection settings). */
 import type { SourceSettings } from "../db/schema";
 
 export type TopicKind =

@@ -1,0 +1,96 @@
+// Running Workers locally for the Node benchmarks: `wrangler dev` in its own process group on a free port (stopped
+// with the whole group), the local D1 of a persistence directory, and the dev vars a user has.
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, createWriteStream, existsSync, readFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { parseDotVars } from "../../scripts/dev-vars.mjs";
+import { ROOT } from "./report.mjs";
+
+const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
+export const CHILD_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" };
+
+/** A TCP port nobody listens on right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs wrangler to completion; its stdout, or an error with both outputs. */
+export function wranglerSync(argv) {
+  const result = spawnSync(WRANGLER, argv, { cwd: ROOT, env: CHILD_ENV, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
+  if (result.status !== 0) throw new Error(`wrangler ${argv.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+/** One SQL statement against the local D1 persisted in `persist` (also while `wrangler dev` holds it): its rows. */
+export function d1(persist, sql) {
+  const out = wranglerSync(["d1", "execute", "DB", "--local", "--persist-to", persist, "--json", "--command", sql]);
+  return JSON.parse(out.slice(out.indexOf("[")))[0].results;
+}
+
+/** A SQL string literal. */
+export const sqlString = (value) => `'${String(value).replaceAll("'", "''")}'`;
+
+/**
+ * The connector's dev vars as a user has them: `.dev.vars` when the checkout has one, else a copy of
+ * `.dev.vars.example` in `dir` (handed to wrangler with --env-file). Returns the file, its values and the extra args.
+ */
+export function devVars(dir) {
+  const rootVars = path.join(ROOT, ".dev.vars");
+  const read = (file) => parseDotVars(readFileSync(file, "utf8"));
+  if (existsSync(rootVars)) return { file: rootVars, vars: read(rootVars), args: [], label: ".dev.vars" };
+  const file = path.join(dir, ".dev.vars");
+  copyFileSync(path.join(ROOT, ".dev.vars.example"), file);
+  return { file, vars: read(file), args: ["--env-file", file], label: ".dev.vars.example (temporary copy)" };
+}
+
+/**
+ * Starts `wrangler dev <args>` on a free port of 127.0.0.1 and waits until `readyPath` answers 2xx. Returns
+ * `{ base, inspectorPort, readyMs, stop }`; `stop()` ends the whole process group (SIGTERM, SIGKILL after 10 s).
+ */
+export async function startDev({ args, logFile, readyPath = "/healthz", readyHeaders = {}, timeoutMs = 120_000 }) {
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const base = `http://127.0.0.1:${port}`;
+  const log = createWriteStream(logFile);
+  const started = performance.now();
+  const child = spawn(
+    WRANGLER,
+    ["dev", ...args, "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false"],
+    { cwd: ROOT, env: CHILD_ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const signal = (name) => {
+      try {
+        process.kill(-child.pid, name);
+      } catch {
+        // already gone
+      }
+    };
+    signal("SIGTERM");
+    const timedOut = await Promise.race([exited.then(() => false), new Promise((resolve) => setTimeout(() => resolve(true), 10_000))]);
+    if (timedOut) signal("SIGKILL");
+  };
+  while (performance.now() - started < timeoutMs) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}; see ${logFile}`);
+    try {
+      if ((await fetch(`${base}${readyPath}`, { headers: readyHeaders })).ok) return { base, inspectorPort, readyMs: performance.now() - started, stop };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await stop();
+  throw new Error(`wrangler dev did not answer ${readyPath} within ${timeoutMs / 1000} s; see ${logFile}`);
+}

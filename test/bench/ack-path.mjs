@@ -20,7 +20,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { d1 as d1In, devVars, sqlString, startDev, wranglerSync } from "./local-worker.mjs";
+import { appRoot, d1 as d1In, devVars, snapshotApp, sqlString, startDev, wranglerSync } from "./local-worker.mjs";
 import { ROOT, writeResult } from "./report.mjs";
 
 const { values: args } = parseArgs({
@@ -131,7 +131,8 @@ async function phase(name, request, seconds) {
 const round = (value, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 async function main() {
-  // 1. Vars, migrations, the connection for the webhooks' app.
+  // 1. A snapshot of the app, vars, migrations, the connection for the webhooks' app.
+  snapshotApp(path.join(tmp, "app"));
   const vars = devVars(tmp);
   const secret = vars.vars.INTERCOM_CLIENT_SECRET;
   if (!secret) throw new Error(`INTERCOM_CLIENT_SECRET is not set in ${vars.file}`);
@@ -203,9 +204,9 @@ async function main() {
     const config = path.join(tmp, "wrangler.no-inbound-consumer.toml");
     writeFileSync(
       config,
-      readFileSync(path.join(ROOT, "wrangler.toml"), "utf8")
-        .replace('main = "src/index.ts"', `main = ${JSON.stringify(path.join(ROOT, "src", "index.ts"))}`)
-        .replace('migrations_dir = "migrations"', `migrations_dir = ${JSON.stringify(path.join(ROOT, "migrations"))}`)
+      readFileSync(path.join(appRoot(), "wrangler.toml"), "utf8")
+        .replace('main = "src/index.ts"', `main = ${JSON.stringify(path.join(appRoot(), "src", "index.ts"))}`)
+        .replace('migrations_dir = "migrations"', `migrations_dir = ${JSON.stringify(path.join(appRoot(), "migrations"))}`)
         .replace(/\[\[queues\.consumers\]\]\nqueue = "intercom-inbound"\n(?:[a-z_]+ = .*\n)+/, ""),
     );
     dev = await startDev({

@@ -28,7 +28,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadDevConfig, mintDevToken } from "../../scripts/dev-vars.mjs";
-import { d1 as d1In, devVars, startDev, wranglerSync } from "./local-worker.mjs";
+import { d1 as d1In, devVars, snapshotApp, startDev, wranglerSync } from "./local-worker.mjs";
 import { writeResult } from "./report.mjs";
 
 const { values: args } = parseArgs({
@@ -212,8 +212,9 @@ function writeResults(logFile) {
 }
 
 async function main() {
+  snapshotApp(path.join(tmp, "app"));
   const vars = devVars(tmp);
-  const config = loadDevConfig(path.relative(process.cwd(), vars.file));
+  const config = loadDevConfig(vars.file);
   const secret = vars.vars.INTERCOM_CLIENT_SECRET;
   wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist]);
   const sim = await startDev({

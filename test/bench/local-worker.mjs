@@ -1,7 +1,8 @@
-// Running Workers locally for the Node benchmarks: `wrangler dev` in its own process group on a free port (stopped
-// with the whole group), the local D1 of a persistence directory, and the dev vars a user has.
+// Running Workers locally for the Node benchmarks: a snapshot of the app (so that edits made in the checkout during a
+// run do not make `wrangler dev` rebuild and restart the Worker mid-request), `wrangler dev` in its own process group
+// on a free port (stopped with the whole group), the local D1 of a persistence directory, and the dev vars a user has.
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, createWriteStream, existsSync, readFileSync } from "node:fs";
+import { copyFileSync, cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { parseDotVars } from "../../scripts/dev-vars.mjs";
@@ -9,6 +10,26 @@ import { ROOT } from "./report.mjs";
 
 const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
 export const CHILD_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" };
+
+/** Where wrangler runs: the checkout, or the snapshot `snapshotApp` made. */
+let app = ROOT;
+export const appRoot = () => app;
+
+/**
+ * Copies what the Workers are built from, as the working tree has it now (src, migrations, the simulator, the
+ * configs; node_modules linked), into `dir`; every later wrangler command of this module runs there. Other people's
+ * edits during a run then cannot restart the Worker ("Your worker restarted mid-request").
+ */
+export function snapshotApp(dir) {
+  mkdirSync(dir, { recursive: true });
+  const skip = (source) => !source.split(path.sep).includes(".wrangler");
+  for (const entry of ["src", "migrations", "test/intercom-sim", "wrangler.toml", "package.json", "tsconfig.json"]) {
+    cpSync(path.join(ROOT, entry), path.join(dir, entry), { recursive: true, filter: skip });
+  }
+  symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  app = dir;
+  return dir;
+}
 
 /** A TCP port nobody listens on right now. */
 export function freePort() {
@@ -25,7 +46,7 @@ export function freePort() {
 
 /** Runs wrangler to completion; its stdout, or an error with both outputs. */
 export function wranglerSync(argv) {
-  const result = spawnSync(WRANGLER, argv, { cwd: ROOT, env: CHILD_ENV, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync(WRANGLER, argv, { cwd: app, env: CHILD_ENV, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
   if (result.status !== 0) throw new Error(`wrangler ${argv.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
   return result.stdout;
 }
@@ -40,23 +61,43 @@ export function d1(persist, sql) {
 export const sqlString = (value) => `'${String(value).replaceAll("'", "''")}'`;
 
 /**
- * The connector's dev vars as a user has them: `.dev.vars` when the checkout has one, else a copy of
- * `.dev.vars.example` in `dir` (handed to wrangler with --env-file). Returns the file, its values and the extra args.
+ * The connector's dev vars as a user has them: the checkout's `.dev.vars` when there is one, else a copy of
+ * `.dev.vars.example`. In a snapshot it is copied there as `.dev.vars` (wrangler reads it as usual); in the checkout
+ * itself the example's copy goes to `dir` and is handed to wrangler with --env-file. Returns the values, the extra
+ * args for `wrangler dev` and a label.
  */
 export function devVars(dir) {
   const rootVars = path.join(ROOT, ".dev.vars");
-  const read = (file) => parseDotVars(readFileSync(file, "utf8"));
-  if (existsSync(rootVars)) return { file: rootVars, vars: read(rootVars), args: [], label: ".dev.vars" };
+  const source = existsSync(rootVars) ? rootVars : path.join(ROOT, ".dev.vars.example");
+  const label = source === rootVars ? ".dev.vars" : ".dev.vars.example (copy)";
+  const vars = parseDotVars(readFileSync(source, "utf8"));
+  if (app !== ROOT) {
+    copyFileSync(source, path.join(app, ".dev.vars"));
+    return { file: path.join(app, ".dev.vars"), vars, args: [], label };
+  }
+  if (source === rootVars) return { file: rootVars, vars, args: [], label };
   const file = path.join(dir, ".dev.vars");
-  copyFileSync(path.join(ROOT, ".dev.vars.example"), file);
-  return { file, vars: read(file), args: ["--env-file", file], label: ".dev.vars.example (temporary copy)" };
+  copyFileSync(source, file);
+  return { file, vars, args: ["--env-file", file], label };
 }
 
 /**
  * Starts `wrangler dev <args>` on a free port of 127.0.0.1 and waits until `readyPath` answers 2xx. Returns
  * `{ base, inspectorPort, readyMs, stop }`; `stop()` ends the whole process group (SIGTERM, SIGKILL after 10 s).
  */
-export async function startDev({ args, logFile, readyPath = "/healthz", readyHeaders = {}, timeoutMs = 120_000 }) {
+export async function startDev(options) {
+  // A port found free may be taken before wrangler binds it: a start that fails is tried again on other ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevOnce({ ...options, logFile: attempt === 1 ? options.logFile : `${options.logFile}.${attempt}` });
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      console.error(`[bench] ${error.message}; starting it again`);
+    }
+  }
+}
+
+async function startDevOnce({ args, logFile, readyPath = "/healthz", readyHeaders = {}, timeoutMs = 120_000 }) {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const base = `http://127.0.0.1:${port}`;
   const log = createWriteStream(logFile);
@@ -64,7 +105,7 @@ export async function startDev({ args, logFile, readyPath = "/healthz", readyHea
   const child = spawn(
     WRANGLER,
     ["dev", ...args, "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false"],
-    { cwd: ROOT, env: CHILD_ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: app, env: CHILD_ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
   child.stdout.pipe(log);
   child.stderr.pipe(log);

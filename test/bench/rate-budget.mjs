@@ -24,7 +24,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadDevConfig, mintDevToken } from "../../scripts/dev-vars.mjs";
-import { d1 as d1In, devVars, startDev, wranglerSync } from "./local-worker.mjs";
+import { d1 as d1In, devVars, snapshotApp, startDev, wranglerSync } from "./local-worker.mjs";
 import { writeResult } from "./report.mjs";
 
 const { values: args } = parseArgs({
@@ -155,8 +155,9 @@ async function resync({ sim, connector, config, appId, workspaceId, users, limit
 }
 
 async function main() {
+  snapshotApp(path.join(tmp, "app"));
   const vars = devVars(tmp);
-  const config = loadDevConfig(path.relative(process.cwd(), vars.file));
+  const config = loadDevConfig(vars.file);
   wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist]);
 
   // The simulator (webhooks off: only the destination is measured), then the connector pointed at it.

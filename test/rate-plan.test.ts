@@ -28,7 +28,7 @@ function drive(state: RateState, limit: number, windowMs: number, callers: numbe
     if (event.phase === "reserve") {
       const reservation = reserve(state, event.at);
       if (reservation.recheck) queue.push({ ...event, at: event.at + reservation.waitMs });
-      else queue.push({ ...event, at: event.at + reservation.waitMs + 20, window: reservation.windowStart, phase: "respond" });
+      else queue.push({ ...event, at: event.at + reservation.waitMs + 20, window: reservation.window, phase: "respond" });
     } else {
       const response = answer(event.at - 20 + 1);
       made++;
@@ -53,11 +53,36 @@ describe("rate budget arithmetic", () => {
     expect(30 / result.seconds).toBeGreaterThanOrEqual(0.9);
   });
 
-  it("learns the window length from the resets it observes", () => {
+  it("learns the window length as the smallest gap between resets, also after an idle gap", () => {
     const state = initialRateState();
     observe(state, { limit: 10, remaining: 9, resetAt: 2_000, limited: false }, 0, 1_500);
-    observe(state, { limit: 10, remaining: 9, resetAt: 4_000, limited: false }, 0, 2_500);
-    expect(state.windowMs).toBe(2_000);
+    observe(state, { limit: 10, remaining: 9, resetAt: 9_000, limited: false }, 0, 8_500);
+    expect(state.windowMs).toBe(7_000);
+    observe(state, { limit: 10, remaining: 9, resetAt: 10_000, limited: false }, state.windowEnd, 9_500);
+    expect(state.windowMs).toBe(1_000);
+  });
+
+  it("a late answer from the previous window frees no slot of the current one", () => {
+    const state = initialRateState();
+    observe(state, { limit: 3, remaining: 2, resetAt: 1_000, limited: false }, 0, 500);
+    observe(state, { limit: 3, remaining: 2, resetAt: 2_000, limited: false }, 0, 1_500);
+    const previous = reserve(state, 1_600);
+    const current = reserve(state, 1_700);
+    expect([previous.waitMs, current.waitMs]).toEqual([0, 0]);
+    // The window ending at 3,000 starts with one grant; then the two grants of the old window answer late.
+    expect(reserve(state, 2_100).waitMs).toBe(0);
+    observe(state, { limit: 3, remaining: 0, resetAt: 2_000, limited: false }, previous.window, 2_150);
+    observe(state, { limit: 3, remaining: 0, resetAt: 2_000, limited: false }, current.window, 2_160);
+    // Two slots are left in the window, not three.
+    expect(reserve(state, 2_200).waitMs).toBe(0);
+    expect(reserve(state, 2_300).waitMs).toBe(0);
+    expect(reserve(state, 2_400).waitMs).toBeGreaterThan(0);
+  });
+
+  it("keeps at most the limit in any window when the answers straddle window ends", () => {
+    const limit = 100;
+    const result = drive(initialRateState(), limit, 1_000, 300, 10);
+    expect(result.limited).toBe(0);
   });
 
   it("asks the first caller past the limit to wait for the next window", () => {

@@ -49,7 +49,7 @@ export function budgetedFetch(env: Pick<Env, "RATE_BUDGET">, appId: string): typ
     }
     if (reservation.recheck) return budgetSpentResponse(Date.now() + reservation.waitMs);
     if (reservation.waitMs > MAX_IN_PLACE_WAIT_MS) {
-      await budget.report(reservation.windowStart, null);
+      await budget.report(reservation.window, null);
       return budgetSpentResponse(Date.now() + reservation.waitMs);
     }
     if (reservation.waitMs > 0) await sleep(reservation.waitMs);
@@ -57,10 +57,10 @@ export function budgetedFetch(env: Pick<Env, "RATE_BUDGET">, appId: string): typ
     try {
       response = await fetch(input, init);
     } catch (error) {
-      await budget.report(reservation.windowStart, null);
+      await budget.report(reservation.window, null);
       throw error;
     }
-    await budget.report(reservation.windowStart, rateObservation(response));
+    await budget.report(reservation.window, rateObservation(response));
     return response;
   };
 }

@@ -16,8 +16,8 @@ export class RateBudget extends DurableObject<Env> {
   }
 
   /** Records a response's rate headers (or their absence, with `observation` null) for a reservation. */
-  async report(windowStart: number, observation: RateObservation | null): Promise<void> {
-    if (observation) observe(this.state, observation, windowStart, Date.now());
-    else release(this.state, windowStart);
+  async report(window: number, observation: RateObservation | null): Promise<void> {
+    if (observation) observe(this.state, observation, window, Date.now());
+    else release(this.state, window);
   }
 }

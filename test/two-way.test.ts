@@ -104,6 +104,29 @@ describe("loop-free two-way sync", () => {
     expect(results.map((row) => row.detail)).toContain("echo of our own write");
   });
 
+  it("echoes of two quick writes, delivered in any order, leave the CDP and Intercom at the last write", async () => {
+    const { workspace, workspaceId, connection } = await connectDestination(sim);
+    await api(workspaceId, "PUT", "/v1/users", { user_id: "u-quick", properties: { full_name: "Zero" } });
+    await waitFor(() => sim.state(workspace.app_id).contacts.length === 1);
+    await settle(300);
+    sim.takeWebhooks();
+    await api(workspaceId, "PUT", "/v1/users", { user_id: "u-quick", properties: { full_name: "One" } });
+    await waitFor(() => sim.state(workspace.app_id).contacts[0]!.name === "One");
+    await api(workspaceId, "PUT", "/v1/users", { user_id: "u-quick", properties: { full_name: "Two" } });
+    await waitFor(() => sim.state(workspace.app_id).contacts[0]!.name === "Two");
+    await settle(300);
+    const echoes = sim.takeWebhooks();
+    expect(echoes.map((n) => n.topic)).toEqual(["contact.user.updated", "contact.user.updated"]);
+    const mark = journalMark(sim);
+    const inboundBefore = await inboundRows(connection.id);
+    for (const notification of [...echoes].reverse()) await sim.deliver(notification);
+    await waitFor(async () => (await inboundRows(connection.id)) >= inboundBefore + 2, 10_000, "echoes processed");
+    await settle();
+    expect((await api(workspaceId, "GET", "/v1/users/lookup?user_id=u-quick")).json.properties.full_name).toBe("Two");
+    expect(sim.state(workspace.app_id).contacts[0]!.name).toBe("Two");
+    expect(countCalls(sim, { since: mark })).toBe(0);
+  });
+
   it("a change made in Intercom flows into the CDP without being sent back", async () => {
     const { workspace, workspaceId } = await connectDestination(sim);
     await api(workspaceId, "PUT", "/v1/users", { user_id: "u-human", properties: { full_name: "Before" } });

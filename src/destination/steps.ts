@@ -26,8 +26,9 @@ export async function call<T>(action: string, run: () => Promise<T>): Promise<T>
 }
 
 /**
- * Records which Intercom object a CDP user/account is and what Intercom holds for it (`updatedAt` in Unix seconds,
- * as Intercom's REST answers give it, marks that state's age).
+ * Records which Intercom object a CDP user/account is and what Intercom holds for it. `updatedAt` (Unix seconds, as
+ * Intercom's REST answers give it) marks that state's age as the end of its second: webhook items carry milliseconds,
+ * and the echo of an earlier write made in the same second must count as older, not replace this state.
  */
 export async function saveLink(
   context: Pick<SyncContext, "db" | "connection">,
@@ -38,7 +39,7 @@ export async function saveLink(
     objectType: link.objectType,
     localPk: link.localPk,
     intercomId: link.intercomId,
-    remoteUpdatedAt: link.updatedAt ? link.updatedAt * 1000 : null,
+    remoteUpdatedAt: link.updatedAt ? link.updatedAt * 1000 + 999 : null,
     remoteState: link.state,
   });
 }

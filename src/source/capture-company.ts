@@ -23,7 +23,14 @@ export async function captureCompany(ctx: HandlerContext, item: CompanyItem): Pr
   const link = await linkByIntercomId(db, connection.id, "company", item.id);
   const linked = link ? await getAccount(db, workspaceId, link.localPk) : null;
   if (link && linked && updatedAt && isOlderThan(updatedAt, link.remoteUpdatedAt)) {
-    return skipped(linked, ctx.entry({ ...logged, outcome: "stale", objectId: linked.accountId, detail: "older than the company state already applied" }));
+    // Our own writes mark their state with the end of Intercom's second: their echoes land here.
+    const echo = Object.keys(changedSince(companyRemoteState(item, connection.destination.mappings.company), link.remoteState)).length === 0;
+    return skipped(linked, ctx.entry({
+      ...logged,
+      outcome: echo ? "skipped" : "stale",
+      objectId: linked.accountId,
+      detail: echo ? ECHO_DETAIL : "older than the company state already applied",
+    }));
   }
 
   const mappings = connection.destination.mappings.company;

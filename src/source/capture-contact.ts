@@ -41,7 +41,14 @@ export async function captureContact(ctx: HandlerContext, item: ContactItem, opt
   const link = await linkByIntercomId(db, connection.id, "contact", item.id);
   const linked = link ? await getUser(db, workspaceId, link.localPk) : null;
   if (link && linked && updatedAt && isOlderThan(updatedAt, link.remoteUpdatedAt)) {
-    return skipped(linked, ctx.entry({ ...logged, outcome: "stale", objectId: linked.userId, detail: "older than the contact state already applied" }));
+    // Our own writes mark their state with the end of Intercom's second: their echoes land here.
+    const echo = Object.keys(changedSince(contactRemoteState(item, connection.destination.mappings.contact), link.remoteState)).length === 0;
+    return skipped(linked, ctx.entry({
+      ...logged,
+      outcome: echo ? "skipped" : "stale",
+      objectId: linked.userId,
+      detail: echo ? ECHO_DETAIL : "older than the contact state already applied",
+    }));
   }
   const target =
     linked ?? (options.assumedUserPk === undefined ? null : await getUser(db, workspaceId, options.assumedUserPk));

@@ -204,12 +204,13 @@ export class ContactSync extends DurableObject<Env> {
       if (outcome.kind === "synced" && outcome.linkedNow) await this.wakeMembers(context, target.localPk);
       return;
     }
+    // Kept until a sync completes, so a create retried after a 429 still needs no second search.
     const checkedAt = await this.ctx.storage.get<number>(KEY.absentCheckedAt);
-    if (checkedAt !== undefined) await this.ctx.storage.delete(KEY.absentCheckedAt);
     await syncContact(context, target.localPk, {
       companyIdOf: (accountPk) => this.companyIdOf(context, accountPk),
       checkedAbsent: checkedAt !== undefined && Date.now() - checkedAt < ABSENCE_FRESH_MS,
     });
+    if (checkedAt !== undefined) await this.ctx.storage.delete(KEY.absentCheckedAt);
   }
 
   private async runAction(context: SyncContext, target: Target, actionId: string): Promise<void> {

@@ -28,7 +28,7 @@ CREATE TABLE `actions` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `actions_idempotency` ON `actions` (`workspace_id`,`idempotency_key`);--> statement-breakpoint
 CREATE INDEX `actions_queue` ON `actions` (`connection_id`,`user_pk`,`status`,`accepted_at`);--> statement-breakpoint
-CREATE INDEX `actions_echo` ON `actions` (`echo_key`);--> statement-breakpoint
+CREATE INDEX `actions_echo` ON `actions` (`echo_key`) WHERE echo_key IS NOT NULL;--> statement-breakpoint
 CREATE TABLE `connections` (
 	`id` text PRIMARY KEY NOT NULL,
 	`workspace_id` text NOT NULL,

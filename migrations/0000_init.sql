@@ -43,6 +43,7 @@ CREATE TABLE `connections` (
 	`destination` text NOT NULL,
 	`version` integer DEFAULT 0 NOT NULL,
 	`swept_until` integer,
+	`companies_swept_until` integer,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL
 );

@@ -3,6 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sealToken } from "../src/connections/token-vault";
 import { FIRST_LOOKBACK_SECONDS, OVERLAP_SECONDS, runSweeps, sweepWindow } from "../src/source/sweep";
+import { COMPANY_SWEEP_EVERY_SECONDS, companySweepPlan } from "../src/source/sweep-companies";
 import worker from "../src/index";
 import { authHeaders } from "./helpers/auth";
 import { seedConnection } from "./helpers/connections";
@@ -18,6 +19,13 @@ async function connectSource() {
   return { workspace, workspaceId, connection };
 }
 
+async function account(workspaceId: string, accountId: string) {
+  const response = await exports.default.fetch(`https://connector.test/v1/accounts/${accountId}`, {
+    headers: await authHeaders({ workspaceId, scope: "ingest" }),
+  });
+  return response.status === 200 ? ((await response.json()) as { name: string | null }) : null;
+}
+
 async function lookup(workspaceId: string, userId: string) {
   const response = await exports.default.fetch(`https://connector.test/v1/users/lookup?user_id=${userId}`, {
     headers: await authHeaders({ workspaceId, scope: "ingest" }),
@@ -29,6 +37,12 @@ describe("reconciliation sweep", () => {
   it("searches from the day before, then keeps an exact lower bound with an overlap", () => {
     expect(sweepWindow(null, 1_000_000)).toEqual({ from: 1_000_000 - FIRST_LOOKBACK_SECONDS, queryAfter: 1_000_000 - FIRST_LOOKBACK_SECONDS - 86_400 });
     expect(sweepWindow(900_000, 1_000_000).from).toBe(900_000 - OVERLAP_SECONDS);
+  });
+
+  it("plans a company sweep on the first run, then once the last one's lower bound is an hour old", () => {
+    expect(companySweepPlan(null, 1_000_000, FIRST_LOOKBACK_SECONDS)).toEqual({ due: true, from: 1_000_000 - FIRST_LOOKBACK_SECONDS });
+    expect(companySweepPlan(1_000_000 - 60, 1_000_000, FIRST_LOOKBACK_SECONDS).due).toBe(false);
+    expect(companySweepPlan(1_000_000 - COMPANY_SWEEP_EVERY_SECONDS, 1_000_000, FIRST_LOOKBACK_SECONDS)).toEqual({ due: true, from: 1_000_000 - COMPANY_SWEEP_EVERY_SECONDS });
   });
 
   it("captures contacts whose webhooks never arrived, skips those already captured, and moves its cursor", async () => {
@@ -59,6 +73,38 @@ describe("reconciliation sweep", () => {
     // A second sweep finds everything captured: nothing is queued again.
     const [again] = await runSweeps(env);
     expect(again).toMatchObject({ queued: 0 });
+  });
+
+  it("scrolls companies about hourly and captures those whose webhooks never arrived", async () => {
+    const { workspace, workspaceId, connection } = await connectSource();
+    await intercomRest(workspace, "POST", "/companies", { company_id: "acme-delivered", name: "Delivered" });
+    await sim.deliverWebhooks();
+    await waitFor(() => account(workspaceId, "acme-delivered"), 10_000, "company webhook captured");
+    await intercomRest(workspace, "POST", "/companies", { company_id: "acme-lost", name: "Lost" });
+    expect(sim.takeWebhooks()).toHaveLength(1);
+
+    const [first] = await runSweeps(env);
+    expect(first!.companies).toMatchObject({ seen: 2, alreadyCaptured: 1, queued: 1, complete: true });
+    expect(await waitFor(() => account(workspaceId, "acme-lost"), 10_000, "acme-lost")).toMatchObject({ name: "Lost" });
+    const [notDue] = await runSweeps(env);
+    expect(notDue!.companies).toBeNull();
+
+    // An hour later the company has changed again and that webhook was lost too.
+    await env.DB.prepare("UPDATE connections SET companies_swept_until = companies_swept_until - ? WHERE id = ?")
+      .bind(COMPANY_SWEEP_EVERY_SECONDS, connection.id)
+      .run();
+    await intercomRest(workspace, "POST", "/companies", { company_id: "acme-lost", name: "Renamed" });
+    sim.takeWebhooks();
+    const [hourly] = await runSweeps(env);
+    expect(hourly!.companies).toMatchObject({ seen: 2, alreadyCaptured: 1, queued: 1 });
+    await waitFor(async () => ((await account(workspaceId, "acme-lost"))?.name === "Renamed" ? true : null), 10_000, "renamed");
+    const { results } = await env.DB.prepare("SELECT detail FROM sync_logs WHERE connection_id = ? AND action = 'sweep_companies' ORDER BY id")
+      .bind(connection.id)
+      .all<{ detail: string }>();
+    expect(results.map((row) => row.detail)).toEqual([
+      expect.stringMatching(/2 companies updated since .*, 1 already captured, 1 queued$/),
+      expect.stringMatching(/2 companies updated since .*, 1 already captured, 1 queued$/),
+    ]);
   });
 
   it("a late webhook of a state the sweep captured changes nothing", async () => {

@@ -57,6 +57,8 @@ export const connections = sqliteTable(
     version: integer("version").notNull().default(0),
     /** Upper bound of the last reconciliation sweep (Intercom `updated_at`, Unix seconds). */
     sweptUntil: integer("swept_until"),
+    /** Lower bound of the next company sweep (Unix seconds): companies are scrolled about hourly, not searched. */
+    companiesSweptUntil: integer("companies_swept_until"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

@@ -3,7 +3,7 @@
  * could not deliver within 2 hours, so for each connection whose source is on, the sweep searches the contacts
  * updated since the last sweep (with an overlap) and feeds those not captured yet through the same INBOUND pipeline
  * as webhooks. Searches spend the workspace's shared rate budget; a run reads at most `MAX_PAGES` pages and the next
- * run continues where it stopped.
+ * run continues where it stopped. Companies follow about hourly (`sweep-companies.ts`).
  */
 import { and, eq } from "drizzle-orm";
 import { connectionToken, markRevoked } from "../connections/service";
@@ -17,6 +17,7 @@ import { classifyError } from "../intercom/errors";
 import { log } from "../lib/log";
 import { writeSyncLog } from "../lib/sync-log";
 import type { InboundMessage } from "./inbound-message";
+import { companySweepPlan, sweepCompanies, type CompanySweepResult } from "./sweep-companies";
 
 /** Re-read this much before the last sweep's end: a contact updated within the same second may have been missed. */
 export const OVERLAP_SECONDS = 10 * 60;
@@ -35,6 +36,8 @@ export interface SweepResult {
   alreadyCaptured: number;
   sweptUntil: number | null;
   complete: boolean;
+  /** The company sweep of this run, or null when none was due. */
+  companies: CompanySweepResult | null;
 }
 
 /** Sweeps every connected connection whose source is on; one failing connection does not stop the others. */
@@ -77,7 +80,15 @@ async function sweepConnection(env: Env, db: Database, connection: ConnectionRow
   const appId = connection.appId!;
   const client = intercomClient(env, { token: token!, region: connection.region, fetch: budgetedFetch(env, appId) });
   const window = sweepWindow(connection.sweptUntil, Math.floor(now / 1000));
-  const result: SweepResult = { connectionId: connection.id, seen: 0, queued: 0, alreadyCaptured: 0, sweptUntil: connection.sweptUntil, complete: true };
+  const result: SweepResult = {
+    connectionId: connection.id,
+    seen: 0,
+    queued: 0,
+    alreadyCaptured: 0,
+    sweptUntil: connection.sweptUntil,
+    complete: true,
+    companies: null,
+  };
   let startingAfter: string | undefined;
   let newest = window.from;
   for (let page = 0; page < MAX_PAGES; page++) {
@@ -123,6 +134,10 @@ async function sweepConnection(env: Env, db: Database, connection: ConnectionRow
       `${result.alreadyCaptured} already captured, ${result.queued} queued${result.complete ? "" : "; continues next run"}`,
   });
   log({ msg: "reconciliation sweep", connection_id: connection.id, outcome: "done", seen: result.seen, queued: result.queued });
+  const companies = companySweepPlan(connection.companiesSweptUntil, Math.floor(now / 1000), FIRST_LOOKBACK_SECONDS);
+  if (companies.due) {
+    result.companies = await sweepCompanies(env, db, client, connection, { from: companies.from, now, overlapSeconds: OVERLAP_SECONDS });
+  }
   return result;
 }
 

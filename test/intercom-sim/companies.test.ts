@@ -80,6 +80,27 @@ describe("companies", () => {
   });
 });
 
+describe("scrolling over companies", () => {
+  it("pages 50 at a time with a scroll_param, ends on an empty page, and expires the parameter", async () => {
+    const { api, clock } = setup();
+    for (let i = 0; i < 120; i++) await api.post("/companies", { company_id: `c${i}` });
+    const seen: string[] = [];
+    let page = await api.get("/companies/scroll");
+    expect(page.body).toMatchObject({ type: "list", pages: null, total_count: 120, scroll_param: expect.any(String) });
+    while (page.body.data.length > 0) {
+      seen.push(...page.body.data.map((company: { company_id: string }) => company.company_id));
+      page = await api.get(`/companies/scroll?scroll_param=${page.body.scroll_param}`);
+    }
+    expect(seen).toHaveLength(120);
+    expect(new Set(seen).size).toBe(120);
+    expect((await api.get(`/companies/scroll?scroll_param=${page.body.scroll_param}`)).status).toBe(404);
+
+    const fresh = await api.get("/companies/scroll");
+    clock.advance(61_000);
+    expect((await api.get(`/companies/scroll?scroll_param=${fresh.body.scroll_param}`)).status).toBe(404);
+  });
+});
+
 describe("attaching contacts to companies", () => {
   it("attaches, lists, counts users, and detaches", async () => {
     const { api } = setup();

@@ -37,6 +37,8 @@ export class Workspace {
   readonly contactsOfCompany = new Map<string, Set<string>>();
   /** plan name → plan id: a plan keeps its id across companies. */
   readonly planIds = new Map<string, string>();
+  /** The one open company scroll (Intercom allows one per app): the ids it walks and where it is. */
+  companyScroll: { param: string; ids: string[]; offset: number; usedAtMs: number } | null = null;
 
   readonly tags = new Map<string, TagRecord>();
   private readonly tagIdByName = new Map<string, string>();

@@ -105,6 +105,41 @@ function companyList(core: SimCore, ws: Workspace, companies: CompanyRecord[], p
   };
 }
 
+/** Companies per scroll page. */
+export const SCROLL_PAGE_SIZE = 50;
+/** A scroll not used for this long expires, as in Intercom. */
+const SCROLL_TTL_MS = 60_000;
+
+/**
+ * `GET /companies/scroll`: without `scroll_param` a new scroll starts (replacing the workspace's previous one), with it
+ * the next page follows; the end is an empty page, after which the parameter is gone. An unknown or expired parameter
+ * is a 404 **(sim)**: Intercom documents only that such calls fail.
+ */
+function scrollCompanies(core: SimCore, ws: Workspace, param: string | undefined) {
+  const now = core.now();
+  let scroll = ws.companyScroll;
+  if (param === undefined) {
+    scroll = { param: crypto.randomUUID(), ids: [...ws.companies.keys()], offset: 0, usedAtMs: now };
+    ws.companyScroll = scroll;
+  } else if (!scroll || scroll.param !== param || now - scroll.usedAtMs > SCROLL_TTL_MS) {
+    throw new IntercomError(404, "not_found", "scroll parameter not found or expired");
+  }
+  const page: CompanyRecord[] = [];
+  while (scroll.offset < scroll.ids.length && page.length < SCROLL_PAGE_SIZE) {
+    const company = ws.companies.get(scroll.ids[scroll.offset++]!);
+    if (company) page.push(company);
+  }
+  scroll.usedAtMs = now;
+  if (page.length === 0) ws.companyScroll = null;
+  return {
+    type: "list",
+    data: page.map((company) => core.companyJson(ws, company)),
+    pages: null,
+    total_count: ws.companies.size,
+    scroll_param: scroll.param,
+  };
+}
+
 /** `/companies` and `/contacts/{id}/companies`. */
 export function companyRoutes(core: SimCore) {
   return new Hono<SimEnv>()
@@ -146,6 +181,7 @@ export function companyRoutes(core: SimCore) {
       if (!company) throw companyNotFound();
       return c.json(companyList(core, ws, [company], 15));
     })
+    .get("/companies/scroll", (c) => c.json(scrollCompanies(core, c.get("ws"), c.req.query("scroll_param"))))
     .get("/companies/:id", (c) => {
       const ws = c.get("ws");
       return c.json(core.companyJson(ws, companyById(ws, c.req.param("id"))));

@@ -6,7 +6,7 @@
 import { findAccount, getAccount, writeAccount, type AccountRow } from "../graph/accounts";
 import { deleteLinkByIntercomId, linkByIntercomId, linkByLocal, upsertLink } from "../graph/links";
 import type { SyncLogEntry } from "../lib/sync-log";
-import { ECHO_DETAIL, describeWrite, type Capture } from "./capture";
+import { ECHO_DETAIL, describeWrite, olderItemOutcome, type Capture } from "./capture";
 import { companyAccountPatch, companyRemoteState } from "./company-mapping";
 import type { CompanyItem } from "./items";
 import { changedSince } from "./remote-state";
@@ -23,14 +23,8 @@ export async function captureCompany(ctx: HandlerContext, item: CompanyItem): Pr
   const link = await linkByIntercomId(db, connection.id, "company", item.id);
   const linked = link ? await getAccount(db, workspaceId, link.localPk) : null;
   if (link && linked && updatedAt && isOlderThan(updatedAt, link.remoteUpdatedAt)) {
-    // Our own writes mark their state with the end of Intercom's second: their echoes land here.
-    const echo = Object.keys(changedSince(companyRemoteState(item, connection.destination.mappings.company), link.remoteState)).length === 0;
-    return skipped(linked, ctx.entry({
-      ...logged,
-      outcome: echo ? "skipped" : "stale",
-      objectId: linked.accountId,
-      detail: echo ? ECHO_DETAIL : "older than the company state already applied",
-    }));
+    const older = olderItemOutcome(companyRemoteState(item, connection.destination.mappings.company), link.remoteState, "company");
+    return skipped(linked, ctx.entry({ ...logged, ...older, objectId: linked.accountId }));
   }
 
   const mappings = connection.destination.mappings.company;

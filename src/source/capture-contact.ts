@@ -15,7 +15,7 @@ import {
   type UserWrite,
 } from "../graph/users";
 import type { SyncLogEntry } from "../lib/sync-log";
-import { ECHO_DETAIL, describeWrite, type Capture } from "./capture";
+import { ECHO_DETAIL, describeWrite, olderItemOutcome, type Capture } from "./capture";
 import { contactIdentity, contactRemoteState, contactUserPatch, hasIdentity } from "./contact-mapping";
 import type { ContactItem } from "./items";
 import { changedSince } from "./remote-state";
@@ -41,14 +41,8 @@ export async function captureContact(ctx: HandlerContext, item: ContactItem, opt
   const link = await linkByIntercomId(db, connection.id, "contact", item.id);
   const linked = link ? await getUser(db, workspaceId, link.localPk) : null;
   if (link && linked && updatedAt && isOlderThan(updatedAt, link.remoteUpdatedAt)) {
-    // Our own writes mark their state with the end of Intercom's second: their echoes land here.
-    const echo = Object.keys(changedSince(contactRemoteState(item, connection.destination.mappings.contact), link.remoteState)).length === 0;
-    return skipped(linked, ctx.entry({
-      ...logged,
-      outcome: echo ? "skipped" : "stale",
-      objectId: linked.userId,
-      detail: echo ? ECHO_DETAIL : "older than the contact state already applied",
-    }));
+    const older = olderItemOutcome(contactRemoteState(item, connection.destination.mappings.contact), link.remoteState, "contact");
+    return skipped(linked, ctx.entry({ ...logged, ...older, objectId: linked.userId }));
   }
   const target =
     linked ?? (options.assumedUserPk === undefined ? null : await getUser(db, workspaceId, options.assumedUserPk));

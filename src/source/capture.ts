@@ -1,5 +1,6 @@
 /** What capturing one Intercom object (contact or company) yields, and how its outcome reads in the sync log. */
 import type { SyncLogEntry } from "../lib/sync-log";
+import { changedSince, type RemoteState } from "./remote-state";
 import type { Statement } from "./work";
 
 export const ECHO_DETAIL = "echo of our own write";
@@ -21,4 +22,15 @@ export function describeWrite(write: { before: unknown; changed: boolean }, path
   if (write.before === null) return "created from Intercom";
   if (!write.changed) return paths.length > 0 ? `no change in the CDP (Intercom changed ${paths.join(", ")})` : "linked";
   return paths.length > 0 ? `updated ${paths.join(", ")}` : "updated";
+}
+
+/**
+ * How an item older than the applied state is logged: our own writes mark their state with the end of Intercom's
+ * second, so an older item holding exactly what we last wrote is our echo; anything else is stale.
+ */
+export function olderItemOutcome(incoming: RemoteState, applied: RemoteState, kind: "contact" | "company") {
+  const echo = Object.keys(changedSince(incoming, applied)).length === 0;
+  return echo
+    ? ({ outcome: "skipped", detail: ECHO_DETAIL } as const)
+    : ({ outcome: "stale", detail: `older than the ${kind} state already applied` } as const);
 }

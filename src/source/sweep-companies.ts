@@ -9,10 +9,10 @@ import type { IntercomClient } from "intercom-client";
 import type { Database } from "../db/client";
 import { connections } from "../db/schema";
 import type { Env } from "../env";
-import { linkByIntercomId } from "../graph/links";
 import { log } from "../lib/log";
 import { writeSyncLog } from "../lib/sync-log";
 import type { InboundMessage } from "./inbound-message";
+import { feedUncaptured } from "./sweep-feed";
 
 /** A company sweep runs when the last one's lower bound is at least this old. */
 export const COMPANY_SWEEP_EVERY_SECONDS = 60 * 60;
@@ -58,20 +58,12 @@ export async function sweepCompanies(
       result.complete = true;
       break;
     }
-    const messages: Array<{ body: InboundMessage }> = [];
-    for (const company of companies) {
-      const updatedAt = Number(company.updated_at);
-      if (!Number.isFinite(updatedAt) || updatedAt < options.from) continue;
-      result.seen++;
-      const link = await linkByIntercomId(db, connection.id, "company", String(company.id));
-      if (link?.remoteUpdatedAt && link.remoteUpdatedAt >= updatedAt * 1000) {
-        result.alreadyCaptured++;
-        continue;
-      }
-      messages.push({ body: sweptCompanyNotification(appId, company, updatedAt, options.now) });
-    }
-    for (let i = 0; i < messages.length; i += 100) await env.INBOUND.sendBatch(messages.slice(i, i + 100));
-    result.queued += messages.length;
+    const fed = await feedUncaptured(env, db, connection.id, "company", companies, options.from, (company, updatedAt) =>
+      sweptCompanyNotification(appId, company, updatedAt, options.now),
+    );
+    result.seen += fed.seen;
+    result.alreadyCaptured += fed.alreadyCaptured;
+    result.queued += fed.queued;
     scrollParam = answer.response?.scroll_param;
     if (!scrollParam) {
       result.complete = true;

@@ -10,13 +10,13 @@ import { connectionToken, markRevoked } from "../connections/service";
 import { database, type Database } from "../db/client";
 import { connections } from "../db/schema";
 import type { Env } from "../env";
-import { linkByIntercomId } from "../graph/links";
 import { budgetedFetch } from "../intercom/budgeted-fetch";
 import { intercomClient } from "../intercom/client";
 import { classifyError } from "../intercom/errors";
 import { log } from "../lib/log";
 import { writeSyncLog } from "../lib/sync-log";
 import type { InboundMessage } from "./inbound-message";
+import { feedUncaptured } from "./sweep-feed";
 import { companySweepPlan, sweepCompanies, type CompanySweepResult } from "./sweep-companies";
 
 /** Re-read this much before the last sweep's end: a contact updated within the same second may have been missed. */
@@ -97,21 +97,13 @@ async function sweepConnection(env: Env, db: Database, connection: ConnectionRow
       sort: { field: "updated_at", order: "ascending" },
       pagination: { per_page: PAGE_SIZE, ...(startingAfter ? { starting_after: startingAfter } : {}) },
     } as never)) as unknown as { data: Array<Record<string, unknown>>; response: { pages?: { next?: { starting_after?: string } } } };
-    const messages: Array<{ body: InboundMessage }> = [];
-    for (const contact of answer.data) {
-      const updatedAt = Number(contact.updated_at);
-      if (!Number.isFinite(updatedAt) || updatedAt < window.from) continue;
-      result.seen++;
-      newest = Math.max(newest, updatedAt);
-      const link = await linkByIntercomId(db, connection.id, "contact", String(contact.id));
-      if (link?.remoteUpdatedAt && link.remoteUpdatedAt >= updatedAt * 1000) {
-        result.alreadyCaptured++;
-        continue;
-      }
-      messages.push({ body: sweptNotification(appId, contact, updatedAt, now) });
-    }
-    for (let i = 0; i < messages.length; i += 100) await env.INBOUND.sendBatch(messages.slice(i, i + 100));
-    result.queued += messages.length;
+    const fed = await feedUncaptured(env, db, connection.id, "contact", answer.data, window.from, (contact, updatedAt) =>
+      sweptNotification(appId, contact, updatedAt, now),
+    );
+    result.seen += fed.seen;
+    result.alreadyCaptured += fed.alreadyCaptured;
+    result.queued += fed.queued;
+    if (fed.newest !== null) newest = Math.max(newest, fed.newest);
     startingAfter = answer.response.pages?.next?.starting_after;
     if (!startingAfter) break;
     if (page === MAX_PAGES - 1) result.complete = false;

@@ -4,15 +4,13 @@
  * last company sweep (with the same overlap as contacts) and not captured yet, and feeds them through INBOUND as
  * `company.updated` notifications. A scroll cannot resume after a minute, so a run reads at most `MAX_SCROLL_PAGES`.
  */
-import { and, eq } from "drizzle-orm";
 import type { IntercomClient } from "intercom-client";
 import type { Database } from "../db/client";
-import { connections } from "../db/schema";
+import type { connections } from "../db/schema";
 import type { Env } from "../env";
 import { log } from "../lib/log";
-import { writeSyncLog } from "../lib/sync-log";
 import type { InboundMessage } from "./inbound-message";
-import { feedUncaptured } from "./sweep-feed";
+import { feedUncaptured, recordSweep } from "./sweep-feed";
 
 /** A company sweep runs when the last one's lower bound is at least this old. */
 export const COMPANY_SWEEP_EVERY_SECONDS = 60 * 60;
@@ -71,17 +69,9 @@ export async function sweepCompanies(
     }
   }
   // An incomplete scroll still moves on: re-reading the same first pages every run would never reach the rest.
-  await db
-    .update(connections)
-    .set({ companiesSweptUntil: result.sweptUntil })
-    .where(and(eq(connections.id, connection.id), eq(connections.status, "connected")));
-  await writeSyncLog(db, {
-    connectionId: connection.id,
-    workspaceId: connection.workspaceId,
-    direction: "in",
-    outcome: result.queued > 0 ? "pending" : "skipped",
-    objectType: "connection",
+  await recordSweep(db, connection, { companiesSweptUntil: result.sweptUntil }, {
     action: "sweep_companies",
+    queued: result.queued,
     detail:
       `reconciliation sweep: ${result.seen} companies updated since ${new Date(options.from * 1000).toISOString()}, ` +
       `${result.alreadyCaptured} already captured, ${result.queued} queued` +

@@ -1,7 +1,10 @@
 /** What both halves of the reconciliation sweep do with a page of REST items: queue those not captured yet. */
+import { and, eq } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { connections } from "../db/schema";
 import type { Env } from "../env";
 import { linkByIntercomId } from "../graph/links";
+import { writeSyncLog } from "../lib/sync-log";
 import type { InboundMessage } from "./inbound-message";
 
 export interface FedPage {
@@ -42,4 +45,26 @@ export async function feedUncaptured(
   for (let i = 0; i < messages.length; i += 100) await env.INBOUND.sendBatch(messages.slice(i, i + 100));
   fed.queued = messages.length;
   return fed;
+}
+
+/** Saves a sweep's new lower bound (unless the connection was disconnected meanwhile) and writes its sync-log row. */
+export async function recordSweep(
+  db: Database,
+  connection: { id: string; workspaceId: string },
+  bound: { sweptUntil: number } | { companiesSweptUntil: number },
+  run: { action: "sweep" | "sweep_companies"; queued: number; detail: string },
+): Promise<void> {
+  await db
+    .update(connections)
+    .set(bound)
+    .where(and(eq(connections.id, connection.id), eq(connections.status, "connected")));
+  await writeSyncLog(db, {
+    connectionId: connection.id,
+    workspaceId: connection.workspaceId,
+    direction: "in",
+    outcome: run.queued > 0 ? "pending" : "skipped",
+    objectType: "connection",
+    action: run.action,
+    detail: run.detail,
+  });
 }

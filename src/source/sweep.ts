@@ -5,7 +5,7 @@
  * as webhooks. Searches spend the workspace's shared rate budget; a run reads at most `MAX_PAGES` pages and the next
  * run continues where it stopped. Companies follow about hourly (`sweep-companies.ts`).
  */
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { connectionToken, markRevoked } from "../connections/service";
 import { database, type Database } from "../db/client";
 import { connections } from "../db/schema";
@@ -16,7 +16,7 @@ import { classifyError } from "../intercom/errors";
 import { log } from "../lib/log";
 import { writeSyncLog } from "../lib/sync-log";
 import type { InboundMessage } from "./inbound-message";
-import { feedUncaptured } from "./sweep-feed";
+import { feedUncaptured, recordSweep } from "./sweep-feed";
 import { companySweepPlan, sweepCompanies, type CompanySweepResult } from "./sweep-companies";
 
 /** Re-read this much before the last sweep's end: a contact updated within the same second may have been missed. */
@@ -110,17 +110,9 @@ async function sweepConnection(env: Env, db: Database, connection: ConnectionRow
   }
   // A complete sweep covers everything up to now; an interrupted one continues after the newest item it read.
   result.sweptUntil = result.complete ? Math.max(newest, Math.floor(now / 1000) - OVERLAP_SECONDS) : newest;
-  await db
-    .update(connections)
-    .set({ sweptUntil: result.sweptUntil })
-    .where(and(eq(connections.id, connection.id), eq(connections.status, "connected")));
-  await writeSyncLog(db, {
-    connectionId: connection.id,
-    workspaceId: connection.workspaceId,
-    direction: "in",
-    outcome: result.queued > 0 ? "pending" : "skipped",
-    objectType: "connection",
+  await recordSweep(db, connection, { sweptUntil: result.sweptUntil }, {
     action: "sweep",
+    queued: result.queued,
     detail:
       `reconciliation sweep: ${result.seen} contacts updated since ${new Date(window.from * 1000).toISOString()}, ` +
       `${result.alreadyCaptured} already captured, ${result.queued} queued${result.complete ? "" : "; continues next run"}`,

@@ -1,10 +1,23 @@
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
 // Tests run inside workerd against real local D1, queues and Durable Objects. Intercom is the simulator in
 // test/intercom-sim, reached through msw; tests get their own secrets so CI (no .dev.vars) behaves like a laptop.
+// vitest-pool-workers 0.15.1 wraps a worker's prototype in one more Proxy at every construction (workers-sdk #15092,
+// fixed upstream in #15106, in releases that need a newer Node): property reads grow slower with every request and
+// the soak run ends in "Maximum call stack size exceeded". `npm ci` applies patches/ (patch-package); refuse to run
+// without it.
+function assertPoolPatched(): void {
+  const internal = path.join(import.meta.dirname, "node_modules/@cloudflare/vitest-pool-workers/dist/worker/lib/cloudflare/test-internal.mjs");
+  if (!readFileSync(internal, "utf8").includes("proxyInstalled")) {
+    throw new Error(`${internal} lacks patches/@cloudflare+vitest-pool-workers+0.15.1.patch: run \`npm ci\` (or \`npx patch-package\`).`);
+  }
+}
+
 export default defineConfig(async () => {
+  assertPoolPatched();
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
     plugins: [

@@ -5,10 +5,10 @@ import { defineConfig } from "vitest/config";
 
 // Tests run inside workerd against real local D1, queues and Durable Objects. Intercom is the simulator in
 // test/intercom-sim, reached through msw; tests get their own secrets so CI (no .dev.vars) behaves like a laptop.
-// vitest-pool-workers 0.15.1 wraps a worker's prototype in one more Proxy at every construction (workers-sdk #15092,
-// fixed upstream in #15106; later releases need wrangler ≥ 4.87, which refuses Node 20): property reads grow slower with every request and
-// the soak run ends in "Maximum call stack size exceeded". `npm ci` applies patches/ (patch-package); refuse to run
-// without it.
+// vitest-pool-workers 0.15.1 wraps a worker's prototype in one more Proxy at every construction (workers-sdk
+// #15092, fixed upstream in #15106; later releases need wrangler >= 4.87, which refuses Node 20): property reads grow
+// slower with every request and the soak run ends in "Maximum call stack size exceeded". `npm ci` applies patches/
+// (patch-package); refuse to run without it.
 function assertPoolPatched(): void {
   const internal = path.join(import.meta.dirname, "node_modules/@cloudflare/vitest-pool-workers/dist/worker/lib/cloudflare/test-internal.mjs");
   if (!readFileSync(internal, "utf8").includes("proxyInstalled")) {

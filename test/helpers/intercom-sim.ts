@@ -3,7 +3,6 @@
  * and https://connector.test/* to the connector Worker, so webhooks the simulator delivers reach the connector and
  * the connector's Intercom calls (from routes, queue consumers or Durable Objects) reach the simulator.
  */
-import { abortAllDurableObjects } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { http, type RequestHandler } from "msw";
 import { setupServer } from "msw/node";
@@ -39,11 +38,7 @@ export function useIntercomSim(options: SimulatorOptions = {}, extraHandlers: Re
     ...extraHandlers,
   );
   beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
-  afterAll(async () => {
-    // Objects still retrying (alarms) would otherwise call out after the interception ends.
-    await abortAllDurableObjects();
-    server.close();
-  });
+  afterAll(() => server.close());
   beforeEach(() => sim.reset());
   return sim;
 }

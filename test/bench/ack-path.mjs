@@ -16,11 +16,10 @@
 //
 //   node test/bench/ack-path.mjs [--smoke] [--concurrency 8] [--seconds 10] [--no-diagnostic] [--state-dir /dev/shm] [--keep]
 import { createHmac, randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { appRoot, d1 as d1In, devVars, snapshotApp, sqlString, startDev, wranglerSync } from "./local-worker.mjs";
+import { appRoot, benchSession, devVars, snapshotApp, sqlString, wranglerSync } from "./local-worker.mjs";
 import { ROOT, writeResult } from "./report.mjs";
 
 const { values: args } = parseArgs({
@@ -42,17 +41,9 @@ const WORKSPACE_ID = "ws_bench_ack";
 const CONNECTION_ID = "conn_bench_ack";
 
 // --state-dir: where the local state lives (e.g. /dev/shm, to see what the disk costs); the system's temp dir by default.
-const tmp = mkdtempSync(path.join(args["state-dir"] ?? os.tmpdir(), "intercom-bench-ack-"));
-const persist = path.join(tmp, "state");
-const d1 = (sql) => d1In(persist, sql);
+const session = benchSession({ prefix: "intercom-bench-ack-", keep: args.keep, baseDir: args["state-dir"] });
+const { tmp, persist, d1 } = session;
 let dev = null;
-
-async function cleanup() {
-  await dev?.stop();
-  if (!args.keep) rmSync(tmp, { recursive: true, force: true });
-}
-process.on("SIGINT", () => cleanup().then(() => process.exit(130)));
-process.on("SIGTERM", () => cleanup().then(() => process.exit(143)));
 
 /** A contact.user.updated notification of a few KB for contact number `i`, compact JSON as Intercom sends it. */
 const fixture = JSON.parse(readFileSync(path.join(ROOT, "test", "fixtures", "intercom", "contact.user.updated.json"), "utf8"));
@@ -147,7 +138,7 @@ async function main() {
   );
 
   // 2. wrangler dev (no Intercom is called: the destination is off; INTERCOM_API_BASE points nowhere to be sure).
-  dev = await startDev({
+  dev = await session.start({
     args: ["--persist-to", persist, "--var", "INTERCOM_API_BASE:http://127.0.0.1:9", ...vars.args],
     logFile: path.join(tmp, "wrangler-dev.log"),
   });
@@ -209,7 +200,7 @@ async function main() {
         .replace('migrations_dir = "migrations"', `migrations_dir = ${JSON.stringify(path.join(appRoot(), "migrations"))}`)
         .replace(/\[\[queues\.consumers\]\]\nqueue = "intercom-inbound"\n(?:[a-z_]+ = .*\n)+/, ""),
     );
-    dev = await startDev({
+    dev = await session.start({
       args: ["--config", config, "--persist-to", persist, "--var", "INTERCOM_API_BASE:http://127.0.0.1:9", "--env-file", vars.file],
       logFile: path.join(tmp, "wrangler-dev-no-consumer.log"),
     });
@@ -263,13 +254,4 @@ async function main() {
   });
 }
 
-let exitCode = 0;
-try {
-  await main();
-} catch (error) {
-  console.error(error);
-  exitCode = 1;
-} finally {
-  await cleanup();
-}
-process.exit(exitCode);
+await session.run(main);

@@ -23,12 +23,11 @@
 //
 //   node test/bench/intercom-calls.mjs [--smoke] [--keep]
 import { createHmac } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import os from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadDevConfig, mintDevToken } from "../../scripts/dev-vars.mjs";
-import { d1 as d1In, devVars, snapshotApp, startDev, wranglerSync } from "./local-worker.mjs";
+import { benchSession, devVars, sleep, snapshotApp, wranglerSync } from "./local-worker.mjs";
 import { writeResult } from "./report.mjs";
 
 const { values: args } = parseArgs({
@@ -50,20 +49,10 @@ const SIM_TOKEN = "bench-calls-token";
 const WORKSPACE_ID = "ws_bench_calls";
 const SEED = 2026;
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), "intercom-bench-calls-"));
-const persist = path.join(tmp, "state");
-const d1 = (sql) => d1In(persist, sql);
-const workers = [];
-
-async function cleanup() {
-  for (const worker of workers) await worker.stop();
-  if (!args.keep) rmSync(tmp, { recursive: true, force: true });
-}
-process.on("SIGINT", () => cleanup().then(() => process.exit(130)));
-process.on("SIGTERM", () => cleanup().then(() => process.exit(143)));
+const session = benchSession({ prefix: "intercom-bench-calls-", keep: args.keep });
+const { tmp, persist, d1 } = session;
 
 const round = (value, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** mulberry32, as in support.ts. */
 function prng(seed) {
@@ -217,18 +206,16 @@ async function main() {
   const config = loadDevConfig(vars.file);
   const secret = vars.vars.INTERCOM_CLIENT_SECRET;
   wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist]);
-  const sim = await startDev({
+  const sim = await session.start({
     args: ["--config", "test/intercom-sim/wrangler.toml", "--persist-to", path.join(tmp, "sim-state")],
     readyPath: "/_sim/config",
     logFile: path.join(tmp, "sim.log"),
   });
-  workers.push(sim);
   const connectorLog = path.join(tmp, "connector.log");
-  const connector = await startDev({
+  const connector = await session.start({
     args: ["--persist-to", persist, "--var", `INTERCOM_API_BASE:${sim.base}`, "--var", `INTERCOM_OAUTH_URL:${sim.base}/oauth`, ...vars.args],
     logFile: connectorLog,
   });
-  workers.push(connector);
   // Webhooks wait in the simulator's outbox until the echo phase; the rate limit is out of the way.
   await request(`${sim.base}/_sim/config`, {
     method: "POST",
@@ -425,13 +412,4 @@ async function main() {
   });
 }
 
-let exitCode = 0;
-try {
-  await main();
-} catch (error) {
-  console.error(error);
-  exitCode = 1;
-} finally {
-  await cleanup();
-}
-process.exit(exitCode);
+await session.run(main);

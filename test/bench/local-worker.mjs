@@ -2,8 +2,9 @@
 // run do not make `wrangler dev` rebuild and restart the Worker mid-request), `wrangler dev` in its own process group
 // on a free port (stopped with the whole group), the local D1 of a persistence directory, and the dev vars a user has.
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import { copyFileSync, cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { parseDotVars } from "../../scripts/dev-vars.mjs";
 import { ROOT } from "./report.mjs";
@@ -135,3 +136,44 @@ async function startDevOnce({ args, logFile, readyPath = "/healthz", readyHeader
   await stop();
   throw new Error(`wrangler dev did not answer ${readyPath} within ${timeoutMs / 1000} s; see ${logFile}`);
 }
+
+/**
+ * One benchmark run's scratch space: a temporary directory under `baseDir` (left in place with `keep`), the local D1
+ * persisted in it, and every `wrangler dev` started through `start`; all stopped on the way out, Ctrl-C included.
+ */
+export function benchSession({ prefix, keep = false, baseDir = os.tmpdir() }) {
+  const tmp = mkdtempSync(path.join(baseDir, prefix));
+  const persist = path.join(tmp, "state");
+  const started = [];
+  const cleanup = async () => {
+    for (const worker of started) await worker.stop();
+    if (!keep) rmSync(tmp, { recursive: true, force: true });
+  };
+  process.on("SIGINT", () => cleanup().then(() => process.exit(130)));
+  process.on("SIGTERM", () => cleanup().then(() => process.exit(143)));
+  return {
+    tmp,
+    persist,
+    d1: (sql) => d1(persist, sql),
+    async start(options) {
+      const worker = await startDev(options);
+      started.push(worker);
+      return worker;
+    },
+    /** Runs `main`, cleans up whatever happened, and exits (1 when `main` threw). */
+    async run(main) {
+      let exitCode = 0;
+      try {
+        await main();
+      } catch (error) {
+        console.error(error);
+        exitCode = 1;
+      } finally {
+        await cleanup();
+      }
+      process.exit(exitCode);
+    },
+  };
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -19,12 +19,10 @@
 // test harness, and the pool's queue consumer stalled for good after a few hundred objects.
 //
 //   node test/bench/rate-budget.mjs [--smoke] [--users 3000] [--limit 25] [--keep]
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadDevConfig, mintDevToken } from "../../scripts/dev-vars.mjs";
-import { d1 as d1In, devVars, snapshotApp, startDev, wranglerSync } from "./local-worker.mjs";
+import { benchSession, devVars, sleep, snapshotApp, wranglerSync } from "./local-worker.mjs";
 import { writeResult } from "./report.mjs";
 
 const { values: args } = parseArgs({
@@ -41,20 +39,10 @@ const LIMIT = Number(args.limit ?? 25);
 const CALIBRATION_USERS = args.smoke ? 100 : 600;
 const WINDOW_MS = 1_000;
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), "intercom-bench-rate-"));
-const persist = path.join(tmp, "state");
-const d1 = (sql) => d1In(persist, sql);
-const workers = [];
-
-async function cleanup() {
-  for (const worker of workers) await worker.stop();
-  if (!args.keep) rmSync(tmp, { recursive: true, force: true });
-}
-process.on("SIGINT", () => cleanup().then(() => process.exit(130)));
-process.on("SIGTERM", () => cleanup().then(() => process.exit(143)));
+const session = benchSession({ prefix: "intercom-bench-rate-", keep: args.keep });
+const { tmp, persist, d1 } = session;
 
 const round = (value, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function json(url, init = {}) {
   const response = await fetch(url, { ...init, headers: { "content-type": "application/json", ...init.headers } });
@@ -161,18 +149,16 @@ async function main() {
   wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist]);
 
   // The simulator (webhooks off: only the destination is measured), then the connector pointed at it.
-  const sim = await startDev({
+  const sim = await session.start({
     args: ["--config", "test/intercom-sim/wrangler.toml", "--persist-to", path.join(tmp, "sim-state")],
     readyPath: "/_sim/config",
     logFile: path.join(tmp, "sim.log"),
   });
-  workers.push(sim);
   await json(`${sim.base}/_sim/config`, { method: "POST", body: JSON.stringify({ webhooks_enabled: false }) });
-  const connector = await startDev({
+  const connector = await session.start({
     args: ["--persist-to", persist, "--var", `INTERCOM_API_BASE:${sim.base}`, "--var", `INTERCOM_OAUTH_URL:${sim.base}/oauth`, ...vars.args],
     logFile: path.join(tmp, "connector.log"),
   });
-  workers.push(connector);
 
   // Calibration: the same resync without a binding limit shows what this machine sustains; the limit must be below.
   const free = await resync({ sim, connector, config, appId: "benchfree", workspaceId: "ws_bench_free", users: CALIBRATION_USERS, limit: 1_000_000 });
@@ -229,13 +215,4 @@ async function main() {
   });
 }
 
-let exitCode = 0;
-try {
-  await main();
-} catch (error) {
-  console.error(error);
-  exitCode = 1;
-} finally {
-  await cleanup();
-}
-process.exit(exitCode);
+await session.run(main);

@@ -49,17 +49,8 @@ export function round(value: number, digits = 3): number {
   return Math.round(value * factor) / factor;
 }
 
-/** mulberry32: a small seeded PRNG, so every run replays the same workload. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the simulator's seeded PRNG: every run replays the same workload. */
+export { seededRandom as prng } from "../intercom-sim/random";
 
 /** Progress lines that the bench config lets through (every other console line of the Worker is dropped). */
 export function progress(message: string): void {

@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { testBindings } from "./vitest.bindings";
 
 // Tests run inside workerd against real local D1, queues and Durable Objects. Intercom is the simulator in
-// test/intercom-sim, reached through msw; tests get their own secrets so CI (no .dev.vars) behaves like a laptop.
+// test/intercom-sim, reached through msw; bindings (dummy secrets) in vitest.bindings.ts.
 // vitest-pool-workers 0.15.1 wraps a worker's prototype in one more Proxy at every construction (workers-sdk
 // #15092, fixed upstream in #15106; later releases need wrangler >= 4.87, which refuses Node 20): property reads grow
 // slower with every request and the soak run ends in "Maximum call stack size exceeded". `npm ci` applies patches/
@@ -18,7 +19,6 @@ function assertPoolPatched(): void {
 
 export default defineConfig(async () => {
   assertPoolPatched();
-  const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
     plugins: [
       cloudflareTest({
@@ -28,18 +28,7 @@ export default defineConfig(async () => {
         miniflare: {
           compatibilityFlags: ["service_binding_extra_handlers"],
           bindings: {
-            TEST_MIGRATIONS: migrations,
-            INTERCOM_CLIENT_ID: "test-client-id",
-            INTERCOM_CLIENT_SECRET: "test-client-secret-0123456789",
-            INTERCOM_API_BASE: "https://intercom.sim.test",
-            INTERCOM_OAUTH_URL: "https://intercom.sim.test/oauth",
-            ADMIN_JWT_SECRET: "test-admin-jwt-secret-0123456789abcdef",
-            ADMIN_JWT_ISSUER: "https://cdp.test",
-            ADMIN_JWT_AUDIENCE: "intercom-connector",
-            TOKEN_ENCRYPTION_KEY: "k1:wqSqnH7gNQ6bVNMTeqJTVHY2ztfR4ozZg0xDCDPtaXc",
-            PUBLIC_URL: "https://connector.test",
-            OAUTH_RETURN_URL: "",
-            LOG_RETENTION_DAYS: "30",
+            ...(await testBindings(import.meta.dirname)),
             // Short retry schedules so exhaustion is testable in seconds.
             SYNC_MAX_ATTEMPTS: "4",
             SYNC_BACKOFF_BASE_MS: "200",

@@ -2,10 +2,9 @@
 // `npm run build`: bundles the Worker exactly as `wrangler deploy` would (dry run, nothing uploaded) into dist/
 // and prints the bundle's size and gzip size (Workers' limit applies to the compressed size).
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { gzipSync } from "node:zlib";
+import { bundleSize } from "./bundle-size.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const outdir = path.join(root, "dist");
@@ -16,14 +15,6 @@ const result = spawnSync(
 );
 if (result.status !== 0) process.exit(result.status ?? 1);
 
-let raw = 0;
-let gzip = 0;
-for (const file of readdirSync(outdir)) {
-  const full = path.join(outdir, file);
-  if (!statSync(full).isFile() || !/\.(m?js|wasm)$/.test(file)) continue;
-  const bytes = readFileSync(full);
-  raw += bytes.length;
-  gzip += gzipSync(bytes, { level: 9 }).length;
-}
+const { raw, gzip } = bundleSize(outdir);
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
 console.log(`bundle: ${kib(raw)} raw, ${kib(gzip)} gzip (${outdir})`);

@@ -7,13 +7,14 @@
 //
 //   node test/bench/bundle.mjs [--smoke] [--runs 7] [--keep]
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import sourceMap from "source-map-js";
+import { bundleSize } from "../../scripts/bundle-size.mjs";
 import { ROOT, writeResult } from "./report.mjs";
 
 const { values: args } = parseArgs({
@@ -57,17 +58,7 @@ try {
   // files (index.js and its source map), as `npm run build` writes them.
   const uploadBody = path.join(tmp, "worker.bundle");
   run(["deploy", "--dry-run", "--outdir", outdir, "--outfile", uploadBody, "--metafile", path.join(tmp, "meta.json")]);
-  let raw = 0;
-  let gzip = 0;
-  let main = null;
-  for (const file of readdirSync(outdir)) {
-    const full = path.join(outdir, file);
-    if (!statSync(full).isFile() || !/\.(m?js|wasm)$/.test(file)) continue;
-    const bytes = readFileSync(full);
-    raw += bytes.length;
-    gzip += gzipSync(bytes, { level: 9 }).length;
-    if (/\.m?js$/.test(file)) main ??= full;
-  }
+  const { raw, gzip, main } = bundleSize(outdir);
   console.log(`[bench] bundle: ${kib(raw)} KiB raw, ${kib(gzip)} KiB gzip`);
 
   // Bytes in the output per package (esbuild's bytesInOutput; minified, before gzip).

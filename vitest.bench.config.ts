@@ -1,6 +1,5 @@
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { testBindings } from "./vitest.bindings";
+import { connectorPool } from "./vitest.pool";
 
 // The benchmarks that run inside workerd (`npm run bench` runs them, see test/bench/README.md): the same pool and
 // bindings as the tests, but only test/bench/*.bench.ts, one file at a time (timings must not share the CPU with
@@ -8,20 +7,7 @@ import { testBindings } from "./vitest.bindings";
 // prints each result as a table and writes it as JSON under test/bench/results/.
 export default defineConfig(async () => {
   return {
-    plugins: [
-      cloudflareTest({
-        main: "./src/index.ts",
-        wrangler: { configPath: "./wrangler.toml" },
-        remoteBindings: false,
-        miniflare: {
-          compatibilityFlags: ["service_binding_extra_handlers"],
-          bindings: {
-            ...(await testBindings(import.meta.dirname)),
-            BENCH_SMOKE: process.env.BENCH_SMOKE === "1" ? "1" : "",
-          },
-        },
-      }),
-    ],
+    plugins: [await connectorPool({ BENCH_SMOKE: process.env.BENCH_SMOKE === "1" ? "1" : "" })],
     test: {
       include: ["test/bench/**/*.bench.ts"],
       setupFiles: ["./test/setup.ts"],

@@ -12,9 +12,14 @@ const ROOT = import.meta.dirname;
 // slower with every request and the soak run ends in "Maximum call stack size exceeded". `npm ci` applies patches/
 // (patch-package); refuse to run without it.
 function assertPoolPatched(): void {
-  const internal = path.join(ROOT, "node_modules/@cloudflare/vitest-pool-workers/dist/worker/lib/cloudflare/test-internal.mjs");
+  const internal = path.join(
+    ROOT,
+    "node_modules/@cloudflare/vitest-pool-workers/dist/worker/lib/cloudflare/test-internal.mjs",
+  );
   if (!readFileSync(internal, "utf8").includes("proxyInstalled")) {
-    throw new Error(`${internal} lacks patches/@cloudflare+vitest-pool-workers+0.15.1.patch: run \`npm ci\` (or \`npx patch-package\`).`);
+    throw new Error(
+      `${internal} lacks patches/@cloudflare+vitest-pool-workers+0.15.1.patch: run \`npm ci\` (or \`npx patch-package\`).`,
+    );
   }
 }
 

@@ -56,7 +56,8 @@ export function loadDevConfig(devVarsFile = ".dev.vars") {
 export function tokenConfigProblem(config) {
   const secret = config.get("ADMIN_JWT_SECRET");
   if (!secret) return "ADMIN_JWT_SECRET is not set";
-  if (Buffer.byteLength(secret) < 32) return "ADMIN_JWT_SECRET must be at least 32 bytes (the connector refuses shorter ones)";
+  if (Buffer.byteLength(secret) < 32)
+    return "ADMIN_JWT_SECRET must be at least 32 bytes (the connector refuses shorter ones)";
   if (!config.get("ADMIN_JWT_ISSUER") || !config.get("ADMIN_JWT_AUDIENCE")) {
     return "ADMIN_JWT_ISSUER and ADMIN_JWT_AUDIENCE must be set (wrangler.toml [vars] or .dev.vars)";
   }

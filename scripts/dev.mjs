@@ -46,7 +46,11 @@ writeFileSync(
 );
 
 console.log("applying D1 migrations to the local database…");
-const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { cwd: root, env, stdio: "inherit" });
+const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], {
+  cwd: root,
+  env,
+  stdio: "inherit",
+});
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 const children = [];

@@ -53,5 +53,10 @@ if (problem) {
       "this script signs HS256 tokens only (a JWKS setup mints its tokens with its own private key)",
   );
 }
-const token = await mintDevToken(config, { workspace: values.workspace, scope: scopes.join(" "), expires: values.expires, sub: values.sub });
+const token = await mintDevToken(config, {
+  workspace: values.workspace,
+  scope: scopes.join(" "),
+  expires: values.expires,
+  sub: values.sub,
+});
 process.stdout.write(`${token}\n`);

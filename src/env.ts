@@ -1,8 +1,8 @@
 /** The Worker's bindings and configuration, typed once for the whole project (see README, "Configuration"). */
 import type { ContactSync } from "./destination/contact-sync";
+import type { OutboundMessage } from "./destination/outbound-message";
 import type { RateBudget } from "./intercom/rate-budget";
 import type { InboundMessage } from "./source/inbound-message";
-import type { OutboundMessage } from "./destination/outbound-message";
 
 export interface Env {
   DB: D1Database;

@@ -1,8 +1,8 @@
 /** Worker entry point: HTTP app, queue consumers, housekeeping cron, Durable Object classes. */
 import { app } from "./api/app";
 import type { Env } from "./env";
-import { handleQueueBatch } from "./queues";
 import { runHousekeeping } from "./ops/housekeeping";
+import { handleQueueBatch } from "./queues";
 import { runSweeps } from "./source/sweep";
 
 export { ContactSync } from "./destination/contact-sync";

@@ -1,9 +1,10 @@
 /** Routes a queue batch to its consumer by queue name. */
-import type { Env } from "./env";
-import { consumeInbound } from "./source/consumer";
+
 import { consumeOutbound } from "./destination/consumer";
-import { recordDeadLetters } from "./ops/dead-letters";
+import type { Env } from "./env";
 import { log } from "./lib/log";
+import { recordDeadLetters } from "./ops/dead-letters";
+import { consumeInbound } from "./source/consumer";
 
 export const QUEUE_NAMES = {
   inbound: "intercom-inbound",

@@ -2,8 +2,8 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { identifyUser } from "../src/destination/ingest";
 import { authHeaders } from "./helpers/auth";
-import { connectDestination, waitFor } from "./helpers/destination";
 import { seedConnection } from "./helpers/connections";
+import { connectDestination, waitFor } from "./helpers/destination";
 import { useIntercomSim } from "./helpers/intercom-sim";
 
 const sim = useIntercomSim();
@@ -25,10 +25,14 @@ async function status(workspaceId: string, id: string) {
 }
 
 async function finished(workspaceId: string, id: string) {
-  return waitFor(async () => {
-    const action = await status(workspaceId, id);
-    return action.status === "queued" ? null : action;
-  }, 20_000, `action ${id}`);
+  return waitFor(
+    async () => {
+      const action = await status(workspaceId, id);
+      return action.status === "queued" ? null : action;
+    },
+    20_000,
+    `action ${id}`,
+  );
 }
 
 describe("actions", () => {
@@ -58,7 +62,8 @@ describe("actions", () => {
     const ids: string[] = [];
     await Promise.all(
       users.map(async (userId) => {
-        for (const type of ["add_tag", "remove_tag", "add_tag"]) ids.push((await post(workspaceId, { user_id: userId, type, tag: "Order" })).json.id);
+        for (const type of ["add_tag", "remove_tag", "add_tag"])
+          ids.push((await post(workspaceId, { user_id: userId, type, tag: "Order" })).json.id);
       }),
     );
     for (const id of ids) expect((await finished(workspaceId, id)).status).toBe("done");
@@ -70,7 +75,10 @@ describe("actions", () => {
     await identifyUser(env, workspaceId, { user_id: "u-untagged" });
     const { json } = await post(workspaceId, { user_id: "u-untagged", type: "remove_tag", tag: "Never" });
     const action = await finished(workspaceId, json.id);
-    expect(action).toMatchObject({ status: "done", detail: 'the contact does not have tag "Never"; nothing to remove' });
+    expect(action).toMatchObject({
+      status: "done",
+      detail: 'the contact does not have tag "Never"; nothing to remove',
+    });
   });
 
   it("trigger_event sends the event with its metadata and the accepted time, and reaches Intercom once under 30 % 5xx", async () => {
@@ -82,13 +90,19 @@ describe("actions", () => {
     const { json } = await post(workspaceId, {
       email: "event@example.com",
       type: "trigger_event",
-      event: { name: "upgraded-plan", metadata: { plan: "pro", seats: 12, invoice: { amount: 4900, currency: "eur" } } },
+      event: {
+        name: "upgraded-plan",
+        metadata: { plan: "pro", seats: 12, invoice: { amount: 4900, currency: "eur" } },
+      },
     });
     const action = await finished(workspaceId, json.id);
     expect(action.status).toBe("done");
     const events = sim.state(workspace.app_id).events;
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ event_name: "upgraded-plan", metadata: { plan: "pro", seats: 12, invoice: { amount: 4900, currency: "eur" } } });
+    expect(events[0]).toMatchObject({
+      event_name: "upgraded-plan",
+      metadata: { plan: "pro", seats: 12, invoice: { amount: 4900, currency: "eur" } },
+    });
   });
 
   it("trigger_event with many injected 5xx still lands exactly once", async () => {
@@ -97,10 +111,15 @@ describe("actions", () => {
     await waitFor(() => sim.state(workspace.app_id).contacts.length === 1);
     sim.configure({ faults: { error_rate: 0.3, fault_phase: "before" }, seed: 3 });
     const accepted = await Promise.all(
-      Array.from({ length: 5 }, (_, i) => post(workspaceId, { user_id: "u-flaky", type: "trigger_event", event: { name: `step-${i}` } })),
+      Array.from({ length: 5 }, (_, i) =>
+        post(workspaceId, { user_id: "u-flaky", type: "trigger_event", event: { name: `step-${i}` } }),
+      ),
     );
     for (const { json } of accepted) expect((await finished(workspaceId, json.id)).status).toBe("done");
-    const names = sim.state(workspace.app_id).events.map((event) => event.event_name).sort();
+    const names = sim
+      .state(workspace.app_id)
+      .events.map((event) => event.event_name)
+      .sort();
     expect(names).toEqual(["step-0", "step-1", "step-2", "step-3", "step-4"]);
     expect(sim.journal().filter((entry) => entry.path === "/events" && entry.status >= 500).length).toBeGreaterThan(0);
   });
@@ -123,7 +142,10 @@ describe("actions", () => {
     const { workspaceId } = await connectDestination(sim, { allow_create: false });
     await identifyUser(env, workspaceId, { user_id: "u-absent" });
     const { json } = await post(workspaceId, { user_id: "u-absent", type: "add_tag", tag: "x" });
-    expect(await finished(workspaceId, json.id)).toMatchObject({ status: "failed", detail: "not in Intercom; creation is off" });
+    expect(await finished(workspaceId, json.id)).toMatchObject({
+      status: "failed",
+      detail: "not in Intercom; creation is off",
+    });
   });
 
   it("validates at request time with one entry per bad path", async () => {
@@ -135,8 +157,14 @@ describe("actions", () => {
       [{ user_id: "u", type: "trigger_event" }, ["event"]],
       [{ user_id: "u", type: "trigger_event", event: { name: "" } }, ["event.name"]],
       [{ user_id: "u", type: "trigger_event", event: { name: "x", metadata: tooMany } }, ["event.metadata"]],
-      [{ user_id: "u", type: "trigger_event", event: { name: "x", metadata: { nested: { deep: 1 } } } }, ["event.metadata.nested"]],
-      [{ user_id: "u", type: "trigger_event", event: { name: "x", metadata: { flag: true } } }, ["event.metadata.flag"]],
+      [
+        { user_id: "u", type: "trigger_event", event: { name: "x", metadata: { nested: { deep: 1 } } } },
+        ["event.metadata.nested"],
+      ],
+      [
+        { user_id: "u", type: "trigger_event", event: { name: "x", metadata: { flag: true } } },
+        ["event.metadata.flag"],
+      ],
       [{ user_id: "u", type: "trigger_event", event: { name: "x", occurred_at: "yesterday" } }, ["event.occurred_at"]],
       [{ user_id: "u", type: "explode", tag: "x" }, ["type"]],
       [{ user_id: "u", type: "add_tag", tag: "x", extra: 1 }, ["extra"]],
@@ -144,9 +172,10 @@ describe("actions", () => {
     for (const [body, paths] of cases) {
       const response = await post(workspaceId, body);
       expect(response.status, JSON.stringify(body)).toBe(422);
-      expect(response.json.errors.map((e: { path: string }) => e.path), JSON.stringify(body)).toEqual(
-        paths,
-      );
+      expect(
+        response.json.errors.map((e: { path: string }) => e.path),
+        JSON.stringify(body),
+      ).toEqual(paths);
     }
   });
 

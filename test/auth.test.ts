@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
-import { http, HttpResponse } from "msw";
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { app } from "../src/api/app";
@@ -15,7 +15,14 @@ const secret = new TextEncoder().encode(env.ADMIN_JWT_SECRET);
 /** A token with full control over its header and claims, signed with `key` (the test secret by default). */
 async function sign(
   claims: Record<string, unknown>,
-  options: { alg?: string; kid?: string; key?: CryptoKey | Uint8Array; exp?: number | null; iss?: string | null; aud?: string | null } = {},
+  options: {
+    alg?: string;
+    kid?: string;
+    key?: CryptoKey | Uint8Array;
+    exp?: number | null;
+    iss?: string | null;
+    aud?: string | null;
+  } = {},
 ) {
   const now = Math.floor(Date.now() / 1000);
   const jwt = new SignJWT({ workspace_id: "ws_auth", scope: "admin", ...claims }).setProtectedHeader({
@@ -32,13 +39,16 @@ async function sign(
 
 /** An unsecured JWT (`alg: none`), which jose never produces for signing. */
 function unsecured(claims: Record<string, unknown>) {
-  const part = (value: object) => btoa(JSON.stringify(value)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  const part = (value: object) =>
+    btoa(JSON.stringify(value)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
   return `${part({ alg: "none", typ: "JWT" })}.${part(claims)}.`;
 }
 
 async function call(authorization: string | undefined, path = "/v1/connections", bindings?: Partial<Env>) {
   const init: RequestInit = { headers: authorization === undefined ? {} : { authorization } };
-  const res = bindings ? await app.request(path, init, { ...env, ...bindings }) : await exports.default.fetch(`${BASE}${path}`, init);
+  const res = bindings
+    ? await app.request(path, init, { ...env, ...bindings })
+    : await exports.default.fetch(`${BASE}${path}`, init);
   const body = (await res.json()) as { status?: number; detail?: string; items?: unknown[] };
   return { status: res.status, body, headers: res.headers };
 }
@@ -55,8 +65,17 @@ describe("HS256 tokens (ADMIN_JWT_SECRET)", () => {
     ["a Basic header", async () => "Basic dXNlcjpwYXNz", /must be "Bearer <JWT>"/],
     ["a bearer value that is no JWT", async () => "Bearer not-a-jwt", /not a JWT/],
     ["an empty bearer", async () => "Bearer ", /must be "Bearer <JWT>"/],
-    ["a wrong signature", async () => `Bearer ${await sign({}, { key: new TextEncoder().encode("another-secret-another-secret-0123456789") })}`, /signature/],
-    ["an expired token", async () => `Bearer ${await sign({}, { exp: Math.floor(Date.now() / 1000) - 120 })}`, /expired/],
+    [
+      "a wrong signature",
+      async () =>
+        `Bearer ${await sign({}, { key: new TextEncoder().encode("another-secret-another-secret-0123456789") })}`,
+      /signature/,
+    ],
+    [
+      "an expired token",
+      async () => `Bearer ${await sign({}, { exp: Math.floor(Date.now() / 1000) - 120 })}`,
+      /expired/,
+    ],
     ["a token without exp", async () => `Bearer ${await sign({}, { exp: null })}`, /"exp"/],
     ["another issuer", async () => `Bearer ${await sign({}, { iss: "https://evil.test" })}`, /"iss"/],
     ["no issuer", async () => `Bearer ${await sign({}, { iss: null })}`, /"iss"/],
@@ -67,10 +86,15 @@ describe("HS256 tokens (ADMIN_JWT_SECRET)", () => {
     ["a numeric workspace_id", async () => `Bearer ${await sign({ workspace_id: 42 })}`, /workspace_id/],
     ["no scope", async () => `Bearer ${await sign({ scope: undefined })}`, /"scope"/],
     ["a scope that is a list", async () => `Bearer ${await sign({ scope: ["admin"] })}`, /scope/],
-    ["a token not valid yet (nbf)", async () => `Bearer ${await sign({ nbf: Math.floor(Date.now() / 1000) + 3600 })}`, /"nbf"/],
+    [
+      "a token not valid yet (nbf)",
+      async () => `Bearer ${await sign({ nbf: Math.floor(Date.now() / 1000) + 3600 })}`,
+      /"nbf"/,
+    ],
     [
       "alg none",
-      async () => `Bearer ${unsecured({ workspace_id: "ws_auth", scope: "admin", iss: env.ADMIN_JWT_ISSUER, aud: env.ADMIN_JWT_AUDIENCE, exp: Math.floor(Date.now() / 1000) + 600 })}`,
+      async () =>
+        `Bearer ${unsecured({ workspace_id: "ws_auth", scope: "admin", iss: env.ADMIN_JWT_ISSUER, aud: env.ADMIN_JWT_AUDIENCE, exp: Math.floor(Date.now() / 1000) + 600 })}`,
       /algorithm \(none\) is not accepted/,
     ],
     [
@@ -161,10 +185,14 @@ describe("cross-workspace access", () => {
       expect(res.status, `${method} ${path}`).toBe(404);
       expect(res.headers.get("content-type")).toBe("application/problem+json");
     }
-    const list = (await (await exports.default.fetch(`${BASE}/v1/connections`, { headers })).json()) as { items: Array<{ id: string }> };
+    const list = (await (await exports.default.fetch(`${BASE}/v1/connections`, { headers })).json()) as {
+      items: Array<{ id: string }>;
+    };
     expect(list.items.map((item) => item.id)).toEqual([mine.id]);
     const untouched = (await (
-      await exports.default.fetch(`${BASE}/v1/connections/${theirs.id}`, { headers: await authHeaders({ workspaceId: "ws_other" }) })
+      await exports.default.fetch(`${BASE}/v1/connections/${theirs.id}`, {
+        headers: await authHeaders({ workspaceId: "ws_other" }),
+      })
     ).json()) as { name: string; status: string };
     expect(untouched).toMatchObject({ name: "Test connection", status: "connected" });
   });
@@ -205,8 +233,16 @@ describe("RS256/ES256 tokens (ADMIN_JWKS_URL)", () => {
   afterEach(() => vi.useRealTimers());
 
   it("accepts RS256 and ES256 tokens whose kid is in the JWKS, fetching the set once", async () => {
-    const rs = await call(`Bearer ${await sign({}, { alg: "RS256", kid: "rsa-1", key: rsa.privateKey })}`, "/v1/connections", jwksOnly);
-    const es = await call(`Bearer ${await sign({}, { alg: "ES256", kid: "ec-1", key: ec.privateKey })}`, "/v1/connections", jwksOnly);
+    const rs = await call(
+      `Bearer ${await sign({}, { alg: "RS256", kid: "rsa-1", key: rsa.privateKey })}`,
+      "/v1/connections",
+      jwksOnly,
+    );
+    const es = await call(
+      `Bearer ${await sign({}, { alg: "ES256", kid: "ec-1", key: ec.privateKey })}`,
+      "/v1/connections",
+      jwksOnly,
+    );
     expect([rs.status, es.status]).toEqual([200, 200]);
     expect(fetches).toBe(1);
   });
@@ -216,26 +252,44 @@ describe("RS256/ES256 tokens (ADMIN_JWKS_URL)", () => {
     expect(hs.status).toBe(401);
     expect(hs.body.detail).toMatch(/HS256\) is not accepted; use RS256 or ES256/);
     // The classic attack: HMAC with the RSA public key as the secret, against a server that trusts the header's alg.
-    const confused = await sign({}, { alg: "HS256", kid: "rsa-1", key: new TextEncoder().encode(JSON.stringify(rsa.jwk)) });
+    const confused = await sign(
+      {},
+      { alg: "HS256", kid: "rsa-1", key: new TextEncoder().encode(JSON.stringify(rsa.jwk)) },
+    );
     expect((await call(`Bearer ${confused}`, "/v1/connections", jwksOnly)).status).toBe(401);
     expect((await call(`Bearer ${confused}`, "/v1/connections", { ADMIN_JWKS_URL: JWKS_URL })).status).toBe(401);
   });
 
   it("401 for a key that is not in the JWKS, a signature by another key with a known kid, and a wrong-type key", async () => {
     const stranger = await keyPair("RS256", "rsa-unknown");
-    const unknownKid = await call(`Bearer ${await sign({}, { alg: "RS256", kid: "rsa-unknown", key: stranger.privateKey })}`, "/v1/connections", jwksOnly);
+    const unknownKid = await call(
+      `Bearer ${await sign({}, { alg: "RS256", kid: "rsa-unknown", key: stranger.privateKey })}`,
+      "/v1/connections",
+      jwksOnly,
+    );
     expect(unknownKid.status).toBe(401);
     expect(unknownKid.body.detail).toMatch(/No key of the JWKS/);
-    const forged = await call(`Bearer ${await sign({}, { alg: "RS256", kid: "rsa-1", key: stranger.privateKey })}`, "/v1/connections", jwksOnly);
+    const forged = await call(
+      `Bearer ${await sign({}, { alg: "RS256", kid: "rsa-1", key: stranger.privateKey })}`,
+      "/v1/connections",
+      jwksOnly,
+    );
     expect(forged.status).toBe(401);
     expect(forged.body.detail).toMatch(/signature/);
     // An ES256 header pointing at the RSA key: no usable key.
-    const mismatch = await call(`Bearer ${await sign({}, { alg: "ES256", kid: "rsa-1", key: ec.privateKey })}`, "/v1/connections", jwksOnly);
+    const mismatch = await call(
+      `Bearer ${await sign({}, { alg: "ES256", kid: "rsa-1", key: ec.privateKey })}`,
+      "/v1/connections",
+      jwksOnly,
+    );
     expect(mismatch.status).toBe(401);
   });
 
   it("the usual claim checks apply to JWKS tokens too", async () => {
-    const expired = await sign({}, { alg: "RS256", kid: "rsa-1", key: rsa.privateKey, exp: Math.floor(Date.now() / 1000) - 300 });
+    const expired = await sign(
+      {},
+      { alg: "RS256", kid: "rsa-1", key: rsa.privateKey, exp: Math.floor(Date.now() / 1000) - 300 },
+    );
     expect((await call(`Bearer ${expired}`, "/v1/connections", jwksOnly)).body.detail).toMatch(/expired/);
     const wrongAud = await sign({}, { alg: "RS256", kid: "rsa-1", key: rsa.privateKey, aud: "x" });
     expect((await call(`Bearer ${wrongAud}`, "/v1/connections", jwksOnly)).status).toBe(401);
@@ -246,7 +300,15 @@ describe("RS256/ES256 tokens (ADMIN_JWKS_URL)", () => {
   it("both sources at once: HS256 against the secret, RS256 against the JWKS", async () => {
     const both: Partial<Env> = { ADMIN_JWKS_URL: JWKS_URL };
     expect((await call(`Bearer ${await mintToken()}`, "/v1/connections", both)).status).toBe(200);
-    expect((await call(`Bearer ${await sign({}, { alg: "RS256", kid: "rsa-1", key: rsa.privateKey })}`, "/v1/connections", both)).status).toBe(200);
+    expect(
+      (
+        await call(
+          `Bearer ${await sign({}, { alg: "RS256", kid: "rsa-1", key: rsa.privateKey })}`,
+          "/v1/connections",
+          both,
+        )
+      ).status,
+    ).toBe(200);
   });
 
   it("503 (not 401) when the JWKS answers 500, fails at the network level, or is not a key set", async () => {
@@ -270,14 +332,26 @@ describe("RS256/ES256 tokens (ADMIN_JWKS_URL)", () => {
 
   it("a rotated-in key is picked up by refetching on an unknown kid (after a 30 s cooldown)", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
-    const first = await call(`Bearer ${await sign({}, { alg: "RS256", kid: "rsa-1", key: rsa.privateKey })}`, "/v1/connections", jwksOnly);
+    const first = await call(
+      `Bearer ${await sign({}, { alg: "RS256", kid: "rsa-1", key: rsa.privateKey })}`,
+      "/v1/connections",
+      jwksOnly,
+    );
     expect(first.status).toBe(200);
     const next = await keyPair("RS256", "rsa-2");
     published = [rsa.jwk, next.jwk];
-    const tooSoon = await call(`Bearer ${await sign({}, { alg: "RS256", kid: "rsa-2", key: next.privateKey })}`, "/v1/connections", jwksOnly);
+    const tooSoon = await call(
+      `Bearer ${await sign({}, { alg: "RS256", kid: "rsa-2", key: next.privateKey })}`,
+      "/v1/connections",
+      jwksOnly,
+    );
     expect(tooSoon.status).toBe(401);
     vi.setSystemTime(Date.now() + 31_000);
-    const later = await call(`Bearer ${await sign({}, { alg: "RS256", kid: "rsa-2", key: next.privateKey })}`, "/v1/connections", jwksOnly);
+    const later = await call(
+      `Bearer ${await sign({}, { alg: "RS256", kid: "rsa-2", key: next.privateKey })}`,
+      "/v1/connections",
+      jwksOnly,
+    );
     expect(later.status).toBe(200);
     expect(fetches).toBe(2);
   });

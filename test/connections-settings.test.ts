@@ -21,16 +21,30 @@ const paths = (body: { errors?: Array<{ path: string }> }) => (body.errors ?? []
 describe("PATCH /v1/connections/:id: partial", () => {
   it("changes only the keys sent and bumps updated_at", async () => {
     const row = await seedConnection();
-    const res = await patch(row.id, { name: "Renamed", source: { capture_chat_events: false }, destination: { enabled: true, segments: ["vip", "trial", "vip"] } });
+    const res = await patch(row.id, {
+      name: "Renamed",
+      source: { capture_chat_events: false },
+      destination: { enabled: true, segments: ["vip", "trial", "vip"] },
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
       name: "Renamed",
       source: { enabled: true, capture_chat_events: false, capture_user_events: true, capture_relationships: true },
-      destination: { enabled: true, segments: ["vip", "trial"], allow_create: false, mappings: { contact: [], company: [] } },
+      destination: {
+        enabled: true,
+        segments: ["vip", "trial"],
+        allow_create: false,
+        mappings: { contact: [], company: [] },
+      },
     });
     expect(Date.parse(res.body.updated_at)).toBeGreaterThanOrEqual(row.updatedAt);
     const again = await patch(row.id, { destination: { allow_create: true } });
-    expect(again.body.destination).toEqual({ enabled: true, segments: ["vip", "trial"], allow_create: true, mappings: { contact: [], company: [] } });
+    expect(again.body.destination).toEqual({
+      enabled: true,
+      segments: ["vip", "trial"],
+      allow_create: true,
+      mappings: { contact: [], company: [] },
+    });
     expect(again.body.name).toBe("Renamed");
     expect((await patch(row.id, {})).body).toMatchObject({ name: "Renamed", destination: { allow_create: true } });
   });
@@ -54,7 +68,12 @@ describe("PATCH /v1/connections/:id: partial", () => {
       name: "N",
       version: changes.length,
       source: { capture_chat_events: false, capture_user_events: false, capture_relationships: false, enabled: true },
-      destination: { enabled: true, allow_create: true, segments: ["s"], mappings: { contact: [{ from: "phone_number", to: "phone", type: "string" }], company: [] } },
+      destination: {
+        enabled: true,
+        allow_create: true,
+        segments: ["s"],
+        mappings: { contact: [{ from: "phone_number", to: "phone", type: "string" }], company: [] },
+      },
     });
   });
 });
@@ -109,7 +128,10 @@ describe("PATCH: strict validation, one error per bad path", () => {
             { from: "a", to: "name", type: "text" },
             { from: "b", to: "name", colour: "red" },
           ],
-          company: [{ from: "mrr", to: "monthly_spend", type: "float" }, { from: "x", to: "email" }],
+          company: [
+            { from: "mrr", to: "monthly_spend", type: "float" },
+            { from: "x", to: "email" },
+          ],
         },
       },
     });
@@ -126,13 +148,38 @@ describe("PATCH: strict validation, one error per bad path", () => {
       ].sort(),
     );
     const message = (path: string) => res.body.errors.find((e: any) => e.path === path).message;
-    expect(message("destination.mappings.contact.1.to")).toMatch(/"nickname" is not a writable contact attribute; use one of email, external_id/);
+    expect(message("destination.mappings.contact.1.to")).toMatch(
+      /"nickname" is not a writable contact attribute; use one of email, external_id/,
+    );
     expect(message("destination.mappings.contact.3.type")).toMatch(/"signed_up_at" is a date attribute/);
     // Standard numeric attributes take either numeric type (monthly_spend is listed as a float, stored as an integer).
-    expect((await patch(row.id, { destination: { mappings: { company: [{ from: "mrr", to: "monthly_spend", type: "float" }] } } })).status).toBe(200);
-    expect((await patch(row.id, { destination: { mappings: { company: [{ from: "mrr", to: "monthly_spend", type: "string" }] } } })).status).toBe(422);
-    const dup = await patch(row.id, { destination: { mappings: { contact: [{ from: "a", to: "phone" }, { from: "b", to: "phone" }] } } });
-    expect(dup.body.errors).toEqual([{ path: "destination.mappings.contact.1.to", message: '"phone" is already the target of mapping 0' }]);
+    expect(
+      (
+        await patch(row.id, {
+          destination: { mappings: { company: [{ from: "mrr", to: "monthly_spend", type: "float" }] } },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await patch(row.id, {
+          destination: { mappings: { company: [{ from: "mrr", to: "monthly_spend", type: "string" }] } },
+        })
+      ).status,
+    ).toBe(422);
+    const dup = await patch(row.id, {
+      destination: {
+        mappings: {
+          contact: [
+            { from: "a", to: "phone" },
+            { from: "b", to: "phone" },
+          ],
+        },
+      },
+    });
+    expect(dup.body.errors).toEqual([
+      { path: "destination.mappings.contact.1.to", message: '"phone" is already the target of mapping 0' },
+    ]);
   });
 
   it("standard mappings need no Intercom call and take the attribute's type", async () => {
@@ -184,7 +231,9 @@ describe("PATCH: custom attribute mappings against Intercom", () => {
       },
     });
     expect(res.status).toBe(200);
-    expect(res.body.destination.mappings.contact).toEqual([{ from: "health", to: "custom_attributes.health", type: "float" }]);
+    expect(res.body.destination.mappings.contact).toEqual([
+      { from: "health", to: "custom_attributes.health", type: "float" },
+    ]);
     const created = sim
       .journal({ since: mark })
       .filter((e) => e.method === "POST" && e.path === "/data_attributes")
@@ -199,14 +248,26 @@ describe("PATCH: custom attribute mappings against Intercom", () => {
     ]);
     // Saving the same mappings again (or another field) calls Intercom no more.
     const mark2 = journalMark(sim);
-    expect((await patch(connection.id, { destination: { mappings: { contact: [{ from: "health", to: "custom_attributes.health", type: "float" }] } } })).status).toBe(200);
+    expect(
+      (
+        await patch(connection.id, {
+          destination: { mappings: { contact: [{ from: "health", to: "custom_attributes.health", type: "float" }] } },
+        })
+      ).status,
+    ).toBe(200);
     expect((await patch(connection.id, { name: "other" })).status).toBe(200);
     expect(sim.journal({ since: mark2 })).toEqual([]);
   });
 
   it("an existing attribute: its type is used when none is given; a clashing type is a 422 and nothing is created", async () => {
     const { connection } = await connectViaApi(sim);
-    expect((await patch(connection.id, { destination: { mappings: { contact: [{ from: "score", to: "custom_attributes.score", type: "integer" }] } } })).status).toBe(200);
+    expect(
+      (
+        await patch(connection.id, {
+          destination: { mappings: { contact: [{ from: "score", to: "custom_attributes.score", type: "integer" }] } },
+        })
+      ).status,
+    ).toBe(200);
     const second = await connectViaApi(sim); // another Intercom workspace: no "score" there
     const mark = journalMark(sim);
     const clash = await patch(connection.id, {
@@ -221,36 +282,55 @@ describe("PATCH: custom attribute mappings against Intercom", () => {
     });
     expect(clash.status).toBe(422);
     expect(clash.body.errors).toEqual([
-      { path: "destination.mappings.contact.0.type", message: 'the Intercom contact attribute "score" is of type integer, not boolean' },
+      {
+        path: "destination.mappings.contact.0.type",
+        message: 'the Intercom contact attribute "score" is of type integer, not boolean',
+      },
     ]);
     expect(countCalls(sim, { since: mark, method: "POST", path: "/data_attributes" })).toBe(0);
     // Without a type, the existing attribute's type is taken; integer data fits a float attribute.
-    const inferred = await patch(connection.id, { destination: { mappings: { contact: [{ from: "points", to: "custom_attributes.score" }] } } });
-    expect(inferred.body.destination.mappings.contact).toEqual([{ from: "points", to: "custom_attributes.score", type: "integer" }]);
+    const inferred = await patch(connection.id, {
+      destination: { mappings: { contact: [{ from: "points", to: "custom_attributes.score" }] } },
+    });
+    expect(inferred.body.destination.mappings.contact).toEqual([
+      { from: "points", to: "custom_attributes.score", type: "integer" },
+    ]);
     expect(second.connection.id).not.toBe(connection.id);
   });
 
   it("a missing attribute without a type is a 422 asking for one", async () => {
     const { connection } = await connectViaApi(sim);
-    const res = await patch(connection.id, { destination: { mappings: { contact: [{ from: "x", to: "custom_attributes.brand_new" }] } } });
+    const res = await patch(connection.id, {
+      destination: { mappings: { contact: [{ from: "x", to: "custom_attributes.brand_new" }] } },
+    });
     expect(res.status).toBe(422);
     expect(res.body.errors).toEqual([
-      { path: "destination.mappings.contact.0.type", message: '"brand_new" does not exist in Intercom yet: give its type so it can be created' },
+      {
+        path: "destination.mappings.contact.0.type",
+        message: '"brand_new" does not exist in Intercom yet: give its type so it can be created',
+      },
     ]);
   });
 
   it("Intercom refusing the creation is a 422 on that mapping", async () => {
     const { connection } = await connectViaApi(sim);
     // Standard attribute names cannot be custom ones in Intercom.
-    const res = await patch(connection.id, { destination: { mappings: { contact: [{ from: "x", to: "custom_attributes.email", type: "string" }] } } });
+    const res = await patch(connection.id, {
+      destination: { mappings: { contact: [{ from: "x", to: "custom_attributes.email", type: "string" }] } },
+    });
     expect(res.status).toBe(422);
-    expect(res.body.errors[0]).toMatchObject({ path: "destination.mappings.contact.0.to", message: expect.stringMatching(/Intercom refused to create "email"/) });
+    expect(res.body.errors[0]).toMatchObject({
+      path: "destination.mappings.contact.0.to",
+      message: expect.stringMatching(/Intercom refused to create "email"/),
+    });
   });
 
   it("a revoked token while checking a new custom attribute: 409, and the connection becomes revoked", async () => {
     const { connection, workspace } = await connectViaApi(sim);
     sim.revokeTokens(workspace.app_id);
-    const res = await patch(connection.id, { destination: { mappings: { contact: [{ from: "x", to: "custom_attributes.y", type: "string" }] } } });
+    const res = await patch(connection.id, {
+      destination: { mappings: { contact: [{ from: "x", to: "custom_attributes.y", type: "string" }] } },
+    });
     expect(res.status).toBe(409);
     expect((await connectionRow(connection.id))!.status).toBe("revoked");
     // Settings that need no Intercom call still save while revoked.
@@ -260,7 +340,10 @@ describe("PATCH: custom attribute mappings against Intercom", () => {
   it("an Intercom outage is a 502, and nothing is saved", async () => {
     const { connection } = await connectViaApi(sim);
     sim.configure({ faults: { error_rate: 1 } });
-    const res = await patch(connection.id, { name: "n", destination: { mappings: { contact: [{ from: "x", to: "custom_attributes.y", type: "string" }] } } });
+    const res = await patch(connection.id, {
+      name: "n",
+      destination: { mappings: { contact: [{ from: "x", to: "custom_attributes.y", type: "string" }] } },
+    });
     sim.configure({ faults: { error_rate: 0 } });
     expect(res.status).toBe(502);
     expect((await connectionRow(connection.id))!.name).not.toBe("n");
@@ -268,8 +351,17 @@ describe("PATCH: custom attribute mappings against Intercom", () => {
 
   it("a disconnected connection cannot add a new custom mapping (409) but keeps its other settings editable", async () => {
     const { connection } = await connectViaApi(sim);
-    await exports.default.fetch(`${BASE}/v1/connections/${connection.id}`, { method: "DELETE", headers: await authHeaders() });
-    expect((await patch(connection.id, { destination: { mappings: { company: [{ from: "x", to: "custom_attributes.y", type: "string" }] } } })).status).toBe(409);
+    await exports.default.fetch(`${BASE}/v1/connections/${connection.id}`, {
+      method: "DELETE",
+      headers: await authHeaders(),
+    });
+    expect(
+      (
+        await patch(connection.id, {
+          destination: { mappings: { company: [{ from: "x", to: "custom_attributes.y", type: "string" }] } },
+        })
+      ).status,
+    ).toBe(409);
     expect((await patch(connection.id, { source: { enabled: false } })).status).toBe(200);
   });
 });

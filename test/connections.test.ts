@@ -46,7 +46,9 @@ describe("POST /v1/connections (connect with an access token)", () => {
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updated_at: expect.stringMatching(/Z$/),
     });
-    expect(sim.journal({ since: mark }).map((e) => `${e.method} ${e.region} ${e.path} ${e.status}`)).toEqual(["GET US /me 200"]);
+    expect(sim.journal({ since: mark }).map((e) => `${e.method} ${e.region} ${e.path} ${e.status}`)).toEqual([
+      "GET US /me 200",
+    ]);
     const row = await connectionRow(res.body.id);
     expect(row!.tokenJwe).not.toContain(ws.token);
     expect(await openToken(env, row!.tokenJwe!)).toBe(ws.token);
@@ -65,28 +67,57 @@ describe("POST /v1/connections (connect with an access token)", () => {
     const eu = sim.createWorkspace({ region: "EU" });
     const au = sim.createWorkspace({ region: "AU" });
     const mark = journalMark(sim);
-    expect((await api("POST", "/v1/connections", { name: "EU", access_token: eu.token })).body.intercom.region).toBe("EU");
-    expect((await api("POST", "/v1/connections", { name: "AU", access_token: au.token })).body.intercom.region).toBe("AU");
-    expect(sim.journal({ since: mark }).map((e) => `${e.region} ${e.status}`)).toEqual(["US 401", "EU 200", "US 401", "EU 401", "AU 200"]);
+    expect((await api("POST", "/v1/connections", { name: "EU", access_token: eu.token })).body.intercom.region).toBe(
+      "EU",
+    );
+    expect((await api("POST", "/v1/connections", { name: "AU", access_token: au.token })).body.intercom.region).toBe(
+      "AU",
+    );
+    expect(sim.journal({ since: mark }).map((e) => `${e.region} ${e.status}`)).toEqual([
+      "US 401",
+      "EU 200",
+      "US 401",
+      "EU 401",
+      "AU 200",
+    ]);
   });
 
   it("422 on access_token when Intercom refuses it (bad token, or the wrong region given)", async () => {
     const bad = await api("POST", "/v1/connections", { name: "x", access_token: "not-a-token" });
     expect(bad.status).toBe(422);
     expect(bad.headers.get("content-type")).toBe("application/problem+json");
-    expect(bad.body.errors).toEqual([{ path: "access_token", message: expect.stringMatching(/401 on the US, EU or AU hosts/) }]);
+    expect(bad.body.errors).toEqual([
+      { path: "access_token", message: expect.stringMatching(/401 on the US, EU or AU hosts/) },
+    ]);
     const eu = sim.createWorkspace({ region: "EU" });
     const wrongRegion = await api("POST", "/v1/connections", { name: "x", access_token: eu.token, region: "US" });
     expect(wrongRegion.status).toBe(422);
     expect(wrongRegion.body.errors[0].message).toMatch(/401 on the US host/);
-    expect((await api("GET", "/v1/connections")).body.items.filter((c: any) => c.intercom.app_id === eu.app_id)).toEqual([]);
+    expect(
+      (await api("GET", "/v1/connections")).body.items.filter((c: any) => c.intercom.app_id === eu.app_id),
+    ).toEqual([]);
   });
 
   it("422 with one entry per bad field, unknown keys included; 400 for malformed JSON", async () => {
-    const res = await api("POST", "/v1/connections", { name: "", access_token: 42, region: "MARS", extra: 1, other: 2 });
+    const res = await api("POST", "/v1/connections", {
+      name: "",
+      access_token: 42,
+      region: "MARS",
+      extra: 1,
+      other: 2,
+    });
     expect(res.status).toBe(422);
-    expect(res.body.errors.map((e: any) => e.path).sort()).toEqual(["access_token", "extra", "name", "other", "region"]);
-    expect((await api("POST", "/v1/connections", {})).body.errors.map((e: any) => e.path).sort()).toEqual(["access_token", "name"]);
+    expect(res.body.errors.map((e: any) => e.path).sort()).toEqual([
+      "access_token",
+      "extra",
+      "name",
+      "other",
+      "region",
+    ]);
+    expect((await api("POST", "/v1/connections", {})).body.errors.map((e: any) => e.path).sort()).toEqual([
+      "access_token",
+      "name",
+    ]);
     const malformed = await api("POST", "/v1/connections", "{not json");
     expect(malformed.status).toBe(400);
     expect(malformed.headers.get("content-type")).toBe("application/problem+json");
@@ -114,7 +145,12 @@ describe("POST /v1/connections (connect with an access token)", () => {
     const newToken = sim.issueToken(workspace.app_id);
     const res = await api("POST", "/v1/connections", { name: "Renamed", access_token: newToken }, "ws_re");
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id: connection.id, name: "Renamed", status: "connected", destination: { enabled: true } });
+    expect(res.body).toMatchObject({
+      id: connection.id,
+      name: "Renamed",
+      status: "connected",
+      destination: { enabled: true },
+    });
     expect(await openToken(env, (await connectionRow(connection.id))!.tokenJwe!)).toBe(newToken);
     expect((await api("GET", "/v1/connections", undefined, "ws_re")).body.items).toHaveLength(1);
   });
@@ -167,7 +203,10 @@ describe("POST /v1/connections/:id/test", () => {
     const { connection, workspace } = await connectViaApi(sim, { region: "EU" });
     const mark = journalMark(sim);
     const res = await api("POST", `/v1/connections/${connection.id}/test`);
-    expect(res).toMatchObject({ status: 200, body: { ok: true, app: { id: workspace.app_id, name: workspace.name, region: "EU" } } });
+    expect(res).toMatchObject({
+      status: 200,
+      body: { ok: true, app: { id: workspace.app_id, name: workspace.name, region: "EU" } },
+    });
     expect(countCalls(sim, { since: mark, method: "GET", path: "/me" })).toBe(1);
   });
 
@@ -204,17 +243,31 @@ describe("DELETE /v1/connections/:id", () => {
   it("uninstalls at Intercom, drops the token, marks disconnected and keeps captured data", async () => {
     const { connection, workspace } = await connectViaApi(sim, { workspaceId: "ws_del" });
     const now = Date.now();
-    await database(env.DB).insert(users).values({ workspaceId: "ws_del", userId: "u1", email: "u1@example.com", createdAt: now, updatedAt: now });
+    await database(env.DB)
+      .insert(users)
+      .values({ workspaceId: "ws_del", userId: "u1", email: "u1@example.com", createdAt: now, updatedAt: now });
     const mark = journalMark(sim);
     const res = await api("DELETE", `/v1/connections/${connection.id}`, undefined, "ws_del");
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id: connection.id, status: "disconnected", intercom: { app_id: workspace.app_id } });
+    expect(res.body).toMatchObject({
+      id: connection.id,
+      status: "disconnected",
+      intercom: { app_id: workspace.app_id },
+    });
     expect(countCalls(sim, { since: mark, method: "POST", path: "/auth/uninstall" })).toBe(1);
     // The token no longer works at Intercom, and we no longer hold it.
-    expect((await fetch("https://intercom.sim.test/me", { headers: { authorization: `Bearer ${workspace.token}`, accept: "application/json" } })).status).toBe(401);
+    expect(
+      (
+        await fetch("https://intercom.sim.test/me", {
+          headers: { authorization: `Bearer ${workspace.token}`, accept: "application/json" },
+        })
+      ).status,
+    ).toBe(401);
     const row = await connectionRow(connection.id);
     expect(row).toMatchObject({ status: "disconnected", tokenJwe: null });
-    expect(await database(env.DB).query.users.findFirst({ where: (u, { eq }) => eq(u.workspaceId, "ws_del") })).toBeTruthy();
+    expect(
+      await database(env.DB).query.users.findFirst({ where: (u, { eq }) => eq(u.workspaceId, "ws_del") }),
+    ).toBeTruthy();
     // Settings can still be read; a second DELETE is a no-op.
     const again = await api("DELETE", `/v1/connections/${connection.id}`, undefined, "ws_del");
     expect(again.status).toBe(200);
@@ -266,7 +319,9 @@ describe("POST /webhooks/intercom/uninstall (unsigned hint)", () => {
 describe("GET /openapi.json", () => {
   it("describes every connection route from the same schemas, with bearer security", async () => {
     const doc = (await (await exports.default.fetch(`${BASE}/openapi.json`)).json()) as any;
-    const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops as object).map((method) => `${method.toUpperCase()} ${path}`));
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops as object).map((method) => `${method.toUpperCase()} ${path}`),
+    );
     for (const route of [
       "POST /v1/connections",
       "GET /v1/connections",
@@ -285,7 +340,9 @@ describe("GET /openapi.json", () => {
     expect(doc.paths["/v1/connections/{id}/logs"].get.parameters.map((p: any) => p.name).sort()).toEqual(
       ["cursor", "direction", "id", "limit", "object_type", "outcome", "q"].sort(),
     );
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["Connection", "ConnectionPatch", "FieldMapping", "Problem", "SyncLogPage"]));
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(["Connection", "ConnectionPatch", "FieldMapping", "Problem", "SyncLogPage"]),
+    );
     expect(doc.components.schemas.Connection.properties.intercom.properties.region.enum).toEqual(["US", "EU", "AU"]);
   });
 });

@@ -20,10 +20,14 @@ describe("dead letters", () => {
     const { workspace, workspaceId, connection } = await connectDestination(sim);
     sim.configure({ faults: { error_rate: 1 } });
     const user = await identifyUser(env, workspaceId, { user_id: "u-dead", properties: { full_name: "Dead Letter" } });
-    const list = await waitFor(async () => {
-      const { json } = await call(workspaceId, "GET", `/v1/connections/${connection.id}/dead-letters`);
-      return json.items.length ? json : null;
-    }, 20_000, "a dead letter");
+    const list = await waitFor(
+      async () => {
+        const { json } = await call(workspaceId, "GET", `/v1/connections/${connection.id}/dead-letters`);
+        return json.items.length ? json : null;
+      },
+      20_000,
+      "a dead letter",
+    );
     expect(list.items[0]).toMatchObject({
       queue: "intercom-outbound",
       body: { connection_id: connection.id, kind: "user", local_pk: user.row.pk },
@@ -41,7 +45,9 @@ describe("dead letters", () => {
     expect(replays.map((r) => r.status)).toEqual([202, 202]);
     expect(replays.map((r) => r.json.replayed).sort()).toEqual([0, 1]);
     await waitFor(() => sim.state(workspace.app_id).contacts[0]?.name === "Dead Letter", 10_000, "replayed sync");
-    expect((await call(workspaceId, "POST", `/v1/connections/${connection.id}/dead-letters/replay`)).json.replayed).toBe(0);
+    expect(
+      (await call(workspaceId, "POST", `/v1/connections/${connection.id}/dead-letters/replay`)).json.replayed,
+    ).toBe(0);
   });
 
   it("a failed action replays to done", async () => {
@@ -55,14 +61,24 @@ describe("dead letters", () => {
       body: JSON.stringify({ user_id: "u-act", type: "add_tag", tag: "VIP" }),
     });
     const { id } = (await accepted.json()) as { id: string };
-    const failed = await waitFor(async () => {
-      const { json } = await call(workspaceId, "GET", `/v1/actions/${id}`, "ingest");
-      return json.status === "failed" ? json : null;
-    }, 20_000, "action failed");
+    const failed = await waitFor(
+      async () => {
+        const { json } = await call(workspaceId, "GET", `/v1/actions/${id}`, "ingest");
+        return json.status === "failed" ? json : null;
+      },
+      20_000,
+      "action failed",
+    );
     expect(failed.detail).toMatch(/gave up after 4 attempts/);
     sim.configure({ faults: { error_rate: 0 } });
-    expect((await call(workspaceId, "POST", `/v1/connections/${connection.id}/dead-letters/replay`)).json.replayed).toBe(1);
-    await waitFor(async () => (await call(workspaceId, "GET", `/v1/actions/${id}`, "ingest")).json.status === "done", 10_000, "action done");
+    expect(
+      (await call(workspaceId, "POST", `/v1/connections/${connection.id}/dead-letters/replay`)).json.replayed,
+    ).toBe(1);
+    await waitFor(
+      async () => (await call(workspaceId, "GET", `/v1/actions/${id}`, "ingest")).json.status === "done",
+      10_000,
+      "action done",
+    );
     expect(sim.state(workspace.app_id).taggings).toHaveLength(1);
   });
 

@@ -19,8 +19,14 @@ describe("dead-letter consumers", () => {
     }
     const { results } = await env.DB.prepare("SELECT * FROM dead_letters WHERE message_id = 'msg-out-1'").all();
     expect(results).toHaveLength(1);
-    expect(results[0]).toMatchObject({ queue: "intercom-outbound", connection_id: connection.id, body: JSON.stringify(body) });
-    const log = await env.DB.prepare("SELECT * FROM sync_logs WHERE outcome = 'dead_letter' AND object_id = 'msg-out-1'").all();
+    expect(results[0]).toMatchObject({
+      queue: "intercom-outbound",
+      connection_id: connection.id,
+      body: JSON.stringify(body),
+    });
+    const log = await env.DB.prepare(
+      "SELECT * FROM sync_logs WHERE outcome = 'dead_letter' AND object_id = 'msg-out-1'",
+    ).all();
     expect(log.results).toHaveLength(1);
     expect(log.results[0]).toMatchObject({ direction: "out", connection_id: connection.id, workspace_id: "ws_test" });
   });
@@ -28,12 +34,19 @@ describe("dead-letter consumers", () => {
   it("find the connection of an exhausted inbound message by its app_id", async () => {
     const connection = await seedConnection({ appId: "app_dlq" });
     const batch = createMessageBatch("intercom-inbound-dlq", [
-      { id: "msg-in-1", timestamp: new Date(), attempts: 1, body: { app_id: "app_dlq", received_at: 1, notification: {} } },
+      {
+        id: "msg-in-1",
+        timestamp: new Date(),
+        attempts: 1,
+        body: { app_id: "app_dlq", received_at: 1, notification: {} },
+      },
     ]);
     const ctx = createExecutionContext();
     await worker.queue(batch, env, ctx);
     await getQueueResult(batch, ctx);
-    const row = await env.DB.prepare("SELECT queue, connection_id FROM dead_letters WHERE message_id = 'msg-in-1'").first();
+    const row = await env.DB.prepare(
+      "SELECT queue, connection_id FROM dead_letters WHERE message_id = 'msg-in-1'",
+    ).first();
     expect(row).toEqual({ queue: "intercom-inbound", connection_id: connection.id });
   });
 

@@ -22,9 +22,17 @@ describe("preview", () => {
     await waitFor(() => sim.state(workspace.app_id).contacts.length === 1);
     await settle(300);
     // Change the CDP without a sync reaching Intercom yet: switch the destination off for the write.
-    await env.DB.prepare("UPDATE connections SET destination = json_set(destination, '$.enabled', json('false')) WHERE id = ?").bind(connection.id).run();
+    await env.DB.prepare(
+      "UPDATE connections SET destination = json_set(destination, '$.enabled', json('false')) WHERE id = ?",
+    )
+      .bind(connection.id)
+      .run();
     await identifyUser(env, workspaceId, { user_id: "u-prev", properties: { full_name: "After", phone: "+1 2" } });
-    await env.DB.prepare("UPDATE connections SET destination = json_set(destination, '$.enabled', json('true')) WHERE id = ?").bind(connection.id).run();
+    await env.DB.prepare(
+      "UPDATE connections SET destination = json_set(destination, '$.enabled', json('true')) WHERE id = ?",
+    )
+      .bind(connection.id)
+      .run();
     const mark = journalMark(sim);
     const { status, json } = await call(workspaceId, "GET", `/v1/connections/${connection.id}/preview?user_id=u-prev`);
     expect(status).toBe(200);
@@ -37,7 +45,11 @@ describe("preview", () => {
 
   it("shows the search then create of a contact not yet linked", async () => {
     const { workspaceId, connection } = await connectDestination(sim);
-    await env.DB.prepare("UPDATE connections SET destination = json_set(destination, '$.enabled', json('false')) WHERE id = ?").bind(connection.id).run();
+    await env.DB.prepare(
+      "UPDATE connections SET destination = json_set(destination, '$.enabled', json('false')) WHERE id = ?",
+    )
+      .bind(connection.id)
+      .run();
     await identifyUser(env, workspaceId, { user_id: "u-new", email: "new@example.com" });
     const { json } = await call(workspaceId, "GET", `/v1/connections/${connection.id}/preview?user_id=u-new`);
     expect(json.requests.map((r: { method: string; url: string }) => `${r.method} ${r.url}`)).toEqual([
@@ -65,19 +77,29 @@ describe("preview", () => {
 describe("resync", () => {
   it("queues every user passing the filter, in the background, with progress in the logs", async () => {
     const { workspace, workspaceId, connection } = await connectDestination(sim, { segments: ["beta"] });
-    await env.DB.prepare("UPDATE connections SET destination = json_set(destination, '$.enabled', json('false')) WHERE id = ?").bind(connection.id).run();
+    await env.DB.prepare(
+      "UPDATE connections SET destination = json_set(destination, '$.enabled', json('false')) WHERE id = ?",
+    )
+      .bind(connection.id)
+      .run();
     for (let i = 0; i < 7; i++) {
       await identifyUser(env, workspaceId, { user_id: `u-${i}`, segments: i < 5 ? ["beta"] : ["other"] });
     }
     await settle();
     expect(countCalls(sim)).toBe(0);
-    await env.DB.prepare("UPDATE connections SET destination = json_set(destination, '$.enabled', json('true')) WHERE id = ?").bind(connection.id).run();
+    await env.DB.prepare(
+      "UPDATE connections SET destination = json_set(destination, '$.enabled', json('true')) WHERE id = ?",
+    )
+      .bind(connection.id)
+      .run();
     const response = await call(workspaceId, "POST", `/v1/connections/${connection.id}/resync`);
     expect(response).toEqual({ status: 202, json: { queued: 5 } });
     await waitFor(() => sim.state(workspace.app_id).contacts.length === 5, 15_000, "5 contacts");
     await settle();
     expect(sim.state(workspace.app_id).contacts).toHaveLength(5);
-    const { results } = await env.DB.prepare("SELECT detail FROM sync_logs WHERE connection_id = ? AND action = 'resync' ORDER BY id")
+    const { results } = await env.DB.prepare(
+      "SELECT detail FROM sync_logs WHERE connection_id = ? AND action = 'resync' ORDER BY id",
+    )
       .bind(connection.id)
       .all<{ detail: string }>();
     expect(results.map((row) => row.detail)).toEqual([

@@ -23,14 +23,32 @@ describe("destination: Intercom's answers", () => {
   it("a 409 on create updates the contact whose id the message names", async () => {
     const { workspace, workspaceId, connection } = await connectDestination(sim);
     sim.configure({ search_lag_ms: 60_000 });
-    const existing = await intercomRest(workspace, "POST", "/contacts", { external_id: "u-409", email: "dup@example.com" });
-    await identifyUser(env, workspaceId, { user_id: "u-409", email: "dup@example.com", properties: { full_name: "Found By Conflict" } });
-    await waitFor(() => sim.state(workspace.app_id).contacts[0]?.name === "Found By Conflict", 10_000, "update after 409");
+    const existing = await intercomRest(workspace, "POST", "/contacts", {
+      external_id: "u-409",
+      email: "dup@example.com",
+    });
+    await identifyUser(env, workspaceId, {
+      user_id: "u-409",
+      email: "dup@example.com",
+      properties: { full_name: "Found By Conflict" },
+    });
+    await waitFor(
+      () => sim.state(workspace.app_id).contacts[0]?.name === "Found By Conflict",
+      10_000,
+      "update after 409",
+    );
     expect(sim.state(workspace.app_id).contacts).toHaveLength(1);
     expect(sim.state(workspace.app_id).contacts[0]!.id).toBe(existing.json.id);
     const journal = sim.journal().map((entry) => `${entry.method} ${entry.path} ${entry.status}`);
-    expect(journal).toEqual(["POST /contacts 200", "POST /contacts/search 200", "POST /contacts 409", `PUT /contacts/${existing.json.id} 200`]);
-    const link = await env.DB.prepare("SELECT intercom_id FROM intercom_links WHERE connection_id = ?").bind(connection.id).first();
+    expect(journal).toEqual([
+      "POST /contacts 200",
+      "POST /contacts/search 200",
+      "POST /contacts 409",
+      `PUT /contacts/${existing.json.id} 200`,
+    ]);
+    const link = await env.DB.prepare("SELECT intercom_id FROM intercom_links WHERE connection_id = ?")
+      .bind(connection.id)
+      .first();
     expect(link).toEqual({ intercom_id: existing.json.id });
   });
 
@@ -40,7 +58,11 @@ describe("destination: Intercom's answers", () => {
     const existing = await intercomRest(workspace, "POST", "/contacts", { external_id: "u-arch" });
     await intercomRest(workspace, "POST", `/contacts/${existing.json.id}/archive`);
     await identifyUser(env, workspaceId, { user_id: "u-arch", properties: { full_name: "Archived" } });
-    await waitFor(async () => (await logsFor(connection.id, "outcome = 'conflict'")).length === 1, 10_000, "conflict logged");
+    await waitFor(
+      async () => (await logsFor(connection.id, "outcome = 'conflict'")).length === 1,
+      10_000,
+      "conflict logged",
+    );
     await settle();
     expect((await logsFor(connection.id, "outcome = 'conflict'"))[0]!.detail).toMatch(/archived contact/);
     expect(sim.journal().filter((entry) => entry.status === 409)).toHaveLength(1);
@@ -71,7 +93,11 @@ describe("destination: Intercom's answers", () => {
       mappings: { contact: [{ from: "plan", to: "custom_attributes.never_created", type: "string" }], company: [] },
     });
     await identifyUser(env, workspaceId, { user_id: "u-400", properties: { plan: "pro" } });
-    await waitFor(async () => (await logsFor(connection.id, "outcome = 'failed'")).length === 1, 10_000, "failure logged");
+    await waitFor(
+      async () => (await logsFor(connection.id, "outcome = 'failed'")).length === 1,
+      10_000,
+      "failure logged",
+    );
     await settle();
     const [failed] = await logsFor(connection.id, "outcome = 'failed'");
     expect(failed!.detail).toMatch(/Intercom answered 400: .*never_created/);
@@ -84,7 +110,9 @@ describe("destination: Intercom's answers", () => {
     await identifyUser(env, workspaceId, { user_id: "u-401", properties: { full_name: "Parked" } });
     await waitFor(async () => (await logsFor(connection.id, "outcome = 'parked'")).length > 0, 10_000, "parked");
     const db = database(env.DB);
-    expect((await db.select().from(connections).where(eq(connections.id, connection.id)).get())!.status).toBe("revoked");
+    expect((await db.select().from(connections).where(eq(connections.id, connection.id)).get())!.status).toBe(
+      "revoked",
+    );
     // Writes while revoked wait too.
     await identifyUser(env, workspaceId, { user_id: "u-401", properties: { phone: "+33 1" } });
     await settle();
@@ -98,9 +126,16 @@ describe("destination: Intercom's answers", () => {
       body: JSON.stringify({ name: "Reconnected", access_token: token, region: "US" }),
     });
     expect(reconnect.status).toBe(200);
-    expect(((await reconnect.json()) as { id: string; status: string })).toMatchObject({ id: connection.id, status: "connected" });
+    expect((await reconnect.json()) as { id: string; status: string }).toMatchObject({
+      id: connection.id,
+      status: "connected",
+    });
     await waitFor(() => sim.state(workspace.app_id).contacts[0]?.phone === "+33 1", 10_000, "resumed");
-    expect(sim.state(workspace.app_id).contacts[0]).toMatchObject({ external_id: "u-401", name: "Parked", phone: "+33 1" });
+    expect(sim.state(workspace.app_id).contacts[0]).toMatchObject({
+      external_id: "u-401",
+      name: "Parked",
+      phone: "+33 1",
+    });
   });
 });
 
@@ -125,7 +160,11 @@ describe("destination: companies", () => {
     await upsertAccount(env, workspaceId, "globex", { name: "Globex" });
     await identifyUser(env, workspaceId, { user_id: "u-member", properties: { full_name: "Member" } });
     await setMembership(env, workspaceId, "globex", "u-member", true);
-    await waitFor(async () => (await logsFor(connection.id, "outcome = 'pending'")).length > 0, 10_000, "pending logged");
+    await waitFor(
+      async () => (await logsFor(connection.id, "outcome = 'pending'")).length > 0,
+      10_000,
+      "pending logged",
+    );
 
     await intercomRest(workspace, "POST", "/companies", { company_id: "globex" });
     await upsertAccount(env, workspaceId, "globex", { name: "Globex Corp" });

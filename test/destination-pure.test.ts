@@ -7,7 +7,11 @@ import { backoff, decide } from "../src/destination/retry-policy";
 import { requestBody } from "../src/intercom/fields";
 import type { ContactSummary } from "../src/intercom/gateway";
 
-const user = (properties: Record<string, unknown>, userId: string | null = "u1", email: string | null = "Ada@Example.com") => ({
+const user = (
+  properties: Record<string, unknown>,
+  userId: string | null = "u1",
+  email: string | null = "Ada@Example.com",
+) => ({
   userId,
   email,
   properties,
@@ -48,7 +52,10 @@ describe("coercion to Intercom types", () => {
 
 describe("payloads", () => {
   it("maps every default contact field, name from full_name else first + last", () => {
-    const payload = contactPayload(user({ full_name: "Ada Lovelace", phone: "+44 1", registered_at: "2024-01-02T03:04:05Z" }), []);
+    const payload = contactPayload(
+      user({ full_name: "Ada Lovelace", phone: "+44 1", registered_at: "2024-01-02T03:04:05Z" }),
+      [],
+    );
     expect(payload.fields).toEqual({
       email: "ada@example.com",
       external_id: "u1",
@@ -62,10 +69,20 @@ describe("payloads", () => {
 
   it("maps every default company field", () => {
     const payload = companyPayload(
-      { accountId: "acme", name: "Acme", properties: { plan: "pro", mrr: 99.9, registered_at: "2024-01-02T03:04:05Z" } },
+      {
+        accountId: "acme",
+        name: "Acme",
+        properties: { plan: "pro", mrr: 99.9, registered_at: "2024-01-02T03:04:05Z" },
+      },
       [],
     );
-    expect(payload.fields).toEqual({ company_id: "acme", name: "Acme", plan: "pro", monthly_spend: 99, remote_created_at: 1704164645 });
+    expect(payload.fields).toEqual({
+      company_id: "acme",
+      name: "Acme",
+      plan: "pro",
+      monthly_spend: 99,
+      remote_created_at: 1704164645,
+    });
   });
 
   it("applies custom mappings with coercion; a value that cannot be coerced is dropped with a warning", () => {
@@ -75,15 +92,26 @@ describe("payloads", () => {
       { from: "stage", to: "name", type: "string" },
       { from: "score.deep", to: "custom_attributes.score", type: "integer" },
     ]);
-    expect(payload.fields).toMatchObject({ "custom_attributes.health": 0.75, name: "trial", "custom_attributes.score": 3 });
+    expect(payload.fields).toMatchObject({
+      "custom_attributes.health": 0.75,
+      name: "trial",
+      "custom_attributes.score": 3,
+    });
     expect(payload.fields).not.toHaveProperty("custom_attributes.seats");
-    expect(payload.warnings).toEqual([{ path: "custom_attributes.seats", from: "seats", reason: "a string (1 characters), not a number" }]);
+    expect(payload.warnings).toEqual([
+      { path: "custom_attributes.seats", from: "seats", reason: "a string (1 characters), not a number" },
+    ]);
   });
 
   it("omits absent values and nests custom attributes in the request body", () => {
-    const payload = contactPayload(user({}, null, null), [{ from: "plan", to: "custom_attributes.plan", type: "string" }]);
+    const payload = contactPayload(user({}, null, null), [
+      { from: "plan", to: "custom_attributes.plan", type: "string" },
+    ]);
     expect(payload.fields).toEqual({});
-    expect(requestBody({ name: "A", "custom_attributes.plan": "pro" })).toEqual({ name: "A", custom_attributes: { plan: "pro" } });
+    expect(requestBody({ name: "A", "custom_attributes.plan": "pro" })).toEqual({
+      name: "A",
+      custom_attributes: { plan: "pro" },
+    });
   });
 
   it("diffs against what Intercom is known to hold", () => {
@@ -111,14 +139,24 @@ describe("contact matching", () => {
     const byId = contact("1", "user", "u1", "other@x.com");
     const byEmail = contact("2", "user", null, "a@x.com");
     const lead = contact("3", "lead", "7f1c-uuid", "a@x.com");
-    expect(chooseContact([lead, byEmail, byId], identity)).toMatchObject({ kind: "found", via: "external_id", contact: { id: "1" } });
-    expect(chooseContact([lead, byEmail], identity)).toMatchObject({ kind: "found", via: "email_user", contact: { id: "2" } });
+    expect(chooseContact([lead, byEmail, byId], identity)).toMatchObject({
+      kind: "found",
+      via: "external_id",
+      contact: { id: "1" },
+    });
+    expect(chooseContact([lead, byEmail], identity)).toMatchObject({
+      kind: "found",
+      via: "email_user",
+      contact: { id: "2" },
+    });
     expect(chooseContact([lead], identity)).toMatchObject({ kind: "found", via: "email_lead", contact: { id: "3" } });
     expect(chooseContact([], identity)).toEqual({ kind: "none" });
   });
 
   it("does not take a user with another external_id for the same person", () => {
-    expect(chooseContact([contact("9", "user", "someone-else", "a@x.com")], { userId: "u1", email: "a@x.com" })).toEqual({
+    expect(
+      chooseContact([contact("9", "user", "someone-else", "a@x.com")], { userId: "u1", email: "a@x.com" }),
+    ).toEqual({
       kind: "none",
     });
   });
@@ -150,9 +188,14 @@ describe("retry policy", () => {
     });
     const server = decide({ kind: "server", status: 503, message: "x" }, 3, now, 0.5);
     expect(server.kind).toBe("retry");
-    expect(decide({ kind: "server", status: 503, message: "x" }, 8, now, 0.5)).toMatchObject({ kind: "fail", exhausted: true });
+    expect(decide({ kind: "server", status: 503, message: "x" }, 8, now, 0.5)).toMatchObject({
+      kind: "fail",
+      exhausted: true,
+    });
     expect(decide({ kind: "unauthorized", status: 401, message: "x" }, 1, now, 0).kind).toBe("park");
-    expect(decide({ kind: "invalid", status: 400, code: "parameter_invalid", message: "bad" }, 1, now, 0)).toMatchObject({
+    expect(
+      decide({ kind: "invalid", status: 400, code: "parameter_invalid", message: "bad" }, 1, now, 0),
+    ).toMatchObject({
       kind: "fail",
       exhausted: false,
     });

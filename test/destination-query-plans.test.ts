@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Env } from "../src/env";
+import { database } from "../src/db/client";
+import { accounts } from "../src/db/schema";
 import { acceptAction, getAction } from "../src/destination/actions";
 import { resolveBatch } from "../src/destination/batch-resolve";
 import { loadSyncContext } from "../src/destination/context";
@@ -12,15 +13,14 @@ import { executeAction, finishAction, queuedActions, startAction } from "../src/
 import { syncCompany } from "../src/destination/sync-company";
 import { syncContact } from "../src/destination/sync-contact";
 import { wakeLinkedUsers } from "../src/destination/wake";
+import type { Env } from "../src/env";
+import { recordDeadLetter } from "../src/ops/dead-letters";
 import { runHousekeeping } from "../src/ops/housekeeping";
 import { listDeadLetters, replayDeadLetters } from "../src/ops/replay";
-import { recordDeadLetter } from "../src/ops/dead-letters";
 import { runSweeps } from "../src/source/sweep";
-import { database } from "../src/db/client";
-import { accounts } from "../src/db/schema";
 import { connectDestination } from "./helpers/destination";
 import { useIntercomSim } from "./helpers/intercom-sim";
-import { recordingD1, scanningStatements, type Recorded } from "./helpers/query-plans";
+import { type Recorded, recordingD1, scanningStatements } from "./helpers/query-plans";
 
 // Every query of the ingest routes, the destination's objects, actions, resync, dead letters, the sweep and the
 // housekeeping cron, recorded as D1 receives them, then asked for its plan: none reads a whole table.
@@ -36,9 +36,15 @@ describe("query plans of the destination, actions and operations", () => {
       mappings: { contact: [], company: [] },
     });
     // Some content, so the planner sees real tables.
-    for (let i = 0; i < 30; i++) await identifyUser(env, ws, { user_id: `filler-${i}`, email: `f${i}@example.com`, segments: ["beta"] });
+    for (let i = 0; i < 30; i++)
+      await identifyUser(env, ws, { user_id: `filler-${i}`, email: `f${i}@example.com`, segments: ["beta"] });
 
-    const created = await identifyUser(proxied, ws, { user_id: "u-plan", email: "plan@example.com", properties: { full_name: "Plan" }, segments: ["beta"] });
+    const created = await identifyUser(proxied, ws, {
+      user_id: "u-plan",
+      email: "plan@example.com",
+      properties: { full_name: "Plan" },
+      segments: ["beta"],
+    });
     await identifyUser(proxied, ws, { email: "plan@example.com", properties: { phone: "+1" } });
     await identifyUser(proxied, ws, { email: "only-email@example.com" });
     await upsertAccount(proxied, ws, "acme", { name: "Acme" });
@@ -64,12 +70,22 @@ describe("query plans of the destination, actions and operations", () => {
     ]);
     await setMembership(proxied, ws, "acme", "u-plan", false);
 
-    const { id } = await acceptAction(proxied, ws, { user_id: "u-plan", type: "add_tag", tag: "VIP", idempotency_key: "k1" });
+    const { id } = await acceptAction(proxied, ws, {
+      user_id: "u-plan",
+      type: "add_tag",
+      tag: "VIP",
+      idempotency_key: "k1",
+    });
     await acceptAction(proxied, ws, { user_id: "u-plan", type: "add_tag", tag: "VIP", idempotency_key: "k1" });
     await getAction(proxied, ws, id);
     await queuedActions(context.db, connection.id, created.row.pk);
     const action = (await startAction(context.db, id))!;
-    await executeAction(context, action, (await syncContact(context, created.row.pk, { companyIdOf: async () => null }) as { contactId: string }).contactId);
+    await executeAction(
+      context,
+      action,
+      ((await syncContact(context, created.row.pk, { companyIdOf: async () => null })) as { contactId: string })
+        .contactId,
+    );
     await finishAction(context, action, { status: "done", detail: "ok", subject: { objectId: "u-plan", email: null } });
 
     await startResync(proxied, { id: connection.id, workspaceId: ws, segments: ["beta"] });
@@ -77,7 +93,13 @@ describe("query plans of the destination, actions and operations", () => {
     await previewContactSync(proxied, context.connection, "u-plan");
     await wakeLinkedUsers(proxied, connection, [created.row.pk]);
     await resumeParkedSyncs(proxied, connection.id);
-    await recordDeadLetter(database(proxied.DB), { queue: "intercom-outbound", connectionId: connection.id, workspaceId: ws, body: {}, detail: "x" });
+    await recordDeadLetter(database(proxied.DB), {
+      queue: "intercom-outbound",
+      connectionId: connection.id,
+      workspaceId: ws,
+      body: {},
+      detail: "x",
+    });
     await listDeadLetters(proxied, connection.id, { limit: 10 });
     await listDeadLetters(proxied, connection.id, { limit: 10, cursor: 1_000 });
     await replayDeadLetters(proxied, { id: connection.id, workspaceId: ws });

@@ -7,7 +7,9 @@ import { countCalls, journalMark, useIntercomSim } from "./helpers/intercom-sim"
 const sim = useIntercomSim();
 
 async function syncLogs(where: string) {
-  const { results } = await env.DB.prepare(`SELECT * FROM sync_logs WHERE direction = 'out' AND ${where} ORDER BY id`).all<{
+  const { results } = await env.DB.prepare(
+    `SELECT * FROM sync_logs WHERE direction = 'out' AND ${where} ORDER BY id`,
+  ).all<{
     outcome: string;
     action: string;
     detail: string;
@@ -19,7 +21,11 @@ async function syncLogs(where: string) {
 describe("destination sync: call efficiency", () => {
   it("creates a new contact with at most 2 calls, then one effective change costs exactly 1 call", async () => {
     const { workspace, workspaceId: ws } = await connectDestination(sim);
-    await identifyUser(env, ws, { user_id: "u-new", email: "New@Example.com", properties: { full_name: "New Person" } });
+    await identifyUser(env, ws, {
+      user_id: "u-new",
+      email: "New@Example.com",
+      properties: { full_name: "New Person" },
+    });
     await waitFor(() => sim.state(workspace.app_id).contacts.length === 1, 10_000, "contact created");
     await settle(300);
     expect(countCalls(sim)).toBeLessThanOrEqual(2);
@@ -57,7 +63,8 @@ describe("destination sync: call efficiency", () => {
     await waitFor(() => sim.state(workspace.app_id).contacts.length === 1);
     await settle(300);
     const mark = journalMark(sim);
-    for (let i = 1; i <= 100; i++) await identifyUser(env, ws, { user_id: "u-burst", properties: { full_name: `v${i}` } });
+    for (let i = 1; i <= 100; i++)
+      await identifyUser(env, ws, { user_id: "u-burst", properties: { full_name: `v${i}` } });
     await waitFor(() => sim.state(workspace.app_id).contacts[0]!.name === "v100", 15_000, "last write synced");
     await settle();
     expect(countCalls(sim, { since: mark })).toBeLessThanOrEqual(3);
@@ -69,9 +76,15 @@ describe("destination sync: call efficiency", () => {
     await intercomRest(workspace, "POST", "/contacts", { external_id: "u-batch-0", email: "batch0@example.com" });
     sim.clearJournal();
     await Promise.all(
-      Array.from({ length: 20 }, (_, i) => identifyUser(env, ws, { user_id: `u-batch-${i}`, properties: { full_name: `Batch ${i}` } })),
+      Array.from({ length: 20 }, (_, i) =>
+        identifyUser(env, ws, { user_id: `u-batch-${i}`, properties: { full_name: `Batch ${i}` } }),
+      ),
     );
-    await waitFor(() => sim.state(workspace.app_id).contacts.filter((c) => c.name?.startsWith("Batch")).length === 20, 15_000, "20 synced");
+    await waitFor(
+      () => sim.state(workspace.app_id).contacts.filter((c) => c.name?.startsWith("Batch")).length === 20,
+      15_000,
+      "20 synced",
+    );
     await settle();
     const calls = sim.journal().map((entry) => `${entry.method} ${entry.path}`);
     const searches = calls.filter((call) => call === "POST /contacts/search").length;
@@ -85,7 +98,11 @@ describe("destination sync: call efficiency", () => {
     const { workspace, workspaceId: ws } = await connectDestination(sim);
     await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        identifyUser(env, ws, { user_id: "u-race", email: "race@example.com", properties: { [`p${i}`]: i, full_name: "Racer" } }),
+        identifyUser(env, ws, {
+          user_id: "u-race",
+          email: "race@example.com",
+          properties: { [`p${i}`]: i, full_name: "Racer" },
+        }),
       ),
     );
     await waitFor(() => sim.state(workspace.app_id).contacts.length >= 1);
@@ -112,7 +129,9 @@ describe("destination sync: settings", () => {
     await intercomRest(workspace, "POST", "/contacts", { external_id: "u-known", email: "known@example.com" });
     await identifyUser(env, ws, { user_id: "u-unknown", properties: { full_name: "Nobody" } });
     await identifyUser(env, ws, { user_id: "u-known", properties: { full_name: "Known Person" } });
-    await waitFor(() => sim.state(workspace.app_id).contacts.find((c) => c.external_id === "u-known")?.name === "Known Person");
+    await waitFor(
+      () => sim.state(workspace.app_id).contacts.find((c) => c.external_id === "u-known")?.name === "Known Person",
+    );
     await waitFor(async () => (await syncLogs("outcome = 'skipped' AND object_id = 'u-unknown'")).length > 0);
     const [skip] = await syncLogs("outcome = 'skipped' AND object_id = 'u-unknown'");
     expect(skip!.detail).toBe("not in Intercom; creation is off");
@@ -121,14 +140,21 @@ describe("destination sync: settings", () => {
 
   it("sends every default contact and company mapping", async () => {
     const { workspace, workspaceId: ws } = await connectDestination(sim);
-    await upsertAccount(env, ws, "acme", { name: "Acme", properties: { plan: "Scale", mrr: 1234.9, registered_at: "2023-05-06T07:08:09Z" } });
+    await upsertAccount(env, ws, "acme", {
+      name: "Acme",
+      properties: { plan: "Scale", mrr: 1234.9, registered_at: "2023-05-06T07:08:09Z" },
+    });
     await identifyUser(env, ws, {
       user_id: "u-map",
       email: "Map@Example.com",
       properties: { first_name: "Grace", last_name: "Hopper", phone: "+1 202", registered_at: "2024-01-02T03:04:05Z" },
     });
     await setMembership(env, ws, "acme", "u-map", true);
-    await waitFor(() => sim.state(workspace.app_id).companies.length === 1 && sim.state(workspace.app_id).attachments.length === 1, 10_000, "attached");
+    await waitFor(
+      () => sim.state(workspace.app_id).companies.length === 1 && sim.state(workspace.app_id).attachments.length === 1,
+      10_000,
+      "attached",
+    );
     const state = sim.state(workspace.app_id);
     expect(state.contacts[0]).toMatchObject({
       email: "map@example.com",
@@ -137,7 +163,13 @@ describe("destination sync: settings", () => {
       phone: "+1 202",
       signed_up_at: 1704164645,
     });
-    expect(state.companies[0]).toMatchObject({ company_id: "acme", name: "Acme", plan: { name: "Scale" }, monthly_spend: 1234, remote_created_at: 1683356889 });
+    expect(state.companies[0]).toMatchObject({
+      company_id: "acme",
+      name: "Acme",
+      plan: { name: "Scale" },
+      monthly_spend: 1234,
+      remote_created_at: 1683356889,
+    });
   });
 
   it("coerces custom mappings to each attribute type and drops what cannot be coerced, with a warning", async () => {
@@ -162,11 +194,20 @@ describe("destination sync: settings", () => {
       ["stage", "string"],
       ["bad_count", "integer"],
     ]) {
-      expect((await intercomRest(workspace, "POST", "/data_attributes", { name, model: "contact", data_type })).status).toBe(200);
+      expect(
+        (await intercomRest(workspace, "POST", "/data_attributes", { name, model: "contact", data_type })).status,
+      ).toBe(200);
     }
     await identifyUser(env, ws, {
       user_id: "u-coerce",
-      properties: { health: "0.82", seats: 12.7, vip: "yes", trial_ends: "2025-01-01T00:00:00Z", stage: 3, bad: "lots" },
+      properties: {
+        health: "0.82",
+        seats: 12.7,
+        vip: "yes",
+        trial_ends: "2025-01-01T00:00:00Z",
+        stage: 3,
+        bad: "lots",
+      },
     });
     await waitFor(() => sim.state(workspace.app_id).contacts.length === 1);
     expect(sim.state(workspace.app_id).contacts[0]!.custom_attributes).toEqual({
@@ -177,6 +218,8 @@ describe("destination sync: settings", () => {
       stage: "3",
     });
     const warnings = await syncLogs("object_type = 'field'");
-    expect(warnings.map((w) => w.detail)).toEqual(['field custom_attributes.bad_count not sent: property "bad" is a string (4 characters), not a number']);
+    expect(warnings.map((w) => w.detail)).toEqual([
+      'field custom_attributes.bad_count not sent: property "bad" is a string (4 characters), not a number',
+    ]);
   });
 });

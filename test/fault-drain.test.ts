@@ -69,16 +69,26 @@ describe(`fault drain (${USERS} users)`, () => {
         segments: ["active"],
         mappings: { contact: [{ from: "plan", to: "custom_attributes.plan", type: "string" }], company: [] },
       });
-      await intercomRest(workspace, "POST", "/data_attributes", { name: "plan", model: "contact", data_type: "string" });
+      await intercomRest(workspace, "POST", "/data_attributes", {
+        name: "plan",
+        model: "contact",
+        data_type: "string",
+      });
       sim.configure({
         rate_limit: { window_ms: 1_000, limit: 200 },
-        faults: { error_rate: 0.2, rate_limit_rate: 0.05, latency_ms: { min: 0, max: MAX_LATENCY_MS }, fault_phase: "after" },
+        faults: {
+          error_rate: 0.2,
+          rate_limit_rate: 0.05,
+          latency_ms: { min: 0, max: MAX_LATENCY_MS },
+          fault_phase: "after",
+        },
         seed: 42,
       });
       env.CHAOS_OUTBOUND_FAILURE_RATE = "0.2";
 
       const accounts = Math.max(2, Math.floor(USERS / 10));
-      for (let a = 0; a < accounts; a++) await api(workspaceId, "PUT", `/v1/accounts/acct-${a}`, { name: `Account ${a}` });
+      for (let a = 0; a < accounts; a++)
+        await api(workspaceId, "PUT", `/v1/accounts/acct-${a}`, { name: `Account ${a}` });
       const expected: Expected[] = Array.from({ length: USERS }, (_, i) => ({
         userId: `u-${i}`,
         email: `user${i}@example.com`,
@@ -115,21 +125,36 @@ describe(`fault drain (${USERS} users)`, () => {
         const burst = index % 7 === 0 ? 5 : 1;
         for (let b = 0; b < burst; b++) {
           user.plan = b === burst - 1 ? "pro" : `trial-${b}`;
-          await api(workspaceId, "PUT", "/v1/users", { user_id: user.userId, properties: { full_name: user.name, plan: user.plan } });
+          await api(workspaceId, "PUT", "/v1/users", {
+            user_id: user.userId,
+            properties: { full_name: user.name, plan: user.plan },
+          });
         }
         await api(workspaceId, "PUT", "/v1/users", { user_id: user.userId, properties: { plan: user.plan } });
       });
       const actionIds: string[] = [];
       await inParallel(expected, 10, async (user) => {
         const requests = [
-          ...(user.tagged ? [{ user_id: user.userId, type: "add_tag", tag: "VIP", idempotency_key: `tag-${user.userId}` }] : []),
+          ...(user.tagged
+            ? [{ user_id: user.userId, type: "add_tag", tag: "VIP", idempotency_key: `tag-${user.userId}` }]
+            : []),
           ...(user.event
-            ? [{ user_id: user.userId, type: "trigger_event", event: { name: "activated", metadata: { plan: "pro" } }, idempotency_key: `evt-${user.userId}` }]
+            ? [
+                {
+                  user_id: user.userId,
+                  type: "trigger_event",
+                  event: { name: "activated", metadata: { plan: "pro" } },
+                  idempotency_key: `evt-${user.userId}`,
+                },
+              ]
             : []),
         ];
         for (const request of requests) {
           // Sent twice, as a client retrying a timeout would.
-          const [first, second] = [await api(workspaceId, "POST", "/v1/actions", request), await api(workspaceId, "POST", "/v1/actions", request)];
+          const [first, second] = [
+            await api(workspaceId, "POST", "/v1/actions", request),
+            await api(workspaceId, "POST", "/v1/actions", request),
+          ];
           expect(second.json.id).toBe(first.json.id);
           actionIds.push(first.json.id);
         }
@@ -137,7 +162,8 @@ describe(`fault drain (${USERS} users)`, () => {
 
       await waitFor(
         async () => {
-          for (const id of actionIds) if ((await api(workspaceId, "GET", `/v1/actions/${id}`)).json.status === "queued") return false;
+          for (const id of actionIds)
+            if ((await api(workspaceId, "GET", `/v1/actions/${id}`)).json.status === "queued") return false;
           return true;
         },
         DRAIN_TIMEOUT_MS,
@@ -145,14 +171,20 @@ describe(`fault drain (${USERS} users)`, () => {
       );
       await drained(3_000, DRAIN_TIMEOUT_MS);
       const served = sim.journal();
-      const faults = { serverErrors: served.filter((e) => e.status >= 500).length, rateLimited: served.filter((e) => e.status === 429).length };
+      const faults = {
+        serverErrors: served.filter((e) => e.status >= 500).length,
+        rateLimited: served.filter((e) => e.status === 429).length,
+      };
       expect(faults.serverErrors).toBeGreaterThan(0);
 
       // What exhausted its retries is in the dead-letter record and the logs API; replay heals it.
       env.CHAOS_OUTBOUND_FAILURE_RATE = undefined;
       sim.configure({ faults: { error_rate: 0, rate_limit_rate: 0, latency_ms: { min: 0, max: 0 } } });
-      const dead = (await api(workspaceId, "GET", `/v1/connections/${connection.id}/dead-letters?limit=200`)).json.items;
-      const deadLogged = (await api(workspaceId, "GET", `/v1/connections/${connection.id}/logs?outcome=dead_letter&limit=200`)).json.items;
+      const dead = (await api(workspaceId, "GET", `/v1/connections/${connection.id}/dead-letters?limit=200`)).json
+        .items;
+      const deadLogged = (
+        await api(workspaceId, "GET", `/v1/connections/${connection.id}/logs?outcome=dead_letter&limit=200`)
+      ).json.items;
       expect(deadLogged.length).toBe(dead.length);
       const replay = await api(workspaceId, "POST", `/v1/connections/${connection.id}/dead-letters/replay`);
       expect(replay.json.replayed).toBe(dead.length);
@@ -163,7 +195,8 @@ describe(`fault drain (${USERS} users)`, () => {
       const state = sim.state(workspace.app_id);
       const contacts = state.contacts.filter((contact) => !contact.archived);
       const byExternalId = new Map<string, typeof contacts>();
-      for (const contact of contacts) byExternalId.set(contact.external_id!, [...(byExternalId.get(contact.external_id!) ?? []), contact]);
+      for (const contact of contacts)
+        byExternalId.set(contact.external_id!, [...(byExternalId.get(contact.external_id!) ?? []), contact]);
       const companyIds = new Map(state.companies.map((company) => [company.id, company.company_id]));
       const mismatches: string[] = [];
       for (const user of expected) {
@@ -177,10 +210,18 @@ describe(`fault drain (${USERS} users)`, () => {
           continue;
         }
         const contact = found[0]!;
-        const fields = { email: contact.email, name: contact.name, phone: contact.phone, plan: contact.custom_attributes.plan };
+        const fields = {
+          email: contact.email,
+          name: contact.name,
+          phone: contact.phone,
+          plan: contact.custom_attributes.plan,
+        };
         const want = { email: user.email, name: user.name, phone: user.phone, plan: user.plan };
-        if (JSON.stringify(fields) !== JSON.stringify(want)) mismatches.push(`${user.userId}: ${JSON.stringify(fields)} ≠ ${JSON.stringify(want)}`);
-        const attached = new Set(state.attachments.filter((a) => a.contact_id === contact.id).map((a) => companyIds.get(a.company_id)));
+        if (JSON.stringify(fields) !== JSON.stringify(want))
+          mismatches.push(`${user.userId}: ${JSON.stringify(fields)} ≠ ${JSON.stringify(want)}`);
+        const attached = new Set(
+          state.attachments.filter((a) => a.contact_id === contact.id).map((a) => companyIds.get(a.company_id)),
+        );
         if ([...user.accounts].some((a) => !attached.has(a)) || attached.size !== user.accounts.size) {
           mismatches.push(`${user.userId}: companies ${[...attached].join(",")}`);
         }

@@ -31,18 +31,30 @@ describe("identity graph", () => {
   it("concurrent first writes of an email-only user create one row", async () => {
     await Promise.all(
       Array.from({ length: 10 }, () =>
-        writeUser(db, "ws_graph", { email: "Solo@Example.com" }, () => ({ email: "solo@example.com" }), { create: true }),
+        writeUser(db, "ws_graph", { email: "Solo@Example.com" }, () => ({ email: "solo@example.com" }), {
+          create: true,
+        }),
       ),
     );
-    const rows = await env.DB.prepare("SELECT count(*) AS n FROM users WHERE email = ?").bind("solo@example.com").first();
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM users WHERE email = ?")
+      .bind("solo@example.com")
+      .first();
     expect(rows!.n).toBe(1);
   });
 
   it("an identity with user_id adopts the email-only user of the same email", async () => {
-    await writeUser(db, "ws_graph", { email: "adopt@example.com" }, () => ({ email: "adopt@example.com" }), { create: true });
-    const write = await writeUser(db, "ws_graph", { userId: "adopt", email: "adopt@example.com" }, () => ({ userId: "adopt" }), {
+    await writeUser(db, "ws_graph", { email: "adopt@example.com" }, () => ({ email: "adopt@example.com" }), {
       create: true,
     });
+    const write = await writeUser(
+      db,
+      "ws_graph",
+      { userId: "adopt", email: "adopt@example.com" },
+      () => ({ userId: "adopt" }),
+      {
+        create: true,
+      },
+    );
     expect(write!.before).not.toBeNull();
     expect(write!.user.userId).toBe("adopt");
   });
@@ -53,8 +65,22 @@ describe("identity graph", () => {
   });
 
   it("link remote state merges per key and keeps a known null", async () => {
-    await upsertLink(db, { connectionId: "c1", objectType: "contact", localPk: 1, intercomId: "ic1", remoteState: { name: "A", phone: "1" }, remoteUpdatedAt: 2000 });
-    await upsertLink(db, { connectionId: "c1", objectType: "contact", localPk: 1, intercomId: "ic1", remoteState: { phone: null, "custom_attributes.plan": "pro" }, remoteUpdatedAt: 1000 });
+    await upsertLink(db, {
+      connectionId: "c1",
+      objectType: "contact",
+      localPk: 1,
+      intercomId: "ic1",
+      remoteState: { name: "A", phone: "1" },
+      remoteUpdatedAt: 2000,
+    });
+    await upsertLink(db, {
+      connectionId: "c1",
+      objectType: "contact",
+      localPk: 1,
+      intercomId: "ic1",
+      remoteState: { phone: null, "custom_attributes.plan": "pro" },
+      remoteUpdatedAt: 1000,
+    });
     const link = await linkByLocal(db, "c1", "contact", 1);
     expect(link!.remoteState).toEqual({ name: "A", phone: null, "custom_attributes.plan": "pro" });
     expect(link!.remoteUpdatedAt).toBe(2000);

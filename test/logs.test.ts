@@ -5,7 +5,7 @@ import { logsQuery } from "../src/api/logs";
 import { database } from "../src/db/client";
 import { syncLogs } from "../src/db/schema";
 import worker from "../src/index";
-import { logSyncOutcome, writeSyncLog, type SyncLogEntry } from "../src/lib/sync-log";
+import { logSyncOutcome, type SyncLogEntry, writeSyncLog } from "../src/lib/sync-log";
 import { authHeaders } from "./helpers/auth";
 import { seedConnection } from "./helpers/connections";
 
@@ -15,13 +15,29 @@ let connectionId: string;
 let otherConnectionId: string;
 
 interface Page {
-  items: Array<{ id: string; direction: string; outcome: string; object_type: string; object_id: string | null; email: string | null; intercom_id: string | null; created_at: string; detail: string | null; action: string | null }>;
+  items: Array<{
+    id: string;
+    direction: string;
+    outcome: string;
+    object_type: string;
+    object_id: string | null;
+    email: string | null;
+    intercom_id: string | null;
+    created_at: string;
+    detail: string | null;
+    action: string | null;
+  }>;
   next_cursor: string | null;
 }
 
 async function get(path: string, workspaceId = WS) {
-  const res = await exports.default.fetch(`${BASE}${path}`, { headers: await authHeaders({ workspaceId, scope: "admin" }) });
-  return { status: res.status, body: (await res.json()) as Page & { errors?: Array<{ path: string; message: string }> } };
+  const res = await exports.default.fetch(`${BASE}${path}`, {
+    headers: await authHeaders({ workspaceId, scope: "admin" }),
+  });
+  return {
+    status: res.status,
+    body: (await res.json()) as Page & { errors?: Array<{ path: string; message: string }> },
+  };
 }
 
 const entry = (overrides: Partial<SyncLogEntry>): SyncLogEntry => ({
@@ -54,7 +70,16 @@ beforeAll(async () => {
       createdAt: base + i * 1000,
     });
   }
-  await db.insert(syncLogs).values({ connectionId: otherConnectionId, workspaceId: WS, direction: "in", outcome: "captured", objectType: "user", objectId: "user_1", email: "user1@example.com", createdAt: base });
+  await db.insert(syncLogs).values({
+    connectionId: otherConnectionId,
+    workspaceId: WS,
+    direction: "in",
+    outcome: "captured",
+    objectType: "user",
+    objectId: "user_1",
+    email: "user1@example.com",
+    createdAt: base,
+  });
 });
 
 describe("GET /v1/connections/:id/logs", () => {
@@ -105,7 +130,9 @@ describe("GET /v1/connections/:id/logs", () => {
   });
 
   it("q matches an email (any case), a CDP object id, or an Intercom id, only within the connection", async () => {
-    const byEmail = await get(`/v1/connections/${connectionId}/logs?q=${encodeURIComponent("User1@Example.com")}&limit=200`);
+    const byEmail = await get(
+      `/v1/connections/${connectionId}/logs?q=${encodeURIComponent("User1@Example.com")}&limit=200`,
+    );
     expect(byEmail.body.items.length).toBeGreaterThan(0);
     expect(byEmail.body.items.every((item) => item.email === "user1@example.com")).toBe(true);
     const byObject = await get(`/v1/connections/${connectionId}/logs?q=acct_10`);
@@ -122,15 +149,30 @@ describe("GET /v1/connections/:id/logs", () => {
     const ids = all.body.items.map((item) => item.id);
     expect(new Set(ids).size).toBe(ids.length);
     const first = await get(`/v1/connections/${connectionId}/logs?q=user_1&limit=2&direction=out`);
-    const second = await get(`/v1/connections/${connectionId}/logs?q=user_1&limit=2&direction=out&cursor=${first.body.next_cursor}`);
+    const second = await get(
+      `/v1/connections/${connectionId}/logs?q=user_1&limit=2&direction=out&cursor=${first.body.next_cursor}`,
+    );
     const paged = [...first.body.items, ...second.body.items].map((item) => item.id);
-    expect(paged).toEqual(all.body.items.filter((item) => item.direction === "out").slice(0, 4).map((item) => item.id));
+    expect(paged).toEqual(
+      all.body.items
+        .filter((item) => item.direction === "out")
+        .slice(0, 4)
+        .map((item) => item.id),
+    );
   });
 
   it("422 with one entry per bad query parameter", async () => {
-    const { status, body } = await get(`/v1/connections/${connectionId}/logs?direction=sideways&outcome=nope&limit=0&cursor=abc&object_type=User!`);
+    const { status, body } = await get(
+      `/v1/connections/${connectionId}/logs?direction=sideways&outcome=nope&limit=0&cursor=abc&object_type=User!`,
+    );
     expect(status).toBe(422);
-    expect(body.errors!.map((error) => error.path).sort()).toEqual(["query.cursor", "query.direction", "query.limit", "query.object_type", "query.outcome"]);
+    expect(body.errors!.map((error) => error.path).sort()).toEqual([
+      "query.cursor",
+      "query.direction",
+      "query.limit",
+      "query.object_type",
+      "query.outcome",
+    ]);
     expect((await get(`/v1/connections/${connectionId}/logs?limit=201`)).status).toBe(422);
     expect((await get(`/v1/connections/${connectionId}/logs?limit=2.5`)).status).toBe(422);
   });
@@ -144,7 +186,9 @@ describe("GET /v1/connections/:id/logs", () => {
 describe("query plans: every filter is an index search, never a scan", () => {
   const plans = async (filter: Parameters<typeof logsQuery>[0]) => {
     const { sql, params } = logsQuery(filter);
-    const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...params).all<{ detail: string }>();
+    const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+      .bind(...params)
+      .all<{ detail: string }>();
     return results.map((row) => row.detail);
   };
 
@@ -158,9 +202,18 @@ describe("query plans: every filter is an index search, never a scan", () => {
   });
 
   it("plain listing and each filter use an index of the connection", async () => {
-    for (const filter of [{}, { direction: "out" }, { outcome: "failed" }, { objectType: "company" }, { direction: "in", outcome: "failed" }]) {
+    for (const filter of [
+      {},
+      { direction: "out" },
+      { outcome: "failed" },
+      { objectType: "company" },
+      { direction: "in", outcome: "failed" },
+    ]) {
       const detail = await plans({ connectionId, ...filter, limit: 51 });
-      expect(detail.some((line) => /^SEARCH sync_logs USING (COVERING )?INDEX sync_logs_/.test(line)), JSON.stringify({ filter, detail })).toBe(true);
+      expect(
+        detail.some((line) => /^SEARCH sync_logs USING (COVERING )?INDEX sync_logs_/.test(line)),
+        JSON.stringify({ filter, detail }),
+      ).toBe(true);
       expect(detail.filter((line) => /^SCAN sync_logs\b/.test(line))).toEqual([]);
       expect(detail.some((line) => line.includes("TEMP B-TREE"))).toBe(false);
     }
@@ -170,8 +223,13 @@ describe("query plans: every filter is an index search, never a scan", () => {
 describe("sync-log rows and their console twins", () => {
   it("writeSyncLog stores a row and prints the same fields as one structured object", async () => {
     const spy = vi.spyOn(console, "log").mockImplementation(() => {});
-    await writeSyncLog(database(env.DB), entry({ objectId: "user_twin", intercomId: "ic_twin", action: "create", outcome: "synced", direction: "out" }));
-    const printed = spy.mock.calls.map((call) => call[0] as Record<string, unknown>).find((line) => line.object_id === "user_twin");
+    await writeSyncLog(
+      database(env.DB),
+      entry({ objectId: "user_twin", intercomId: "ic_twin", action: "create", outcome: "synced", direction: "out" }),
+    );
+    const printed = spy.mock.calls
+      .map((call) => call[0] as Record<string, unknown>)
+      .find((line) => line.object_id === "user_twin");
     spy.mockRestore();
     expect(printed).toMatchObject({
       level: "info",
@@ -207,14 +265,24 @@ describe("retention (housekeeping cron)", () => {
       ["29 days", 29 * day],
       ["today", 0],
     ] as const) {
-      await db.insert(syncLogs).values({ connectionId: retention.id, workspaceId: WS, direction: "in", outcome: "captured", objectType: "user", detail, createdAt: now - age });
+      await db.insert(syncLogs).values({
+        connectionId: retention.id,
+        workspaceId: WS,
+        direction: "in",
+        outcome: "captured",
+        objectType: "user",
+        detail,
+        createdAt: now - age,
+      });
     }
     const controller = createScheduledController({ scheduledTime: now, cron: "*/10 * * * *" });
     const ctx = createExecutionContext();
     const spy = vi.spyOn(console, "log");
     await worker.scheduled(controller, env, ctx);
     await waitOnExecutionContext(ctx);
-    const summary = spy.mock.calls.map((call) => call[0] as Record<string, unknown>).find((line) => line.msg === "housekeeping done");
+    const summary = spy.mock.calls
+      .map((call) => call[0] as Record<string, unknown>)
+      .find((line) => line.msg === "housekeeping done");
     spy.mockRestore();
     const { body } = await get(`/v1/connections/${retention.id}/logs`);
     expect(body.items.map((item) => item.detail)).toEqual(["today", "29 days"]);
@@ -224,9 +292,19 @@ describe("retention (housekeeping cron)", () => {
   it("the exported scheduled handler runs it too, with LOG_RETENTION_DAYS from the environment", async () => {
     const db = database(env.DB);
     const retention = await seedConnection({ workspaceId: WS });
-    await db.insert(syncLogs).values({ connectionId: retention.id, workspaceId: WS, direction: "out", outcome: "synced", objectType: "user", detail: "old", createdAt: Date.now() - 40 * 86_400_000 });
+    await db.insert(syncLogs).values({
+      connectionId: retention.id,
+      workspaceId: WS,
+      direction: "out",
+      outcome: "synced",
+      objectType: "user",
+      detail: "old",
+      createdAt: Date.now() - 40 * 86_400_000,
+    });
     // `scheduled` on the entrypoint is there at runtime (service_binding_extra_handlers) but not in its type.
-    const entrypoint = exports.default as unknown as { scheduled(options: { scheduledTime?: number; cron?: string }): Promise<unknown> };
+    const entrypoint = exports.default as unknown as {
+      scheduled(options: { scheduledTime?: number; cron?: string }): Promise<unknown>;
+    };
     await entrypoint.scheduled({ scheduledTime: Date.now(), cron: "*/10 * * * *" });
     await vi.waitFor(async () => {
       const { body } = await get(`/v1/connections/${retention.id}/logs`);

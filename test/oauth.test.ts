@@ -36,7 +36,12 @@ async function callback(url: string, returnUrl?: string) {
     ? await app.request(path, { redirect: "manual" }, { ...env, OAUTH_RETURN_URL: returnUrl })
     : await exports.default.fetch(`${BASE}${path}`, { redirect: "manual" });
   const text = await res.text();
-  return { status: res.status, location: res.headers.get("location"), type: res.headers.get("content-type"), body: (text ? JSON.parse(text) : null) as any };
+  return {
+    status: res.status,
+    location: res.headers.get("location"),
+    type: res.headers.get("content-type"),
+    body: (text ? JSON.parse(text) : null) as any,
+  };
 }
 
 async function connectionsOf(workspaceId: string) {
@@ -71,7 +76,10 @@ describe("POST /v1/connections/oauth", () => {
     const bad = await start("ws_oauth", { name: "", region: "EU" });
     expect(bad.status).toBe(422);
     expect(bad.body.errors.map((e: any) => e.path).sort()).toEqual(["name", "region"]);
-    const res = await exports.default.fetch(`${BASE}/v1/connections/oauth`, { method: "POST", headers: await authHeaders({ scope: "ingest" }) });
+    const res = await exports.default.fetch(`${BASE}/v1/connections/oauth`, {
+      method: "POST",
+      headers: await authHeaders({ scope: "ingest" }),
+    });
     expect(res.status).toBe(403);
   });
 });
@@ -83,7 +91,11 @@ describe("GET /oauth/intercom/callback", () => {
     const mark = sim.journal().at(-1)?.seq ?? 0;
     const res = await callback(await consent(body.authorize_url));
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ name: "Support", status: "connected", intercom: { app_id: ws.app_id, name: "Support workspace", region: "US" } });
+    expect(res.body).toMatchObject({
+      name: "Support",
+      status: "connected",
+      intercom: { app_id: ws.app_id, name: "Support workspace", region: "US" },
+    });
     expect(sim.journal({ since: mark }).map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual([
       "GET /oauth 302",
       "POST /auth/eagle/token 200",
@@ -96,7 +108,9 @@ describe("GET /oauth/intercom/callback", () => {
     expect(row!.workspaceId).toBe("ws_round");
     // The stored token is the one Intercom issued, and it works.
     const token = await openToken(env, row!.tokenJwe!);
-    expect((await fetch("https://intercom.sim.test/me", { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect(
+      (await fetch("https://intercom.sim.test/me", { headers: { authorization: `Bearer ${token}` } })).status,
+    ).toBe(200);
   });
 
   it("302 to OAUTH_RETURN_URL?connection_id=… when it is set (keeping its own query)", async () => {
@@ -173,7 +187,10 @@ describe("GET /oauth/intercom/callback", () => {
     const state = stateOf(body.authorize_url);
     const [header, payload, signature] = state.split(".");
     const claims = JSON.parse(atob(payload!.replace(/-/g, "+").replace(/_/g, "/")));
-    const evilPayload = btoa(JSON.stringify({ ...claims, workspace_id: "ws_attacker" })).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+    const evilPayload = btoa(JSON.stringify({ ...claims, workspace_id: "ws_attacker" }))
+      .replace(/=+$/, "")
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_");
     const signedWithOtherKey = await new SignJWT({ workspace_id: "ws_victim" })
       .setProtectedHeader({ alg: "HS256" })
       .setJti(claims.jti)
@@ -199,9 +216,13 @@ describe("GET /oauth/intercom/callback", () => {
   });
 
   it("missing state or code: invalid_request", async () => {
-    expect((await callback(`${BASE}/oauth/intercom/callback?code=abc`)).body.detail).toMatch(/^invalid_request: .*no state/);
+    expect((await callback(`${BASE}/oauth/intercom/callback?code=abc`)).body.detail).toMatch(
+      /^invalid_request: .*no state/,
+    );
     const { body } = await start("ws_nocode");
-    const res = await callback(`${BASE}/oauth/intercom/callback?state=${encodeURIComponent(stateOf(body.authorize_url))}`);
+    const res = await callback(
+      `${BASE}/oauth/intercom/callback?state=${encodeURIComponent(stateOf(body.authorize_url))}`,
+    );
     expect(res.status).toBe(400);
     expect(res.body.detail).toMatch(/^invalid_request: .*no code/);
   });
@@ -213,7 +234,9 @@ describe("GET /oauth/intercom/callback", () => {
     url.searchParams.set("code", "forged-code");
     const res = await callback(url.toString());
     expect(res.status).toBe(400);
-    expect(res.body.detail).toMatch(/^exchange_failed: Intercom refused the authorization code \(401: Unauthorized Code\)/);
+    expect(res.body.detail).toMatch(
+      /^exchange_failed: Intercom refused the authorization code \(401: Unauthorized Code\)/,
+    );
     expect(await connectionsOf("ws_badcode")).toEqual([]);
   });
 

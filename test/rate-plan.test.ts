@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { initialRateState, observe, reserve, type RateState } from "../src/intercom/rate-plan";
+import { initialRateState, observe, type RateState, reserve } from "../src/intercom/rate-plan";
 
 /** A server with fixed windows like Intercom's: `limit` calls per `windowMs`, reset = the window's end. */
 function server(limit: number, windowMs: number) {
@@ -28,7 +28,8 @@ function drive(state: RateState, limit: number, windowMs: number, callers: numbe
     if (event.phase === "reserve") {
       const reservation = reserve(state, event.at);
       if (reservation.recheck) queue.push({ ...event, at: event.at + reservation.waitMs });
-      else queue.push({ ...event, at: event.at + reservation.waitMs + 20, window: reservation.window, phase: "respond" });
+      else
+        queue.push({ ...event, at: event.at + reservation.waitMs + 20, window: reservation.window, phase: "respond" });
     } else {
       const response = answer(event.at - 20 + 1);
       made++;
@@ -36,7 +37,13 @@ function drive(state: RateState, limit: number, windowMs: number, callers: numbe
       observe(state, response, event.window ?? 0, event.at);
       end = Math.max(end, event.at);
       const left = response.limited ? event.left : event.left - 1;
-      if (left > 0) queue.push({ at: event.at + (response.limited ? response.resetAt - event.at : 0), caller: event.caller, left, phase: "reserve" });
+      if (left > 0)
+        queue.push({
+          at: event.at + (response.limited ? response.resetAt - event.at : 0),
+          caller: event.caller,
+          left,
+          phase: "reserve",
+        });
     }
   }
   return { made, limited, seconds: end / 1000 };

@@ -14,13 +14,22 @@ const WS = "ws_read";
 const BASE = "https://connector.test";
 
 async function get(path: string, options: { workspaceId?: string; scope?: string; auth?: boolean } = {}) {
-  const headers = options.auth === false ? {} : await authHeaders({ workspaceId: options.workspaceId ?? WS, scope: options.scope ?? "ingest" });
+  const headers =
+    options.auth === false
+      ? {}
+      : await authHeaders({ workspaceId: options.workspaceId ?? WS, scope: options.scope ?? "ingest" });
   const res = await exports.default.fetch(`${BASE}${path}`, { headers });
   return { status: res.status, type: res.headers.get("content-type"), body: (await res.json()) as any };
 }
 
 beforeAll(async () => {
-  const ada = await writeUser(db, WS, { userId: "ada" }, () => ({ userId: "ada", email: "Ada@Example.com", properties: { plan: "pro" }, segments: ["vip"] }), { create: true });
+  const ada = await writeUser(
+    db,
+    WS,
+    { userId: "ada" },
+    () => ({ userId: "ada", email: "Ada@Example.com", properties: { plan: "pro" }, segments: ["vip"] }),
+    { create: true },
+  );
   await writeUser(db, WS, { email: "solo@example.com" }, () => ({ email: "solo@example.com" }), { create: true });
   const acme = await writeAccount(db, WS, "acme", () => ({ name: "Acme", properties: { mrr: 10 } }), { create: true });
   const solo = await writeUser(db, WS, { email: "solo@example.com" }, () => ({}), { create: false });
@@ -29,9 +38,21 @@ beforeAll(async () => {
   // Two connections of the workspace link Ada; the most recently updated link wins.
   const first = await seedConnection({ workspaceId: WS });
   const second = await seedConnection({ workspaceId: WS });
-  await upsertLink(db, { connectionId: first.id, objectType: "contact", localPk: ada!.user.pk, intercomId: "ic_old" }, 1_000);
-  await upsertLink(db, { connectionId: second.id, objectType: "contact", localPk: ada!.user.pk, intercomId: "ic_new" }, 2_000);
-  await upsertLink(db, { connectionId: first.id, objectType: "company", localPk: acme!.account.pk, intercomId: "co_1" }, 1_000);
+  await upsertLink(
+    db,
+    { connectionId: first.id, objectType: "contact", localPk: ada!.user.pk, intercomId: "ic_old" },
+    1_000,
+  );
+  await upsertLink(
+    db,
+    { connectionId: second.id, objectType: "contact", localPk: ada!.user.pk, intercomId: "ic_new" },
+    2_000,
+  );
+  await upsertLink(
+    db,
+    { connectionId: first.id, objectType: "company", localPk: acme!.account.pk, intercomId: "co_1" },
+    1_000,
+  );
   // Five events; two share a time so the cursor must break the tie.
   const times = [1_000, 2_000, 2_000, 3_000, 4_000];
   for (const [i, occurredAt] of times.entries()) {
@@ -63,11 +84,17 @@ describe("GET /v1/users/lookup", () => {
       updated_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T.*Z$/),
     });
     expect((await get("/v1/users/lookup?email=ADA%40example.com")).body.user_id).toBe("ada");
-    expect((await get("/v1/users/lookup?email=solo%40example.com")).body).toMatchObject({ user_id: null, intercom_contact_id: null });
+    expect((await get("/v1/users/lookup?email=solo%40example.com")).body).toMatchObject({
+      user_id: null,
+      intercom_contact_id: null,
+    });
   });
 
   it("404 for an unknown user and for another workspace's user; 422 without user_id or email", async () => {
-    expect(await get("/v1/users/lookup?user_id=nobody")).toMatchObject({ status: 404, type: "application/problem+json" });
+    expect(await get("/v1/users/lookup?user_id=nobody")).toMatchObject({
+      status: 404,
+      type: "application/problem+json",
+    });
     expect((await get("/v1/users/lookup?user_id=ada", { workspaceId: "ws_other" })).status).toBe(404);
     const invalid = await get("/v1/users/lookup");
     expect(invalid).toMatchObject({ status: 422, body: { errors: [{ path: "query.user_id" }] } });
@@ -99,13 +126,18 @@ describe("GET /v1/users/events", () => {
     // With 3 per page, e2 and e1 (same time) fall on either side of the cursor.
     expect(await pageThrough(3)).toEqual({ names: ["e4", "e3", "e2", "e1", "e0"], pages: 2 });
     const first = await get("/v1/users/events?email=ada%40example.com&limit=1");
-    expect(first.body.items).toEqual([{ name: "e4", properties: { i: 4 }, occurred_at: new Date(4_000_000_000).toISOString(), source: "intercom" }]);
+    expect(first.body.items).toEqual([
+      { name: "e4", properties: { i: 4 }, occurred_at: new Date(4_000_000_000).toISOString(), source: "intercom" },
+    ]);
   });
 
   it("validates limit and cursor; 404 for an unknown user", async () => {
     expect((await get("/v1/users/events?user_id=ada&limit=0")).status).toBe(422);
     expect((await get("/v1/users/events?user_id=ada&limit=500")).status).toBe(422);
-    expect(await get("/v1/users/events?user_id=ada&cursor=not-ours")).toMatchObject({ status: 422, body: { errors: [{ path: "query.cursor" }] } });
+    expect(await get("/v1/users/events?user_id=ada&cursor=not-ours")).toMatchObject({
+      status: 422,
+      body: { errors: [{ path: "query.cursor" }] },
+    });
     expect((await get("/v1/users/events?user_id=nobody")).status).toBe(404);
     expect((await get("/v1/users/events?user_id=ada", { workspaceId: "ws_other" })).status).toBe(404);
   });
@@ -133,7 +165,9 @@ describe("GET /v1/accounts/{account_id}", () => {
   });
 
   it("the read routes are in the OpenAPI document", async () => {
-    const doc = (await (await exports.default.fetch(`${BASE}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const doc = (await (await exports.default.fetch(`${BASE}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     expect(doc.paths["/v1/users/lookup"]).toHaveProperty("get");
     expect(doc.paths["/v1/users/events"]).toHaveProperty("get");
     expect(doc.paths["/v1/accounts/{account_id}"]).toHaveProperty("get");

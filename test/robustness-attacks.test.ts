@@ -6,8 +6,8 @@
  * workspaces, concurrently replayed, or expired only in D1.
  */
 import { env, exports } from "cloudflare:workers";
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
-import { http, HttpResponse } from "msw";
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import { HttpResponse, http } from "msw";
 import { beforeAll, describe, expect, it } from "vitest";
 import { sealToken } from "../src/connections/token-vault";
 import { database } from "../src/db/client";
@@ -19,7 +19,7 @@ import { authHeaders, mintToken } from "./helpers/auth";
 import { fullClaims, signToken, unsecuredToken } from "./helpers/bad-tokens";
 import { seedConnection } from "./helpers/connections";
 import { useIntercomSim } from "./helpers/intercom-sim";
-import { answerOf, callApp, d1Snapshot, inBatches, problemDefect, type Answer } from "./helpers/robustness";
+import { type Answer, answerOf, callApp, d1Snapshot, inBatches, problemDefect } from "./helpers/robustness";
 
 const JWKS_URL = "https://idp.attacks.test/.well-known/jwks.json";
 let published: JWK[] = [];
@@ -35,14 +35,19 @@ let operations: Operation[] = [];
 let rsa: { privateKey: CryptoKey; jwk: JWK };
 
 beforeAll(async () => {
-  const doc = (await (await exports.default.fetch(`${BASE}/openapi.json`)).json()) as { paths: Record<string, Record<string, { security?: unknown[] }>> };
+  const doc = (await (await exports.default.fetch(`${BASE}/openapi.json`)).json()) as {
+    paths: Record<string, Record<string, { security?: unknown[] }>>;
+  };
   operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
     Object.entries(methods)
       .filter(([, op]) => (op.security ?? []).length > 0)
       .map(([method]) => ({ method: method.toUpperCase(), path })),
   );
   const pair = await generateKeyPair("RS256");
-  rsa = { privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid: "attack-rsa", alg: "RS256", use: "sig" } };
+  rsa = {
+    privateKey: pair.privateKey,
+    jwk: { ...(await exportJWK(pair.publicKey)), kid: "attack-rsa", alg: "RS256", use: "sig" },
+  };
   published = [rsa.jwk];
 });
 
@@ -63,7 +68,11 @@ interface Victim {
 
 async function victim(workspaceId = `ws_victim_${crypto.randomUUID().slice(0, 6)}`): Promise<Victim> {
   const workspace = sim.createWorkspace();
-  const connection = await seedConnection({ workspaceId, appId: workspace.app_id, tokenJwe: await sealToken(env, workspace.token) });
+  const connection = await seedConnection({
+    workspaceId,
+    appId: workspace.app_id,
+    tokenJwe: await sealToken(env, workspace.token),
+  });
   const headers = await authHeaders({ workspaceId, scope: "ingest" });
   const userId = `victim-user-${crypto.randomUUID().slice(0, 6)}`;
   const email = `${userId}@victim.example`;
@@ -73,10 +82,14 @@ async function victim(workspaceId = `ws_victim_${crypto.randomUUID().slice(0, 6)
     ["PUT", `/v1/accounts/${accountId}`, { name: "Victim Corp" }],
     ["PUT", `/v1/accounts/${accountId}/users/${userId}`, undefined],
   ] as const) {
-    const res = await callApp(new Request(`${BASE}${path}`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) }));
+    const res = await callApp(
+      new Request(`${BASE}${path}`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) }),
+    );
     expect(res.status, `${method} ${path}`).toBe(200);
   }
-  const user = await env.DB.prepare("SELECT pk FROM users WHERE workspace_id = ? AND user_id = ?").bind(workspaceId, userId).first<{ pk: number }>();
+  const user = await env.DB.prepare("SELECT pk FROM users WHERE workspace_id = ? AND user_id = ?")
+    .bind(workspaceId, userId)
+    .first<{ pk: number }>();
   const actionId = crypto.randomUUID();
   const db = database(env.DB);
   await db.insert(actions).values({
@@ -98,7 +111,16 @@ async function victim(workspaceId = `ws_victim_${crypto.randomUUID().slice(0, 6)
     body: { kind: "user", connection_id: connection.id, local_pk: user!.pk, action_id: actionId },
     detail: "seeded",
   });
-  await writeSyncLog(db, { connectionId: connection.id, workspaceId, direction: "out", outcome: "synced", objectType: "contact", objectId: userId, email, detail: "seeded" });
+  await writeSyncLog(db, {
+    connectionId: connection.id,
+    workspaceId,
+    direction: "out",
+    outcome: "synced",
+    objectType: "contact",
+    objectId: userId,
+    email,
+    detail: "seeded",
+  });
   return { workspaceId, connectionId: connection.id, appId: workspace.app_id, userId, email, accountId, actionId };
 }
 
@@ -108,7 +130,8 @@ function victimRequests(v: Victim): Array<{ method: string; path: string; body?:
   return operations.map(({ method, path }) => {
     const id = path.startsWith("/v1/actions") ? v.actionId : v.connectionId;
     let url = path.replace(/\{(\w+)\}/g, (_, name: string) => (name === "id" ? id : values[name]!));
-    if (path.endsWith("/preview") || path.startsWith("/v1/users/lookup") || path.startsWith("/v1/users/events")) url += `?user_id=${v.userId}`;
+    if (path.endsWith("/preview") || path.startsWith("/v1/users/lookup") || path.startsWith("/v1/users/events"))
+      url += `?user_id=${v.userId}`;
     const bodies: Record<string, unknown> = {
       "POST /v1/connections": { name: "x", access_token: "dG9rOmF0dGFja2Vy" },
       "POST /v1/connections/oauth": {},
@@ -137,7 +160,9 @@ async function expectRefusedEverywhere(token: (scope: string) => Promise<string>
   const requests = victimRequests(v);
   const answers = await inBatches(requests, 10, async (r) => ({
     r,
-    answer: await answerOf(await callApp(request(r.method, r.path, `Bearer ${await token(scopeOf(r.path))}`, r.body), bindings)),
+    answer: await answerOf(
+      await callApp(request(r.method, r.path, `Bearer ${await token(scopeOf(r.path))}`, r.body), bindings),
+    ),
   }));
   for (const { r, answer } of answers) {
     expect(answer.status, `${r.method} ${r.path}: ${answer.body}`).toBe(401);
@@ -158,12 +183,23 @@ describe("forged admin/ingest JWTs are refused on every authenticated route, and
   });
 
   it("HS256 signed with the JWKS public key (algorithm confusion), with only the JWKS configured and with both key sources", async () => {
-    const confused = (scope: string) => signToken({ workspace_id: "ws_attacker", scope }, { alg: "HS256", kid: "attack-rsa", key: new TextEncoder().encode(JSON.stringify(rsa.jwk)) });
+    const confused = (scope: string) =>
+      signToken(
+        { workspace_id: "ws_attacker", scope },
+        { alg: "HS256", kid: "attack-rsa", key: new TextEncoder().encode(JSON.stringify(rsa.jwk)) },
+      );
     await expectRefusedEverywhere(confused, { ...env, ADMIN_JWKS_URL: JWKS_URL, ADMIN_JWT_SECRET: undefined });
     await expectRefusedEverywhere(confused, { ...env, ADMIN_JWKS_URL: JWKS_URL });
     // The same claims signed with the private key pass: the refusals above are about the key, not the claims.
-    const genuine = await signToken({ workspace_id: "ws_attacker", scope: "admin" }, { alg: "RS256", kid: "attack-rsa", key: rsa.privateKey });
-    const res = await callApp(request("GET", "/v1/connections", `Bearer ${genuine}`), { ...env, ADMIN_JWKS_URL: JWKS_URL, ADMIN_JWT_SECRET: undefined });
+    const genuine = await signToken(
+      { workspace_id: "ws_attacker", scope: "admin" },
+      { alg: "RS256", kid: "attack-rsa", key: rsa.privateKey },
+    );
+    const res = await callApp(request("GET", "/v1/connections", `Bearer ${genuine}`), {
+      ...env,
+      ADMIN_JWKS_URL: JWKS_URL,
+      ADMIN_JWT_SECRET: undefined,
+    });
     expect(res.status).toBe(200);
   });
 
@@ -176,11 +212,15 @@ describe("forged admin/ingest JWTs are refused on every authenticated route, and
   });
 
   it("another issuer", async () => {
-    await expectRefusedEverywhere((scope) => signToken({ workspace_id: "ws_attacker", scope }, { iss: "https://attacker.example" }));
+    await expectRefusedEverywhere((scope) =>
+      signToken({ workspace_id: "ws_attacker", scope }, { iss: "https://attacker.example" }),
+    );
   });
 
   it("another audience", async () => {
-    await expectRefusedEverywhere((scope) => signToken({ workspace_id: "ws_attacker", scope }, { aud: "some-other-service" }));
+    await expectRefusedEverywhere((scope) =>
+      signToken({ workspace_id: "ws_attacker", scope }, { aud: "some-other-service" }),
+    );
   });
 
   it("no workspace_id (or one that is not a non-empty string)", async () => {
@@ -194,7 +234,10 @@ describe("another workspace's ids answer 404 on every resource route, leak nothi
   /** Calls every route with the victim's ids as `attacker`, returns the answers by route. */
   async function asAttacker(v: Victim, attacker: string, filter: (r: { method: string; path: string }) => boolean) {
     const requests = victimRequests(v).filter(filter);
-    const tokens = { admin: `Bearer ${await mintToken({ workspaceId: attacker, scope: "admin" })}`, ingest: `Bearer ${await mintToken({ workspaceId: attacker, scope: "ingest" })}` };
+    const tokens = {
+      admin: `Bearer ${await mintToken({ workspaceId: attacker, scope: "admin" })}`,
+      ingest: `Bearer ${await mintToken({ workspaceId: attacker, scope: "ingest" })}`,
+    };
     return inBatches(requests, 10, async (r) => {
       const scope = scopeOf(r.path);
       return { r, answer: await answerOf(await callApp(request(r.method, r.path, tokens[scope], r.body))) };
@@ -205,7 +248,8 @@ describe("another workspace's ids answer 404 on every resource route, leak nothi
     for (const { r, answer } of answers) {
       expect(answer.status, `${r.method} ${r.path}: ${answer.body}`).toBe(404);
       expect(problemDefect(answer)).toBeNull();
-      for (const secret of [v.email, "enterprise", "Victim Corp", v.appId]) expect(answer.body, `${r.method} ${r.path}`).not.toContain(secret);
+      for (const secret of [v.email, "enterprise", "Victim Corp", v.appId])
+        expect(answer.body, `${r.method} ${r.path}`).not.toContain(secret);
     }
   }
 
@@ -215,7 +259,9 @@ describe("another workspace's ids answer 404 on every resource route, leak nothi
     await seedConnection({ workspaceId: attacker });
     const before = await d1Snapshot();
     const answers = await asAttacker(v, attacker, (r) => r.path.startsWith(`/v1/connections/${v.connectionId}`));
-    expect(answers.map(({ r }) => `${r.method} ${r.path.split("?")[0]!.replace(v.connectionId, "{id}")}`).sort()).toEqual([
+    expect(
+      answers.map(({ r }) => `${r.method} ${r.path.split("?")[0]!.replace(v.connectionId, "{id}")}`).sort(),
+    ).toEqual([
       "DELETE /v1/connections/{id}",
       "GET /v1/connections/{id}",
       "GET /v1/connections/{id}/dead-letters",
@@ -227,7 +273,11 @@ describe("another workspace's ids answer 404 on every resource route, leak nothi
       "POST /v1/connections/{id}/test",
     ]);
     expectNotFoundAndNoLeak(answers, v);
-    const list = (await (await callApp(request("GET", "/v1/connections", `Bearer ${await mintToken({ workspaceId: attacker, scope: "admin" })}`))).json()) as { items: Array<{ id: string }> };
+    const list = (await (
+      await callApp(
+        request("GET", "/v1/connections", `Bearer ${await mintToken({ workspaceId: attacker, scope: "admin" })}`),
+      )
+    ).json()) as { items: Array<{ id: string }> };
     expect(list.items.map((item) => item.id)).not.toContain(v.connectionId);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(await d1Snapshot()).toEqual(before);
@@ -238,13 +288,31 @@ describe("another workspace's ids answer 404 on every resource route, leak nothi
     const v = await victim();
     const attacker = `ws_attacker_${crypto.randomUUID().slice(0, 6)}`;
     // The attacker's own user (no connection of its own: nothing runs in the background).
-    await callApp(new Request(`${BASE}/v1/users`, { method: "PUT", headers: await authHeaders({ workspaceId: attacker, scope: "ingest" }), body: JSON.stringify({ user_id: "attacker-user" }) }));
+    await callApp(
+      new Request(`${BASE}/v1/users`, {
+        method: "PUT",
+        headers: await authHeaders({ workspaceId: attacker, scope: "ingest" }),
+        body: JSON.stringify({ user_id: "attacker-user" }),
+      }),
+    );
     const before = await d1Snapshot();
     const ingest = `Bearer ${await mintToken({ workspaceId: attacker, scope: "ingest" })}`;
     const answers = [
       ...(await asAttacker(v, attacker, (r) => r.path.startsWith("/v1/actions"))),
       // The attacker's own user, aimed at the victim's connection.
-      { r: { method: "POST", path: "/v1/actions (victim's connection_id)" }, answer: await answerOf(await callApp(request("POST", "/v1/actions", ingest, { user_id: "attacker-user", type: "add_tag", tag: "x", connection_id: v.connectionId }))) },
+      {
+        r: { method: "POST", path: "/v1/actions (victim's connection_id)" },
+        answer: await answerOf(
+          await callApp(
+            request("POST", "/v1/actions", ingest, {
+              user_id: "attacker-user",
+              type: "add_tag",
+              tag: "x",
+              connection_id: v.connectionId,
+            }),
+          ),
+        ),
+      },
     ];
     expect(answers.map(({ r }) => r.method).sort()).toEqual(["GET", "POST", "POST"]);
     expectNotFoundAndNoLeak(answers, v);
@@ -259,7 +327,15 @@ describe("another workspace's ids answer 404 on every resource route, leak nothi
     expect(answers).toHaveLength(2);
     expectNotFoundAndNoLeak(answers, v);
     // By email too.
-    const byEmail = await answerOf(await callApp(request("GET", `/v1/users/lookup?email=${encodeURIComponent(v.email)}`, `Bearer ${await mintToken({ workspaceId: "ws_attacker_users", scope: "ingest" })}`)));
+    const byEmail = await answerOf(
+      await callApp(
+        request(
+          "GET",
+          `/v1/users/lookup?email=${encodeURIComponent(v.email)}`,
+          `Bearer ${await mintToken({ workspaceId: "ws_attacker_users", scope: "ingest" })}`,
+        ),
+      ),
+    );
     expect(byEmail.status).toBe(404);
     expect(await d1Snapshot()).toEqual(before);
   });
@@ -268,15 +344,29 @@ describe("another workspace's ids answer 404 on every resource route, leak nothi
     const v = await victim();
     const attacker = "ws_attacker_accounts";
     const before = await d1Snapshot();
-    const answers = await asAttacker(v, attacker, (r) => r.path.startsWith("/v1/accounts/") && !(r.method === "PUT" && !r.path.includes("/users/")));
+    const answers = await asAttacker(
+      v,
+      attacker,
+      (r) => r.path.startsWith("/v1/accounts/") && !(r.method === "PUT" && !r.path.includes("/users/")),
+    );
     expect(answers.map(({ r }) => r.method).sort()).toEqual(["DELETE", "GET", "PUT"]);
     expectNotFoundAndNoLeak(answers, v);
     expect(await d1Snapshot()).toEqual(before);
 
     // PUT /v1/accounts/{id} is an upsert in the caller's workspace: the same id names the attacker's own account.
-    const victimAccount = () => env.DB.prepare("SELECT * FROM accounts WHERE workspace_id = ? AND account_id = ?").bind(v.workspaceId, v.accountId).first();
+    const victimAccount = () =>
+      env.DB.prepare("SELECT * FROM accounts WHERE workspace_id = ? AND account_id = ?")
+        .bind(v.workspaceId, v.accountId)
+        .first();
     const victimBefore = await victimAccount();
-    const upsert = await callApp(request("PUT", `/v1/accounts/${v.accountId}`, `Bearer ${await mintToken({ workspaceId: attacker, scope: "ingest" })}`, { name: "Mine" }));
+    const upsert = await callApp(
+      request(
+        "PUT",
+        `/v1/accounts/${v.accountId}`,
+        `Bearer ${await mintToken({ workspaceId: attacker, scope: "ingest" })}`,
+        { name: "Mine" },
+      ),
+    );
     expect(upsert.status).toBe(200);
     expect(await upsert.json()).toMatchObject({ account_id: v.accountId, name: "Mine", user_ids: [] });
     expect(await victimAccount()).toEqual(victimBefore);
@@ -288,9 +378,20 @@ describe("another workspace's ids answer 404 on every resource route, leak nothi
 
 /** The key the connector signs states with: HKDF-SHA256 of the client secret (src/api/oauth.ts). */
 async function stateKey(): Promise<Uint8Array> {
-  const material = await crypto.subtle.importKey("raw", new TextEncoder().encode(env.INTERCOM_CLIENT_SECRET), "HKDF", false, ["deriveBits"]);
+  const material = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(env.INTERCOM_CLIENT_SECRET),
+    "HKDF",
+    false,
+    ["deriveBits"],
+  );
   const bits = await crypto.subtle.deriveBits(
-    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode("intercom-connector:oauth-state") },
+    {
+      name: "HKDF",
+      hash: "SHA-256",
+      salt: new Uint8Array(0),
+      info: new TextEncoder().encode("intercom-connector:oauth-state"),
+    },
     material,
     256,
   );
@@ -298,7 +399,12 @@ async function stateKey(): Promise<Uint8Array> {
 }
 
 async function startOAuth(workspaceId: string): Promise<{ authorizeUrl: string; state: string }> {
-  const res = await callApp(new Request(`${BASE}/v1/connections/oauth`, { method: "POST", headers: await authHeaders({ workspaceId, scope: "admin" }) }));
+  const res = await callApp(
+    new Request(`${BASE}/v1/connections/oauth`, {
+      method: "POST",
+      headers: await authHeaders({ workspaceId, scope: "admin" }),
+    }),
+  );
   expect(res.status).toBe(200);
   const { authorize_url: authorizeUrl } = (await res.json()) as { authorize_url: string };
   return { authorizeUrl, state: new URL(authorizeUrl).searchParams.get("state")! };
@@ -318,7 +424,9 @@ async function callback(url: URL, state?: string): Promise<Answer> {
 }
 
 async function connectionIds(workspaceId: string): Promise<string[]> {
-  const { results } = await env.DB.prepare("SELECT id FROM connections WHERE workspace_id = ?").bind(workspaceId).all<{ id: string }>();
+  const { results } = await env.DB.prepare("SELECT id FROM connections WHERE workspace_id = ?")
+    .bind(workspaceId)
+    .all<{ id: string }>();
   return results.map((row) => row.id);
 }
 
@@ -339,7 +447,9 @@ describe("OAuth state across workspaces", () => {
     await startOAuth("ws_oauth_b2"); // B has states of its own
     const claims = JSON.parse(atob(state.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")));
     // What an attacker could only do with the client secret: the nonce of A's state, claimed for B.
-    const forged = await new SignJWT({ ...claims, workspace_id: "ws_oauth_b2" }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(await stateKey());
+    const forged = await new SignJWT({ ...claims, workspace_id: "ws_oauth_b2" })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .sign(await stateKey());
     const url = await consent(authorizeUrl);
     const mark = sim.journal().at(-1)?.seq ?? 0;
     const res = await callback(url, forged);
@@ -359,9 +469,15 @@ describe("OAuth state across workspaces", () => {
     const url = await consent(authorizeUrl);
     for (const forged of [
       unsecuredToken(claims),
-      await new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(env.INTERCOM_CLIENT_SECRET)),
-      await new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(env.ADMIN_JWT_SECRET)),
-      await new SignJWT({ ...claims, workspace_id: "ws_oauth_evil" }).setProtectedHeader({ alg: "HS512" }).sign(await stateKey()),
+      await new SignJWT(claims)
+        .setProtectedHeader({ alg: "HS256" })
+        .sign(new TextEncoder().encode(env.INTERCOM_CLIENT_SECRET)),
+      await new SignJWT(claims)
+        .setProtectedHeader({ alg: "HS256" })
+        .sign(new TextEncoder().encode(env.ADMIN_JWT_SECRET)),
+      await new SignJWT({ ...claims, workspace_id: "ws_oauth_evil" })
+        .setProtectedHeader({ alg: "HS512" })
+        .sign(await stateKey()),
     ]) {
       const res = await callback(url, forged);
       expect(res.status).toBe(400);
@@ -378,7 +494,8 @@ describe("OAuth state across workspaces", () => {
     const answers = await Promise.all(Array.from({ length: 10 }, () => callback(url)));
     const statuses = answers.map((answer) => answer.status).sort();
     expect(statuses).toEqual([200, 400, 400, 400, 400, 400, 400, 400, 400, 400]);
-    for (const answer of answers.filter((a) => a.status === 400)) expect(JSON.parse(answer.body).detail).toMatch(/^state_reused: /);
+    for (const answer of answers.filter((a) => a.status === 400))
+      expect(JSON.parse(answer.body).detail).toMatch(/^state_reused: /);
     expect(await connectionIds("ws_oauth_race")).toHaveLength(1);
     expect(sim.journal().filter((entry) => entry.path === "/auth/eagle/token")).toHaveLength(1);
   });
@@ -387,7 +504,9 @@ describe("OAuth state across workspaces", () => {
     sim.createWorkspace();
     const { authorizeUrl, state } = await startOAuth("ws_oauth_stale");
     const nonce = JSON.parse(atob(state.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))).jti as string;
-    await env.DB.prepare("UPDATE oauth_states SET expires_at = ? WHERE nonce = ?").bind(Date.now() - 1_000, nonce).run();
+    await env.DB.prepare("UPDATE oauth_states SET expires_at = ? WHERE nonce = ?")
+      .bind(Date.now() - 1_000, nonce)
+      .run();
     const res = await callback(await consent(authorizeUrl));
     expect(res.status).toBe(400);
     expect(JSON.parse(res.body).detail).toMatch(/^expired_state: /);

@@ -10,10 +10,15 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Rng } from "./helpers/robustness";
-import { notification, postWebhook, sourceWorkspace, syncLogsOf, waitFor, type Envelope } from "./helpers/webhooks";
+import { type Envelope, notification, postWebhook, sourceWorkspace, syncLogsOf, waitFor } from "./helpers/webhooks";
 
 /** A full snapshot of one contact at version `v` (Intercom sends the whole object with each update). */
-function version(appId: string, contactId: string, v: number, topic: "contact.user.created" | "contact.user.updated"): Envelope {
+function version(
+  appId: string,
+  contactId: string,
+  v: number,
+  topic: "contact.user.created" | "contact.user.updated",
+): Envelope {
   const envelope = notification(topic, {
     appId,
     id: `notif_race_${contactId}_${v}`,
@@ -50,7 +55,10 @@ describe("redelivered and reordered webhooks", () => {
       const rng = new Rng(seed);
       const ws = await sourceWorkspace();
       const contactId = `${"rc".padEnd(16, String(seed))}${rng.hex(8)}`;
-      const versions = [version(ws.appId, contactId, 0, "contact.user.created"), ...[1, 2, 3, 4, 5].map((v) => version(ws.appId, contactId, v, "contact.user.updated"))];
+      const versions = [
+        version(ws.appId, contactId, 0, "contact.user.created"),
+        ...[1, 2, 3, 4, 5].map((v) => version(ws.appId, contactId, v, "contact.user.updated")),
+      ];
       const redelivered = rng.shuffle(versions).slice(0, 3);
       const deliveries = rng.shuffle([...versions, ...redelivered]);
       // Two waves, so some reorderings span queue batches (a batch waits up to 1 s), others sit in one batch.
@@ -61,7 +69,11 @@ describe("redelivered and reordered webhooks", () => {
 
       const keys = versions.map((envelope) => `${ws.appId}:${envelope.id}`);
       const processed = async () => {
-        const { results } = await env.DB.prepare(`SELECT key FROM processed_notifications WHERE key IN (${keys.map(() => "?").join(",")})`).bind(...keys).all<{ key: string }>();
+        const { results } = await env.DB.prepare(
+          `SELECT key FROM processed_notifications WHERE key IN (${keys.map(() => "?").join(",")})`,
+        )
+          .bind(...keys)
+          .all<{ key: string }>();
         return results.map((row) => row.key);
       };
       // Every delivery accounted for: 6 first deliveries applied (captured, or stale when older), 3 duplicates.
@@ -76,7 +88,9 @@ describe("redelivered and reordered webhooks", () => {
       const outcomes = rows.map((row) => row.outcome).filter((outcome) => outcome !== "failed");
       expect(outcomes.filter((outcome) => outcome === "duplicate")).toHaveLength(3);
       expect(outcomes.filter((outcome) => outcome !== "duplicate")).toHaveLength(6);
-      expect(outcomes.filter((outcome) => !["captured", "stale", "skipped", "duplicate"].includes(outcome))).toEqual([]);
+      expect(outcomes.filter((outcome) => !["captured", "stale", "skipped", "duplicate"].includes(outcome))).toEqual(
+        [],
+      );
       expect((await processed()).sort()).toEqual([...keys].sort());
 
       // Newest wins, whatever came last.
@@ -87,9 +101,15 @@ describe("redelivered and reordered webhooks", () => {
         email: `race-${contactId}@example.com`,
         properties: { full_name: "Name v5", phone: "+14155550005" },
       });
-      const { results: users } = await env.DB.prepare("SELECT user_id FROM users WHERE workspace_id = ?").bind(ws.workspaceId).all();
+      const { results: users } = await env.DB.prepare("SELECT user_id FROM users WHERE workspace_id = ?")
+        .bind(ws.workspaceId)
+        .all();
       expect(users).toEqual([{ user_id: `race-${contactId}` }]);
-      const link = await env.DB.prepare("SELECT remote_updated_at FROM intercom_links WHERE connection_id = ? AND intercom_id = ?").bind(ws.connection.id, contactId).first<{ remote_updated_at: number }>();
+      const link = await env.DB.prepare(
+        "SELECT remote_updated_at FROM intercom_links WHERE connection_id = ? AND intercom_id = ?",
+      )
+        .bind(ws.connection.id, contactId)
+        .first<{ remote_updated_at: number }>();
       expect(link!.remote_updated_at).toBe(Date.parse(versions[5]!.data.item.updated_at as string));
     });
   }

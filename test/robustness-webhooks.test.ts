@@ -15,8 +15,16 @@ import { MAX_WEBHOOK_BYTES } from "../src/api/webhooks";
 import type { Env } from "../src/env";
 import type { InboundMessage } from "../src/source/inbound-message";
 import { seedConnection } from "./helpers/connections";
-import { answerOf, callApp, d1Snapshot, inBatches, problemDefect, Rng, tally, type Answer } from "./helpers/robustness";
-import { notification, sign, WEBHOOK_URL, waitFor, type Envelope, type FixtureName, type Item } from "./helpers/webhooks";
+import { type Answer, answerOf, callApp, d1Snapshot, inBatches, problemDefect, Rng, tally } from "./helpers/robustness";
+import {
+  type Envelope,
+  type FixtureName,
+  type Item,
+  notification,
+  sign,
+  WEBHOOK_URL,
+  waitFor,
+} from "./helpers/webhooks";
 
 const SEED = 20260808;
 const rng = new Rng(SEED);
@@ -83,7 +91,11 @@ function validEnvelope(appId = APP, topic: FixtureName = rng.pick(TOPICS)): Enve
 
 const encoder = new TextEncoder();
 
-function post(body: string | Uint8Array | ReadableStream<Uint8Array> | null, headers: Record<string, string>, method = "POST"): Request {
+function post(
+  body: string | Uint8Array | ReadableStream<Uint8Array> | null,
+  headers: Record<string, string>,
+  method = "POST",
+): Request {
   return new Request(WEBHOOK_URL, { method, headers, body });
 }
 
@@ -97,7 +109,10 @@ function badSignatures(body: string): Array<[string, () => Promise<string | null
     ["empty", async () => ""],
     ["prefix only", async () => "sha1="],
     ["random hex", async () => `sha1=${rng.hex(40)}`],
-    ["garbled", async () => `sha1=${Array.from({ length: 40 }, () => rng.pick([..."ghijkmnopqrstuvwxyzGHIJ!*~"])).join("")}`],
+    [
+      "garbled",
+      async () => `sha1=${Array.from({ length: 40 }, () => rng.pick([..."ghijkmnopqrstuvwxyzGHIJ!*~"])).join("")}`,
+    ],
     ["signature of another body", async () => sign(JSON.stringify(validEnvelope()))],
     ["signed with another secret", async () => sign(body, "another-apps-client-secret")],
     ["sha256= prefix on the sha1 digest", async () => `sha256=${await hexOf(body)}`],
@@ -117,8 +132,16 @@ function badSignatures(body: string): Array<[string, () => Promise<string | null
 }
 
 async function hmacSha256Hex(body: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(env.INTERCOM_CLIENT_SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return [...new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(body)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const key = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(env.INTERCOM_CLIENT_SECRET),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  return [...new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(body)))]
+    .map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
 }
 
 function hexBytes(hex: string): number[] {
@@ -157,12 +180,19 @@ function unsignedCases(): Case[] {
     const body = JSON.stringify(validEnvelope());
     const at = rng.int(0, body.length - 1);
     const edits: Array<[string, string]> = [
-      ["one character changed after signing", `${body.slice(0, at)}${body[at] === "a" ? "b" : "a"}${body.slice(at + 1)}`],
+      [
+        "one character changed after signing",
+        `${body.slice(0, at)}${body[at] === "a" ? "b" : "a"}${body.slice(at + 1)}`,
+      ],
       ["a space appended after signing", `${body} `],
       ["cut short after signing", body.slice(0, at)],
     ];
     const [variant, sent] = edits[i % edits.length]!;
-    cases.push({ group: `unsigned: ${variant}`, expect: 401, request: async () => post(sent, { ...json, "x-hub-signature": await sign(body) }) });
+    cases.push({
+      group: `unsigned: ${variant}`,
+      expect: 401,
+      request: async () => post(sent, { ...json, "x-hub-signature": await sign(body) }),
+    });
   }
   return cases;
 }
@@ -179,7 +209,15 @@ function signedMalformedCases(): Case[] {
     const body = JSON.stringify(validEnvelope());
     cases.push(signed("signed: truncated JSON", body.slice(0, rng.int(0, body.length - 1))));
   }
-  const invalidUtf8 = [[0xff], [0xfe, 0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe6, 0xbc]];
+  const invalidUtf8 = [
+    [0xff],
+    [0xfe, 0xff],
+    [0xc0, 0xaf],
+    [0xed, 0xa0, 0x80],
+    [0x80],
+    [0xf8, 0x88, 0x80, 0x80, 0x80],
+    [0xe6, 0xbc],
+  ];
   for (let i = 0; i < 84; i++) {
     const bytes = encoder.encode(JSON.stringify(validEnvelope()));
     const at = i % 3 === 0 ? bytes.length : rng.int(0, bytes.length);
@@ -187,12 +225,30 @@ function signedMalformedCases(): Case[] {
     const body = new Uint8Array([...bytes.slice(0, at), ...bad, ...bytes.slice(at)]);
     cases.push(signed("signed: not UTF-8", body));
   }
-  const roots = ["", " ", "[]", "null", "42", '"notification_event"', "true", "{}", "{]", "NaN", `${"[".repeat(60_000)}${"]".repeat(60_000)}`, "\ufeff"];
+  const roots = [
+    "",
+    " ",
+    "[]",
+    "null",
+    "42",
+    '"notification_event"',
+    "true",
+    "{}",
+    "{]",
+    "NaN",
+    `${"[".repeat(60_000)}${"]".repeat(60_000)}`,
+    "\ufeff",
+  ];
   for (const root of roots) for (let i = 0; i < 4; i++) cases.push(signed("signed: not a notification object", root));
   for (let i = 0; i < 30; i++) {
     const body = JSON.stringify(validEnvelope());
     cases.push(signed("signed: trailing garbage", `${body}${rng.pick(["x", "}", ",{}", "\u0000", " []"])}`));
-    cases.push(signed("signed: NaN/Infinity literal", body.replace(/"created_at":\d+/, `"created_at":${rng.pick(["NaN", "Infinity", "-Infinity"])}`)));
+    cases.push(
+      signed(
+        "signed: NaN/Infinity literal",
+        body.replace(/"created_at":\d+/, `"created_at":${rng.pick(["NaN", "Infinity", "-Infinity"])}`),
+      ),
+    );
   }
   // Wrong types and missing fields in the envelope.
   const mutations: Array<[string, (envelope: Record<string, unknown>) => void]> = [
@@ -214,7 +270,10 @@ function signedMalformedCases(): Case[] {
     ["data missing", (e) => delete e.data],
     ["data not an object", (e) => (e.data = rng.pick([null, [], "item", 1]))],
     ["data without item", (e) => (e.data = { type: "notification_event_data" })],
-    ["item not an object", (e) => ((e.data as Record<string, unknown>).item = rng.pick([null, [], "contact", 5, true]))],
+    [
+      "item not an object",
+      (e) => ((e.data as Record<string, unknown>).item = rng.pick([null, [], "contact", 5, true])),
+    ],
   ];
   for (let round = 0; round < 14; round++) {
     for (const [name, mutate] of mutations) {
@@ -296,19 +355,35 @@ function methodCases(): Case[] {
         request: async () => post(body, { ...json, ...(body ? { "x-hub-signature": await sign(body) } : {}) }, method),
       });
     }
-    cases.push({ group: "URL validation: HEAD", expect: 200, request: async () => new Request(WEBHOOK_URL, { method: "HEAD" }) });
+    cases.push({
+      group: "URL validation: HEAD",
+      expect: 200,
+      request: async () => new Request(WEBHOOK_URL, { method: "HEAD" }),
+    });
     cases.push({ group: "URL validation: GET", expect: 200, request: async () => new Request(WEBHOOK_URL) });
     const body = JSON.stringify(validEnvelope());
     cases.push({
       group: "wrong path",
       expect: 404,
-      request: async () => new Request(`${WEBHOOK_URL}/${rng.pick(["x", "v2", "intercom", "..%2F"])}`, { method: "POST", headers: { ...json, "x-hub-signature": await sign(body) }, body }),
+      request: async () =>
+        new Request(`${WEBHOOK_URL}/${rng.pick(["x", "v2", "intercom", "..%2F"])}`, {
+          method: "POST",
+          headers: { ...json, "x-hub-signature": await sign(body) },
+          body,
+        }),
     });
   }
   return cases;
 }
 
-const CONTENT_TYPES = ["text/plain", "application/xml", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "application/json; charset=utf-16", ""];
+const CONTENT_TYPES = [
+  "text/plain",
+  "application/xml",
+  "multipart/form-data; boundary=x",
+  "application/x-www-form-urlencoded",
+  "application/json; charset=utf-16",
+  "",
+];
 
 /** Content types other than JSON: unsigned is still 401; signed JSON is read for what it is (the signature covers the body, not the header). */
 function contentTypeCases(): { refused: Case[]; accepted: Case[] } {
@@ -341,7 +416,12 @@ interface Accepted {
 
 function acceptedCases(): Accepted[] {
   const out: Accepted[] = [];
-  const accept = (group: string, envelope: Envelope, outcome?: Accepted["outcome"], extra?: (body: string) => string): Accepted => {
+  const accept = (
+    group: string,
+    envelope: Envelope,
+    outcome?: Accepted["outcome"],
+    extra?: (body: string) => string,
+  ): Accepted => {
     const body = extra ? extra(JSON.stringify(envelope)) : JSON.stringify(envelope);
     return {
       envelope,
@@ -356,13 +436,33 @@ function acceptedCases(): Accepted[] {
   };
   for (let i = 0; i < 60; i++) {
     const envelope = validEnvelope();
-    envelope.topic = rng.pick(["conversation.admin.replied", "visitor.signed_up", "ticket.created", `x.${rng.hex(6)}`, "CONTACT.USER.CREATED", "contact.user.created "]) + `.${i}`;
-    out.push(accept("signed: unknown topic", envelope, { outcome: "ignored", by: "action", value: envelope.topic, detail: /is not handled by the source/ }));
+    envelope.topic = `${rng.pick([
+      "conversation.admin.replied",
+      "visitor.signed_up",
+      "ticket.created",
+      `x.${rng.hex(6)}`,
+      "CONTACT.USER.CREATED",
+      "contact.user.created ",
+    ])}.${i}`;
+    out.push(
+      accept("signed: unknown topic", envelope, {
+        outcome: "ignored",
+        by: "action",
+        value: envelope.topic,
+        detail: /is not handled by the source/,
+      }),
+    );
   }
   for (let i = 0; i < 10; i++) {
     const envelope = validEnvelope();
     envelope.topic = `unknown.${"long".repeat(rng.int(500, 2_000))}.${i}`;
-    out.push(accept("signed: unknown topic, 2-8 KB long", envelope, { outcome: "ignored", by: "action", value: envelope.topic }));
+    out.push(
+      accept("signed: unknown topic, 2-8 KB long", envelope, {
+        outcome: "ignored",
+        by: "action",
+        value: envelope.topic,
+      }),
+    );
   }
   for (let i = 0; i < 30; i++) {
     const envelope = validEnvelope(i % 2 ? APP_UNKNOWN : APP_OFF);
@@ -393,14 +493,26 @@ function acceptedCases(): Accepted[] {
     for (const [topic, name, edit] of itemEdits) {
       const envelope = validEnvelope(APP, topic);
       edit(envelope.data.item);
-      out.push(accept(`signed: item ${name}`, envelope, { outcome: "failed", by: "object_id", value: envelope.id!, detail: /unexpected payload shape/ }));
+      out.push(
+        accept(`signed: item ${name}`, envelope, {
+          outcome: "failed",
+          by: "object_id",
+          value: envelope.id!,
+          detail: /unexpected payload shape/,
+        }),
+      );
     }
   }
   // Items the consumer can read but that name nobody, or hold odd values it tolerates.
   for (let i = 0; i < 40; i++) {
     const envelope = validEnvelope(APP, "contact.lead.created");
     const contactId = `rbc${String(i).padStart(21, "0")}`;
-    Object.assign(envelope.data.item, { id: contactId, email: null, external_id: null, updated_at: rng.pick(["not a time", "", null, -1, 1e20]) });
+    Object.assign(envelope.data.item, {
+      id: contactId,
+      email: null,
+      external_id: null,
+      updated_at: rng.pick(["not a time", "", null, -1, 1e20]),
+    });
     out.push(
       accept("signed: contact without email or external_id, odd updated_at", envelope, {
         outcome: "skipped",
@@ -427,7 +539,12 @@ function acceptedCases(): Accepted[] {
         .replace('"DEEP_ATTRIBUTE"', `${"[".repeat(28)}${"]".repeat(28)}`)
         .replace('"DEEP_LINKS"', `${'{"a":'.repeat(80_000)}1${"}".repeat(80_000)}`);
     out.push(
-      accept("signed: deep nesting and huge strings (projected away or within the queue limit)", envelope, { outcome: "captured", by: "intercom_id", value: contactId }, deepText),
+      accept(
+        "signed: deep nesting and huge strings (projected away or within the queue limit)",
+        envelope,
+        { outcome: "captured", by: "intercom_id", value: contactId },
+        deepText,
+      ),
     );
   }
   for (let i = 0; i < 10; i++) {
@@ -454,7 +571,8 @@ async function run(cases: readonly Case[]): Promise<Result[]> {
 /** Every wrong status or non-problem error body, one line each. */
 function defects(results: readonly Result[]): string[] {
   return results.flatMap(({ case: item, answer }) => {
-    if (answer.status !== item.expect) return [`${item.group}: expected ${item.expect}, got ${answer.status} ${answer.body.slice(0, 200)}`];
+    if (answer.status !== item.expect)
+      return [`${item.group}: expected ${item.expect}, got ${answer.status} ${answer.body.slice(0, 200)}`];
     if (answer.status >= 400) {
       const defect = problemDefect(answer);
       if (defect) return [`${item.group}: ${answer.status} with ${defect}`];
@@ -464,7 +582,11 @@ function defects(results: readonly Result[]): string[] {
 }
 
 const processedKeys = async () =>
-  new Set((await env.DB.prepare("SELECT key FROM processed_notifications").all<{ key: string }>()).results.map((row) => row.key));
+  new Set(
+    (await env.DB.prepare("SELECT key FROM processed_notifications").all<{ key: string }>()).results.map(
+      (row) => row.key,
+    ),
+  );
 
 interface LogRow {
   outcome: string;
@@ -474,7 +596,11 @@ interface LogRow {
   detail: string | null;
 }
 const inboundLogs = async () =>
-  (await env.DB.prepare("SELECT outcome, object_id, intercom_id, action, detail FROM sync_logs WHERE direction = 'in'").all<LogRow>()).results;
+  (
+    await env.DB.prepare(
+      "SELECT outcome, object_id, intercom_id, action, detail FROM sync_logs WHERE direction = 'in'",
+    ).all<LogRow>()
+  ).results;
 
 const figures: Record<string, unknown> = {};
 // Generated once, in a fixed order, so the seed alone decides every case.
@@ -487,13 +613,25 @@ describe("POST /webhooks/intercom under generated bad input", () => {
   });
 
   it("refuses every unsigned, mis-signed, oversized or malformed request with its status and a problem: no 5xx, nothing queued, no D1 change", async () => {
-    const cases = [...unsignedCases(), ...signedMalformedCases(), ...oversizedCases(), ...methodCases(), ...contentTypes.refused];
+    const cases = [
+      ...unsignedCases(),
+      ...signedMalformedCases(),
+      ...oversizedCases(),
+      ...methodCases(),
+      ...contentTypes.refused,
+    ];
     const before = await d1Snapshot();
     const started = Date.now();
     const results = await run(cases);
-    figures.refused = { requests: results.length, ms: Date.now() - started, statuses: tally(results, (r) => String(r.answer.status)) };
+    figures.refused = {
+      requests: results.length,
+      ms: Date.now() - started,
+      statuses: tally(results, (r) => String(r.answer.status)),
+    };
 
-    expect(results.filter((r) => r.answer.status >= 500).map((r) => `${r.case.group}: ${r.answer.status} ${r.answer.body}`)).toEqual([]);
+    expect(
+      results.filter((r) => r.answer.status >= 500).map((r) => `${r.case.group}: ${r.answer.status} ${r.answer.body}`),
+    ).toEqual([]);
     expect(defects(results)).toEqual([]);
     expect(queued).toEqual([]);
     // Anything queued would reach the consumer within about a second: wait past that before comparing.
@@ -505,11 +643,23 @@ describe("POST /webhooks/intercom under generated bad input", () => {
 
   it("accepts signed notifications with weird items, unknown topics or unknown apps, queues each once, and the consumer accounts for every one", async () => {
     queued.length = 0;
-    const accepted = [...acceptedCases(), ...contentTypes.accepted.map((item) => ({ case: item, envelope: undefined, outcome: undefined }))];
+    const accepted = [
+      ...acceptedCases(),
+      ...contentTypes.accepted.map((item) => ({ case: item, envelope: undefined, outcome: undefined })),
+    ];
     const acceptedCasesOnly = accepted.map((a) => a.case);
     const pings: Case[] = Array.from({ length: 20 }, (_, i) => {
-      const body = JSON.stringify({ ...validEnvelope(), topic: "ping", id: i % 2 ? null : `notif_ping_${i}`, data: { item: { type: "ping", message: "hi" } } });
-      return { group: "signed: ping", expect: 200, request: async () => post(body, { ...json, "x-hub-signature": await sign(body) }) };
+      const body = JSON.stringify({
+        ...validEnvelope(),
+        topic: "ping",
+        id: i % 2 ? null : `notif_ping_${i}`,
+        data: { item: { type: "ping", message: "hi" } },
+      });
+      return {
+        group: "signed: ping",
+        expect: 200,
+        request: async () => post(body, { ...json, "x-hub-signature": await sign(body) }),
+      };
     });
     const results = await run([...acceptedCasesOnly, ...pings]);
     figures.accepted = { requests: results.length, statuses: tally(results, (r) => String(r.answer.status)) };
@@ -523,29 +673,48 @@ describe("POST /webhooks/intercom under generated bad input", () => {
     // The consumer accounts for every notification: processed (its idempotency key), or logged failed/skipped.
     const pending = async () => {
       const [keys, logs] = await Promise.all([processedKeys(), inboundLogs()]);
-      const logged = new Set(logs.filter((row) => row.outcome === "failed" || row.outcome === "skipped").map((row) => row.object_id));
-      return acceptedCasesOnly.filter((c) => !keys.has(`${c.queues!.app_id}:${c.queues!.id}`) && !logged.has(c.queues!.id));
+      const logged = new Set(
+        logs.filter((row) => row.outcome === "failed" || row.outcome === "skipped").map((row) => row.object_id),
+      );
+      return acceptedCasesOnly.filter(
+        (c) => !keys.has(`${c.queues!.app_id}:${c.queues!.id}`) && !logged.has(c.queues!.id),
+      );
     };
-    await waitFor(async () => (await pending()).length === 0, { timeoutMs: 40_000, intervalMs: 250, what: "the consumer to account for every accepted notification" });
+    await waitFor(async () => (await pending()).length === 0, {
+      timeoutMs: 40_000,
+      intervalMs: 250,
+      what: "the consumer to account for every accepted notification",
+    });
 
     // A sample, outcome by outcome.
     const logs = await inboundLogs();
     const sample = accepted.filter((a) => a.outcome).filter((_, i) => i % 3 === 0);
     for (const { case: item, outcome } of sample) {
       const rows = logs.filter((row) => row[outcome!.by] === outcome!.value);
-      expect(rows.map((row) => row.outcome), `${item.group} (${outcome!.value.slice(0, 60)})`).toContain(outcome!.outcome);
-      if (outcome!.detail) expect(rows.find((row) => row.outcome === outcome!.outcome)!.detail).toMatch(outcome!.detail);
+      expect(
+        rows.map((row) => row.outcome),
+        `${item.group} (${outcome!.value.slice(0, 60)})`,
+      ).toContain(outcome!.outcome);
+      if (outcome!.detail)
+        expect(rows.find((row) => row.outcome === outcome!.outcome)!.detail).toMatch(outcome!.detail);
     }
     figures.sample = sample.length;
     figures.consumerOutcomes = tally(logs, (row) => row.outcome);
 
     // The consumer still works: a normal notification after all of that is captured.
     const canary = validEnvelope(APP, "contact.user.created");
-    Object.assign(canary.data.item, { id: "rbcanary0000000000000001", external_id: "rb-canary", email: "rb-canary@example.com" });
+    Object.assign(canary.data.item, {
+      id: "rbcanary0000000000000001",
+      external_id: "rb-canary",
+      email: "rb-canary@example.com",
+    });
     const body = JSON.stringify(canary);
     expect((await call(post(body, { ...json, "x-hub-signature": await sign(body) }))).status).toBe(200);
     await waitFor(
-      async () => (await inboundLogs()).some((row) => row.intercom_id === "rbcanary0000000000000001" && row.outcome === "captured"),
+      async () =>
+        (await inboundLogs()).some(
+          (row) => row.intercom_id === "rbcanary0000000000000001" && row.outcome === "captured",
+        ),
       { timeoutMs: 10_000, what: "the canary's capture" },
     );
     const total = (figures.refused as { requests: number }).requests + results.length + 1;

@@ -30,7 +30,11 @@ describe("schema drift", () => {
     const config = getTableConfig(table);
     it(`table ${config.name}: columns, types, nullability and indexes match`, async () => {
       const { results: columns } = await env.DB.prepare(`PRAGMA table_info("${config.name}")`).all<ColumnInfo>();
-      const actual = columns.map((c) => ({ name: c.name, type: c.type.toLowerCase(), notNull: c.notnull === 1 || c.pk > 0 }));
+      const actual = columns.map((c) => ({
+        name: c.name,
+        type: c.type.toLowerCase(),
+        notNull: c.notnull === 1 || c.pk > 0,
+      }));
       const expected = config.columns.map((c) => ({
         name: c.name,
         type: c.getSQLType().toLowerCase(),

@@ -5,7 +5,7 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { base64url } from "jose";
-import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from "vitest";
 import { app } from "../src/api/app";
 import { openToken } from "../src/connections/token-vault";
 import { authHeaders, mintToken } from "./helpers/auth";
@@ -39,7 +39,9 @@ async function call(method: string, path: string, body?: unknown) {
 
 /** Every row of every table, as text. */
 async function dumpDatabase(): Promise<string> {
-  const { results: tables } = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'sqlite_%'").all<{ name: string }>();
+  const { results: tables } = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'sqlite_%'",
+  ).all<{ name: string }>();
   const dump: Record<string, unknown[]> = {};
   for (const { name } of tables) dump[name] = (await env.DB.prepare(`SELECT * FROM "${name}"`).all()).results;
   return JSON.stringify(dump);
@@ -74,25 +76,44 @@ describe("no secret at rest or in logs", () => {
     const euConnection = (await callback.json()) as { id: string };
     responses.push(JSON.stringify(euConnection));
     // The token Intercom issued through OAuth, as only the vault can tell.
-    const sealed = await env.DB.prepare("SELECT token_jwe FROM connections WHERE id = ?").bind(euConnection.id).first<{ token_jwe: string }>();
+    const sealed = await env.DB.prepare("SELECT token_jwe FROM connections WHERE id = ?")
+      .bind(euConnection.id)
+      .first<{ token_jwe: string }>();
     secrets.token_oauth = await openToken(env, sealed!.token_jwe);
     expect(secrets.token_oauth).not.toBe(eu.token);
 
     // Everything else that opens the token: settings with Intercom calls, test, uninstall hint, a refused token.
-    responses.push((await call("PATCH", `/v1/connections/${connection.id}`, { destination: { mappings: { contact: [{ from: "h", to: "custom_attributes.h", type: "float" }] } } })).text);
+    responses.push(
+      (
+        await call("PATCH", `/v1/connections/${connection.id}`, {
+          destination: { mappings: { contact: [{ from: "h", to: "custom_attributes.h", type: "float" }] } },
+        })
+      ).text,
+    );
     responses.push((await call("POST", `/v1/connections/${connection.id}/test`)).text);
     responses.push((await call("GET", "/v1/connections")).text);
     responses.push((await call("GET", `/v1/connections/${euConnection.id}`)).text);
     const refused = "dG9rOnJlZnVzZWQtdG9rZW4tMTIzNDU2Nzg5";
     secrets.refused_token = refused;
     responses.push((await call("POST", "/v1/connections", { name: "bad", access_token: refused })).text);
-    await exports.default.fetch(`${BASE}/webhooks/intercom/uninstall`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ app_id: workspace.app_id }) });
+    await exports.default.fetch(`${BASE}/webhooks/intercom/uninstall`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ app_id: workspace.app_id }),
+    });
     await vi.waitFor(() => expect(JSON.stringify(printed)).toContain("uninstall hint"));
 
     // Key rotation: a request under a new first key re-seals the token it opens.
-    const rotated = { ...env, TOKEN_ENCRYPTION_KEY: `k2:${base64url.encode(new Uint8Array(32).fill(7))},${env.TOKEN_ENCRYPTION_KEY}` };
+    const rotated = {
+      ...env,
+      TOKEN_ENCRYPTION_KEY: `k2:${base64url.encode(new Uint8Array(32).fill(7))},${env.TOKEN_ENCRYPTION_KEY}`,
+    };
     secrets.TOKEN_ENCRYPTION_KEY_2 = base64url.encode(new Uint8Array(32).fill(7));
-    const rotatedTest = await app.request(`/v1/connections/${euConnection.id}/test`, { method: "POST", headers: await authHeaders({ workspaceId: WS }) }, rotated);
+    const rotatedTest = await app.request(
+      `/v1/connections/${euConnection.id}/test`,
+      { method: "POST", headers: await authHeaders({ workspaceId: WS }) },
+      rotated,
+    );
     responses.push(await rotatedTest.text());
     expect(JSON.parse(responses.at(-1)!)).toMatchObject({ ok: true });
 
@@ -101,9 +122,13 @@ describe("no secret at rest or in logs", () => {
     secrets.admin_jwt_signature = adminJwt.split(".")[2]!;
     await exports.default.fetch(`${BASE}/v1/connections`, { headers: { authorization: `Bearer ${adminJwt}x` } });
     responses.push((await call("DELETE", `/v1/connections/${connection.id}`)).text);
-    const euRow = await env.DB.prepare("SELECT token_jwe FROM connections WHERE id = ?").bind(euConnection.id).first<{ token_jwe: string }>();
+    const euRow = await env.DB.prepare("SELECT token_jwe FROM connections WHERE id = ?")
+      .bind(euConnection.id)
+      .first<{ token_jwe: string }>();
     expect(euRow!.token_jwe).toMatch(/^eyJ[^.]*\.\.[^.]+\.[^.]+\.[^.]+$/); // compact JWE, dir: empty encrypted key
-    expect(JSON.parse(atob(euRow!.token_jwe.split(".")[0]!.replace(/-/g, "+").replace(/_/g, "/")))).toMatchObject({ kid: "k2" });
+    expect(JSON.parse(atob(euRow!.token_jwe.split(".")[0]!.replace(/-/g, "+").replace(/_/g, "/")))).toMatchObject({
+      kid: "k2",
+    });
 
     const database = await dumpDatabase();
     const logs = JSON.stringify(printed, (_, value) => (value instanceof Error ? String(value) : value));

@@ -6,12 +6,20 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { accessToken } from "./intercom-sim/ids";
 import { authHeaders } from "./helpers/auth";
 import { connectDestination, waitFor } from "./helpers/destination";
 import { useIntercomSim } from "./helpers/intercom-sim";
-import { bindingSecrets, captureConsole, dumpD1, findLeaks, LeakRecorder, secretForms, suiteRecorder } from "./helpers/leaks";
+import {
+  bindingSecrets,
+  captureConsole,
+  dumpD1,
+  findLeaks,
+  LeakRecorder,
+  secretForms,
+  suiteRecorder,
+} from "./helpers/leaks";
 import { notification, postWebhook } from "./helpers/webhooks";
+import { accessToken } from "./intercom-sim/ids";
 
 const sim = useIntercomSim();
 const BASE = "https://connector.test";
@@ -37,17 +45,30 @@ describe("the scanner catches a leak", () => {
     expect(leaks.find((leak) => leak.secret === "an Intercom access token")!.excerpt).toContain("Bearer [LEAKED]");
     for (const name of Object.keys(secrets)) {
       // One line per form; a form may contain another (base64url of a secret without padding is its base64 prefix).
-      expect(leaks.filter((leak) => leak.secret === name).length, name).toBeGreaterThanOrEqual(secretForms(secrets[name]!).length);
+      expect(leaks.filter((leak) => leak.secret === name).length, name).toBeGreaterThanOrEqual(
+        secretForms(secrets[name]!).length,
+      );
     }
     expect(planted.items.at(-1)).toMatchObject({ source: "console.info", where: "planted" });
     expect(findLeaks([planted.items.at(-1)!], secrets)).toEqual([]);
-    expect(leaks.every((leak) => !leak.excerpt.includes(token) && !leak.excerpt.includes(secrets.INTERCOM_CLIENT_SECRET!))).toBe(true);
+    expect(
+      leaks.every((leak) => !leak.excerpt.includes(token) && !leak.excerpt.includes(secrets.INTERCOM_CLIENT_SECRET!)),
+    ).toBe(true);
   });
 
   it("in a response: its body or a header", async () => {
     const planted = new LeakRecorder(() => "planted");
-    await planted.recordResponse("POST /auth/eagle/token", Response.json({ token_type: "Bearer", access_token: accessToken() }));
-    await planted.recordResponse("GET /oauth/intercom/callback", new Response(null, { status: 302, headers: { location: `https://cdp.test/?k=${encodeURIComponent(secrets.ADMIN_JWT_SECRET!)}` } }));
+    await planted.recordResponse(
+      "POST /auth/eagle/token",
+      Response.json({ token_type: "Bearer", access_token: accessToken() }),
+    );
+    await planted.recordResponse(
+      "GET /oauth/intercom/callback",
+      new Response(null, {
+        status: 302,
+        headers: { location: `https://cdp.test/?k=${encodeURIComponent(secrets.ADMIN_JWT_SECRET!)}` },
+      }),
+    );
     await planted.recordResponse("GET /healthz", Response.json({ ok: true }));
     const leaks = planted.leaks(secrets);
     expect(leaks.map((leak) => `${leak.source}: ${leak.secret}`)).toEqual([
@@ -58,7 +79,9 @@ describe("the scanner catches a leak", () => {
 
   it("in D1: a plaintext token in any column of any table", async () => {
     const token = accessToken();
-    await env.DB.prepare("INSERT INTO sync_logs (connection_id, direction, outcome, object_type, detail, created_at) VALUES (NULL, 'out', 'failed', 'user', ?, ?)")
+    await env.DB.prepare(
+      "INSERT INTO sync_logs (connection_id, direction, outcome, object_type, detail, created_at) VALUES (NULL, 'out', 'failed', 'user', ?, ?)",
+    )
       .bind(`sent with ${token}`, Date.now())
       .run();
     try {
@@ -84,13 +107,23 @@ describe("the suite's recorder sees everything the connector says", () => {
 
   it("log lines of the ack path and of the source queue consumer", async () => {
     const recorder = suiteRecorder();
-    const unsigned = await postWebhook(notification("contact.user.created", { appId: "app_scan" }), { signature: null });
+    const unsigned = await postWebhook(notification("contact.user.created", { appId: "app_scan" }), {
+      signature: null,
+    });
     expect(unsigned.status).toBe(401);
-    expect(recorder.items.some((item) => item.source === "console.warn" && item.text.includes("webhook refused: bad or missing signature"))).toBe(true);
+    expect(
+      recorder.items.some(
+        (item) => item.source === "console.warn" && item.text.includes("webhook refused: bad or missing signature"),
+      ),
+    ).toBe(true);
     const signed = notification("contact.user.created", { appId: "app_scan_unknown" });
     expect((await postWebhook(signed)).status).toBe(200);
     // The consumer runs in the background (queue batches wait up to 1 s): its skip is logged there.
-    await waitFor(() => recorder.items.some((item) => item.text.includes(`no connection for Intercom app app_scan_unknown`)), 10_000, "the consumer's log line");
+    await waitFor(
+      () => recorder.items.some((item) => item.text.includes(`no connection for Intercom app app_scan_unknown`)),
+      10_000,
+      "the consumer's log line",
+    );
   });
 
   it("log lines of a ContactSync Durable Object syncing to the simulator", async () => {
@@ -103,7 +136,10 @@ describe("the suite's recorder sees everything the connector says", () => {
     });
     expect(res.status).toBe(200);
     await waitFor(
-      () => recorder.items.some((item) => item.text.includes('"msg":"destination contact synced"') && item.text.includes(connection.id)),
+      () =>
+        recorder.items.some(
+          (item) => item.text.includes('"msg":"destination contact synced"') && item.text.includes(connection.id),
+        ),
       10_000,
       "the object's log line",
     );

@@ -3,7 +3,17 @@ import { env } from "cloudflare:workers";
 import { afterAll, expect } from "vitest";
 import { app } from "../src/api/app";
 import worker from "../src/index";
-import { bindingSecrets, captureConsole, captureResponses, describeLeaks, dumpD1, findLeaks, LeakRecorder, SCANNER_KEY, type Scanner } from "./helpers/leaks";
+import {
+  bindingSecrets,
+  captureConsole,
+  captureResponses,
+  describeLeaks,
+  dumpD1,
+  findLeaks,
+  LeakRecorder,
+  SCANNER_KEY,
+  type Scanner,
+} from "./helpers/leaks";
 
 // Storage is isolated per test file; migrations apply once per file (applyD1Migrations skips applied ones).
 await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);

@@ -1,7 +1,17 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MAX_WEBHOOK_BYTES } from "../src/api/webhooks";
-import { deliverAndWait, fixture, intercomId, notification, postWebhook, sign, sourceWorkspace, syncLogsOf, waitFor } from "./helpers/webhooks";
+import {
+  deliverAndWait,
+  fixture,
+  intercomId,
+  notification,
+  postWebhook,
+  sign,
+  sourceWorkspace,
+  syncLogsOf,
+  waitFor,
+} from "./helpers/webhooks";
 
 describe.concurrent("pending relationships", () => {
   it("an attach whose contact is not in the CDP waits, and lands when the contact is captured", async () => {
@@ -18,15 +28,26 @@ describe.concurrent("pending relationships", () => {
         },
       }),
     );
-    expect(rows.map((row) => `${row.object_type}:${row.outcome}`).sort()).toEqual(["account:captured", "membership:pending"]);
+    expect(rows.map((row) => `${row.object_type}:${row.outcome}`).sort()).toEqual([
+      "account:captured",
+      "membership:pending",
+    ]);
     expect(rows.find((row) => row.outcome === "pending")?.detail).toBe("attach waits until the contact is in the CDP");
     expect((await ws.account("acct-northwind")).body.user_ids).toEqual([]);
 
     await ws.setSource({ create_users_from_contacts: true });
-    const captured = await deliverAndWait(ws.connection.id, notification("contact.user.created", { appId: ws.appId, edit: (item) => void (item.id = contactId) }));
-    expect(captured.map((row) => `${row.object_type}:${row.outcome}`)).toEqual(["user:captured", "membership:captured"]);
+    const captured = await deliverAndWait(
+      ws.connection.id,
+      notification("contact.user.created", { appId: ws.appId, edit: (item) => void (item.id = contactId) }),
+    );
+    expect(captured.map((row) => `${row.object_type}:${row.outcome}`)).toEqual([
+      "user:captured",
+      "membership:captured",
+    ]);
     expect((await ws.account("acct-northwind")).body.user_ids).toEqual(["cdp-user-2041"]);
-    const { results } = await env.DB.prepare("SELECT * FROM pending_links WHERE connection_id = ?").bind(ws.connection.id).all();
+    const { results } = await env.DB.prepare("SELECT * FROM pending_links WHERE connection_id = ?")
+      .bind(ws.connection.id)
+      .all();
     expect(results).toEqual([]);
   });
 
@@ -39,10 +60,19 @@ describe.concurrent("pending relationships", () => {
       item.company.id = companyId;
     };
     // The detach (newer) arrives first, then the attach (older): the pair must end detached.
-    await deliverAndWait(ws.connection.id, notification("company.contact.detached", { appId: ws.appId, createdAt: 1772900000, edit }));
-    await deliverAndWait(ws.connection.id, notification("company.contact.attached", { appId: ws.appId, createdAt: 1772800000, edit }));
+    await deliverAndWait(
+      ws.connection.id,
+      notification("company.contact.detached", { appId: ws.appId, createdAt: 1772900000, edit }),
+    );
+    await deliverAndWait(
+      ws.connection.id,
+      notification("company.contact.attached", { appId: ws.appId, createdAt: 1772800000, edit }),
+    );
     await ws.setSource({ create_accounts_from_companies: true });
-    await deliverAndWait(ws.connection.id, notification("company.created", { appId: ws.appId, edit: (item) => void (item.id = companyId) }));
+    await deliverAndWait(
+      ws.connection.id,
+      notification("company.created", { appId: ws.appId, edit: (item) => void (item.id = companyId) }),
+    );
     expect((await ws.account("acct-northwind")).body.user_ids).toEqual([]);
     expect((await ws.lookup({ user_id: "cdp-user-2041" })).body.account_ids).toEqual([]);
   });
@@ -56,7 +86,10 @@ describe.concurrent("merged and deleted objects", () => {
     const survivorId = merged.data.item.id as string;
     await deliverAndWait(
       ws.connection.id,
-      notification("contact.lead.created", { appId: ws.appId, edit: (item) => Object.assign(item, { id: leadId, email: "morgan.lead@example.net" }) }),
+      notification("contact.lead.created", {
+        appId: ws.appId,
+        edit: (item) => Object.assign(item, { id: leadId, email: "morgan.lead@example.net" }),
+      }),
     );
     const rows = await deliverAndWait(ws.connection.id, notification("contact.merged", { appId: ws.appId }));
     expect(rows.map((row) => row.detail)).toEqual([
@@ -64,37 +97,75 @@ describe.concurrent("merged and deleted objects", () => {
       "updated email, external_id, role, name",
     ]);
     const user = await ws.lookup({ user_id: "cdp-user-5120" });
-    expect(user.body).toMatchObject({ email: "morgan.blake@example.net", intercom_contact_id: survivorId, properties: { role: "user", full_name: "Morgan Blake" } });
+    expect(user.body).toMatchObject({
+      email: "morgan.blake@example.net",
+      intercom_contact_id: survivorId,
+      properties: { role: "user", full_name: "Morgan Blake" },
+    });
     expect((await ws.lookup({ email: "morgan.lead@example.net" })).status).toBe(404);
-    const links = await env.DB.prepare("SELECT intercom_id FROM intercom_links WHERE connection_id = ?").bind(ws.connection.id).all();
+    const links = await env.DB.prepare("SELECT intercom_id FROM intercom_links WHERE connection_id = ?")
+      .bind(ws.connection.id)
+      .all();
     expect(links.results).toEqual([{ intercom_id: survivorId }]);
   });
 
   it("contact.merged without merged_from is a contact update of the survivor", async () => {
     const ws = await sourceWorkspace();
-    const rows = await deliverAndWait(ws.connection.id, notification("contact.merged.without-merged-from", { appId: ws.appId }));
-    expect(rows).toMatchObject([{ outcome: "captured", object_type: "user", object_id: "cdp-user-5120", detail: "created from Intercom" }]);
+    const rows = await deliverAndWait(
+      ws.connection.id,
+      notification("contact.merged.without-merged-from", { appId: ws.appId }),
+    );
+    expect(rows).toMatchObject([
+      { outcome: "captured", object_type: "user", object_id: "cdp-user-5120", detail: "created from Intercom" },
+    ]);
   });
 
   it("contact.deleted unlinks the contact; the CDP user stays", async () => {
     const ws = await sourceWorkspace();
     const contactId = intercomId();
-    await deliverAndWait(ws.connection.id, notification("contact.user.created", { appId: ws.appId, edit: (item) => void (item.id = contactId) }));
-    const rows = await deliverAndWait(ws.connection.id, notification("contact.deleted", { appId: ws.appId, edit: (item) => void (item.id = contactId) }));
-    expect(rows).toMatchObject([{ outcome: "captured", object_id: "cdp-user-2041", detail: "Intercom contact deleted: unlinked, the CDP user stays" }]);
-    expect((await ws.lookup({ user_id: "cdp-user-2041" })).body).toMatchObject({ user_id: "cdp-user-2041", intercom_contact_id: null });
+    await deliverAndWait(
+      ws.connection.id,
+      notification("contact.user.created", { appId: ws.appId, edit: (item) => void (item.id = contactId) }),
+    );
+    const rows = await deliverAndWait(
+      ws.connection.id,
+      notification("contact.deleted", { appId: ws.appId, edit: (item) => void (item.id = contactId) }),
+    );
+    expect(rows).toMatchObject([
+      {
+        outcome: "captured",
+        object_id: "cdp-user-2041",
+        detail: "Intercom contact deleted: unlinked, the CDP user stays",
+      },
+    ]);
+    expect((await ws.lookup({ user_id: "cdp-user-2041" })).body).toMatchObject({
+      user_id: "cdp-user-2041",
+      intercom_contact_id: null,
+    });
     // A second delete of an unknown contact is logged, not an error.
-    const again = await deliverAndWait(ws.connection.id, notification("contact.deleted", { appId: ws.appId, edit: (item) => void (item.id = contactId) }));
+    const again = await deliverAndWait(
+      ws.connection.id,
+      notification("contact.deleted", { appId: ws.appId, edit: (item) => void (item.id = contactId) }),
+    );
     expect(again).toMatchObject([{ outcome: "skipped", detail: "Intercom contact deleted; it was not linked" }]);
   });
 
   it("company.deleted unlinks the company; the CDP account stays", async () => {
     const ws = await sourceWorkspace();
     const companyId = intercomId();
-    await deliverAndWait(ws.connection.id, notification("company.created", { appId: ws.appId, edit: (item) => void (item.id = companyId) }));
-    const rows = await deliverAndWait(ws.connection.id, notification("company.deleted", { appId: ws.appId, edit: (item) => void (item.id = companyId) }));
+    await deliverAndWait(
+      ws.connection.id,
+      notification("company.created", { appId: ws.appId, edit: (item) => void (item.id = companyId) }),
+    );
+    const rows = await deliverAndWait(
+      ws.connection.id,
+      notification("company.deleted", { appId: ws.appId, edit: (item) => void (item.id = companyId) }),
+    );
     expect(rows).toMatchObject([{ outcome: "captured", object_type: "account", object_id: "acct-northwind" }]);
-    expect((await ws.account("acct-northwind")).body).toMatchObject({ name: "Northwind Traders", intercom_company_id: null });
+    expect((await ws.account("acct-northwind")).body).toMatchObject({
+      name: "Northwind Traders",
+      intercom_company_id: null,
+    });
   });
 });
 
@@ -104,30 +175,44 @@ describe.concurrent("notifications that are not captured", () => {
     const envelope = notification("contact.user.created", { appId });
     expect((await postWebhook(envelope)).status).toBe(200);
     const row = await waitFor(
-      () => env.DB.prepare("SELECT * FROM sync_logs WHERE object_id = ?").bind(envelope.id).first<Record<string, unknown>>(),
+      () =>
+        env.DB.prepare("SELECT * FROM sync_logs WHERE object_id = ?")
+          .bind(envelope.id)
+          .first<Record<string, unknown>>(),
       { what: "the unknown app's log row" },
     );
-    expect(row).toMatchObject({ connection_id: null, outcome: "skipped", direction: "in", detail: `no connection for Intercom app ${appId}` });
+    expect(row).toMatchObject({
+      connection_id: null,
+      outcome: "skipped",
+      direction: "in",
+      detail: `no connection for Intercom app ${appId}`,
+    });
   });
 
   it("a switched-off source, or a disconnected connection, skips with the reason", async () => {
     const off = await sourceWorkspace({ source: { enabled: false } });
-    expect(await deliverAndWait(off.connection.id, notification("contact.user.created", { appId: off.appId }))).toMatchObject([
-      { outcome: "skipped", object_type: "notification", detail: "the source is switched off" },
-    ]);
+    expect(
+      await deliverAndWait(off.connection.id, notification("contact.user.created", { appId: off.appId })),
+    ).toMatchObject([{ outcome: "skipped", object_type: "notification", detail: "the source is switched off" }]);
     expect((await off.lookup({ user_id: "cdp-user-2041" })).status).toBe(404);
 
     const gone = await sourceWorkspace();
     await env.DB.prepare("UPDATE connections SET status = 'disconnected' WHERE id = ?").bind(gone.connection.id).run();
-    expect(await deliverAndWait(gone.connection.id, notification("contact.user.created", { appId: gone.appId }))).toMatchObject([
-      { outcome: "skipped", detail: "the connection is disconnected" },
-    ]);
+    expect(
+      await deliverAndWait(gone.connection.id, notification("contact.user.created", { appId: gone.appId })),
+    ).toMatchObject([{ outcome: "skipped", detail: "the connection is disconnected" }]);
   });
 
   it("a topic the source does not handle is logged as ignored; ping is acknowledged and not queued", async () => {
     const ws = await sourceWorkspace();
     const rows = await deliverAndWait(ws.connection.id, notification("contact.user.tag.created", { appId: ws.appId }));
-    expect(rows).toMatchObject([{ outcome: "ignored", object_type: "notification", detail: "topic contact.user.tag.created is not handled by the source" }]);
+    expect(rows).toMatchObject([
+      {
+        outcome: "ignored",
+        object_type: "notification",
+        detail: "topic contact.user.tag.created is not handled by the source",
+      },
+    ]);
     expect((await postWebhook(notification("ping", { appId: ws.appId }))).status).toBe(200);
   });
 

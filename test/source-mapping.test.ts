@@ -1,27 +1,30 @@
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import type { FieldMapping } from "../src/db/schema";
+import { describeError } from "../src/lib/errors";
 import { conversationContact } from "../src/source/chat-events";
 import { companyAccountPatch, companyRemoteState, planName } from "../src/source/company-mapping";
+import { retryDelaySeconds } from "../src/source/consumer";
 import { contactIdentity, contactRemoteState, contactUserPatch } from "../src/source/contact-mapping";
 import { propertyOfCustomAttribute } from "../src/source/custom-attributes";
 import { readEnvelope } from "../src/source/envelope";
-import { describeError } from "../src/lib/errors";
 import { skipReason } from "../src/source/gate";
 import { inboundMessageOf, messageBytes } from "../src/source/inbound-message";
 import { AttachmentItem, CompanyItem, ContactItem, ConversationItem, EventItem } from "../src/source/items";
 import { projectItem } from "../src/source/projection";
 import { changedSince } from "../src/source/remote-state";
 import { signatureBytes } from "../src/source/signature";
+import type { ConnectionRow } from "../src/source/store";
 import { isOlderThan, parseIntercomTime, unixSeconds } from "../src/source/times";
 import { routeTopic } from "../src/source/topics";
-import { retryDelaySeconds } from "../src/source/consumer";
-import type { FieldMapping } from "../src/db/schema";
 import { fixture } from "./helpers/webhooks";
-import { z } from "zod";
-import type { ConnectionRow } from "../src/source/store";
 
 describe("Intercom times", () => {
   it("read ISO strings to the millisecond and Unix seconds to the second", () => {
-    expect(parseIntercomTime("2026-01-10T04:22:28.240+00:00")).toEqual({ ms: Date.UTC(2026, 0, 10, 4, 22, 28, 240), resolutionMs: 1 });
+    expect(parseIntercomTime("2026-01-10T04:22:28.240+00:00")).toEqual({
+      ms: Date.UTC(2026, 0, 10, 4, 22, 28, 240),
+      resolutionMs: 1,
+    });
     expect(parseIntercomTime(1768018948)).toEqual({ ms: 1768018948000, resolutionMs: 1000 });
     expect(parseIntercomTime("1768018948")).toEqual({ ms: 1768018948000, resolutionMs: 1000 });
     expect(parseIntercomTime("2026-01-10T04:22:28Z")?.resolutionMs).toBe(1000);
@@ -62,7 +65,9 @@ describe("contact mapping", () => {
       "custom_attributes.beta_tester": true,
     });
     // A REST item (Unix seconds) gives the same state; absent fields stay unknown.
-    expect(contactRemoteState(ContactItem.parse({ id: "x", signed_up_at: 1772442000 }), [])).toEqual({ signed_up_at: 1772442000 });
+    expect(contactRemoteState(ContactItem.parse({ id: "x", signed_up_at: 1772442000 }), [])).toEqual({
+      signed_up_at: 1772442000,
+    });
   });
 
   it("maps changes to CDP properties, custom attributes under their mapped names", () => {
@@ -85,12 +90,20 @@ describe("contact mapping", () => {
 
   it("holds custom attributes mapped as dates in Unix seconds (as the destination records them) and lands them as ISO", () => {
     const mappings: FieldMapping[] = [{ from: "renewal_at", to: "custom_attributes.renews", type: "date" }];
-    const item = ContactItem.parse({ id: "x", custom_attributes: { renews: "2026-06-01T00:00:00.000+00:00", notes: "2026-06-01" } });
+    const item = ContactItem.parse({
+      id: "x",
+      custom_attributes: { renews: "2026-06-01T00:00:00.000+00:00", notes: "2026-06-01" },
+    });
     const state = contactRemoteState(item, mappings);
     expect(state).toEqual({ "custom_attributes.renews": 1780272000, "custom_attributes.notes": "2026-06-01" });
     // The destination wrote 1780272000: the webhook's ISO form of it is an echo, not a change.
-    expect(changedSince(state, { "custom_attributes.renews": 1780272000, "custom_attributes.notes": "2026-06-01" })).toEqual({});
-    expect(contactUserPatch(state, item, mappings).properties).toEqual({ renewal_at: "2026-06-01T00:00:00.000Z", notes: "2026-06-01" });
+    expect(
+      changedSince(state, { "custom_attributes.renews": 1780272000, "custom_attributes.notes": "2026-06-01" }),
+    ).toEqual({});
+    expect(contactUserPatch(state, item, mappings).properties).toEqual({
+      renewal_at: "2026-06-01T00:00:00.000Z",
+      notes: "2026-06-01",
+    });
     expect(propertyOfCustomAttribute(mappings, "plan")).toBe("plan");
   });
 });
@@ -98,7 +111,10 @@ describe("contact mapping", () => {
 describe("echo filter (changedSince)", () => {
   it("drops what equals the remote state, keeps what differs or is new", () => {
     const stored = { name: "A", phone: "1", "custom_attributes.plan": "pro" };
-    expect(changedSince({ name: "A", phone: "2", "custom_attributes.plan": "pro", email: "a@b.c" }, stored)).toEqual({ phone: "2", email: "a@b.c" });
+    expect(changedSince({ name: "A", phone: "2", "custom_attributes.plan": "pro", email: "a@b.c" }, stored)).toEqual({
+      phone: "2",
+      email: "a@b.c",
+    });
   });
 
   it("applies a cleared value only when a value was known", () => {
@@ -130,7 +146,13 @@ describe("company mapping", () => {
     const mappings: FieldMapping[] = [{ from: "health", to: "custom_attributes.health_score", type: "float" }];
     expect(companyAccountPatch(state, mappings)).toEqual({
       name: "Northwind Traders",
-      properties: { plan: "Growth", mrr: 1499, registered_at: "2026-01-31T22:53:20.000Z", region: "EMEA", health: 0.82 },
+      properties: {
+        plan: "Growth",
+        mrr: 1499,
+        registered_at: "2026-01-31T22:53:20.000Z",
+        region: "EMEA",
+        health: 0.82,
+      },
     });
   });
 
@@ -152,11 +174,18 @@ describe("conversation contact", () => {
 
   it("reads the pre-2.5 model, and a lead's user_id is not a CDP id", () => {
     const conversation = ConversationItem.parse(fixture("conversation.user.created.legacy").data.item);
-    expect(conversationContact(conversation)).toEqual({ intercomId: "6a1f0d7741c2a9e3b5d80412", userId: null, email: "visitor.lee@example.org" });
+    expect(conversationContact(conversation)).toEqual({
+      intercomId: "6a1f0d7741c2a9e3b5d80412",
+      userId: null,
+      email: "visitor.lee@example.org",
+    });
   });
 
   it("parses the event item", () => {
-    expect(EventItem.parse(fixture("event.created").data.item)).toMatchObject({ event_name: "exported-report", metadata: { format: "csv", rows: 1200 } });
+    expect(EventItem.parse(fixture("event.created").data.item)).toMatchObject({
+      event_name: "exported-report",
+      metadata: { format: "csv", rows: 1200 },
+    });
   });
 });
 
@@ -167,17 +196,34 @@ describe("envelope and queue message", () => {
     expect(readEnvelope({ type: "something" })).toMatchObject({ ok: false, paths: ["type"] });
     expect(readEnvelope([1, 2])).toMatchObject({ ok: false });
     expect(readEnvelope({ ...fixture("contact.user.created"), id: null })).toMatchObject({ ok: false, paths: ["id"] });
-    expect(readEnvelope({ ...fixture("contact.user.created"), topic: undefined })).toMatchObject({ ok: false, paths: ["topic"] });
+    expect(readEnvelope({ ...fixture("contact.user.created"), topic: undefined })).toMatchObject({
+      ok: false,
+      paths: ["topic"],
+    });
   });
 
   it("projects items to what the consumer reads, which still parses", () => {
     const contact = projectItem(fixture("contact.user.created").data.item);
     expect(Object.keys(contact).sort()).toEqual(
-      ["created_at", "custom_attributes", "email", "external_id", "id", "name", "phone", "role", "signed_up_at", "type", "updated_at"].sort(),
+      [
+        "created_at",
+        "custom_attributes",
+        "email",
+        "external_id",
+        "id",
+        "name",
+        "phone",
+        "role",
+        "signed_up_at",
+        "type",
+        "updated_at",
+      ].sort(),
     );
     expect(ContactItem.parse(contact)).toEqual(ContactItem.parse(fixture("contact.user.created").data.item));
     const attachment = projectItem(fixture("company.contact.attached").data.item);
-    expect(AttachmentItem.parse(attachment)).toEqual(AttachmentItem.parse(fixture("company.contact.attached").data.item));
+    expect(AttachmentItem.parse(attachment)).toEqual(
+      AttachmentItem.parse(fixture("company.contact.attached").data.item),
+    );
     const conversation = projectItem(fixture("conversation.user.created").data.item);
     expect(JSON.stringify(conversation)).not.toContain("billing address");
     expect(conversationContact(ConversationItem.parse(conversation))).toEqual(
@@ -190,7 +236,11 @@ describe("envelope and queue message", () => {
     const envelope = readEnvelope(fixture("event.created"));
     if (!envelope.ok) throw new Error("fixture");
     const message = inboundMessageOf({ ...envelope.envelope, id: envelope.envelope.id! }, 1_000);
-    expect(message).toMatchObject({ app_id: "fx7app01", received_at: 1_000, notification: { topic: "event.created", created_at: 1772450002 } });
+    expect(message).toMatchObject({
+      app_id: "fx7app01",
+      received_at: 1_000,
+      notification: { topic: "event.created", created_at: 1772450002 },
+    });
     expect(messageBytes(message)).toBeLessThan(1_000);
   });
 });
@@ -216,7 +266,9 @@ describe("small pure parts", () => {
     expect(skipReason(null, "app1")).toBe("no connection for Intercom app app1");
     expect(skipReason(row, "app1")).toBeNull();
     expect(skipReason({ ...row, status: "revoked" }, "app1")).toBe("the connection is revoked");
-    expect(skipReason({ ...row, source: { ...row.source, enabled: false } }, "app1")).toBe("the source is switched off");
+    expect(skipReason({ ...row, source: { ...row.source, enabled: false } }, "app1")).toBe(
+      "the source is switched off",
+    );
   });
 
   it("back off retries and describe errors without values", () => {
@@ -225,6 +277,8 @@ describe("small pure parts", () => {
       cause: new Error("UNIQUE constraint failed: users.email"),
     });
     expect(describeError(drizzleLike)).toBe("Error: UNIQUE constraint failed: users.email");
-    expect(describeError(z.object({ id: z.string() }).safeParse({ id: 1 }).error)).toBe("unexpected payload shape at id");
+    expect(describeError(z.object({ id: z.string() }).safeParse({ id: 1 }).error)).toBe(
+      "unexpected payload shape at id",
+    );
   });
 });

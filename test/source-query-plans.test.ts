@@ -10,8 +10,8 @@ import { processNotification } from "../src/source/process";
 import { connectionOfApp } from "../src/source/store";
 import type { SourceConnection, SourceNotification } from "../src/source/work";
 import { seedConnection } from "./helpers/connections";
-import { fixture, intercomId, type FixtureName } from "./helpers/webhooks";
-import { fullScans, recordingD1, scanningStatements, type Recorded } from "./helpers/query-plans";
+import { fullScans, type Recorded, recordingD1, scanningStatements } from "./helpers/query-plans";
+import { type FixtureName, fixture, intercomId } from "./helpers/webhooks";
 
 // Every query the source path and the read API run, recorded with its parameters as D1 receives them, then asked
 // for its plan: none may read a whole table (a `SCAN` of it) where an index lookup (`SEARCH`) is due.
@@ -21,12 +21,26 @@ describe("query plans of the source path and the read API", () => {
     const recorded: Recorded[] = [];
     const db = database(recordingD1(env.DB, recorded));
     const row = await seedConnection({ workspaceId: "ws_plans" });
-    const connection: SourceConnection = { id: row.id, workspaceId: row.workspaceId, appId: row.appId, source: row.source, destination: row.destination };
-    const noCompanies: SourceConnection = { ...connection, source: { ...connection.source, create_accounts_from_companies: false } };
+    const connection: SourceConnection = {
+      id: row.id,
+      workspaceId: row.workspaceId,
+      appId: row.appId,
+      source: row.source,
+      destination: row.destination,
+    };
+    const noCompanies: SourceConnection = {
+      ...connection,
+      source: { ...connection.source, create_accounts_from_companies: false },
+    };
     const run = (name: FixtureName, edit: (item: Record<string, any>) => void = () => {}, target = connection) => {
       const envelope = fixture(name);
       edit(envelope.data.item);
-      const notification: SourceNotification = { id: `notif_${crypto.randomUUID()}`, topic: envelope.topic, created_at: envelope.created_at, item: envelope.data.item };
+      const notification: SourceNotification = {
+        id: `notif_${crypto.randomUUID()}`,
+        topic: envelope.topic,
+        created_at: envelope.created_at,
+        item: envelope.data.item,
+      };
       return processNotification(db, target, notification, "webhook");
     };
 
@@ -40,20 +54,42 @@ describe("query plans of the source path and the read API", () => {
     await run("contact.lead.signed_up", (item) => (item.id = leadId));
     await run("company.created", (item) => (item.id = companyId));
     await run("company.updated", (item) => (item.id = companyId));
-    await run("company.contact.attached", (item) => Object.assign(item.contact, { id: contactId }) && Object.assign(item.company, { id: companyId }));
-    await run("company.contact.detached", (item) => Object.assign(item.contact, { id: contactId }) && Object.assign(item.company, { id: companyId }));
-    await run("company.contact.attached", (item) => Object.assign(item.company, { id: intercomId(), company_id: "acct-later" }), noCompanies);
+    await run(
+      "company.contact.attached",
+      (item) => Object.assign(item.contact, { id: contactId }) && Object.assign(item.company, { id: companyId }),
+    );
+    await run(
+      "company.contact.detached",
+      (item) => Object.assign(item.contact, { id: contactId }) && Object.assign(item.company, { id: companyId }),
+    );
+    await run(
+      "company.contact.attached",
+      (item) => Object.assign(item.company, { id: intercomId(), company_id: "acct-later" }),
+      noCompanies,
+    );
     await run("company.created", (item) => Object.assign(item, { id: intercomId(), company_id: "acct-later" }));
     await run("conversation.user.created", (item) => (item.contacts.contacts[0].id = contactId));
     await run("event.created", (item) => (item.intercom_user_id = contactId));
-    await run("event.created", (item) => Object.assign(item, { intercom_user_id: intercomId(), user_id: null, email: "early@example.com" }));
+    await run("event.created", (item) =>
+      Object.assign(item, { intercom_user_id: intercomId(), user_id: null, email: "early@example.com" }),
+    );
     await run("contact.merged", (item) => (item.merged_from.id = leadId));
     await run("contact.deleted", (item) => (item.id = contactId));
     await run("company.deleted", (item) => (item.id = companyId));
     await run("contact.user.tag.created");
     const envelope = fixture("ping");
-    await processNotification(db, connection, { id: "notif_dup", topic: "contact.user.tag.created", created_at: envelope.created_at, item: {} }, "webhook");
-    await processNotification(db, connection, { id: "notif_dup", topic: "contact.user.tag.created", created_at: envelope.created_at, item: {} }, "webhook");
+    await processNotification(
+      db,
+      connection,
+      { id: "notif_dup", topic: "contact.user.tag.created", created_at: envelope.created_at, item: {} },
+      "webhook",
+    );
+    await processNotification(
+      db,
+      connection,
+      { id: "notif_dup", topic: "contact.user.tag.created", created_at: envelope.created_at, item: {} },
+      "webhook",
+    );
     await connectionOfApp(db, connection.appId);
 
     // The read API's queries.

@@ -2,9 +2,9 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sealToken } from "../src/connections/token-vault";
+import worker from "../src/index";
 import { FIRST_LOOKBACK_SECONDS, OVERLAP_SECONDS, runSweeps, sweepWindow } from "../src/source/sweep";
 import { COMPANY_SWEEP_EVERY_SECONDS, companySweepPlan } from "../src/source/sweep-companies";
-import worker from "../src/index";
 import { authHeaders } from "./helpers/auth";
 import { seedConnection } from "./helpers/connections";
 import { intercomRest, settle, waitFor } from "./helpers/destination";
@@ -15,7 +15,11 @@ const sim = useIntercomSim();
 async function connectSource() {
   const workspace = sim.createWorkspace();
   const workspaceId = `ws_${crypto.randomUUID().slice(0, 8)}`;
-  const connection = await seedConnection({ workspaceId, appId: workspace.app_id, tokenJwe: await sealToken(env, workspace.token) });
+  const connection = await seedConnection({
+    workspaceId,
+    appId: workspace.app_id,
+    tokenJwe: await sealToken(env, workspace.token),
+  });
   return { workspace, workspaceId, connection };
 }
 
@@ -35,23 +39,40 @@ async function lookup(workspaceId: string, userId: string) {
 
 describe("reconciliation sweep", () => {
   it("searches from the day before, then keeps an exact lower bound with an overlap", () => {
-    expect(sweepWindow(null, 1_000_000)).toEqual({ from: 1_000_000 - FIRST_LOOKBACK_SECONDS, queryAfter: 1_000_000 - FIRST_LOOKBACK_SECONDS - 86_400 });
+    expect(sweepWindow(null, 1_000_000)).toEqual({
+      from: 1_000_000 - FIRST_LOOKBACK_SECONDS,
+      queryAfter: 1_000_000 - FIRST_LOOKBACK_SECONDS - 86_400,
+    });
     expect(sweepWindow(900_000, 1_000_000).from).toBe(900_000 - OVERLAP_SECONDS);
   });
 
   it("plans a company sweep on the first run, then once the last one's lower bound is an hour old", () => {
-    expect(companySweepPlan(null, 1_000_000, FIRST_LOOKBACK_SECONDS)).toEqual({ due: true, from: 1_000_000 - FIRST_LOOKBACK_SECONDS });
+    expect(companySweepPlan(null, 1_000_000, FIRST_LOOKBACK_SECONDS)).toEqual({
+      due: true,
+      from: 1_000_000 - FIRST_LOOKBACK_SECONDS,
+    });
     expect(companySweepPlan(1_000_000 - 60, 1_000_000, FIRST_LOOKBACK_SECONDS).due).toBe(false);
-    expect(companySweepPlan(1_000_000 - COMPANY_SWEEP_EVERY_SECONDS, 1_000_000, FIRST_LOOKBACK_SECONDS)).toEqual({ due: true, from: 1_000_000 - COMPANY_SWEEP_EVERY_SECONDS });
+    expect(companySweepPlan(1_000_000 - COMPANY_SWEEP_EVERY_SECONDS, 1_000_000, FIRST_LOOKBACK_SECONDS)).toEqual({
+      due: true,
+      from: 1_000_000 - COMPANY_SWEEP_EVERY_SECONDS,
+    });
   });
 
   it("captures contacts whose webhooks never arrived, skips those already captured, and moves its cursor", async () => {
     const { workspace, workspaceId, connection } = await connectSource();
-    await intercomRest(workspace, "POST", "/contacts", { external_id: "u-delivered", email: "delivered@example.com", name: "Delivered" });
+    await intercomRest(workspace, "POST", "/contacts", {
+      external_id: "u-delivered",
+      email: "delivered@example.com",
+      name: "Delivered",
+    });
     await sim.deliverWebhooks();
     await waitFor(() => lookup(workspaceId, "u-delivered"), 10_000, "webhook captured");
     for (const i of [1, 2, 3]) {
-      await intercomRest(workspace, "POST", "/contacts", { external_id: `u-lost-${i}`, email: `lost${i}@example.com`, name: `Lost ${i}` });
+      await intercomRest(workspace, "POST", "/contacts", {
+        external_id: `u-lost-${i}`,
+        email: `lost${i}@example.com`,
+        name: `Lost ${i}`,
+      });
     }
     const dropped = sim.takeWebhooks();
     expect(dropped.length).toBe(3);
@@ -63,11 +84,15 @@ describe("reconciliation sweep", () => {
       const user = await waitFor(() => lookup(workspaceId, `u-lost-${i}`), 10_000, `u-lost-${i}`);
       expect(user.properties.full_name).toBe(`Lost ${i}`);
     }
-    const { results } = await env.DB.prepare("SELECT detail FROM sync_logs WHERE connection_id = ? AND action = 'sweep'")
+    const { results } = await env.DB.prepare(
+      "SELECT detail FROM sync_logs WHERE connection_id = ? AND action = 'sweep'",
+    )
       .bind(connection.id)
       .all<{ detail: string }>();
     expect(results[0]!.detail).toMatch(/4 contacts updated since .*, 1 already captured, 3 queued$/);
-    const swept = await env.DB.prepare("SELECT swept_until FROM connections WHERE id = ?").bind(connection.id).first<{ swept_until: number }>();
+    const swept = await env.DB.prepare("SELECT swept_until FROM connections WHERE id = ?")
+      .bind(connection.id)
+      .first<{ swept_until: number }>();
     expect(swept!.swept_until).toBeGreaterThan(Math.floor(Date.now() / 1000) - OVERLAP_SECONDS - 5);
 
     // A second sweep finds everything captured: nothing is queued again.
@@ -97,8 +122,14 @@ describe("reconciliation sweep", () => {
     sim.takeWebhooks();
     const [hourly] = await runSweeps(env);
     expect(hourly!.companies).toMatchObject({ seen: 2, alreadyCaptured: 1, queued: 1 });
-    await waitFor(async () => ((await account(workspaceId, "acme-lost"))?.name === "Renamed" ? true : null), 10_000, "renamed");
-    const { results } = await env.DB.prepare("SELECT detail FROM sync_logs WHERE connection_id = ? AND action = 'sweep_companies' ORDER BY id")
+    await waitFor(
+      async () => ((await account(workspaceId, "acme-lost"))?.name === "Renamed" ? true : null),
+      10_000,
+      "renamed",
+    );
+    const { results } = await env.DB.prepare(
+      "SELECT detail FROM sync_logs WHERE connection_id = ? AND action = 'sweep_companies' ORDER BY id",
+    )
       .bind(connection.id)
       .all<{ detail: string }>();
     expect(results.map((row) => row.detail)).toEqual([
@@ -117,7 +148,9 @@ describe("reconciliation sweep", () => {
     for (const notification of late) await sim.deliver(notification);
     await settle();
     expect(await lookup(workspaceId, "u-late")).toEqual(before);
-    const { results } = await env.DB.prepare("SELECT outcome FROM sync_logs WHERE connection_id = ? AND direction = 'in' AND action = 'contact.user.created'")
+    const { results } = await env.DB.prepare(
+      "SELECT outcome FROM sync_logs WHERE connection_id = ? AND direction = 'in' AND action = 'contact.user.created'",
+    )
       .bind(connection.id)
       .all<{ outcome: string }>();
     expect(results.map((row) => row.outcome)).toEqual(["skipped"]);
@@ -131,11 +164,15 @@ describe("reconciliation sweep", () => {
     const results = await runSweeps(env);
     expect(results.find((result) => result.connectionId === connection.id)).toBeUndefined();
     expect(sim.journal({ app_id: off.app_id })).toHaveLength(0);
-    const row = await env.DB.prepare("SELECT outcome, detail FROM sync_logs WHERE connection_id = ? AND action = 'sweep'")
+    const row = await env.DB.prepare(
+      "SELECT outcome, detail FROM sync_logs WHERE connection_id = ? AND action = 'sweep'",
+    )
       .bind(connection.id)
       .first<{ outcome: string; detail: string }>();
     expect(row).toMatchObject({ outcome: "failed" });
-    const status = await env.DB.prepare("SELECT status FROM connections WHERE id = ?").bind(connection.id).first<{ status: string }>();
+    const status = await env.DB.prepare("SELECT status FROM connections WHERE id = ?")
+      .bind(connection.id)
+      .first<{ status: string }>();
     expect(status).toEqual({ status: "revoked" });
   });
 });

@@ -32,11 +32,23 @@ describe("ingest API", () => {
       segments: ["beta", "trial"],
     });
     expect(first.status).toBe(200);
-    expect(first.json).toMatchObject({ user_id: "u-1", email: "ada@example.com", properties: { plan: "pro", seats: 3 }, segments: ["beta", "trial"] });
-    const second = await api(workspaceId, "PUT", "/v1/users", { user_id: "u-1", properties: { seats: null, stage: "won" }, segments: ["paying"] });
+    expect(first.json).toMatchObject({
+      user_id: "u-1",
+      email: "ada@example.com",
+      properties: { plan: "pro", seats: 3 },
+      segments: ["beta", "trial"],
+    });
+    const second = await api(workspaceId, "PUT", "/v1/users", {
+      user_id: "u-1",
+      properties: { seats: null, stage: "won" },
+      segments: ["paying"],
+    });
     expect(second.json).toMatchObject({ properties: { plan: "pro", stage: "won" }, segments: ["paying"] });
     expect(second.json.properties).not.toHaveProperty("seats");
-    const byEmail = await api(workspaceId, "PUT", "/v1/users", { email: "ada@example.com", properties: { source: "email" } });
+    const byEmail = await api(workspaceId, "PUT", "/v1/users", {
+      email: "ada@example.com",
+      properties: { source: "email" },
+    });
     expect(byEmail.json.user_id).toBe("u-1");
   });
 
@@ -44,11 +56,20 @@ describe("ingest API", () => {
     const { workspaceId } = await connectDestination(sim, { enabled: false });
     await api(workspaceId, "PUT", "/v1/users", { user_id: "u-2" });
     const account = await api(workspaceId, "PUT", "/v1/accounts/acme", { name: "Acme", properties: { plan: "Scale" } });
-    expect(account).toMatchObject({ status: 200, json: { account_id: "acme", name: "Acme", properties: { plan: "Scale" } } });
-    expect(await api(workspaceId, "PUT", "/v1/accounts/acme/users/u-2")).toMatchObject({ status: 200, json: { linked: true } });
+    expect(account).toMatchObject({
+      status: 200,
+      json: { account_id: "acme", name: "Acme", properties: { plan: "Scale" } },
+    });
+    expect(await api(workspaceId, "PUT", "/v1/accounts/acme/users/u-2")).toMatchObject({
+      status: 200,
+      json: { linked: true },
+    });
     expect((await api(workspaceId, "GET", "/v1/accounts/acme")).json.user_ids).toEqual(["u-2"]);
     expect((await api(workspaceId, "GET", "/v1/users/lookup?user_id=u-2")).json.account_ids).toEqual(["acme"]);
-    expect(await api(workspaceId, "DELETE", "/v1/accounts/acme/users/u-2")).toMatchObject({ status: 200, json: { linked: false } });
+    expect(await api(workspaceId, "DELETE", "/v1/accounts/acme/users/u-2")).toMatchObject({
+      status: 200,
+      json: { linked: false },
+    });
     expect((await api(workspaceId, "GET", "/v1/accounts/acme")).json.user_ids).toEqual([]);
     expect((await api(workspaceId, "PUT", "/v1/accounts/acme/users/nobody")).status).toBe(404);
     expect((await api(workspaceId, "PUT", "/v1/accounts/nowhere/users/u-2")).status).toBe(404);
@@ -67,7 +88,10 @@ describe("ingest API", () => {
     for (const [method, path, body, paths] of cases) {
       const response = await api(workspaceId, method, path, body);
       expect(response.status, JSON.stringify(body)).toBe(422);
-      expect(response.json.errors.map((e: { path: string }) => e.path), JSON.stringify(body)).toEqual(paths);
+      expect(
+        response.json.errors.map((e: { path: string }) => e.path),
+        JSON.stringify(body),
+      ).toEqual(paths);
     }
   });
 });
@@ -75,7 +99,11 @@ describe("ingest API", () => {
 describe("loop-free two-way sync", () => {
   it("our writes come back as webhooks and end with zero further Intercom calls and no CDP change", async () => {
     const { workspace, workspaceId, connection } = await connectDestination(sim);
-    await api(workspaceId, "PUT", "/v1/users", { user_id: "u-echo", email: "echo@example.com", properties: { full_name: "Echo One" } });
+    await api(workspaceId, "PUT", "/v1/users", {
+      user_id: "u-echo",
+      email: "echo@example.com",
+      properties: { full_name: "Echo One" },
+    });
     await waitFor(() => sim.state(workspace.app_id).contacts.length === 1, 10_000, "created");
     await settle(300);
     const before = (await api(workspaceId, "GET", "/v1/users/lookup?user_id=u-echo")).json;
@@ -86,7 +114,11 @@ describe("loop-free two-way sync", () => {
       const inboundBefore = await inboundRows(connection.id);
       const statuses = await sim.deliverWebhooks();
       expect(statuses.every((status) => status === 200)).toBe(true);
-      await waitFor(async () => (await inboundRows(connection.id)) >= inboundBefore + statuses.length, 10_000, "echo processed");
+      await waitFor(
+        async () => (await inboundRows(connection.id)) >= inboundBefore + statuses.length,
+        10_000,
+        "echo processed",
+      );
       await settle();
       expect(countCalls(sim, { since: mark }), `round ${round}`).toBe(0);
       const after = (await api(workspaceId, "GET", "/v1/users/lookup?user_id=u-echo")).json;
@@ -98,7 +130,9 @@ describe("loop-free two-way sync", () => {
       await settle(300);
       Object.assign(before, (await api(workspaceId, "GET", "/v1/users/lookup?user_id=u-echo")).json);
     }
-    const { results } = await env.DB.prepare("SELECT detail FROM sync_logs WHERE connection_id = ? AND direction = 'in' AND action LIKE 'contact.%'")
+    const { results } = await env.DB.prepare(
+      "SELECT detail FROM sync_logs WHERE connection_id = ? AND direction = 'in' AND action LIKE 'contact.%'",
+    )
       .bind(connection.id)
       .all<{ detail: string }>();
     expect(results.map((row) => row.detail)).toContain("echo of our own write");
@@ -137,21 +171,37 @@ describe("loop-free two-way sync", () => {
     await intercomRest(workspace, "PUT", `/contacts/${contact.id}`, { name: "Renamed In Intercom" });
     const mark = journalMark(sim);
     await sim.deliverWebhooks();
-    await waitFor(async () => (await api(workspaceId, "GET", "/v1/users/lookup?user_id=u-human")).json.properties.full_name === "Renamed In Intercom", 10_000, "captured");
+    await waitFor(
+      async () =>
+        (await api(workspaceId, "GET", "/v1/users/lookup?user_id=u-human")).json.properties.full_name ===
+        "Renamed In Intercom",
+      10_000,
+      "captured",
+    );
     await settle();
     expect(countCalls(sim, { since: mark })).toBe(0);
   });
 
   it("the event.created of our own triggered event is not captured as a CDP event", async () => {
-    const { workspace, workspaceId } = await connectDestination(sim);
+    const { workspaceId } = await connectDestination(sim);
     await api(workspaceId, "PUT", "/v1/users", { user_id: "u-evt", email: "evt@example.com" });
-    const { json } = await api(workspaceId, "POST", "/v1/actions", { user_id: "u-evt", type: "trigger_event", event: { name: "invited-teammate" } });
-    await waitFor(async () => (await api(workspaceId, "GET", `/v1/actions/${json.id}`)).json.status === "done", 10_000, "event sent");
+    const { json } = await api(workspaceId, "POST", "/v1/actions", {
+      user_id: "u-evt",
+      type: "trigger_event",
+      event: { name: "invited-teammate" },
+    });
+    await waitFor(
+      async () => (await api(workspaceId, "GET", `/v1/actions/${json.id}`)).json.status === "done",
+      10_000,
+      "event sent",
+    );
     expect(sim.pendingWebhooks().some((n) => n.topic === "event.created")).toBe(true);
     await sim.deliverWebhooks();
     await settle(2_000);
     expect((await api(workspaceId, "GET", "/v1/users/events?user_id=u-evt")).json.items).toEqual([]);
-    const { results } = await env.DB.prepare("SELECT detail FROM sync_logs WHERE direction = 'in' AND action = 'event.created'").all<{ detail: string }>();
+    const { results } = await env.DB.prepare(
+      "SELECT detail FROM sync_logs WHERE direction = 'in' AND action = 'event.created'",
+    ).all<{ detail: string }>();
     expect(results.map((row) => row.detail)).toContain("echo of our own event");
   });
 
@@ -166,6 +216,10 @@ describe("loop-free two-way sync", () => {
     sim.takeWebhooks();
     await intercomRest(workspace, "POST", "/contacts", { external_id: "u-wait", email: "wait@example.com" });
     await sim.deliverWebhooks();
-    await waitFor(() => sim.state(workspace.app_id).attachments.length === 1, 10_000, "attached after the contact appeared");
+    await waitFor(
+      () => sim.state(workspace.app_id).attachments.length === 1,
+      10_000,
+      "attached after the contact appeared",
+    );
   });
 });

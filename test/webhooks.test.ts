@@ -29,7 +29,11 @@ describe("POST /webhooks/intercom (ack path)", () => {
     expect(send).toHaveBeenCalledTimes(1);
     const message = InboundMessage.parse(send.mock.calls[0]![0]);
     expect(message.app_id).toBe("app_ack");
-    expect(message.notification).toMatchObject({ id: envelope.id, topic: "contact.user.created", created_at: envelope.created_at });
+    expect(message.notification).toMatchObject({
+      id: envelope.id,
+      topic: "contact.user.created",
+      created_at: envelope.created_at,
+    });
     expect(message.notification.item).not.toHaveProperty("tags");
     expect(send.mock.calls[0]![1]).toEqual({ contentType: "json" });
   });
@@ -62,14 +66,19 @@ describe("POST /webhooks/intercom (ack path)", () => {
   it("accepts an upper-case hex signature (the digest, not its spelling, is compared)", async () => {
     const { send, call } = harness();
     const body = JSON.stringify(notification("company.created", { appId: "app_ack" }));
-    const res = await call(await webhookRequest(body, { signature: (await sign(body)).toUpperCase().replace("SHA1=", "sha1=") }));
+    const res = await call(
+      await webhookRequest(body, { signature: (await sign(body)).toUpperCase().replace("SHA1=", "sha1=") }),
+    );
     expect(res.status).toBe(200);
     expect(send).toHaveBeenCalledTimes(1);
   });
 
   it("refuses a body over 1 MiB by its Content-Length, and a chunked one while streaming: 413", async () => {
     const { send, call } = harness();
-    const big = JSON.stringify({ ...notification("contact.user.created", { appId: "app_ack" }), padding: "x".repeat(MAX_WEBHOOK_BYTES) });
+    const big = JSON.stringify({
+      ...notification("contact.user.created", { appId: "app_ack" }),
+      padding: "x".repeat(MAX_WEBHOOK_BYTES),
+    });
     const declared = await call(await webhookRequest(big));
     expect(declared.status).toBe(413);
 
@@ -83,7 +92,11 @@ describe("POST /webhooks/intercom (ack path)", () => {
       },
     });
     const chunked = await call(
-      new Request(WEBHOOK_URL, { method: "POST", headers: { "content-type": "application/json", "x-hub-signature": await sign("{}") }, body: stream }),
+      new Request(WEBHOOK_URL, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-hub-signature": await sign("{}") },
+        body: stream,
+      }),
     );
     expect(chunked.status).toBe(413);
     expect(pulled).toBeLessThan(30);
@@ -95,7 +108,9 @@ describe("POST /webhooks/intercom (ack path)", () => {
     const notJson = await call(await webhookRequest("this is not json"));
     const notUtf8 = await call(await webhookRequest(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])));
     const notNotification = await call(await webhookRequest({ type: "something_else", topic: "x" }));
-    const noTopic = await call(await webhookRequest({ ...notification("contact.user.created", { appId: "a" }), topic: undefined }));
+    const noTopic = await call(
+      await webhookRequest({ ...notification("contact.user.created", { appId: "a" }), topic: undefined }),
+    );
     expect([notJson.status, notUtf8.status, notNotification.status, noTopic.status]).toEqual([400, 400, 400, 400]);
     expect(await noTopic.json()).toMatchObject({ status: 400, errors: [{ path: "topic" }] });
     expect(send).not.toHaveBeenCalled();
@@ -106,7 +121,9 @@ describe("POST /webhooks/intercom (ack path)", () => {
     const huge = notification("contact.user.updated", {
       appId: "app_ack",
       edit: (item) => {
-        item.custom_attributes = Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`attribute_${i}`, "y".repeat(600)]));
+        item.custom_attributes = Object.fromEntries(
+          Array.from({ length: 250 }, (_, i) => [`attribute_${i}`, "y".repeat(600)]),
+        );
       },
     });
     const res = await call(await webhookRequest(huge));
@@ -118,20 +135,27 @@ describe("POST /webhooks/intercom (ack path)", () => {
   it("answers 503 (never 410 or 500) when the queue refuses the message, so Intercom retries", async () => {
     const { call } = harness();
     const failing = harness({
-      INBOUND: { send: vi.fn(async () => Promise.reject(new Error("queue unavailable"))), sendBatch: vi.fn() } as unknown as Env["INBOUND"],
+      INBOUND: {
+        send: vi.fn(async () => Promise.reject(new Error("queue unavailable"))),
+        sendBatch: vi.fn(),
+      } as unknown as Env["INBOUND"],
     });
     const res = await failing.call(await webhookRequest(notification("event.created", { appId: "app_ack" })));
     expect(res.status).toBe(503);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     // And 503 when the secret is missing: a configuration fault of ours, not the sender's.
     const unconfigured = harness({ INTERCOM_CLIENT_SECRET: "" });
-    expect((await unconfigured.call(await webhookRequest(notification("event.created", { appId: "a" })))).status).toBe(503);
+    expect((await unconfigured.call(await webhookRequest(notification("event.created", { appId: "a" })))).status).toBe(
+      503,
+    );
     expect((await call(await webhookRequest(notification("event.created", { appId: "a" })))).status).toBe(200);
   });
 
   it("HEAD validates the URL and the routes are in the OpenAPI document", async () => {
     expect((await exports.default.fetch(WEBHOOK_URL, { method: "HEAD" })).status).toBe(200);
-    const doc = (await (await exports.default.fetch("https://connector.test/openapi.json")).json()) as { paths: Record<string, Record<string, unknown>> };
+    const doc = (await (await exports.default.fetch("https://connector.test/openapi.json")).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     expect(Object.keys(doc.paths["/webhooks/intercom"] ?? {}).sort()).toEqual(["get", "post"]);
   });
 });

@@ -5,18 +5,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Database } from "../db/client";
 import { database } from "../db/client";
-import { findAccount, type AccountRow } from "../graph/accounts";
+import { setMembership, upsertAccount } from "../destination/ingest";
+import { type AccountRow, findAccount } from "../graph/accounts";
 import { intercomIdOfLocal } from "../graph/links";
 import { usersOfAccount } from "../graph/memberships";
-import { setMembership, upsertAccount } from "../destination/ingest";
 import { ProblemError } from "../lib/problem";
-import { Properties } from "./users";
 import { requireScope } from "./auth";
 import { problem } from "./problems";
 import { router } from "./router";
+import { Properties } from "./users";
 
 const ingest = { middleware: [requireScope("ingest")], security: [{ bearerAuth: [] }] };
-
 
 const Iso = z.string().openapi({ format: "date-time", example: "2026-01-10T04:22:28.240Z" });
 
@@ -38,7 +37,10 @@ export const AccountParams = z.object({
     .string()
     .min(1)
     .max(255)
-    .openapi({ param: { name: "account_id", in: "path" }, description: "The CDP's account id (Intercom `company_id`)." }),
+    .openapi({
+      param: { name: "account_id", in: "path" },
+      description: "The CDP's account id (Intercom `company_id`).",
+    }),
 });
 
 /** The account's JSON as the API shows it (also the answer of the upsert). */
@@ -61,12 +63,18 @@ export async function accountJson(db: Database, account: AccountRow) {
 const AccountBody = z
   .strictObject({
     name: z.string().trim().min(1).max(255).nullable().optional().openapi({ description: "`null` clears it." }),
-    properties: Properties.optional().openapi({ description: "Merged into the stored properties; `null` removes one." }),
+    properties: Properties.optional().openapi({
+      description: "Merged into the stored properties; `null` removes one.",
+    }),
   })
   .openapi("AccountUpsert");
 
 const MembershipParams = AccountParams.extend({
-  user_id: z.string().min(1).max(255).openapi({ param: { name: "user_id", in: "path" }, description: "The CDP's user id." }),
+  user_id: z
+    .string()
+    .min(1)
+    .max(255)
+    .openapi({ param: { name: "user_id", in: "path" }, description: "The CDP's user id." }),
 });
 
 const MembershipSchema = z
@@ -80,9 +88,15 @@ export const accounts = router()
       path: "/{account_id}",
       summary: "Create or update an account",
       ...ingest,
-      request: { params: AccountParams, body: { required: true, content: { "application/json": { schema: AccountBody } } } },
+      request: {
+        params: AccountParams,
+        body: { required: true, content: { "application/json": { schema: AccountBody } } },
+      },
       responses: {
-        200: { description: "The account after the write.", content: { "application/json": { schema: AccountSchema } } },
+        200: {
+          description: "The account after the write.",
+          content: { "application/json": { schema: AccountSchema } },
+        },
         401: problem("Missing or invalid bearer token."),
         403: problem("The token lacks the ingest scope."),
         422: problem("Invalid body (one entry per bad path)."),
@@ -102,7 +116,10 @@ export const accounts = router()
       ...ingest,
       request: { params: MembershipParams },
       responses: {
-        200: { description: "Linked (linking twice changes nothing).", content: { "application/json": { schema: MembershipSchema } } },
+        200: {
+          description: "Linked (linking twice changes nothing).",
+          content: { "application/json": { schema: MembershipSchema } },
+        },
         401: problem("Missing or invalid bearer token."),
         403: problem("The token lacks the ingest scope."),
         404: problem("No such user or account in the token's workspace."),
@@ -122,7 +139,10 @@ export const accounts = router()
       ...ingest,
       request: { params: MembershipParams },
       responses: {
-        200: { description: "Unlinked (unlinking twice changes nothing).", content: { "application/json": { schema: MembershipSchema } } },
+        200: {
+          description: "Unlinked (unlinking twice changes nothing).",
+          content: { "application/json": { schema: MembershipSchema } },
+        },
         401: problem("Missing or invalid bearer token."),
         403: problem("The token lacks the ingest scope."),
         404: problem("No such user or account in the token's workspace."),
@@ -135,24 +155,24 @@ export const accounts = router()
     },
   )
   .openapi(
-  createRoute({
-    method: "get",
-    path: "/{account_id}",
-    summary: "Get an account",
-    description: "The account with its properties, member user ids and Intercom company id.",
-    ...ingest,
-    request: { params: AccountParams },
-    responses: {
-      200: { description: "The account.", content: { "application/json": { schema: AccountSchema } } },
-      401: problem("Missing or invalid bearer token."),
-      403: problem("The token lacks the ingest scope."),
-      404: problem("No such account in the token's workspace."),
+    createRoute({
+      method: "get",
+      path: "/{account_id}",
+      summary: "Get an account",
+      description: "The account with its properties, member user ids and Intercom company id.",
+      ...ingest,
+      request: { params: AccountParams },
+      responses: {
+        200: { description: "The account.", content: { "application/json": { schema: AccountSchema } } },
+        401: problem("Missing or invalid bearer token."),
+        403: problem("The token lacks the ingest scope."),
+        404: problem("No such account in the token's workspace."),
+      },
+    }),
+    async (c) => {
+      const db = database(c.env.DB);
+      const account = await findAccount(db, c.var.auth.workspaceId, c.req.valid("param").account_id);
+      if (!account) throw new ProblemError(404, "No such account.");
+      return c.json(await accountJson(db, account), 200);
     },
-  }),
-  async (c) => {
-    const db = database(c.env.DB);
-    const account = await findAccount(db, c.var.auth.workspaceId, c.req.valid("param").account_id);
-    if (!account) throw new ProblemError(404, "No such account.");
-    return c.json(await accountJson(db, account), 200);
-  },
-);
+  );

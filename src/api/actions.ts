@@ -49,11 +49,16 @@ const ActionBody = z
   })
   .strict()
   .superRefine((body, ctx) => {
-    if (!body.user_id && !body.email) ctx.addIssue({ code: "custom", path: ["user_id"], message: "user_id or email is required" });
-    if (body.type !== "trigger_event" && !body.tag) ctx.addIssue({ code: "custom", path: ["tag"], message: `required for ${body.type}` });
-    if (body.type === "trigger_event" && !body.event) ctx.addIssue({ code: "custom", path: ["event"], message: "required for trigger_event" });
-    if (body.type === "trigger_event" && body.tag) ctx.addIssue({ code: "custom", path: ["tag"], message: "not allowed for trigger_event" });
-    if (body.type !== "trigger_event" && body.event) ctx.addIssue({ code: "custom", path: ["event"], message: `not allowed for ${body.type}` });
+    if (!body.user_id && !body.email)
+      ctx.addIssue({ code: "custom", path: ["user_id"], message: "user_id or email is required" });
+    if (body.type !== "trigger_event" && !body.tag)
+      ctx.addIssue({ code: "custom", path: ["tag"], message: `required for ${body.type}` });
+    if (body.type === "trigger_event" && !body.event)
+      ctx.addIssue({ code: "custom", path: ["event"], message: "required for trigger_event" });
+    if (body.type === "trigger_event" && body.tag)
+      ctx.addIssue({ code: "custom", path: ["tag"], message: "not allowed for trigger_event" });
+    if (body.type !== "trigger_event" && body.event)
+      ctx.addIssue({ code: "custom", path: ["event"], message: `not allowed for ${body.type}` });
   })
   .openapi("ActionRequest");
 
@@ -80,7 +85,10 @@ export const actionsApi = router()
       ...ingest,
       request: { body: { required: true, content: { "application/json": { schema: ActionBody } } } },
       responses: {
-        202: { description: "Accepted and queued", content: { "application/json": { schema: z.object({ id: z.string() }) } } },
+        202: {
+          description: "Accepted and queued",
+          content: { "application/json": { schema: z.object({ id: z.string() }) } },
+        },
         401: problem("Missing or invalid bearer token."),
         403: problem("The token lacks the ingest scope."),
         404: problem("Unknown user or connection."),

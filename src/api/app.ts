@@ -1,17 +1,17 @@
 /** The HTTP app: one sub-app per resource, one error handler that answers problem+json, one OpenAPI document. */
 import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
-import { ProblemError, problemResponse } from "../lib/problem";
-import { log } from "../lib/log";
 import { describeError } from "../lib/errors";
-import { apiBodyLimit } from "./body-limit";
-import { connectionLogs } from "./logs";
-import { connectionsApi } from "./connections";
+import { log } from "../lib/log";
+import { ProblemError, problemResponse } from "../lib/problem";
 import { accounts } from "./accounts";
 import { actionsApi } from "./actions";
+import { apiBodyLimit } from "./body-limit";
+import { connectionsApi } from "./connections";
 import { deadLettersApi } from "./dead-letters";
 import { destinationAdmin } from "./destination-admin";
 import { health } from "./health";
+import { connectionLogs } from "./logs";
 import { oauthCallback, oauthStart } from "./oauth";
 import { router } from "./router";
 import { uninstall } from "./uninstall";
@@ -48,7 +48,13 @@ export const app = api
     if (err instanceof ProblemError) return problemResponse(err.status, err.message, err.errors, err.headers);
     if (err instanceof HTTPException) return problemResponse(err.status, err.message || undefined);
     // Described without values: a failed query's message carries its parameters (personal data, sealed tokens).
-    log({ level: "error", msg: "unhandled error", route: c.req.routePath, method: c.req.method, error: describeError(err) });
+    log({
+      level: "error",
+      msg: "unhandled error",
+      route: c.req.routePath,
+      method: c.req.method,
+      error: describeError(err),
+    });
     return problemResponse(500, "An unexpected error occurred; it has been logged.");
   });
 

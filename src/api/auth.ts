@@ -13,11 +13,11 @@ import type { MiddlewareHandler } from "hono";
 import {
   createLocalJWKSet,
   decodeProtectedHeader,
-  errors as joseErrors,
-  jwtVerify,
+  type JSONWebKeySet,
   type JWTPayload,
   type JWTVerifyGetKey,
-  type JSONWebKeySet,
+  errors as joseErrors,
+  jwtVerify,
 } from "jose";
 import type { AppEnv, AuthContext, Env } from "../env";
 import { log } from "../lib/log";
@@ -74,13 +74,14 @@ export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
 export async function authenticate(env: Env, header: string | undefined): Promise<AuthContext> {
   if (!header) throw unauthorized("A bearer token is required (Authorization: Bearer <JWT>).");
   const token = header.match(/^Bearer[ \t]+([A-Za-z0-9_\-.=+/]+)[ \t]*$/i)?.[1];
-  if (!token) throw unauthorized("The Authorization header must be \"Bearer <JWT>\".");
+  if (!token) throw unauthorized('The Authorization header must be "Bearer <JWT>".');
   const payload = await verifyToken(env, token);
   const workspaceId = payload.workspace_id;
   if (typeof workspaceId !== "string" || workspaceId.trim() === "" || workspaceId.length > MAX_WORKSPACE_ID_LENGTH) {
     throw unauthorized("The token's workspace_id claim must be a non-empty string.");
   }
-  if (typeof payload.scope !== "string") throw unauthorized("The token's scope claim must be a space-separated string.");
+  if (typeof payload.scope !== "string")
+    throw unauthorized("The token's scope claim must be a space-separated string.");
   return {
     workspaceId,
     scopes: new Set(payload.scope.split(/\s+/).filter(Boolean)),
@@ -109,25 +110,39 @@ async function verifyToken(env: Env, token: string): Promise<JWTPayload> {
   };
   try {
     if (typeof alg === "string" && SYMMETRIC_ALGORITHMS.includes(alg) && env.ADMIN_JWT_SECRET) {
-      const { payload } = await jwtVerify(token, hmacSecret(env.ADMIN_JWT_SECRET), { ...options, algorithms: SYMMETRIC_ALGORITHMS });
+      const { payload } = await jwtVerify(token, hmacSecret(env.ADMIN_JWT_SECRET), {
+        ...options,
+        algorithms: SYMMETRIC_ALGORITHMS,
+      });
       return payload;
     }
     if (typeof alg === "string" && ASYMMETRIC_ALGORITHMS.includes(alg) && env.ADMIN_JWKS_URL) {
-      const { payload } = await jwtVerify(token, remoteKeys(env.ADMIN_JWKS_URL), { ...options, algorithms: ASYMMETRIC_ALGORITHMS });
+      const { payload } = await jwtVerify(token, remoteKeys(env.ADMIN_JWKS_URL), {
+        ...options,
+        algorithms: ASYMMETRIC_ALGORITHMS,
+      });
       return payload;
     }
   } catch (error) {
     if (error instanceof ProblemError) throw error;
     throw unauthorized(describeJoseError(error));
   }
-  const accepted = [...(env.ADMIN_JWT_SECRET ? SYMMETRIC_ALGORITHMS : []), ...(env.ADMIN_JWKS_URL ? ASYMMETRIC_ALGORITHMS : [])];
-  throw unauthorized(`The token's algorithm (${typeof alg === "string" ? alg : "none"}) is not accepted; use ${accepted.join(" or ")}.`);
+  const accepted = [
+    ...(env.ADMIN_JWT_SECRET ? SYMMETRIC_ALGORITHMS : []),
+    ...(env.ADMIN_JWKS_URL ? ASYMMETRIC_ALGORITHMS : []),
+  ];
+  throw unauthorized(
+    `The token's algorithm (${typeof alg === "string" ? alg : "none"}) is not accepted; use ${accepted.join(" or ")}.`,
+  );
 }
 
 function hmacSecret(secret: string): Uint8Array {
   const bytes = new TextEncoder().encode(secret);
   if (bytes.length < MIN_SECRET_BYTES) {
-    throw new ProblemError(503, `Authentication is misconfigured: ADMIN_JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes.`);
+    throw new ProblemError(
+      503,
+      `Authentication is misconfigured: ADMIN_JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes.`,
+    );
   }
   return bytes;
 }
@@ -142,7 +157,8 @@ function describeJoseError(error: unknown): string {
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return "The token's algorithm is not accepted.";
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return "The token's signature is not valid.";
   if (error instanceof joseErrors.JWKSNoMatchingKey) return "No key of the JWKS matches the token's kid and algorithm.";
-  if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return "Several keys of the JWKS match the token; give it a kid.";
+  if (error instanceof joseErrors.JWKSMultipleMatchingKeys)
+    return "Several keys of the JWKS match the token; give it a kid.";
   return "The token is not valid.";
 }
 
@@ -180,7 +196,8 @@ function remoteKeys(url: string): JWTVerifyGetKey {
     try {
       return await importKey(cached, protectedHeader, token);
     } catch (error) {
-      if (!(error instanceof joseErrors.JWKSNoMatchingKey) || Date.now() - cached.fetchedAt < JWKS_REFETCH_COOLDOWN_MS) throw error;
+      if (!(error instanceof joseErrors.JWKSNoMatchingKey) || Date.now() - cached.fetchedAt < JWKS_REFETCH_COOLDOWN_MS)
+        throw error;
       const fresh = await refresh(url, cached);
       return importKey(fresh, protectedHeader, token);
     }
@@ -192,7 +209,11 @@ async function importKey(set: CachedKeySet, ...args: Parameters<JWTVerifyGetKey>
   try {
     return await set.keys(...args);
   } catch (error) {
-    if (error instanceof joseErrors.JWKInvalid || error instanceof joseErrors.JWKSInvalid || error instanceof joseErrors.JOSENotSupported) {
+    if (
+      error instanceof joseErrors.JWKInvalid ||
+      error instanceof joseErrors.JWKSInvalid ||
+      error instanceof joseErrors.JOSENotSupported
+    ) {
       log({ level: "error", msg: "JWKS key unusable", outcome: "jwks_unavailable", reason: error.message });
       throw new ProblemError(503, "The token cannot be verified: the matching key at ADMIN_JWKS_URL is not usable.");
     }
@@ -213,9 +234,14 @@ async function refresh(url: string, previous: CachedKeySet | undefined): Promise
       return previous;
     }
     log({ level: "error", msg: "JWKS unavailable", outcome: "jwks_unavailable", reason });
-    throw new ProblemError(503, "The token cannot be verified now: the key set at ADMIN_JWKS_URL is unavailable.", undefined, {
-      "Retry-After": "30",
-    });
+    throw new ProblemError(
+      503,
+      "The token cannot be verified now: the key set at ADMIN_JWKS_URL is unavailable.",
+      undefined,
+      {
+        "Retry-After": "30",
+      },
+    );
   }
 }
 

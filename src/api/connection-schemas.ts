@@ -3,7 +3,11 @@ import { z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 
 export const ConnectionIdParams = z.object({
-  id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" }, description: "Connection id." }),
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" }, description: "Connection id." }),
 });
 
 /**

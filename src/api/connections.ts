@@ -3,14 +3,21 @@
  * Admin scope; a connection of another CDP workspace answers 404.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { findConnection, listConnections, updateSettings, WorkspaceTakenError } from "../connections/repository";
+import { connect, disconnect, resolveMappings, testConnection } from "../connections/service";
+import {
+  applyPatch,
+  ConnectionName,
+  ConnectionPatchSchema,
+  ConnectionSchema,
+  connectionJson,
+  Region,
+} from "../connections/settings";
 import { database } from "../db/client";
 import type { Env } from "../env";
 import { IntercomCallError } from "../intercom/workspace";
 import { log } from "../lib/log";
 import { ProblemError } from "../lib/problem";
-import { findConnection, listConnections, updateSettings, WorkspaceTakenError } from "../connections/repository";
-import { connect, disconnect, resolveMappings, testConnection } from "../connections/service";
-import { applyPatch, ConnectionName, ConnectionPatchSchema, ConnectionSchema, connectionJson, Region } from "../connections/settings";
 import { requireScope } from "./auth";
 import { ConnectionIdParams } from "./connection-schemas";
 import { problems } from "./problems";
@@ -61,10 +68,15 @@ export function connectProblem(error: unknown, field: string, region?: string): 
   switch (failure.kind) {
     case "unauthorized":
       return new ProblemError(422, "Intercom refused the access token; see `errors`.", [
-        { path: field, message: `Intercom answered 401 on ${hosts}: the token is invalid, revoked, or of another region` },
+        {
+          path: field,
+          message: `Intercom answered 401 on ${hosts}: the token is invalid, revoked, or of another region`,
+        },
       ]);
     case "rate_limited":
-      return new ProblemError(503, "Intercom is rate limiting this workspace; try again shortly.", undefined, { "Retry-After": "10" });
+      return new ProblemError(503, "Intercom is rate limiting this workspace; try again shortly.", undefined, {
+        "Retry-After": "10",
+      });
     case "server":
       return new ProblemError(502, `Intercom did not answer ${error.operation} (${failure.message}); try again.`);
     default:
@@ -129,7 +141,10 @@ export const connectionsApi = router()
       middleware: [admin] as const,
       summary: "List the workspace's connections",
       responses: {
-        200: json(z.object({ items: z.array(ConnectionSchema) }).openapi("ConnectionList"), "The connections, oldest first."),
+        200: json(
+          z.object({ items: z.array(ConnectionSchema) }).openapi("ConnectionList"),
+          "The connections, oldest first.",
+        ),
         ...problems(401, 403),
       },
     }),
@@ -169,7 +184,10 @@ export const connectionsApi = router()
         params: ConnectionIdParams,
         body: { required: true, content: { "application/json": { schema: ConnectionPatchSchema } } },
       },
-      responses: { 200: json(ConnectionSchema, "The connection after the change."), ...problems(400, 401, 403, 404, 409, 422, 502, 503) },
+      responses: {
+        200: json(ConnectionSchema, "The connection after the change."),
+        ...problems(400, 401, 403, 404, 409, 422, 502, 503),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid("param");

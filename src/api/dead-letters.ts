@@ -46,7 +46,11 @@ export const deadLettersApi = router()
         ...problems(401, 403),
         200: {
           description: "A page of dead letters",
-          content: { "application/json": { schema: z.object({ items: z.array(DeadLetterSchema), next_cursor: z.string().nullable() }) } },
+          content: {
+            "application/json": {
+              schema: z.object({ items: z.array(DeadLetterSchema), next_cursor: z.string().nullable() }),
+            },
+          },
         },
         404: problem("Unknown connection."),
       },
@@ -54,7 +58,10 @@ export const deadLettersApi = router()
     async (c) => {
       const connection = await connectionOf(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
       const query = c.req.valid("query");
-      const page = await listDeadLetters(c.env, connection.id, { cursor: query.cursor ? Number(query.cursor) : undefined, limit: query.limit });
+      const page = await listDeadLetters(c.env, connection.id, {
+        cursor: query.cursor ? Number(query.cursor) : undefined,
+        limit: query.limit,
+      });
       return c.json(
         {
           items: page.items.map((row) => ({
@@ -79,7 +86,10 @@ export const deadLettersApi = router()
       request: { params: ConnectionIdParams },
       responses: {
         ...problems(401, 403),
-        202: { description: "Re-queued", content: { "application/json": { schema: z.object({ replayed: z.number().int() }) } } },
+        202: {
+          description: "Re-queued",
+          content: { "application/json": { schema: z.object({ replayed: z.number().int() }) } },
+        },
         404: problem("Unknown connection."),
       },
     }),

@@ -5,9 +5,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { findConnection } from "../connections/repository";
 import { database } from "../db/client";
-import type { Env } from "../env";
 import { previewContactSync } from "../destination/preview";
 import { startResync } from "../destination/resync";
+import type { Env } from "../env";
 import { ProblemError } from "../lib/problem";
 import { requireScope } from "./auth";
 import { ConnectionIdParams } from "./connection-schemas";
@@ -68,7 +68,10 @@ export const destinationAdmin = router()
       request: { params: ConnectionIdParams },
       responses: {
         ...problems(401, 403),
-        202: { description: "Queued in the background", content: { "application/json": { schema: z.object({ queued: z.number().int() }) } } },
+        202: {
+          description: "Queued in the background",
+          content: { "application/json": { schema: z.object({ queued: z.number().int() }) } },
+        },
         404: problem("Unknown connection."),
         409: problem("Not connected, or the destination is off."),
       },
@@ -78,7 +81,8 @@ export const destinationAdmin = router()
       if (connection.status !== "connected") {
         throw new ProblemError(409, `The connection is ${connection.status}: reconnect it before a resync.`);
       }
-      if (!connection.destination.enabled) throw new ProblemError(409, "The destination is switched off: turn it on first.");
+      if (!connection.destination.enabled)
+        throw new ProblemError(409, "The destination is switched off: turn it on first.");
       const queued = await startResync(c.env, {
         id: connection.id,
         workspaceId: connection.workspaceId,

@@ -8,7 +8,10 @@ export const health = router().openapi(
     path: "/healthz",
     summary: "Liveness check",
     responses: {
-      200: { description: "The Worker is up.", content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } } },
+      200: {
+        description: "The Worker is up.",
+        content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } },
+      },
     },
   }),
   (c) => c.json({ ok: true as const }, 200),

@@ -7,11 +7,11 @@
  * order and limited, instead of one OR that SQLite may answer by walking all of the connection's rows.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { findConnection } from "../connections/repository";
 import { database } from "../db/client";
 import type { SyncOutcome } from "../db/schema";
 import { log } from "../lib/log";
 import { ProblemError } from "../lib/problem";
-import { findConnection } from "../connections/repository";
 import { requireScope } from "./auth";
 import { ConnectionIdParams } from "./connection-schemas";
 import { problems } from "./problems";
@@ -109,12 +109,19 @@ const COLUMNS = "id, direction, outcome, object_type, object_id, intercom_id, em
 export function logsQuery(filter: LogFilter): { sql: string; params: unknown[] } {
   const conditions = ["connection_id = ?"];
   const params: unknown[] = [filter.connectionId];
-  if (filter.direction) (conditions.push("direction = ?"), params.push(filter.direction));
-  if (filter.outcome) (conditions.push("outcome = ?"), params.push(filter.outcome));
-  if (filter.objectType) (conditions.push("object_type = ?"), params.push(filter.objectType));
-  if (filter.before !== undefined) (conditions.push("id < ?"), params.push(filter.before));
+  const where = (condition: string, value: unknown) => {
+    conditions.push(condition);
+    params.push(value);
+  };
+  if (filter.direction) where("direction = ?", filter.direction);
+  if (filter.outcome) where("outcome = ?", filter.outcome);
+  if (filter.objectType) where("object_type = ?", filter.objectType);
+  if (filter.before !== undefined) where("id < ?", filter.before);
   if (!filter.q) {
-    return { sql: `SELECT ${COLUMNS} FROM sync_logs WHERE ${conditions.join(" AND ")} ORDER BY id DESC LIMIT ?`, params: [...params, filter.limit] };
+    return {
+      sql: `SELECT ${COLUMNS} FROM sync_logs WHERE ${conditions.join(" AND ")} ORDER BY id DESC LIMIT ?`,
+      params: [...params, filter.limit],
+    };
   }
   const branches: string[] = [];
   const allParams: unknown[] = [];
@@ -135,7 +142,10 @@ export function logsQuery(filter: LogFilter): { sql: string; params: unknown[] }
 /** Reads one page; `next_cursor` is set when more rows may follow. */
 export async function readLogs(db: D1Database, filter: LogFilter) {
   const { sql, params } = logsQuery({ ...filter, limit: filter.limit + 1 });
-  const { results } = await db.prepare(sql).bind(...params).all<Row>();
+  const { results } = await db
+    .prepare(sql)
+    .bind(...params)
+    .all<Row>();
   const page = results.slice(0, filter.limit);
   return {
     items: page.map((row) => ({
@@ -185,7 +195,12 @@ export const connectionLogs = router().openapi(
     const query = c.req.valid("query");
     const connection = await findConnection(database(c.env.DB), c.var.auth.workspaceId, id);
     if (!connection) {
-      log({ msg: "connection not found", outcome: "not_found", workspace_id: c.var.auth.workspaceId, connection_id: id });
+      log({
+        msg: "connection not found",
+        outcome: "not_found",
+        workspace_id: c.var.auth.workspaceId,
+        connection_id: id,
+      });
       throw new ProblemError(404, `No connection ${id} in this workspace.`);
     }
     const page = await readLogs(c.env.DB, {

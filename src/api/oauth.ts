@@ -8,7 +8,10 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, isNull } from "drizzle-orm";
-import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { WorkspaceTakenError } from "../connections/repository";
+import { connect } from "../connections/service";
+import { ConnectionName, ConnectionSchema, connectionJson } from "../connections/settings";
 import { database } from "../db/client";
 import { oauthStates } from "../db/schema";
 import type { Env } from "../env";
@@ -16,9 +19,6 @@ import { exchangeCode } from "../intercom/oauth";
 import { IntercomCallError } from "../intercom/workspace";
 import { log } from "../lib/log";
 import { ProblemError } from "../lib/problem";
-import { WorkspaceTakenError } from "../connections/repository";
-import { connect } from "../connections/service";
-import { ConnectionName, ConnectionSchema, connectionJson } from "../connections/settings";
 import { requireScope } from "./auth";
 import { emptyBodyIsEmptyObject } from "./connection-schemas";
 import { problems } from "./problems";
@@ -34,9 +34,13 @@ async function stateKey(env: Env): Promise<Uint8Array> {
   if (!env.INTERCOM_CLIENT_ID || !env.INTERCOM_CLIENT_SECRET) {
     throw new ProblemError(503, "OAuth is not configured: set INTERCOM_CLIENT_ID and INTERCOM_CLIENT_SECRET.");
   }
-  const material = await crypto.subtle.importKey("raw", new TextEncoder().encode(env.INTERCOM_CLIENT_SECRET), "HKDF", false, [
-    "deriveBits",
-  ]);
+  const material = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(env.INTERCOM_CLIENT_SECRET),
+    "HKDF",
+    false,
+    ["deriveBits"],
+  );
   const bits = await crypto.subtle.deriveBits(
     { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode(STATE_AUDIENCE) },
     material,
@@ -71,7 +75,10 @@ export const oauthStart = router().openapi(
         content: {
           "application/json": {
             schema: z
-              .object({ authorize_url: z.string().openapi({ format: "uri" }), expires_at: z.string().openapi({ format: "date-time" }) })
+              .object({
+                authorize_url: z.string().openapi({ format: "uri" }),
+                expires_at: z.string().openapi({ format: "date-time" }),
+              })
               .openapi("OAuthStart"),
           },
         },
@@ -146,7 +153,10 @@ export const oauthCallback = router().openapi(
       "workspace_conflict, intercom_unavailable.",
     request: { query: CallbackQuery },
     responses: {
-      200: { description: "Connected (no OAUTH_RETURN_URL).", content: { "application/json": { schema: ConnectionSchema } } },
+      200: {
+        description: "Connected (no OAUTH_RETURN_URL).",
+        content: { "application/json": { schema: ConnectionSchema } },
+      },
       302: { description: "Back to OAUTH_RETURN_URL with `connection_id` or `error`." },
       ...problems(400, 403, 409, 502, 503),
     },
@@ -164,18 +174,33 @@ export const oauthCallback = router().openapi(
       const token = await exchange(c.env, query.code);
       let connectionJsonBody: ReturnType<typeof connectionJson>;
       try {
-        const { row } = await connect(c.env, database(c.env.DB), { workspaceId, ...(name ? { name } : {}), token, method: "oauth" });
+        const { row } = await connect(c.env, database(c.env.DB), {
+          workspaceId,
+          ...(name ? { name } : {}),
+          token,
+          method: "oauth",
+        });
         connectionJsonBody = connectionJson(row);
       } catch (error) {
         if (error instanceof WorkspaceTakenError) {
           throw new CallbackFailure("workspace_conflict", 409, `${error.message} Disconnect it there first.`);
         }
         if (error instanceof IntercomCallError) {
-          throw new CallbackFailure("intercom_unavailable", 502, `Intercom failed ${error.operation} (${error.failure.message}).`);
+          throw new CallbackFailure(
+            "intercom_unavailable",
+            502,
+            `Intercom failed ${error.operation} (${error.failure.message}).`,
+          );
         }
         throw error;
       }
-      log({ msg: "oauth completed", outcome: "connected", workspace_id: workspaceId, connection_id: connectionJsonBody.id, duration_ms: Date.now() - started });
+      log({
+        msg: "oauth completed",
+        outcome: "connected",
+        workspace_id: workspaceId,
+        connection_id: connectionJsonBody.id,
+        duration_ms: Date.now() - started,
+      });
       const returnUrl = c.env.OAUTH_RETURN_URL;
       if (returnUrl) return c.redirect(withParams(returnUrl, { connection_id: connectionJsonBody.id }), 302);
       return c.json(connectionJsonBody, 200);
@@ -192,9 +217,12 @@ export const oauthCallback = router().openapi(
 );
 
 /** Verifies the state JWT and marks its nonce used (only the first callback gets through). */
-async function consumeState(env: Env, state: string | undefined): Promise<{ workspaceId: string; name: string | undefined }> {
+async function consumeState(
+  env: Env,
+  state: string | undefined,
+): Promise<{ workspaceId: string; name: string | undefined }> {
   if (!state) throw new CallbackFailure("invalid_request", 400, "The callback has no state.");
-  let payload;
+  let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(state, await stateKey(env), {
       algorithms: ["HS256"],
@@ -204,13 +232,18 @@ async function consumeState(env: Env, state: string | undefined): Promise<{ work
   } catch (error) {
     if (error instanceof ProblemError) throw error;
     if (error instanceof joseErrors.JWTExpired) {
-      throw new CallbackFailure("expired_state", 400, "This sign-in link has expired (10 minutes); start connecting again.");
+      throw new CallbackFailure(
+        "expired_state",
+        400,
+        "This sign-in link has expired (10 minutes); start connecting again.",
+      );
     }
     throw new CallbackFailure("invalid_state", 400, "The state is not one this connector issued.");
   }
   const nonce = payload.jti!;
   const workspaceId = payload.workspace_id;
-  if (typeof workspaceId !== "string") throw new CallbackFailure("invalid_state", 400, "The state is not one this connector issued.");
+  if (typeof workspaceId !== "string")
+    throw new CallbackFailure("invalid_state", 400, "The state is not one this connector issued.");
   const db = database(env.DB);
   const now = Date.now();
   const [claimed] = await db
@@ -220,11 +253,16 @@ async function consumeState(env: Env, state: string | undefined): Promise<{ work
     .returning();
   if (!claimed) {
     const known = await db.query.oauthStates.findFirst({ where: eq(oauthStates.nonce, nonce) });
-    if (known?.usedAt) throw new CallbackFailure("state_reused", 400, "This sign-in link was already used; start connecting again.");
+    if (known?.usedAt)
+      throw new CallbackFailure("state_reused", 400, "This sign-in link was already used; start connecting again.");
     throw new CallbackFailure("invalid_state", 400, "The state is not one this connector issued.");
   }
   if (claimed.expiresAt <= now) {
-    throw new CallbackFailure("expired_state", 400, "This sign-in link has expired (10 minutes); start connecting again.");
+    throw new CallbackFailure(
+      "expired_state",
+      400,
+      "This sign-in link has expired (10 minutes); start connecting again.",
+    );
   }
   return { workspaceId, name: typeof payload.name === "string" ? payload.name : undefined };
 }
@@ -236,12 +274,24 @@ async function exchange(env: Env, code: string): Promise<string> {
     if (!(error instanceof IntercomCallError)) throw error;
     const { failure } = error;
     if (failure.kind === "server") {
-      throw new CallbackFailure("intercom_unavailable", 502, `Intercom did not answer the code exchange (${failure.message}); try again.`);
+      throw new CallbackFailure(
+        "intercom_unavailable",
+        502,
+        `Intercom did not answer the code exchange (${failure.message}); try again.`,
+      );
     }
     if (failure.kind === "rate_limited") {
-      throw new CallbackFailure("intercom_unavailable", 503, "Intercom is rate limiting the code exchange; try again shortly.");
+      throw new CallbackFailure(
+        "intercom_unavailable",
+        503,
+        "Intercom is rate limiting the code exchange; try again shortly.",
+      );
     }
-    throw new CallbackFailure("exchange_failed", 400, `Intercom refused the authorization code (${failure.status}: ${failure.message}).`);
+    throw new CallbackFailure(
+      "exchange_failed",
+      400,
+      `Intercom refused the authorization code (${failure.status}: ${failure.message}).`,
+    );
   }
 }
 

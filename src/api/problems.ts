@@ -9,7 +9,9 @@ export const ProblemSchema = z
     detail: z.string().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
-  .openapi("Problem", { description: "RFC 9457 problem details; `errors` lists one `{path, message}` per bad input path." });
+  .openapi("Problem", {
+    description: "RFC 9457 problem details; `errors` lists one `{path, message}` per bad input path.",
+  });
 
 const DESCRIPTIONS: Record<number, string> = {
   400: "Malformed request.",

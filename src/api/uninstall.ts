@@ -4,10 +4,11 @@
  * only a 401 marks the connection `revoked`. The answer is always the same 200, whatever was found, so the endpoint
  * tells a caller nothing about which workspaces are connected.
  */
-import { describeError } from "../lib/errors";
+
 import { createRoute, z } from "@hono/zod-openapi";
-import { database } from "../db/client";
 import { confirmUninstall } from "../connections/service";
+import { database } from "../db/client";
+import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { problems } from "./problems";
 import { router } from "./router";
@@ -33,7 +34,15 @@ export const uninstall = router().openapi(
     const check = confirmUninstall(c.env, database(c.env.DB), appId);
     // Intercom wants an answer within seconds: the check finishes after the response.
     c.executionCtx.waitUntil(
-      check.catch((error: unknown) => log({ level: "error", msg: "uninstall hint check crashed", outcome: "failed", app_id: appId, error: describeError(error) })),
+      check.catch((error: unknown) =>
+        log({
+          level: "error",
+          msg: "uninstall hint check crashed",
+          outcome: "failed",
+          app_id: appId,
+          error: describeError(error),
+        }),
+      ),
     );
     return c.json({ ok: true as const }, 200);
   },

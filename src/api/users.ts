@@ -5,19 +5,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Database } from "../db/client";
 import { database } from "../db/client";
-import { eventsOfUser, type EventPosition, type EventRow } from "../graph/events";
+import { identifyUser } from "../destination/ingest";
+import { type EventPosition, type EventRow, eventsOfUser } from "../graph/events";
 import { intercomIdOfLocal } from "../graph/links";
 import { accountsOfUser } from "../graph/memberships";
 import { nestsDeeperThan } from "../graph/properties";
 import { findUser, type UserRow } from "../graph/users";
-import { identifyUser } from "../destination/ingest";
 import { ProblemError } from "../lib/problem";
 import { requireScope } from "./auth";
 import { problem } from "./problems";
 import { router } from "./router";
 
 const ingest = { middleware: [requireScope("ingest")], security: [{ bearerAuth: [] }] };
-
 
 const Iso = z.string().openapi({ format: "date-time", example: "2026-01-10T04:22:28.240Z" });
 
@@ -85,7 +84,11 @@ export async function userJson(db: Database, user: UserRow) {
 }
 
 /** The user a query names in the token's workspace, or a 404 problem. */
-async function requireUser(db: Database, workspaceId: string, query: { user_id?: string; email?: string }): Promise<UserRow> {
+async function requireUser(
+  db: Database,
+  workspaceId: string,
+  query: { user_id?: string; email?: string },
+): Promise<UserRow> {
   const user = await findUser(db, workspaceId, { userId: query.user_id ?? null, email: query.email ?? null });
   if (!user) throw new ProblemError(404, "No such user.");
   return user;
@@ -104,7 +107,9 @@ export function decodeCursor(cursor: string): EventPosition {
   } catch {
     // fall through
   }
-  throw new ProblemError(422, "The request is not valid; see `errors`.", [{ path: "query.cursor", message: "Not a cursor of this API." }]);
+  throw new ProblemError(422, "The request is not valid; see `errors`.", [
+    { path: "query.cursor", message: "Not a cursor of this API." },
+  ]);
 }
 
 function eventJson(event: EventRow) {
@@ -129,9 +134,17 @@ export const Properties = z
 
 const IdentifyBody = z
   .strictObject({
-    user_id: z.string().trim().min(1).max(255).optional().openapi({ description: "The CDP's id (Intercom `external_id`)." }),
+    user_id: z
+      .string()
+      .trim()
+      .min(1)
+      .max(255)
+      .optional()
+      .openapi({ description: "The CDP's id (Intercom `external_id`)." }),
     email: z.email().max(320).optional(),
-    properties: Properties.optional().openapi({ description: "Merged into the stored properties; `null` removes one." }),
+    properties: Properties.optional().openapi({
+      description: "Merged into the stored properties; `null` removes one.",
+    }),
     segments: z
       .array(z.string().min(1).max(255))
       .max(1000)
@@ -201,7 +214,9 @@ export const users = router()
         200: {
           description: "A page of events; `next_cursor` is null on the last page.",
           content: {
-            "application/json": { schema: z.object({ items: z.array(EventSchema), next_cursor: z.string().nullable() }) },
+            "application/json": {
+              schema: z.object({ items: z.array(EventSchema), next_cursor: z.string().nullable() }),
+            },
           },
         },
         401: problem("Missing or invalid bearer token."),
@@ -219,7 +234,8 @@ export const users = router()
       const rows = await eventsOfUser(db, user.pk, { after, limit: query.limit + 1 });
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
-      const nextCursor = rows.length > query.limit && last ? encodeCursor({ occurredAt: last.occurredAt, pk: last.pk }) : null;
+      const nextCursor =
+        rows.length > query.limit && last ? encodeCursor({ occurredAt: last.occurredAt, pk: last.pk }) : null;
       return c.json({ items: page.map(eventJson), next_cursor: nextCursor }, 200);
     },
   );

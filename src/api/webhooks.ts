@@ -3,9 +3,10 @@
  * 200. Nothing else happens here (no D1, no Intercom call): routing, dedupe and storage are the source consumer's.
  * Never 410 (Intercom would disable the subscription) and never 500: a failure of ours is a 503 so Intercom retries.
  */
-import { describeError } from "../lib/errors";
+
 import { createRoute, z } from "@hono/zod-openapi";
 import { nestsDeeperThan } from "../graph/properties";
+import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { ProblemError } from "../lib/problem";
 import { readCappedBody } from "../source/capped-body";
@@ -24,7 +25,6 @@ export const MAX_MESSAGE_BYTES = 120 * 1024;
  * few thousand levels down, which would be a 503 that Intercom retries forever: refused as malformed instead.
  */
 export const MAX_ITEM_DEPTH = 32;
-
 
 const validateUrl = createRoute({
   method: "get",
@@ -53,7 +53,8 @@ const receive = createRoute({
         "application/json": {
           schema: {
             type: "object",
-            description: "Intercom's notification envelope: `type`, `app_id`, `id`, `topic`, `created_at`, `data.item`.",
+            description:
+              "Intercom's notification envelope: `type`, `app_id`, `id`, `topic`, `created_at`, `data.item`.",
             required: ["type", "app_id", "id", "topic", "data"],
           },
         },
@@ -83,7 +84,11 @@ export const webhooks = router()
       }
       const secret = c.env.INTERCOM_CLIENT_SECRET;
       if (!secret) {
-        log({ level: "error", msg: "webhook cannot be verified: INTERCOM_CLIENT_SECRET is not set", outcome: "failed" });
+        log({
+          level: "error",
+          msg: "webhook cannot be verified: INTERCOM_CLIENT_SECRET is not set",
+          outcome: "failed",
+        });
         throw new ProblemError(503, "The connector is not configured to verify webhooks.");
       }
       if (!(await verifySignature(secret, body.bytes, c.req.header("x-hub-signature")))) {
@@ -92,7 +97,11 @@ export const webhooks = router()
       }
       const check = readEnvelope(parseJson(body.bytes));
       if (!check.ok) {
-        throw new ProblemError(400, check.detail, check.paths.map((path) => ({ path, message: "missing or invalid" })));
+        throw new ProblemError(
+          400,
+          check.detail,
+          check.paths.map((path) => ({ path, message: "missing or invalid" })),
+        );
       }
       const { envelope } = check;
       if (envelope.topic === "ping" || envelope.id === null) {

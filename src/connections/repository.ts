@@ -4,7 +4,13 @@
  */
 import { and, asc, eq } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { connections, type ConnectionStatus, type DestinationSettings, type Region, type SourceSettings } from "../db/schema";
+import {
+  type ConnectionStatus,
+  connections,
+  type DestinationSettings,
+  type Region,
+  type SourceSettings,
+} from "../db/schema";
 import { DEFAULT_DESTINATION_SETTINGS, DEFAULT_SOURCE_SETTINGS } from "./defaults";
 
 export type Connection = typeof connections.$inferSelect;
@@ -88,7 +94,13 @@ export async function saveConnected(db: Database, input: ConnectedInput, now = D
       await db
         .update(connections)
         .set({ appId: null })
-        .where(and(eq(connections.id, existing.id), eq(connections.status, "disconnected"), eq(connections.appId, input.appId)));
+        .where(
+          and(
+            eq(connections.id, existing.id),
+            eq(connections.status, "disconnected"),
+            eq(connections.appId, input.appId),
+          ),
+        );
     }
     try {
       const [row] = await db
@@ -182,6 +194,7 @@ export async function replaceSealedToken(db: Database, id: string, oldJwe: strin
 }
 
 function isUniqueViolation(error: unknown): boolean {
-  const text = error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? "")}` : String(error);
+  const text =
+    error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? "")}` : String(error);
   return /UNIQUE constraint failed/i.test(text);
 }

@@ -3,35 +3,36 @@
  * disconnect, confirm an uninstall hint, and resolve mapping targets against the workspace's data attributes.
  * Every outcome is one log line; no line carries a token.
  */
-import { describeError } from "../lib/errors";
+
 import type { Database } from "../db/client";
 import type { FieldMapping, Region } from "../db/schema";
 import { resumeParkedSyncs } from "../destination/parking";
 import type { Env } from "../env";
-import { checkTarget, CUSTOM_PREFIX, type AttributeType, type IntercomModel } from "../intercom/attributes";
+import { type AttributeType, CUSTOM_PREFIX, checkTarget, type IntercomModel } from "../intercom/attributes";
 import { intercomClient } from "../intercom/client";
 import { revokeToken } from "../intercom/oauth";
 import {
   createDataAttribute,
-  identify,
-  identifyInRegion,
-  IntercomCallError,
-  listDataAttributes,
   type DataAttributeInfo,
   type IntercomApp,
+  IntercomCallError,
+  identify,
+  identifyInRegion,
+  listDataAttributes,
 } from "../intercom/workspace";
+import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { ProblemError, type ProblemFieldError } from "../lib/problem";
 import {
+  type ConnectedResult,
+  type Connection,
   findByAppId,
   replaceSealedToken,
   saveConnected,
   setStatus,
   WorkspaceTakenError,
-  type Connection,
-  type ConnectedResult,
 } from "./repository";
-import { MAPPING_TYPES, typesCompatible, type MappingPatch } from "./settings";
+import { MAPPING_TYPES, type MappingPatch, typesCompatible } from "./settings";
 import { needsReseal, openToken, sealToken, TokenVaultError } from "./token-vault";
 
 export interface ConnectInput {
@@ -90,7 +91,13 @@ export async function connect(env: Env, db: Database, input: ConnectInput): Prom
       const resumed = await resumeParkedSyncs(env, row.id);
       log({ msg: "parked syncs resumed", outcome: "resumed", connection_id: row.id, resumed });
     } catch (error) {
-      log({ level: "error", msg: "resuming parked syncs failed", outcome: "failed", connection_id: row.id, error: describeError(error) });
+      log({
+        level: "error",
+        msg: "resuming parked syncs failed",
+        outcome: "failed",
+        connection_id: row.id,
+        error: describeError(error),
+      });
     }
   }
   return result;
@@ -107,7 +114,13 @@ export async function connectionToken(env: Env, db: Database, row: Connection): 
     token = await openToken(env, row.tokenJwe);
   } catch (error) {
     const reason = error instanceof TokenVaultError ? error.message : "unexpected vault error";
-    log({ level: "error", msg: "stored token cannot be opened", outcome: "vault_error", connection_id: row.id, reason });
+    log({
+      level: "error",
+      msg: "stored token cannot be opened",
+      outcome: "vault_error",
+      connection_id: row.id,
+      reason,
+    });
     throw new ProblemError(500, `The connection's stored token cannot be decrypted: ${reason}`);
   }
   if (needsReseal(env, row.tokenJwe)) {
@@ -117,7 +130,13 @@ export async function connectionToken(env: Env, db: Database, row: Connection): 
         log({ msg: "token sealed with the current key", outcome: "resealed", connection_id: row.id });
       }
     } catch (error) {
-      log({ level: "warn", msg: "resealing the token failed", outcome: "failed", connection_id: row.id, error: describeError(error) });
+      log({
+        level: "warn",
+        msg: "resealing the token failed",
+        outcome: "failed",
+        connection_id: row.id,
+        error: describeError(error),
+      });
     }
   }
   return token;
@@ -147,7 +166,14 @@ export async function markRevoked(db: Database, row: Connection, reason: string)
   if (row.status === "revoked" || row.status === "disconnected") return;
   const updated = await setStatus(db, row.id, "revoked", reason, row.tokenJwe ? { onlyIfTokenJwe: row.tokenJwe } : {});
   if (updated) {
-    log({ level: "warn", msg: "connection revoked", outcome: "revoked", connection_id: row.id, workspace_id: row.workspaceId, reason });
+    log({
+      level: "warn",
+      msg: "connection revoked",
+      outcome: "revoked",
+      connection_id: row.id,
+      workspace_id: row.workspaceId,
+      reason,
+    });
   }
 }
 
@@ -174,24 +200,64 @@ export async function testConnection(env: Env, db: Database, row: Connection): P
       error.failure.kind === "unauthorized"
         ? "Intercom refused the access token (401): it was revoked or the app was uninstalled; connect again."
         : `Intercom could not be reached or refused the call: ${error.failure.message}`;
-    if (error.failure.kind === "unauthorized") await markRevoked(db, row, "GET /me answered 401 during a connection test");
-    log({ level: "warn", msg: "connection test failed", outcome: "failed", connection_id: row.id, reason: error.failure.kind, duration_ms: Date.now() - started });
+    if (error.failure.kind === "unauthorized")
+      await markRevoked(db, row, "GET /me answered 401 during a connection test");
+    log({
+      level: "warn",
+      msg: "connection test failed",
+      outcome: "failed",
+      connection_id: row.id,
+      reason: error.failure.kind,
+      duration_ms: Date.now() - started,
+    });
     return { ok: false, detail };
   }
   if (app.appId !== row.appId) {
-    log({ level: "warn", msg: "connection test: token of another Intercom workspace", outcome: "failed", connection_id: row.id, app_id: app.appId });
-    return { ok: false, detail: `The token now belongs to Intercom workspace ${app.appId}, not ${row.appId}; connect again.` };
+    log({
+      level: "warn",
+      msg: "connection test: token of another Intercom workspace",
+      outcome: "failed",
+      connection_id: row.id,
+      app_id: app.appId,
+    });
+    return {
+      ok: false,
+      detail: `The token now belongs to Intercom workspace ${app.appId}, not ${row.appId}; connect again.`,
+    };
   }
   if (row.status === "revoked" || row.status === "error") {
-    const restored = await setStatus(db, row.id, "connected", null, row.tokenJwe ? { onlyIfTokenJwe: row.tokenJwe } : {});
+    const restored = await setStatus(
+      db,
+      row.id,
+      "connected",
+      null,
+      row.tokenJwe ? { onlyIfTokenJwe: row.tokenJwe } : {},
+    );
     if (restored) {
-      log({ msg: "connection restored by a successful test", outcome: "reconnected", connection_id: row.id, previous_status: row.status });
+      log({
+        msg: "connection restored by a successful test",
+        outcome: "reconnected",
+        connection_id: row.id,
+        previous_status: row.status,
+      });
       await resumeParkedSyncs(env, row.id).catch((error: unknown) =>
-        log({ level: "error", msg: "resuming parked syncs failed", outcome: "failed", connection_id: row.id, error: describeError(error) }),
+        log({
+          level: "error",
+          msg: "resuming parked syncs failed",
+          outcome: "failed",
+          connection_id: row.id,
+          error: describeError(error),
+        }),
       );
     }
   }
-  log({ msg: "connection test passed", outcome: "ok", connection_id: row.id, app_id: app.appId, duration_ms: Date.now() - started });
+  log({
+    msg: "connection test passed",
+    outcome: "ok",
+    connection_id: row.id,
+    app_id: app.appId,
+    duration_ms: Date.now() - started,
+  });
   return { ok: true, app: { id: app.appId, name: app.name, region: row.region } };
 }
 
@@ -213,7 +279,10 @@ export async function disconnect(env: Env, db: Database, row: Connection): Promi
       await revokeToken(env, token);
       revoked = "revoked";
     } catch (error) {
-      revoked = error instanceof IntercomCallError ? `not revoked (${error.failure.kind}: ${error.failure.message})` : "not revoked";
+      revoked =
+        error instanceof IntercomCallError
+          ? `not revoked (${error.failure.kind}: ${error.failure.message})`
+          : "not revoked";
     }
   }
   const updated = await setStatus(db, row.id, "disconnected", "Disconnected by an admin.", { dropToken: true });
@@ -233,7 +302,13 @@ export async function disconnect(env: Env, db: Database, row: Connection): Promi
 const UNINSTALL_CHECK_INTERVAL_MS = 30_000;
 const lastUninstallCheck = new Map<string, number>();
 
-export type UninstallOutcome = "revoked" | "still_valid" | "unknown_app" | "not_connected" | "throttled" | "check_failed";
+export type UninstallOutcome =
+  | "revoked"
+  | "still_valid"
+  | "unknown_app"
+  | "not_connected"
+  | "throttled"
+  | "check_failed";
 
 /** Confirms an uninstall hint for `appId`: a 401 on `GET /me` marks the connection revoked, anything else changes nothing. */
 export async function confirmUninstall(env: Env, db: Database, appId: string): Promise<UninstallOutcome> {
@@ -270,7 +345,8 @@ export async function confirmUninstall(env: Env, db: Database, appId: string): P
       await markRevoked(db, row, "Intercom reported an uninstall and GET /me answered 401.");
       return finish("revoked");
     }
-    const reason = error instanceof IntercomCallError ? `${error.failure.kind}: ${error.failure.message}` : describeError(error);
+    const reason =
+      error instanceof IntercomCallError ? `${error.failure.kind}: ${error.failure.message}` : describeError(error);
     return finish("check_failed", { reason });
   }
 }
@@ -337,19 +413,34 @@ export async function resolveMappings(
         const existing = customByName.get(name);
         if (existing) {
           if (existing.archived) {
-            errors.push({ path: `${path}.to`, message: `the Intercom ${model} attribute "${name}" is archived; unarchive it in Intercom or pick another name` });
+            errors.push({
+              path: `${path}.to`,
+              message: `the Intercom ${model} attribute "${name}" is archived; unarchive it in Intercom or pick another name`,
+            });
           } else if (!existing.apiWritable) {
-            errors.push({ path: `${path}.to`, message: `the Intercom ${model} attribute "${name}" cannot be written through the API` });
+            errors.push({
+              path: `${path}.to`,
+              message: `the Intercom ${model} attribute "${name}" cannot be written through the API`,
+            });
           } else if (type && !typesCompatible(type, existing.dataType)) {
-            errors.push({ path: `${path}.type`, message: `the Intercom ${model} attribute "${name}" is of type ${existing.dataType}, not ${type}` });
+            errors.push({
+              path: `${path}.type`,
+              message: `the Intercom ${model} attribute "${name}" is of type ${existing.dataType}, not ${type}`,
+            });
           } else {
             const effective = type ?? asMappingType(existing.dataType);
             if (!effective) {
-              errors.push({ path: `${path}.type`, message: `the Intercom attribute "${name}" has type ${existing.dataType}; give a mapping type` });
+              errors.push({
+                path: `${path}.type`,
+                message: `the Intercom attribute "${name}" has type ${existing.dataType}; give a mapping type`,
+              });
             } else out[index] = { from: mapping.from, to: mapping.to, type: effective };
           }
         } else if (!type) {
-          errors.push({ path: `${path}.type`, message: `"${name}" does not exist in Intercom yet: give its type so it can be created` });
+          errors.push({
+            path: `${path}.type`,
+            message: `"${name}" does not exist in Intercom yet: give its type so it can be created`,
+          });
         } else {
           toCreate.push({ model, name, type, path });
           out[index] = { from: mapping.from, to: mapping.to, type };
@@ -364,7 +455,14 @@ export async function resolveMappings(
   for (const { model, name, type, path } of toCreate) {
     try {
       await createDataAttribute(client!, model, name, type);
-      log({ msg: "custom data attribute created", outcome: "created", connection_id: row.id, model, attribute: name, data_type: type });
+      log({
+        msg: "custom data attribute created",
+        outcome: "created",
+        connection_id: row.id,
+        model,
+        attribute: name,
+        data_type: type,
+      });
     } catch (error) {
       if (error instanceof IntercomCallError && error.failure.kind === "invalid") {
         errors.push({ path: `${path}.to`, message: `Intercom refused to create "${name}": ${error.failure.message}` });
@@ -385,7 +483,10 @@ function asMappingType(dataType: string): FieldMapping["type"] | null {
 async function clientFor(env: Env, db: Database, row: Connection) {
   const token = await connectionToken(env, db, row);
   if (!token) {
-    throw new ProblemError(409, "A new custom attribute mapping is checked in Intercom, but this connection is disconnected; connect it again first.");
+    throw new ProblemError(
+      409,
+      "A new custom attribute mapping is checked in Intercom, but this connection is disconnected; connect it again first.",
+    );
   }
   return intercomClient(env, { token, region: row.region });
 }
@@ -393,6 +494,13 @@ async function clientFor(env: Env, db: Database, row: Connection) {
 async function failedCall(db: Database, row: Connection, error: unknown): Promise<unknown> {
   if (!(error instanceof IntercomCallError)) return error;
   if (error.failure.kind === "unauthorized") await markRevoked(db, row, `${error.operation} answered 401`);
-  log({ level: "warn", msg: "Intercom call of a settings change failed", outcome: "failed", connection_id: row.id, operation: error.operation, reason: error.failure.kind });
+  log({
+    level: "warn",
+    msg: "Intercom call of a settings change failed",
+    outcome: "failed",
+    connection_id: row.id,
+    operation: error.operation,
+    reason: error.failure.kind,
+  });
   return intercomProblem(error);
 }

@@ -3,9 +3,9 @@
  * generate the OpenAPI description, the merge of a partial PATCH into stored settings, and the JSON view of a row.
  */
 import { z } from "@hono/zod-openapi";
-import type { Connection as ConnectionRow } from "./repository";
 import type { DestinationSettings, FieldMapping, SourceSettings } from "../db/schema";
 import { checkTarget, type IntercomModel } from "../intercom/attributes";
+import type { Connection as ConnectionRow } from "./repository";
 
 export const REGIONS = ["US", "EU", "AU"] as const;
 export const STATUSES = ["connected", "revoked", "error", "disconnected"] as const;
@@ -40,7 +40,9 @@ export const FieldMappingSchema = z
 export const DestinationSettingsSchema = z
   .object({
     enabled: z.boolean(),
-    segments: z.array(z.string()).openapi({ description: "Empty: every user syncs; else users in at least one of these." }),
+    segments: z
+      .array(z.string())
+      .openapi({ description: "Empty: every user syncs; else users in at least one of these." }),
     allow_create: z.boolean().openapi({ description: "false: update existing contacts/companies only." }),
     mappings: z.object({ contact: z.array(FieldMappingSchema), company: z.array(FieldMappingSchema) }),
   })
@@ -98,7 +100,8 @@ const MappingInput = (model: IntercomModel) =>
       }
       // Standard numbers take either numeric type (Intercom lists monthly_spend as a float, yet stores an integer).
       const numeric = ["integer", "float"];
-      const bothNumeric = target.kind === "standard" && numeric.includes(target.type) && numeric.includes(mapping.type ?? "");
+      const bothNumeric =
+        target.kind === "standard" && numeric.includes(target.type) && numeric.includes(mapping.type ?? "");
       if (target.kind === "standard" && mapping.type && !bothNumeric && !typesCompatible(mapping.type, target.type)) {
         ctx.addIssue({
           code: "custom",
@@ -117,7 +120,11 @@ const MappingList = (model: IntercomModel) =>
       list.forEach((mapping, index) => {
         const first = seen.get(mapping.to);
         if (first !== undefined) {
-          ctx.addIssue({ code: "custom", path: [index, "to"], message: `"${mapping.to}" is already the target of mapping ${first}` });
+          ctx.addIssue({
+            code: "custom",
+            path: [index, "to"],
+            message: `"${mapping.to}" is already the target of mapping ${first}`,
+          });
         } else seen.set(mapping.to, index);
       });
     });

@@ -30,7 +30,7 @@ let cached: { source: string; keys: VaultKeys } | undefined;
 /** Parses `TOKEN_ENCRYPTION_KEY`; throws a TokenVaultError that says what is wrong (never the key itself). */
 export function parseVaultKeys(source: string | undefined): VaultKeys {
   if (cached && cached.source === source) return cached.keys;
-  if (!source || !source.trim()) throw new TokenVaultError("TOKEN_ENCRYPTION_KEY is not set.");
+  if (!source?.trim()) throw new TokenVaultError("TOKEN_ENCRYPTION_KEY is not set.");
   const byKid = new Map<string, Uint8Array>();
   let current: VaultKeys["current"] | undefined;
   for (const [index, entry] of source.split(",").entries()) {
@@ -38,7 +38,9 @@ export function parseVaultKeys(source: string | undefined): VaultKeys {
     const kid = entry.slice(0, separator).trim();
     const encoded = entry.slice(separator + 1).trim();
     if (separator < 0 || !KID.test(kid)) {
-      throw new TokenVaultError(`TOKEN_ENCRYPTION_KEY entry ${index + 1} must be "kid:base64url-key" with a kid of [A-Za-z0-9._-].`);
+      throw new TokenVaultError(
+        `TOKEN_ENCRYPTION_KEY entry ${index + 1} must be "kid:base64url-key" with a kid of [A-Za-z0-9._-].`,
+      );
     }
     let key: Uint8Array;
     try {
@@ -46,7 +48,8 @@ export function parseVaultKeys(source: string | undefined): VaultKeys {
     } catch {
       throw new TokenVaultError(`TOKEN_ENCRYPTION_KEY key "${kid}" is not base64url.`);
     }
-    if (key.length !== 32) throw new TokenVaultError(`TOKEN_ENCRYPTION_KEY key "${kid}" must decode to 32 bytes (got ${key.length}).`);
+    if (key.length !== 32)
+      throw new TokenVaultError(`TOKEN_ENCRYPTION_KEY key "${kid}" must decode to 32 bytes (got ${key.length}).`);
     if (byKid.has(kid)) throw new TokenVaultError(`TOKEN_ENCRYPTION_KEY lists the kid "${kid}" twice.`);
     byKid.set(kid, key);
     current ??= { kid, key };
@@ -69,7 +72,10 @@ export async function openToken(env: Pick<Env, "TOKEN_ENCRYPTION_KEY">, jwe: str
   const keys = parseVaultKeys(env.TOKEN_ENCRYPTION_KEY);
   const kid = kidOf(jwe);
   const key = keys.byKid.get(kid);
-  if (!key) throw new TokenVaultError(`No key "${kid}" in TOKEN_ENCRYPTION_KEY opens this token; keep old keys listed after the new one.`);
+  if (!key)
+    throw new TokenVaultError(
+      `No key "${kid}" in TOKEN_ENCRYPTION_KEY opens this token; keep old keys listed after the new one.`,
+    );
   try {
     const { plaintext } = await compactDecrypt(jwe, key, {
       keyManagementAlgorithms: [ALG],

@@ -198,10 +198,7 @@ export const events = sqliteTable(
     dedupeKey: text("dedupe_key"),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [
-    index("events_user_time").on(t.userPk, t.occurredAt, t.pk),
-    uniqueIndex("events_dedupe").on(t.dedupeKey),
-  ],
+  (t) => [index("events_user_time").on(t.userPk, t.occurredAt, t.pk), uniqueIndex("events_dedupe").on(t.dedupeKey)],
 );
 
 /** Intercom notification ids already processed (idempotency of the source consumer). */
@@ -278,7 +275,10 @@ export const deadLetters = sqliteTable(
     createdAt: integer("created_at").notNull(),
     replayedAt: integer("replayed_at"),
   },
-  (t) => [index("dead_letters_connection").on(t.connectionId, t.id), uniqueIndex("dead_letters_message").on(t.messageId)],
+  (t) => [
+    index("dead_letters_connection").on(t.connectionId, t.id),
+    uniqueIndex("dead_letters_message").on(t.messageId),
+  ],
 );
 
 export type ActionType = "add_tag" | "remove_tag" | "trigger_event";

@@ -3,12 +3,13 @@
  * connection are resolved, the action is recorded once per idempotency key, and handed to the user's ContactSync
  * object through OUTBOUND.
  */
-import { describeError } from "../lib/errors";
+
 import { and, eq, inArray } from "drizzle-orm";
-import { database, type Database } from "../db/client";
-import { actions, connections, type ActionType } from "../db/schema";
+import { type Database, database } from "../db/client";
+import { type ActionType, actions, connections } from "../db/schema";
 import type { Env } from "../env";
 import { findUser } from "../graph/users";
+import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { ProblemError } from "../lib/problem";
 import type { SyncMessage } from "./outbound-message";
@@ -24,7 +25,11 @@ export interface ActionRequest {
 }
 
 /** Records the action (or finds the one with the same idempotency key) and queues it; returns its id. */
-export async function acceptAction(env: Env, workspaceId: string, request: ActionRequest): Promise<{ id: string; repeated: boolean }> {
+export async function acceptAction(
+  env: Env,
+  workspaceId: string,
+  request: ActionRequest,
+): Promise<{ id: string; repeated: boolean }> {
   const db = database(env.DB);
   if (request.idempotency_key) {
     const existing = await byIdempotencyKey(db, workspaceId, request.idempotency_key);
@@ -57,13 +62,35 @@ export async function acceptAction(env: Env, workspaceId: string, request: Actio
     return { id: existing!.id, repeated: true };
   }
   try {
-    await env.OUTBOUND.send({ kind: "user", connection_id: connectionId, local_pk: user.pk, action_id: inserted.id } satisfies SyncMessage);
+    await env.OUTBOUND.send({
+      kind: "user",
+      connection_id: connectionId,
+      local_pk: user.pk,
+      action_id: inserted.id,
+    } satisfies SyncMessage);
   } catch (error) {
     await db.delete(actions).where(eq(actions.id, inserted.id));
-    log({ level: "error", msg: "action not queued", workspace_id: workspaceId, outcome: "failed", error: describeError(error) });
-    throw new ProblemError(503, "The action could not be queued; nothing was recorded. Retry with the same idempotency_key.");
+    log({
+      level: "error",
+      msg: "action not queued",
+      workspace_id: workspaceId,
+      outcome: "failed",
+      error: describeError(error),
+    });
+    throw new ProblemError(
+      503,
+      "The action could not be queued; nothing was recorded. Retry with the same idempotency_key.",
+    );
   }
-  log({ msg: "action accepted", workspace_id: workspaceId, connection_id: connectionId, object_type: "action", object_id: inserted.id, action: request.type, outcome: "queued" });
+  log({
+    msg: "action accepted",
+    workspace_id: workspaceId,
+    connection_id: connectionId,
+    object_type: "action",
+    object_id: inserted.id,
+    action: request.type,
+    outcome: "queued",
+  });
   return { id: inserted.id, repeated: false };
 }
 
@@ -89,7 +116,12 @@ async function byIdempotencyKey(db: Database, workspaceId: string, key: string) 
 /** The named connection, or the workspace's only one; it must be connected with its destination on (409 otherwise). */
 async function targetConnection(db: Database, workspaceId: string, connectionId: string | undefined): Promise<string> {
   const rows = await db
-    .select({ id: connections.id, name: connections.name, status: connections.status, destination: connections.destination })
+    .select({
+      id: connections.id,
+      name: connections.name,
+      status: connections.status,
+      destination: connections.destination,
+    })
     .from(connections)
     .where(
       connectionId

@@ -6,14 +6,15 @@
  * Ambiguous users are left alone: their object searches and logs the conflict. Any failure here only means the
  * objects search for themselves.
  */
-import { describeError } from "../lib/errors";
+
 import { and, eq, inArray } from "drizzle-orm";
 import { database } from "../db/client";
 import { intercomLinks, users } from "../db/schema";
 import type { Env } from "../env";
 import { upsertLink } from "../graph/links";
 import { contactFields } from "../intercom/fields";
-import { searchContactsByIdentities, type ContactSummary } from "../intercom/gateway";
+import { type ContactSummary, searchContactsByIdentities } from "../intercom/gateway";
+import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { loadSyncContext } from "./context";
 import { chooseContact } from "./match";
@@ -33,7 +34,13 @@ export async function resolveBatch(env: Env, connectionId: string, messages: Syn
   const linked = await db
     .select({ localPk: intercomLinks.localPk })
     .from(intercomLinks)
-    .where(and(eq(intercomLinks.connectionId, connectionId), eq(intercomLinks.objectType, "contact"), inArray(intercomLinks.localPk, userPks)));
+    .where(
+      and(
+        eq(intercomLinks.connectionId, connectionId),
+        eq(intercomLinks.objectType, "contact"),
+        inArray(intercomLinks.localPk, userPks),
+      ),
+    );
   const linkedPks = new Set(linked.map((row) => row.localPk));
   const unlinked = userPks.filter((pk) => !linkedPks.has(pk));
   if (unlinked.length < 2) return messages;
@@ -53,7 +60,13 @@ export async function resolveBatch(env: Env, connectionId: string, messages: Syn
     try {
       found = await searchContactsByIdentities(context.client, chunk);
     } catch (error) {
-      log({ level: "warn", msg: "batch resolution failed; objects will search themselves", connection_id: connectionId, outcome: "skipped", error: describeError(error) });
+      log({
+        level: "warn",
+        msg: "batch resolution failed; objects will search themselves",
+        connection_id: connectionId,
+        outcome: "skipped",
+        error: describeError(error),
+      });
       continue;
     }
     for (const user of chunk) {
@@ -70,7 +83,13 @@ export async function resolveBatch(env: Env, connectionId: string, messages: Syn
       });
     }
   }
-  log({ msg: "batch resolution", connection_id: connectionId, outcome: "resolved", users: rows.length, absent: absent.size });
+  log({
+    msg: "batch resolution",
+    connection_id: connectionId,
+    outcome: "resolved",
+    users: rows.length,
+    absent: absent.size,
+  });
   return messages.map((message) =>
     message.kind === "user" && absent.has(message.local_pk) ? { ...message, absent_checked_at: checkedAt } : message,
   );

@@ -2,16 +2,17 @@
  * The destination consumer (CDP → Intercom): hands each OUTBOUND message to its object's Durable Object, which
  * coalesces and runs the work; resync pages are expanded into one message per user.
  */
-import { describeError } from "../lib/errors";
+
 import { database } from "../db/client";
 import type { Env } from "../env";
+import { describeError } from "../lib/errors";
+import { log } from "../lib/log";
 import { recordDeadLetter } from "../ops/dead-letters";
 import { QUEUE_NAMES } from "../queues";
-import { log } from "../lib/log";
-import { backoff } from "./retry-policy";
 import { resolveBatch } from "./batch-resolve";
-import { OutboundMessage, syncObjectName, type SyncMessage } from "./outbound-message";
+import { OutboundMessage, type SyncMessage, syncObjectName } from "./outbound-message";
 import { queueResyncPage } from "./resync";
+import { backoff } from "./retry-policy";
 
 /**
  * Consumes a batch of OUTBOUND messages: users not in the identity map yet are resolved with one search per
@@ -21,7 +22,10 @@ import { queueResyncPage } from "./resync";
 export async function consumeOutbound(batch: MessageBatch, env: Env, _ctx: ExecutionContext): Promise<void> {
   injectChaos(env, batch);
   const parsed = batch.messages.map((message) => ({ message, parsed: OutboundMessage.safeParse(message.body) }));
-  const hints = await absenceHints(env, parsed.flatMap(({ parsed }) => (parsed.success && parsed.data.kind !== "resync" ? [parsed.data] : [])));
+  const hints = await absenceHints(
+    env,
+    parsed.flatMap(({ parsed }) => (parsed.success && parsed.data.kind !== "resync" ? [parsed.data] : [])),
+  );
   await Promise.all(
     parsed.map(async ({ message, parsed }) => {
       if (!parsed.success) {
@@ -46,7 +50,13 @@ export async function consumeOutbound(batch: MessageBatch, env: Env, _ctx: Execu
         }
         message.ack();
       } catch (error) {
-        log({ level: "warn", msg: "outbound message not handed over; retrying", outcome: "retrying", message_id: message.id, error: describeError(error) });
+        log({
+          level: "warn",
+          msg: "outbound message not handed over; retrying",
+          outcome: "retrying",
+          message_id: message.id,
+          error: describeError(error),
+        });
         message.retry({ delaySeconds: Math.ceil(backoff(message.attempts, Math.random()) / 1000) });
       }
     }),
@@ -67,7 +77,13 @@ async function absenceHints(env: Env, messages: SyncMessage[]): Promise<Map<stri
         if (message.absent_checked_at) hints.set(`${connectionId}:${message.local_pk}`, message.absent_checked_at);
       }
     } catch (error) {
-      log({ level: "warn", msg: "batch resolution skipped", connection_id: connectionId, outcome: "skipped", error: describeError(error) });
+      log({
+        level: "warn",
+        msg: "batch resolution skipped",
+        connection_id: connectionId,
+        outcome: "skipped",
+        error: describeError(error),
+      });
     }
   }
   return hints;
@@ -80,7 +96,12 @@ async function absenceHints(env: Env, messages: SyncMessage[]): Promise<Map<stri
 function injectChaos(env: Env, batch: MessageBatch): void {
   const rate = Number(env.CHAOS_OUTBOUND_FAILURE_RATE ?? 0);
   if (rate > 0 && Math.random() < rate) {
-    log({ level: "warn", msg: "chaos: outbound batch failed on purpose", outcome: "retrying", messages: batch.messages.length });
+    log({
+      level: "warn",
+      msg: "chaos: outbound batch failed on purpose",
+      outcome: "retrying",
+      messages: batch.messages.length,
+    });
     throw new Error("chaos: injected outbound consumer failure");
   }
 }

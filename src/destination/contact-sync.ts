@@ -4,21 +4,22 @@
  * burst of changes becomes one sync. Failures are retried by alarm (429 at the reset time, 5xx with backoff), a
  * revoked token parks the work until reconnect, and work that exhausts its retries becomes a dead letter.
  */
-import { describeError } from "../lib/errors";
+
 import { DurableObject } from "cloudflare:workers";
-import { database, type Database } from "../db/client";
+import { type Database, database } from "../db/client";
 import type { Env } from "../env";
 import { getAccount } from "../graph/accounts";
 import { linkByLocal } from "../graph/links";
-import { getUser } from "../graph/users";
 import { usersOfAccount } from "../graph/memberships";
+import { getUser } from "../graph/users";
 import { classifyError, type IntercomFailure } from "../intercom/errors";
+import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { recordDeadLetter } from "../ops/dead-letters";
 import { QUEUE_NAMES } from "../queues";
 import { loadSyncContext, park, revokeAndPark, type SyncContext } from "./context";
-import { syncObjectName, type SyncMessage } from "./outbound-message";
-import { decide, retryLimits, type FailureDecision } from "./retry-policy";
+import { type SyncMessage, syncObjectName } from "./outbound-message";
+import { decide, type FailureDecision, retryLimits } from "./retry-policy";
 import { executeAction, finishAction, queuedActions, startAction } from "./run-action";
 import { logOut, StepFailure } from "./steps";
 import { syncCompany } from "./sync-company";
@@ -53,7 +54,11 @@ export class ContactSync extends DurableObject<Env> {
   /** Records work for this object and makes sure an alarm will run it. */
   async enqueue(message: SyncMessage): Promise<void> {
     const storage = this.ctx.storage;
-    await storage.put(KEY.target, { connectionId: message.connection_id, kind: message.kind, localPk: message.local_pk });
+    await storage.put(KEY.target, {
+      connectionId: message.connection_id,
+      kind: message.kind,
+      localPk: message.local_pk,
+    });
     if (message.action_id) {
       await storage.put(KEY.actionsPending, true);
     } else {
@@ -82,7 +87,13 @@ export class ContactSync extends DurableObject<Env> {
   }
 
   /** What is pending here (for tests and the admin API). */
-  async pending(): Promise<{ dirty: boolean; actions: boolean; attempts: number; parked: boolean; alarm: number | null }> {
+  async pending(): Promise<{
+    dirty: boolean;
+    actions: boolean;
+    attempts: number;
+    parked: boolean;
+    alarm: number | null;
+  }> {
     const storage = this.ctx.storage;
     return {
       dirty: (await storage.get<boolean>(KEY.dirty)) ?? false,
@@ -147,7 +158,12 @@ export class ContactSync extends DurableObject<Env> {
       const failure = error instanceof StepFailure ? error.failure : classifyError(error);
       const step = error instanceof StepFailure ? error.action : "sync";
       if (!(error instanceof StepFailure)) {
-        log({ level: "error", msg: "destination step threw", connection_id: target.connectionId, error: describeError(error) });
+        log({
+          level: "error",
+          msg: "destination step threw",
+          connection_id: target.connectionId,
+          error: describeError(error),
+        });
       }
       const attempts = ((await this.ctx.storage.get<number>(KEY.attempts)) ?? 0) + 1;
       const decision = decide(failure, attempts, Date.now(), Math.random(), retryLimits(this.env));
@@ -165,17 +181,30 @@ export class ContactSync extends DurableObject<Env> {
     attempts: number,
   ): Promise<void> {
     const storage = this.ctx.storage;
-    const entry = { ...(await subjectOf(context.db, context.connection.workspaceId, target)), objectType: actionId ? "action" : objectTypeOf(target), action: step };
+    const entry = {
+      ...(await subjectOf(context.db, context.connection.workspaceId, target)),
+      objectType: actionId ? "action" : objectTypeOf(target),
+      action: step,
+    };
     if (decision.kind === "retry") {
       if (!actionId) await storage.put(KEY.dirty, true);
       if (decision.countsAsAttempt) await storage.put(KEY.attempts, attempts);
       await storage.setAlarm(decision.at);
-      await logOut(context, { ...entry, outcome: "retrying", detail: `${decision.detail}; next attempt at ${new Date(decision.at).toISOString()}` });
+      await logOut(context, {
+        ...entry,
+        outcome: "retrying",
+        detail: `${decision.detail}; next attempt at ${new Date(decision.at).toISOString()}`,
+      });
       return;
     }
     if (decision.kind === "park") {
       if (!actionId) await storage.put(KEY.dirty, true);
-      await revokeAndPark(context.db, context.connection, { kind: target.kind, localPk: target.localPk }, decision.detail);
+      await revokeAndPark(
+        context.db,
+        context.connection,
+        { kind: target.kind, localPk: target.localPk },
+        decision.detail,
+      );
       await storage.put(KEY.parked, true);
       await logOut(context, { ...entry, outcome: "parked", detail: `${decision.detail}; resumed on reconnect` });
       return;
@@ -192,7 +221,12 @@ export class ContactSync extends DurableObject<Env> {
         queue: QUEUE_NAMES.outbound,
         connectionId: target.connectionId,
         workspaceId: context.connection.workspaceId,
-        body: { connection_id: target.connectionId, kind: target.kind, local_pk: target.localPk, ...(actionId ? { action_id: actionId } : {}) },
+        body: {
+          connection_id: target.connectionId,
+          kind: target.kind,
+          local_pk: target.localPk,
+          ...(actionId ? { action_id: actionId } : {}),
+        },
         detail: decision.detail,
       });
     }
@@ -254,20 +288,24 @@ export class ContactSync extends DurableObject<Env> {
     await park(db, target.connectionId, { kind: target.kind, localPk: target.localPk });
     if (!(await storage.get<boolean>(KEY.parked))) {
       await storage.put(KEY.parked, true);
-      await logOut({ db, connection }, {
-        ...(await subjectOf(db, connection.workspaceId, target)),
-        objectType: objectTypeOf(target),
-        action: "sync",
-        outcome: "parked",
-        detail: reason,
-      });
+      await logOut(
+        { db, connection },
+        {
+          ...(await subjectOf(db, connection.workspaceId, target)),
+          objectType: objectTypeOf(target),
+          action: "sync",
+          outcome: "parked",
+          detail: reason,
+        },
+      );
     }
   }
 
   private async dropAll(target: Target, reason: string, connection: SyncContext["connection"] | null): Promise<void> {
     const storage = this.ctx.storage;
     const db = database(this.env.DB);
-    const actionIds = target.kind === "user" && connection ? await queuedActions(db, connection.id, target.localPk) : [];
+    const actionIds =
+      target.kind === "user" && connection ? await queuedActions(db, connection.id, target.localPk) : [];
     await storage.put(KEY.dirty, false);
     await storage.put(KEY.actionsPending, false);
     if (!connection) {
@@ -279,13 +317,16 @@ export class ContactSync extends DurableObject<Env> {
       const action = await startAction(db, actionId);
       if (action) await finishAction({ db, connection }, action, { status: "failed", detail: reason, subject });
     }
-    await logOut({ db, connection }, {
-      ...subject,
-      objectType: objectTypeOf(target),
-      action: "sync",
-      outcome: "skipped",
-      detail: reason,
-    });
+    await logOut(
+      { db, connection },
+      {
+        ...subject,
+        objectType: objectTypeOf(target),
+        action: "sync",
+        outcome: "skipped",
+        detail: reason,
+      },
+    );
   }
 }
 
@@ -294,7 +335,11 @@ function objectTypeOf(target: Target): "contact" | "company" {
 }
 
 /** How the logs name the object: its CDP id (`user_id`, `account_id`), else its row; the email in its own column. */
-async function subjectOf(db: Database, workspaceId: string, target: Target): Promise<{ objectId: string; email: string | null }> {
+async function subjectOf(
+  db: Database,
+  workspaceId: string,
+  target: Target,
+): Promise<{ objectId: string; email: string | null }> {
   if (target.kind === "account") {
     const account = await getAccount(db, workspaceId, target.localPk);
     return { objectId: account?.accountId ?? `account#${target.localPk}`, email: null };

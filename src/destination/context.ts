@@ -2,7 +2,7 @@
 import { eq } from "drizzle-orm";
 import type { IntercomClient } from "intercom-client";
 import { connectionToken, markRevoked } from "../connections/service";
-import { database, type Database } from "../db/client";
+import { type Database, database } from "../db/client";
 import { connections, parkedSyncs } from "../db/schema";
 import type { Env } from "../env";
 import { budgetedFetch } from "../intercom/budgeted-fetch";
@@ -59,7 +59,11 @@ export async function revokeAndPark(
 }
 
 /** Records that `kind`/`localPk` waits for the connection to be restored. */
-export async function park(db: Database, connectionId: string, parked: { kind: string; localPk: number }): Promise<void> {
+export async function park(
+  db: Database,
+  connectionId: string,
+  parked: { kind: string; localPk: number },
+): Promise<void> {
   await db
     .insert(parkedSyncs)
     .values({ connectionId, kind: parked.kind, localPk: parked.localPk, createdAt: Date.now() })

@@ -4,15 +4,15 @@
  * segment filter, or a membership) enqueues a sync there. A write that changes nothing enqueues nothing.
  */
 import { and, eq, inArray } from "drizzle-orm";
-import { database, type Database } from "../db/client";
+import { type Database, database } from "../db/client";
 import { connections, type DestinationSettings } from "../db/schema";
 import type { Env } from "../env";
-import { findAccount, writeAccount, type AccountRow, type AccountState } from "../graph/accounts";
+import { type AccountRow, type AccountState, findAccount, writeAccount } from "../graph/accounts";
 import { addMembership, removeMembership } from "../graph/memberships";
-import { mergeProperties, propertiesBytes, sameJson, type Properties } from "../graph/properties";
-import { findUser, writeUser, type UserRow, type UserState } from "../graph/users";
-import { ProblemError } from "../lib/problem";
+import { mergeProperties, type Properties, propertiesBytes, sameJson } from "../graph/properties";
+import { findUser, type UserRow, type UserState, writeUser } from "../graph/users";
 import { log } from "../lib/log";
+import { ProblemError } from "../lib/problem";
 import { passesSegmentFilter } from "./filter";
 import type { SyncMessage } from "./outbound-message";
 import { companyPayload, contactPayload } from "./payload";
@@ -41,7 +41,10 @@ function checkPropertiesFit(current: Properties | undefined, patch: Record<strin
   const bytes = propertiesBytes(mergeProperties(current ?? {}, patch));
   if (bytes <= MAX_STORED_PROPERTIES_BYTES) return;
   throw new ProblemError(422, "The request is not valid; see `errors`.", [
-    { path: "properties", message: `the stored properties would take ${bytes} bytes; at most ${MAX_STORED_PROPERTIES_BYTES} are kept` },
+    {
+      path: "properties",
+      message: `the stored properties would take ${bytes} bytes; at most ${MAX_STORED_PROPERTIES_BYTES} are kept`,
+    },
   ]);
 }
 
@@ -60,7 +63,14 @@ export async function identifyUser(env: Env, workspaceId: string, input: Identif
   );
   const { user, before, changed } = write!;
   const queued = changed ? await enqueueUserSyncs(env, db, workspaceId, user, before) : 0;
-  log({ msg: "user identified", workspace_id: workspaceId, object_type: "user", object_id: user.userId, outcome: changed ? "changed" : "unchanged", queued });
+  log({
+    msg: "user identified",
+    workspace_id: workspaceId,
+    object_type: "user",
+    object_id: user.userId,
+    outcome: changed ? "changed" : "unchanged",
+    queued,
+  });
   return { row: user, created: before === null, changed, queued };
 }
 
@@ -91,7 +101,14 @@ export async function upsertAccount(
       queued++;
     }
   }
-  log({ msg: "account upserted", workspace_id: workspaceId, object_type: "account", object_id: accountId, outcome: changed ? "changed" : "unchanged", queued });
+  log({
+    msg: "account upserted",
+    workspace_id: workspaceId,
+    object_type: "account",
+    object_id: accountId,
+    outcome: changed ? "changed" : "unchanged",
+    queued,
+  });
   return { row: account, created: before === null, changed, queued };
 }
 

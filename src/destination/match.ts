@@ -19,7 +19,10 @@ export function chooseContact(
 ): ContactMatch {
   const email = identity.email?.toLowerCase() ?? null;
   const levels: Array<[MatchLevel, ContactSummary[]]> = [
-    ["external_id", identity.userId ? candidates.filter((c) => c.external_id === identity.userId && c.role !== "lead") : []],
+    [
+      "external_id",
+      identity.userId ? candidates.filter((c) => c.external_id === identity.userId && c.role !== "lead") : [],
+    ],
     [
       "email_user",
       email

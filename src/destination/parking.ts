@@ -16,14 +16,24 @@ export async function resumeParkedSyncs(env: Env, connectionId: string): Promise
     const parked = await db.select().from(parkedSyncs).where(eq(parkedSyncs.connectionId, connectionId)).limit(PAGE);
     if (parked.length === 0) break;
     const messages = parked.map((row) => ({
-      body: { kind: row.kind as SyncMessage["kind"], connection_id: connectionId, local_pk: row.localPk } satisfies SyncMessage,
+      body: {
+        kind: row.kind as SyncMessage["kind"],
+        connection_id: connectionId,
+        local_pk: row.localPk,
+      } satisfies SyncMessage,
     }));
     for (let i = 0; i < messages.length; i += 100) await env.OUTBOUND.sendBatch(messages.slice(i, i + 100));
     for (const kind of new Set(parked.map((row) => row.kind))) {
       const pks = parked.filter((row) => row.kind === kind).map((row) => row.localPk);
       await db
         .delete(parkedSyncs)
-        .where(and(eq(parkedSyncs.connectionId, connectionId), eq(parkedSyncs.kind, kind), inArray(parkedSyncs.localPk, pks)));
+        .where(
+          and(
+            eq(parkedSyncs.connectionId, connectionId),
+            eq(parkedSyncs.kind, kind),
+            inArray(parkedSyncs.localPk, pks),
+          ),
+        );
     }
     resumed += parked.length;
   }

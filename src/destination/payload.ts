@@ -5,15 +5,15 @@
  */
 import type { FieldMapping } from "../db/schema";
 import {
+  type AttributeType,
   CUSTOM_PREFIX,
   STANDARD_COMPANY_ATTRIBUTES,
   STANDARD_CONTACT_ATTRIBUTES,
-  type AttributeType,
 } from "../intercom/attributes";
 import type { Fields } from "../intercom/fields";
 import { coerce } from "./coerce";
 
-export type { FieldValue, Fields } from "../intercom/fields";
+export type { Fields, FieldValue } from "../intercom/fields";
 
 export interface FieldWarning {
   path: string;

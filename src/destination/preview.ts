@@ -2,15 +2,16 @@
  * Preview: the Intercom requests a sync of one user would send now, computed from the identity map and D1 only
  * (nothing is sent, not even a search). The diff and the request bodies come from the same functions the sync uses.
  */
-import type { Env } from "../env";
+
 import { database } from "../db/client";
-import type { ConnectionRow } from "./context";
+import type { Env } from "../env";
 import { linkByLocal } from "../graph/links";
 import { accountsOfUser } from "../graph/memberships";
 import { findUser } from "../graph/users";
 import { apiBase } from "../intercom/client";
 import { requestBody } from "../intercom/fields";
 import { ProblemError } from "../lib/problem";
+import type { ConnectionRow } from "./context";
 import { passesSegmentFilter } from "./filter";
 import { changedFields, contactPayload, type FieldWarning } from "./payload";
 import { attachedCompanies } from "./sync-contact";
@@ -57,14 +58,19 @@ export async function previewContactSync(env: Env, connection: ConnectionRow, us
   if (link) {
     const changes = changedFields(payload.fields, link.remoteState);
     if (Object.keys(changes).length === 0) preview.notes.push("Intercom already holds these values: no contact update");
-    else preview.requests.push({ method: "PUT", url: `${base}/contacts/${link.intercomId}`, body: requestBody(changes) });
+    else
+      preview.requests.push({ method: "PUT", url: `${base}/contacts/${link.intercomId}`, body: requestBody(changes) });
   } else {
     const filters = [
       ...(user.userId ? [{ field: "external_id", operator: "=", value: user.userId }] : []),
       ...(user.email ? [{ field: "email", operator: "=", value: user.email }] : []),
     ];
     const query = filters.length === 1 ? filters[0] : { operator: "OR", value: filters };
-    preview.requests.push({ method: "POST", url: `${base}/contacts/search`, body: { query, pagination: { per_page: 150 } } });
+    preview.requests.push({
+      method: "POST",
+      url: `${base}/contacts/search`,
+      body: { query, pagination: { per_page: 150 } },
+    });
     preview.requests.push({
       method: "PUT",
       url: `${base}/contacts/{id of the match}`,

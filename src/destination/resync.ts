@@ -2,8 +2,8 @@
  * Resync: queue every user passing the connection's segment filter, one page per OUTBOUND message so a workspace of
  * any size is walked without a long-running request. Each user's object then syncs only what differs.
  */
-import { and, asc, count, eq, gt, sql, type SQL } from "drizzle-orm";
-import { database, type Database } from "../db/client";
+import { and, asc, count, eq, gt, type SQL, sql } from "drizzle-orm";
+import { type Database, database } from "../db/client";
 import { connections, users } from "../db/schema";
 import type { Env } from "../env";
 import { writeSyncLog } from "../lib/sync-log";
@@ -13,7 +13,10 @@ const PAGE_SIZE = 500;
 const SEND_BATCH = 100;
 
 /** Starts a resync of `connectionId`; returns how many users will be queued. */
-export async function startResync(env: Env, connection: { id: string; workspaceId: string; segments: string[] }): Promise<number> {
+export async function startResync(
+  env: Env,
+  connection: { id: string; workspaceId: string; segments: string[] },
+): Promise<number> {
   const db = database(env.DB);
   const [row] = await db
     .select({ n: count() })
@@ -37,14 +40,20 @@ export async function startResync(env: Env, connection: { id: string; workspaceI
 export async function queueResyncPage(env: Env, message: ResyncMessage): Promise<void> {
   const db = database(env.DB);
   const connection = await db.select().from(connections).where(eq(connections.id, message.connection_id)).get();
-  if (!connection || !connection.destination.enabled || connection.status === "disconnected") {
+  if (!connection?.destination.enabled || connection.status === "disconnected") {
     if (connection) await logPage(db, connection, "skipped", "resync stopped: the destination is off or disconnected");
     return;
   }
   const page = await db
     .select({ pk: users.pk })
     .from(users)
-    .where(and(eq(users.workspaceId, connection.workspaceId), gt(users.pk, message.after_pk), segmentCondition(connection.destination.segments)))
+    .where(
+      and(
+        eq(users.workspaceId, connection.workspaceId),
+        gt(users.pk, message.after_pk),
+        segmentCondition(connection.destination.segments),
+      ),
+    )
     .orderBy(asc(users.pk))
     .limit(PAGE_SIZE);
   const messages = page.map((user) => ({
@@ -56,7 +65,12 @@ export async function queueResyncPage(env: Env, message: ResyncMessage): Promise
     await env.OUTBOUND.send({ kind: "resync", connection_id: connection.id, after_pk: last } satisfies ResyncMessage);
   }
   const done = page.length < PAGE_SIZE;
-  await logPage(db, connection, done ? "synced" : "pending", `resync queued ${page.length} users${done ? "; all users queued" : ` up to #${last}`}`);
+  await logPage(
+    db,
+    connection,
+    done ? "synced" : "pending",
+    `resync queued ${page.length} users${done ? "; all users queued" : ` up to #${last}`}`,
+  );
 }
 
 /** Users in at least one of `segments` (every user when empty), evaluated in SQL over the JSON column. */

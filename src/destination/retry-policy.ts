@@ -48,7 +48,12 @@ export function decide(
       if (attempt >= limits.maxAttempts) {
         return { kind: "fail", detail: `gave up after ${attempt} attempts: ${failure.message}`, exhausted: true };
       }
-      return { kind: "retry", at: now + backoff(attempt, random, limits.baseBackoffMs), countsAsAttempt: true, detail: failure.message };
+      return {
+        kind: "retry",
+        at: now + backoff(attempt, random, limits.baseBackoffMs),
+        countsAsAttempt: true,
+        detail: failure.message,
+      };
     }
     case "unauthorized":
       return { kind: "park", detail: `Intercom rejected the token (401): ${failure.message}` };

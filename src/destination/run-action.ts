@@ -6,9 +6,9 @@
  */
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { IntercomClient } from "intercom-client";
+import type { Database } from "../db/client";
 import { actions, tagCache } from "../db/schema";
 import { createEvent, createOrGetTag, listTags, tagContact, untagContact } from "../intercom/gateway";
-import type { Database } from "../db/client";
 import type { SyncContext } from "./context";
 import { call, logOut, StepFailure } from "./steps";
 
@@ -41,7 +41,12 @@ export async function startAction(db: Database, actionId: string): Promise<Actio
 export async function finishAction(
   context: Pick<SyncContext, "db" | "connection">,
   action: ActionRow,
-  result: { status: "done" | "failed"; detail: string; intercomId?: string | null; subject: { objectId: string | null; email: string | null } },
+  result: {
+    status: "done" | "failed";
+    detail: string;
+    intercomId?: string | null;
+    subject: { objectId: string | null; email: string | null };
+  },
 ): Promise<void> {
   await context.db
     .update(actions)
@@ -59,7 +64,10 @@ export async function finishAction(
 
 /** Runs the action against contact `contactId`; returns what happened (Intercom failures are thrown). */
 export async function executeAction(context: SyncContext, action: ActionRow, contactId: string): Promise<string> {
-  const payload = action.payload as { tag?: string; event?: { name: string; metadata?: Record<string, unknown>; occurred_at?: string } };
+  const payload = action.payload as {
+    tag?: string;
+    event?: { name: string; metadata?: Record<string, unknown>; occurred_at?: string };
+  };
   switch (action.type) {
     case "add_tag": {
       const tag = payload.tag!;
@@ -109,7 +117,12 @@ async function withTag<T>(
     try {
       return await use(tagId);
     } catch (error) {
-      if (round === 0 && error instanceof StepFailure && error.failure.kind === "not_found" && /resource/i.test(error.failure.message)) {
+      if (
+        round === 0 &&
+        error instanceof StepFailure &&
+        error.failure.kind === "not_found" &&
+        /resource/i.test(error.failure.message)
+      ) {
         await forgetTag(context.db, context.connection.id, name);
         continue;
       }

@@ -2,7 +2,7 @@
 import type { IntercomObjectType } from "../db/schema";
 import { upsertLink } from "../graph/links";
 import { classifyError, type IntercomFailure } from "../intercom/errors";
-import { writeSyncLog, type SyncLogEntry } from "../lib/sync-log";
+import { type SyncLogEntry, writeSyncLog } from "../lib/sync-log";
 import type { SyncContext } from "./context";
 
 /** An Intercom call that failed, with the step it belonged to (`search`, `create`, `update`, `attach`, …). */
@@ -32,7 +32,13 @@ export async function call<T>(action: string, run: () => Promise<T>): Promise<T>
  */
 export async function saveLink(
   context: Pick<SyncContext, "db" | "connection">,
-  link: { objectType: IntercomObjectType; localPk: number; intercomId: string; state: Record<string, unknown>; updatedAt: number | null },
+  link: {
+    objectType: IntercomObjectType;
+    localPk: number;
+    intercomId: string;
+    state: Record<string, unknown>;
+    updatedAt: number | null;
+  },
 ): Promise<void> {
   await upsertLink(context.db, {
     connectionId: context.connection.id,

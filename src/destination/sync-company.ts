@@ -3,9 +3,9 @@
  * or the company is already there; only the fields Intercom is not known to hold are sent.
  */
 import { and, eq, sql } from "drizzle-orm";
-import { getAccount, type AccountRow } from "../graph/accounts";
-import { linkByLocal } from "../graph/links";
 import { memberships, users } from "../db/schema";
+import { type AccountRow, getAccount } from "../graph/accounts";
+import { linkByLocal } from "../graph/links";
 import { companyFields } from "../intercom/fields";
 import { findCompany, upsertCompany } from "../intercom/gateway";
 import type { SyncContext } from "./context";
@@ -47,14 +47,34 @@ export async function syncCompany(context: SyncContext, accountPk: number): Prom
   }
   const changes = known ? changedFields(payload.fields, known) : payload.fields;
   if (Object.keys(changes).length === 0 && companyId) {
-    if (!link) await saveLink(context, { objectType: "company", localPk: account.pk, intercomId: companyId, state: known ?? {}, updatedAt: null });
-    await logOut(context, { ...subject, intercomId: companyId, outcome: "noop", objectType: "company", action: "update", detail: "Intercom already holds these values" });
+    if (!link)
+      await saveLink(context, {
+        objectType: "company",
+        localPk: account.pk,
+        intercomId: companyId,
+        state: known ?? {},
+        updatedAt: null,
+      });
+    await logOut(context, {
+      ...subject,
+      intercomId: companyId,
+      outcome: "noop",
+      objectType: "company",
+      action: "update",
+      detail: "Intercom already holds these values",
+    });
     return { kind: "synced", companyId, linkedNow: !link };
   }
   const company = await call(link || companyId ? "update" : "create", () =>
     upsertCompany(context.client, { ...changes, company_id: account.accountId }),
   );
-  await saveLink(context, { objectType: "company", localPk: account.pk, intercomId: company.id, state: companyFields(company), updatedAt: company.updated_at });
+  await saveLink(context, {
+    objectType: "company",
+    localPk: account.pk,
+    intercomId: company.id,
+    state: companyFields(company),
+    updatedAt: company.updated_at,
+  });
   await logOut(context, {
     ...subject,
     intercomId: company.id,
@@ -67,7 +87,11 @@ export async function syncCompany(context: SyncContext, accountPk: number): Prom
 }
 
 /** With a segment filter, a company is synced only while one of its members passes it. */
-async function hasMemberInFilter(context: SyncContext, account: AccountRow, segments: readonly string[]): Promise<boolean> {
+async function hasMemberInFilter(
+  context: SyncContext,
+  account: AccountRow,
+  segments: readonly string[],
+): Promise<boolean> {
   if (segments.length === 0) return true;
   const row = await context.db
     .select({ one: sql<number>`1` })
@@ -100,5 +124,3 @@ async function skipped(
   });
   return { kind: "skipped", companyId, detail };
 }
-
-

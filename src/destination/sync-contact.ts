@@ -5,16 +5,22 @@
  * syncs never overlap. Intercom failures are thrown as `StepFailure` for the object to retry or park.
  */
 import type { DestinationSettings } from "../db/schema";
+import { deleteLinkByIntercomId, type LinkRow, linkByLocal, upsertLink } from "../graph/links";
 import { accountsOfUser } from "../graph/memberships";
-import { deleteLinkByIntercomId, linkByLocal, upsertLink, type LinkRow } from "../graph/links";
 import { getUser, type UserRow } from "../graph/users";
-import { contactFields, requestBody, type Fields } from "../intercom/fields";
-import { attachCompany, createContact, detachCompany, searchContactsByIdentity, updateContact } from "../intercom/gateway";
+import { contactFields, type Fields, requestBody } from "../intercom/fields";
+import {
+  attachCompany,
+  createContact,
+  detachCompany,
+  searchContactsByIdentity,
+  updateContact,
+} from "../intercom/gateway";
 import type { SyncContext } from "./context";
 import { passesSegmentFilter } from "./filter";
 import { chooseContact } from "./match";
 import { changedFields, contactPayload, type Payload } from "./payload";
-import { call, logOut, saveLink, StepFailure } from "./steps";
+import { call, logOut, StepFailure, saveLink } from "./steps";
 
 /** The key of `remote_state` listing the Intercom company ids this connector attached to the contact. */
 export const ATTACHED_COMPANIES = "companies";
@@ -52,10 +58,18 @@ export async function syncContact(
   await logWarnings(context, user, payload);
   let link = await linkByLocal(db, connection.id, "contact", user.pk);
   for (let round = 0; round < 2; round++) {
-    const resolution = link ? fromLink(link) : await resolveContact(context, user, payload, settings, options.checkedAbsent === true);
+    const resolution = link
+      ? fromLink(link)
+      : await resolveContact(context, user, payload, settings, options.checkedAbsent === true);
     if (resolution.kind !== "resolved") {
       if (resolution.kind === "conflict") {
-        await logOut(context, { ...subject, outcome: "conflict", objectType: "contact", action: "match", detail: resolution.detail });
+        await logOut(context, {
+          ...subject,
+          outcome: "conflict",
+          objectType: "contact",
+          action: "match",
+          detail: resolution.detail,
+        });
         return resolution;
       }
       return skipped(context, user, null, resolution.detail);
@@ -110,7 +124,9 @@ async function resolveContact(
   checkedAbsent: boolean,
 ): Promise<Resolution> {
   const identity = { userId: user.userId, email: user.email };
-  const candidates = checkedAbsent ? [] : await call("search", () => searchContactsByIdentity(context.client, identity));
+  const candidates = checkedAbsent
+    ? []
+    : await call("search", () => searchContactsByIdentity(context.client, identity));
   const match = chooseContact(candidates, identity);
   if (match.kind === "ambiguous") {
     return {
@@ -129,8 +145,16 @@ async function resolveContact(
   }
   if (!settings.allow_create) return { kind: "skipped", detail: "not in Intercom; creation is off" };
   try {
-    const created = await call("create", () => createContact(context.client, { role: "user", ...requestBody(payload.fields) }));
-    await saveLink(context, { objectType: "contact", localPk: user.pk, intercomId: created.id, state: contactFields(created), updatedAt: created.updated_at });
+    const created = await call("create", () =>
+      createContact(context.client, { role: "user", ...requestBody(payload.fields) }),
+    );
+    await saveLink(context, {
+      objectType: "contact",
+      localPk: user.pk,
+      intercomId: created.id,
+      state: contactFields(created),
+      updatedAt: created.updated_at,
+    });
     await logOut(context, {
       objectId: userRef(user),
       email: user.email,
@@ -140,7 +164,13 @@ async function resolveContact(
       action: "create",
       detail: `created with ${Object.keys(payload.fields).join(", ")}`,
     });
-    return { kind: "resolved", contactId: created.id, known: contactFields(created), origin: "create", convertLead: false };
+    return {
+      kind: "resolved",
+      contactId: created.id,
+      known: contactFields(created),
+      origin: "create",
+      convertLead: false,
+    };
   } catch (error) {
     if (!(error instanceof StepFailure) || error.failure.kind !== "conflict") throw error;
     const failure = error.failure;
@@ -165,13 +195,40 @@ async function writeContact(
   const changes: Fields = resolution.origin === "create" ? {} : changedFields(payload.fields, known);
   if (resolution.convertLead) changes.role = "user";
   if (Object.keys(changes).length) {
-    const updated = await call("update", () => updateContact(context.client, resolution.contactId, requestBody(changes)));
+    const updated = await call("update", () =>
+      updateContact(context.client, resolution.contactId, requestBody(changes)),
+    );
     known = { ...known, ...contactFields(updated) };
-    await saveLink(context, { objectType: "contact", localPk: user.pk, intercomId: updated.id, state: contactFields(updated), updatedAt: updated.updated_at });
-    await logOut(context, { ...subject, outcome: "synced", objectType: "contact", action: "update", detail: `sent ${Object.keys(changes).join(", ")}` });
+    await saveLink(context, {
+      objectType: "contact",
+      localPk: user.pk,
+      intercomId: updated.id,
+      state: contactFields(updated),
+      updatedAt: updated.updated_at,
+    });
+    await logOut(context, {
+      ...subject,
+      outcome: "synced",
+      objectType: "contact",
+      action: "update",
+      detail: `sent ${Object.keys(changes).join(", ")}`,
+    });
   } else if (resolution.origin !== "create") {
-    if (resolution.origin !== "link") await saveLink(context, { objectType: "contact", localPk: user.pk, intercomId: resolution.contactId, state: known, updatedAt: null });
-    await logOut(context, { ...subject, outcome: "noop", objectType: "contact", action: "update", detail: "Intercom already holds these values" });
+    if (resolution.origin !== "link")
+      await saveLink(context, {
+        objectType: "contact",
+        localPk: user.pk,
+        intercomId: resolution.contactId,
+        state: known,
+        updatedAt: null,
+      });
+    await logOut(context, {
+      ...subject,
+      outcome: "noop",
+      objectType: "contact",
+      action: "update",
+      detail: "Intercom already holds these values",
+    });
   }
   await reconcileCompanies(context, user, resolution.contactId, known, options);
 }
@@ -199,7 +256,13 @@ async function reconcileCompanies(
     await call("attach", () => attachCompany(context.client, contactId, companyId));
     attached.add(companyId);
     await recordAttached(context, user.pk, contactId, attached);
-    await logOut(context, { ...subject, outcome: "synced", objectType: "contact", action: "attach", detail: `attached to company ${accountId}` });
+    await logOut(context, {
+      ...subject,
+      outcome: "synced",
+      objectType: "contact",
+      action: "attach",
+      detail: `attached to company ${accountId}`,
+    });
   }
   for (const companyId of [...attached]) {
     if (wanted.has(companyId)) continue;
@@ -211,7 +274,13 @@ async function reconcileCompanies(
     }
     attached.delete(companyId);
     await recordAttached(context, user.pk, contactId, attached);
-    await logOut(context, { ...subject, outcome: "synced", objectType: "contact", action: "detach", detail: `detached from company ${companyId}` });
+    await logOut(context, {
+      ...subject,
+      outcome: "synced",
+      objectType: "contact",
+      action: "detach",
+      detail: `detached from company ${companyId}`,
+    });
   }
   for (const accountId of pending) {
     await logOut(context, {
@@ -253,7 +322,12 @@ async function logWarnings(context: SyncContext, user: UserRow, payload: Payload
   }
 }
 
-async function skipped(context: SyncContext, user: UserRow | null, contactId: string | null, detail: string): Promise<ContactOutcome> {
+async function skipped(
+  context: SyncContext,
+  user: UserRow | null,
+  contactId: string | null,
+  detail: string,
+): Promise<ContactOutcome> {
   await logOut(context, {
     objectId: user ? userRef(user) : null,
     email: user?.email ?? null,

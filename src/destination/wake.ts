@@ -22,6 +22,8 @@ export async function wakeLinkedUsers(
     .selectDistinct({ userPk: memberships.userPk })
     .from(memberships)
     .where(inArray(memberships.userPk, userPks));
-  const messages = rows.map((row) => ({ body: { kind: "user", connection_id: connection.id, local_pk: row.userPk } satisfies SyncMessage }));
+  const messages = rows.map((row) => ({
+    body: { kind: "user", connection_id: connection.id, local_pk: row.userPk } satisfies SyncMessage,
+  }));
   if (messages.length) await env.OUTBOUND.sendBatch(messages);
 }

@@ -1,9 +1,9 @@
 /** CDP accounts in D1: lookup by `account_id` and compare-and-set writes, for both directions. */
 import { and, eq } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { retryOnConflict } from "./cas";
 import { accounts } from "../db/schema";
-import { mergeProperties, sameJson, type Properties } from "./properties";
+import { retryOnConflict } from "./cas";
+import { mergeProperties, type Properties, sameJson } from "./properties";
 
 export type AccountRow = typeof accounts.$inferSelect;
 

@@ -1,7 +1,7 @@
 /** The identity map between CDP users/accounts and Intercom contacts/companies, per connection. */
-import { and, desc, eq, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { connections, intercomLinks, type IntercomObjectType } from "../db/schema";
+import { connections, type IntercomObjectType, intercomLinks } from "../db/schema";
 
 export type LinkRow = typeof intercomLinks.$inferSelect;
 
@@ -146,6 +146,8 @@ function sqlMax(column: string, value: number): SQL {
 function sqlJsonSet(column: string, values: Record<string, unknown>): SQL {
   const entries = Object.entries(values);
   if (entries.length === 0) return sqlKeep(column);
-  const args = entries.map(([key, value]) => sql`, ${`$."${key.replaceAll('"', '""')}"`}, json(${JSON.stringify(value ?? null)})`);
+  const args = entries.map(
+    ([key, value]) => sql`, ${`$."${key.replaceAll('"', '""')}"`}, json(${JSON.stringify(value ?? null)})`,
+  );
   return sql`json_set(${sqlKeep(column)}${sql.join(args, sql``)})`;
 }

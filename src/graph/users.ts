@@ -1,9 +1,9 @@
 /** CDP users in D1: lookup by the CDP's ids and writes of the identity graph, for both directions. */
 import { and, desc, eq, isNull } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { retryOnConflict } from "./cas";
 import { users } from "../db/schema";
-import { mergeProperties, sameJson, sameSegments, type Properties } from "./properties";
+import { retryOnConflict } from "./cas";
+import { mergeProperties, type Properties, sameJson, sameSegments } from "./properties";
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -137,10 +137,16 @@ export async function updateUser(
   patchOf: (current: UserRow) => UserPatch,
   options: { now?: number } = {},
 ): Promise<UserWrite | null> {
-  return casWriteUser(db, workspaceId, () => getUser(db, workspaceId, pk), (current) => patchOf(current!), {
-    create: false,
-    ...options,
-  });
+  return casWriteUser(
+    db,
+    workspaceId,
+    () => getUser(db, workspaceId, pk),
+    (current) => patchOf(current!),
+    {
+      create: false,
+      ...options,
+    },
+  );
 }
 
 /** The compare-and-set loop behind `writeUser` and `updateUser`: `find` names the row, `create` allows inserting. */

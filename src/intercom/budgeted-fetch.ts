@@ -15,7 +15,12 @@ export const MAX_IN_PLACE_WAIT_MS = 15_000;
 export function budgetSpentResponse(retryAt: number): Response {
   const body = {
     type: "error.list",
-    errors: [{ code: "rate_limit_exceeded", message: "the workspace's rate budget is spent (held back by the connector, not sent)" }],
+    errors: [
+      {
+        code: "rate_limit_exceeded",
+        message: "the workspace's rate budget is spent (held back by the connector, not sent)",
+      },
+    ],
   };
   return new Response(JSON.stringify(body), {
     status: 429,

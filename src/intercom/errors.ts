@@ -1,6 +1,7 @@
 /** What an Intercom failure means for the caller: retry when, stop, or take an id from a conflict. */
-import { describeError } from "../lib/errors";
+
 import { IntercomError, IntercomTimeoutError } from "intercom-client";
+import { describeError } from "../lib/errors";
 
 export type IntercomFailure =
   | { kind: "rate_limited"; status: 429; resetAt: number | null; message: string }
@@ -33,11 +34,22 @@ export function classifyResponse(status: number | null, body: unknown, headers?:
   const text = message ?? (typeof body === "string" && body ? body.slice(0, 200) : `HTTP ${status ?? "error"}`);
   if (status === 429) {
     const reset = Number(headers?.get("x-ratelimit-reset"));
-    return { kind: "rate_limited", status, resetAt: Number.isFinite(reset) && reset > 0 ? reset * 1000 : null, message: text };
+    return {
+      kind: "rate_limited",
+      status,
+      resetAt: Number.isFinite(reset) && reset > 0 ? reset * 1000 : null,
+      message: text,
+    };
   }
   if (status === 401) return { kind: "unauthorized", status, message: text };
   if (status === 409) {
-    return { kind: "conflict", status, existingId: conflictId(message), archived: /archived/i.test(text), message: text };
+    return {
+      kind: "conflict",
+      status,
+      existingId: conflictId(message),
+      archived: /archived/i.test(text),
+      message: text,
+    };
   }
   if (status === 410) {
     const link = headers?.get("link") ?? "";
@@ -53,7 +65,8 @@ export function classifyError(error: unknown): IntercomFailure {
   if (error instanceof IntercomTimeoutError) return { kind: "server", status: null, message: "request timed out" };
   if (error instanceof IntercomError) {
     const headers = error.rawResponse?.headers ?? null;
-    if (error.statusCode === undefined) return { kind: "server", status: null, message: error.message || "network error" };
+    if (error.statusCode === undefined)
+      return { kind: "server", status: null, message: error.message || "network error" };
     return classifyResponse(error.statusCode, error.body, headers as Headers | null);
   }
   return { kind: "server", status: null, message: describeError(error) };

@@ -3,7 +3,7 @@
  * exactly one HTTP request; failures are thrown as the SDK's errors (see errors.ts to classify them).
  */
 import type { IntercomClient } from "intercom-client";
-import { requestBody, type Fields } from "./fields";
+import { type Fields, requestBody } from "./fields";
 
 /** The parts of an Intercom contact the connector reads. */
 export interface ContactSummary {

@@ -19,9 +19,14 @@ export async function exchangeCode(env: OAuthEnv, code: string): Promise<string>
   });
   const body = await readJson(response);
   if (!response.ok) throw new IntercomCallError(classifyResponse(response.status, body, response.headers), operation);
-  const token = (body as { access_token?: unknown; token?: unknown } | null)?.access_token ?? (body as { token?: unknown } | null)?.token;
+  const token =
+    (body as { access_token?: unknown; token?: unknown } | null)?.access_token ??
+    (body as { token?: unknown } | null)?.token;
   if (typeof token !== "string" || token === "") {
-    throw new IntercomCallError({ kind: "invalid", status: response.status, code: null, message: "the token response has no access_token" }, operation);
+    throw new IntercomCallError(
+      { kind: "invalid", status: response.status, code: null, message: "the token response has no access_token" },
+      operation,
+    );
   }
   return token;
 }
@@ -34,7 +39,10 @@ export async function revokeToken(env: Pick<Env, "INTERCOM_API_BASE">, token: st
     headers: { authorization: `Bearer ${token}`, accept: "application/json" },
   });
   if (!response.ok) {
-    throw new IntercomCallError(classifyResponse(response.status, await readJson(response), response.headers), operation);
+    throw new IntercomCallError(
+      classifyResponse(response.status, await readJson(response), response.headers),
+      operation,
+    );
   }
   await response.body?.cancel();
 }

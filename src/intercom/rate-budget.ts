@@ -5,7 +5,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { initialRateState, observe, release, reserve, type RateObservation, type Reservation } from "./rate-plan";
+import { initialRateState, observe, type RateObservation, type Reservation, release, reserve } from "./rate-plan";
 
 export class RateBudget extends DurableObject<Env> {
   private readonly state = initialRateState();

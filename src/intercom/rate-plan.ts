@@ -37,7 +37,15 @@ export interface RateState {
 
 /** A fresh state: nothing known; the first calls probe the limit. */
 export function initialRateState(): RateState {
-  return { limit: null, windowEnd: 0, windowMs: null, lastReset: 0, serverRemaining: null, inFlight: 0, future: new Map() };
+  return {
+    limit: null,
+    windowEnd: 0,
+    windowMs: null,
+    lastReset: 0,
+    serverRemaining: null,
+    inFlight: 0,
+    future: new Map(),
+  };
 }
 
 export interface Reservation {

@@ -43,12 +43,19 @@ export async function call<T>(operation: string, run: () => Promise<T>): Promise
 }
 
 /** `GET /me` on the regional host of `region`. */
-export async function identify(env: Pick<Env, "INTERCOM_API_BASE">, token: string, region: Region): Promise<IntercomApp> {
+export async function identify(
+  env: Pick<Env, "INTERCOM_API_BASE">,
+  token: string,
+  region: Region,
+): Promise<IntercomApp> {
   const client = intercomClient(env, { token, region });
   const me = await call("GET /me", () => client.admins.identify());
   const app = me?.app;
   if (!app?.id_code) {
-    throw new IntercomCallError({ kind: "invalid", status: 200, code: null, message: "GET /me returned no app.id_code" }, "GET /me");
+    throw new IntercomCallError(
+      { kind: "invalid", status: 200, code: null, message: "GET /me returned no app.id_code" },
+      "GET /me",
+    );
   }
   return { appId: app.id_code, name: app.name ?? null, region: isRegion(app.region) ? app.region : region };
 }
@@ -93,7 +100,9 @@ export interface DataAttributeInfo {
 
 /** Every data attribute of `model`, archived ones included (an archived name cannot be created again). */
 export async function listDataAttributes(client: IntercomClient, model: IntercomModel): Promise<DataAttributeInfo[]> {
-  const list = await call(`GET /data_attributes?model=${model}`, () => client.dataAttributes.list({ model, include_archived: true }));
+  const list = await call(`GET /data_attributes?model=${model}`, () =>
+    client.dataAttributes.list({ model, include_archived: true }),
+  );
   return (list.data ?? []).map((attribute) => ({
     name: attribute.name,
     fullName: attribute.full_name,

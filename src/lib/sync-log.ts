@@ -3,7 +3,7 @@
  * console line with the same fields (read by `wrangler tail`).
  */
 import type { Database } from "../db/client";
-import { syncLogs, type Direction, type SyncOutcome } from "../db/schema";
+import { type Direction, type SyncOutcome, syncLogs } from "../db/schema";
 import { log } from "./log";
 
 export interface SyncLogEntry {

@@ -2,13 +2,14 @@
  * Dead-letter consumers: a message that exhausted its retries on INBOUND or OUTBOUND lands here and is recorded in
  * `dead_letters` (listed and replayed through the admin API) plus a sync-log row, so nothing is lost silently.
  */
-import { describeError } from "../lib/errors";
+
 import { eq } from "drizzle-orm";
-import { database, type Database } from "../db/client";
+import { type Database, database } from "../db/client";
 import { connections, deadLetters } from "../db/schema";
 import type { Env } from "../env";
+import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
-import { logSyncOutcome, syncLogInsert, type SyncLogEntry } from "../lib/sync-log";
+import { logSyncOutcome, type SyncLogEntry, syncLogInsert } from "../lib/sync-log";
 import { originalQueue } from "../queues";
 
 /** Records each dead letter once (by queue message id), then acknowledges it. */
@@ -45,7 +46,13 @@ export async function recordDeadLetters(batch: MessageBatch, env: Env): Promise<
       }
       message.ack();
     } catch (error) {
-      log({ level: "error", msg: "could not record a dead letter; retrying", queue, message_id: message.id, error: describeError(error) });
+      log({
+        level: "error",
+        msg: "could not record a dead letter; retrying",
+        queue,
+        message_id: message.id,
+        error: describeError(error),
+      });
       message.retry({ delaySeconds: 30 });
     }
   }

@@ -2,8 +2,8 @@
  * The housekeeping cron: retention of sync logs, expiry of idempotency keys and OAuth nonces, and of relationships
  * that waited too long for a contact or company that never came.
  */
-import { lt, inArray } from "drizzle-orm";
-import { database, type Database } from "../db/client";
+import { inArray, lt } from "drizzle-orm";
+import { type Database, database } from "../db/client";
 import { oauthStates, pendingLinks, processedNotifications, syncLogs } from "../db/schema";
 import type { Env } from "../env";
 import { log } from "../lib/log";
@@ -25,8 +25,14 @@ export async function runHousekeeping(env: Env, scheduledTime: number): Promise<
     .delete(processedNotifications)
     .where(lt(processedNotifications.processedAt, scheduledTime - NOTIFICATION_KEY_TTL_MS))
     .run();
-  const nonces = await db.delete(oauthStates).where(lt(oauthStates.expiresAt, scheduledTime - DAY_MS)).run();
-  const pending = await db.delete(pendingLinks).where(lt(pendingLinks.createdAt, scheduledTime - PENDING_LINK_TTL_MS)).run();
+  const nonces = await db
+    .delete(oauthStates)
+    .where(lt(oauthStates.expiresAt, scheduledTime - DAY_MS))
+    .run();
+  const pending = await db
+    .delete(pendingLinks)
+    .where(lt(pendingLinks.createdAt, scheduledTime - PENDING_LINK_TTL_MS))
+    .run();
   log({
     msg: "housekeeping done",
     outcome: "done",

@@ -3,11 +3,12 @@
  * is claimed (`replayed_at`) before it is sent, so two concurrent replays never send it twice. A failed action is
  * put back to `queued` so its replay runs it again.
  */
-import { describeError } from "../lib/errors";
+
 import { and, desc, eq, isNull, lt } from "drizzle-orm";
 import { database } from "../db/client";
 import { actions, deadLetters } from "../db/schema";
 import type { Env } from "../env";
+import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { writeSyncLog } from "../lib/sync-log";
 import { QUEUE_NAMES } from "../queues";
@@ -19,7 +20,9 @@ export async function listDeadLetters(env: Env, connectionId: string, options: {
   const rows = await database(env.DB)
     .select()
     .from(deadLetters)
-    .where(and(eq(deadLetters.connectionId, connectionId), options.cursor ? lt(deadLetters.id, options.cursor) : undefined))
+    .where(
+      and(eq(deadLetters.connectionId, connectionId), options.cursor ? lt(deadLetters.id, options.cursor) : undefined),
+    )
     .orderBy(desc(deadLetters.id))
     .limit(options.limit + 1);
   const page = rows.slice(0, options.limit);
@@ -50,7 +53,13 @@ export async function replayDeadLetters(env: Env, connection: { id: string; work
         replayed++;
       } catch (error) {
         await db.update(deadLetters).set({ replayedAt: null }).where(eq(deadLetters.id, letter.id));
-        log({ level: "error", msg: "dead letter not replayed", connection_id: connection.id, outcome: "failed", error: describeError(error) });
+        log({
+          level: "error",
+          msg: "dead letter not replayed",
+          connection_id: connection.id,
+          outcome: "failed",
+          error: describeError(error),
+        });
         throw error;
       }
     }

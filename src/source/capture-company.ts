@@ -3,10 +3,10 @@
  * Intercom changed since the link's remote state; the link records Intercom's values. Same echo and stale rules as
  * contacts.
  */
-import { findAccount, getAccount, writeAccount, type AccountRow } from "../graph/accounts";
+import { type AccountRow, findAccount, getAccount, writeAccount } from "../graph/accounts";
 import { deleteLinkByIntercomId, linkByIntercomId, linkByLocal, upsertLink } from "../graph/links";
 import type { SyncLogEntry } from "../lib/sync-log";
-import { ECHO_DETAIL, describeWrite, olderItemOutcome, type Capture } from "./capture";
+import { type Capture, describeWrite, ECHO_DETAIL, olderItemOutcome } from "./capture";
 import { companyAccountPatch, companyRemoteState } from "./company-mapping";
 import type { CompanyItem } from "./items";
 import { changedSince } from "./remote-state";
@@ -23,7 +23,11 @@ export async function captureCompany(ctx: HandlerContext, item: CompanyItem): Pr
   const link = await linkByIntercomId(db, connection.id, "company", item.id);
   const linked = link ? await getAccount(db, workspaceId, link.localPk) : null;
   if (link && linked && updatedAt && isOlderThan(updatedAt, link.remoteUpdatedAt)) {
-    const older = olderItemOutcome(companyRemoteState(item, connection.destination.mappings.company), link.remoteState, "company");
+    const older = olderItemOutcome(
+      companyRemoteState(item, connection.destination.mappings.company),
+      link.remoteState,
+      "company",
+    );
     return skipped(linked, ctx.entry({ ...logged, ...older, objectId: linked.accountId }));
   }
 
@@ -32,7 +36,8 @@ export async function captureCompany(ctx: HandlerContext, item: CompanyItem): Pr
   const changes = changedSince(incoming, link && linked ? link.remoteState : {});
   const patch = companyAccountPatch(changes, mappings);
   // A link whose account is gone is dropped, so the company can be linked afresh.
-  const statements: Statement[] = link && !linked ? [deleteLinkByIntercomId(db, connection.id, "company", item.id)] : [];
+  const statements: Statement[] =
+    link && !linked ? [deleteLinkByIntercomId(db, connection.id, "company", item.id)] : [];
 
   const accountId = linked?.accountId ?? item.company_id ?? null;
   if (!accountId) {
@@ -42,10 +47,15 @@ export async function captureCompany(ctx: HandlerContext, item: CompanyItem): Pr
     const candidate = await findAccount(db, workspaceId, accountId);
     const other = candidate ? await linkByLocal(db, connection.id, "company", candidate.pk) : null;
     // `company_id` is unique and immutable in Intercom: another company holding it is gone, so the link moves.
-    if (other && other.intercomId !== item.id) statements.push(deleteLinkByIntercomId(db, connection.id, "company", other.intercomId));
+    if (other && other.intercomId !== item.id)
+      statements.push(deleteLinkByIntercomId(db, connection.id, "company", other.intercomId));
   }
   const write = await writeAccount(db, workspaceId, accountId, () => patch, { create: true, now: ctx.now });
-  if (!write) return skipped(null, ctx.entry({ ...logged, outcome: "skipped", objectId: accountId, detail: "the account could not be written" }));
+  if (!write)
+    return skipped(
+      null,
+      ctx.entry({ ...logged, outcome: "skipped", objectId: accountId, detail: "the account could not be written" }),
+    );
 
   const account = write.account;
   statements.push(

@@ -8,14 +8,14 @@ import {
   findEmailOnlyUser,
   findUser,
   getUser,
-  updateUser,
-  writeUser,
   type UserPatch,
   type UserRow,
   type UserWrite,
+  updateUser,
+  writeUser,
 } from "../graph/users";
 import type { SyncLogEntry } from "../lib/sync-log";
-import { ECHO_DETAIL, describeWrite, olderItemOutcome, type Capture } from "./capture";
+import { type Capture, describeWrite, ECHO_DETAIL, olderItemOutcome } from "./capture";
 import { contactIdentity, contactRemoteState, contactUserPatch, hasIdentity } from "./contact-mapping";
 import type { ContactItem } from "./items";
 import { changedSince } from "./remote-state";
@@ -31,7 +31,11 @@ export interface CaptureContactOptions {
 }
 
 /** Captures a contact as a CDP user (the caller checked `create_users_from_contacts`). */
-export async function captureContact(ctx: HandlerContext, item: ContactItem, options: CaptureContactOptions = {}): Promise<Capture> {
+export async function captureContact(
+  ctx: HandlerContext,
+  item: ContactItem,
+  options: CaptureContactOptions = {},
+): Promise<Capture> {
   const { db, connection } = ctx;
   const workspaceId = connection.workspaceId;
   const identity = contactIdentity(item);
@@ -41,7 +45,11 @@ export async function captureContact(ctx: HandlerContext, item: ContactItem, opt
   const link = await linkByIntercomId(db, connection.id, "contact", item.id);
   const linked = link ? await getUser(db, workspaceId, link.localPk) : null;
   if (link && linked && updatedAt && isOlderThan(updatedAt, link.remoteUpdatedAt)) {
-    const older = olderItemOutcome(contactRemoteState(item, connection.destination.mappings.contact), link.remoteState, "contact");
+    const older = olderItemOutcome(
+      contactRemoteState(item, connection.destination.mappings.contact),
+      link.remoteState,
+      "contact",
+    );
     return skipped(linked, ctx.entry({ ...logged, ...older, objectId: linked.userId }));
   }
   const target =
@@ -52,7 +60,8 @@ export async function captureContact(ctx: HandlerContext, item: ContactItem, opt
   const changes = changedSince(incoming, link && linked ? link.remoteState : {});
   const patch = contactUserPatch(changes, item, mappings);
   // A link whose user is gone is dropped, so the contact can be linked afresh.
-  const statements: Statement[] = link && !linked ? [deleteLinkByIntercomId(db, connection.id, "contact", item.id)] : [];
+  const statements: Statement[] =
+    link && !linked ? [deleteLinkByIntercomId(db, connection.id, "contact", item.id)] : [];
 
   let write: UserWrite | null;
   if (target) {
@@ -60,7 +69,10 @@ export async function captureContact(ctx: HandlerContext, item: ContactItem, opt
     write = await updateUser(db, workspaceId, target.pk, (current) => keepOwnUserId(current, safe), { now: ctx.now });
   } else {
     if (!hasIdentity(identity)) {
-      return skipped(null, ctx.entry({ ...logged, outcome: "skipped", detail: "the contact has neither a user external_id nor an email" }));
+      return skipped(
+        null,
+        ctx.entry({ ...logged, outcome: "skipped", detail: "the contact has neither a user external_id nor an email" }),
+      );
     }
     const candidate = await findUser(db, workspaceId, identity);
     if (candidate) {
@@ -68,17 +80,23 @@ export async function captureContact(ctx: HandlerContext, item: ContactItem, opt
       if (other && other.intercomId !== item.id) {
         // Only the CDP's own id is proof enough to move a link; an email shared by a lead and a user is not.
         if (!identity.userId || candidate.userId !== identity.userId) {
-          return skipped(null, ctx.entry({
-            ...logged,
-            outcome: "skipped",
-            objectId: candidate.userId,
-            detail: `matches a CDP user already linked to Intercom contact ${other.intercomId}`,
-          }));
+          return skipped(
+            null,
+            ctx.entry({
+              ...logged,
+              outcome: "skipped",
+              objectId: candidate.userId,
+              detail: `matches a CDP user already linked to Intercom contact ${other.intercomId}`,
+            }),
+          );
         }
         statements.push(deleteLinkByIntercomId(db, connection.id, "contact", other.intercomId));
       }
     }
-    write = await writeUser(db, workspaceId, identity, (current) => keepOwnUserId(current, patch), { create: true, now: ctx.now });
+    write = await writeUser(db, workspaceId, identity, (current) => keepOwnUserId(current, patch), {
+      create: true,
+      now: ctx.now,
+    });
   }
   if (!write) {
     return skipped(null, ctx.entry({ ...logged, outcome: "skipped", detail: "the linked CDP user no longer exists" }));

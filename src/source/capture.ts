@@ -20,7 +20,8 @@ export interface Capture {
 /** What a capture did, for the log: ids and attribute paths only, never values. */
 export function describeWrite(write: { before: unknown; changed: boolean }, paths: string[]): string {
   if (write.before === null) return "created from Intercom";
-  if (!write.changed) return paths.length > 0 ? `no change in the CDP (Intercom changed ${paths.join(", ")})` : "linked";
+  if (!write.changed)
+    return paths.length > 0 ? `no change in the CDP (Intercom changed ${paths.join(", ")})` : "linked";
   return paths.length > 0 ? `updated ${paths.join(", ")}` : "updated";
 }
 

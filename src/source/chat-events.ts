@@ -1,7 +1,7 @@
 /** `conversation.user.created` → the two chat events of the `capture_chat_events` setting, for the contact who started the conversation. */
 import { insertEvent } from "../graph/events";
 import { normalizeEmail } from "../graph/users";
-import { userOfContact, type ContactRef } from "./contact-user";
+import { type ContactRef, userOfContact } from "./contact-user";
 import { ConversationItem } from "./items";
 import { parseIntercomTime } from "./times";
 import { combine, type HandlerContext, type Work } from "./work";
@@ -53,7 +53,10 @@ export async function handleChat(ctx: HandlerContext): Promise<Work> {
         userPk: user.pk,
         connectionId: ctx.connection.id,
         name,
-        properties: { conversation_id: conversation.id, ...(ref.intercomId ? { intercom_contact_id: ref.intercomId } : {}) },
+        properties: {
+          conversation_id: conversation.id,
+          ...(ref.intercomId ? { intercom_contact_id: ref.intercomId } : {}),
+        },
         occurredAt,
         source: "intercom",
         // Per conversation, not per notification: a redelivery or the sweep's copy adds nothing.

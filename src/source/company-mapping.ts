@@ -47,7 +47,11 @@ export function companyAccountPatch(changes: RemoteState, mappings: readonly Fie
         break;
       default:
         if (path.startsWith(CUSTOM_ATTRIBUTE_PREFIX)) {
-          const [property, landed] = customAttributeProperty(mappings, path.slice(CUSTOM_ATTRIBUTE_PREFIX.length), value);
+          const [property, landed] = customAttributeProperty(
+            mappings,
+            path.slice(CUSTOM_ATTRIBUTE_PREFIX.length),
+            value,
+          );
           properties[property] = landed;
         }
     }

@@ -3,16 +3,16 @@
  * message, finds its connection by `app_id`, skips (with a logged reason) what may not be captured, and retries
  * with backoff what failed; after `max_retries` the queue moves it to the dead-letter queue, which records it.
  */
-import { database, type Database } from "../db/client";
+import { type Database, database } from "../db/client";
+import { wakeLinkedUsers } from "../destination/wake";
 import type { Env } from "../env";
-import { log } from "../lib/log";
-import { writeSyncLog, type SyncLogEntry } from "../lib/sync-log";
 import { describeError } from "../lib/errors";
+import { log } from "../lib/log";
+import { type SyncLogEntry, writeSyncLog } from "../lib/sync-log";
 import { skipReason } from "./gate";
 import { InboundMessage } from "./inbound-message";
 import { processNotification } from "./process";
-import { connectionOfApp, type ConnectionRow } from "./store";
-import { wakeLinkedUsers } from "../destination/wake";
+import { type ConnectionRow, connectionOfApp } from "./store";
 
 /** Seconds before the n-th retry (n = attempts so far): 10 s, 30 s, 1.5 min, 4.5 min, then 10 min. */
 export function retryDelaySeconds(attempts: number): number {
@@ -25,7 +25,10 @@ export async function consumeInbound(batch: MessageBatch, env: Env, _ctx: Execut
   const connections = new Map<string, Promise<ConnectionRow | null>>();
   const connectionOf = (appId: string) => {
     let found = connections.get(appId);
-    if (!found) connections.set(appId, (found = connectionOfApp(db, appId)));
+    if (!found) {
+      found = connectionOfApp(db, appId);
+      connections.set(appId, found);
+    }
     return found;
   };
   for (const message of batch.messages) await consumeMessage(env, db, message, connectionOf);
@@ -79,7 +82,11 @@ async function consumeMessage(
     try {
       await writeSyncLog(db, entry);
     } catch (logError) {
-      log({ level: "error", msg: "could not write the sync log of a failed notification", error: describeError(logError) });
+      log({
+        level: "error",
+        msg: "could not write the sync log of a failed notification",
+        error: describeError(logError),
+      });
     }
     message.retry({ delaySeconds });
   }

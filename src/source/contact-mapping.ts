@@ -45,7 +45,11 @@ export function contactRemoteState(item: ContactItem, mappings: readonly FieldMa
  * `user_id`, `full_name`, `phone`, `registered_at` (ISO), custom attributes under their mapped property names. The
  * contact's `role` lands as a property too; a contact we created carries the role we gave it, so it echoes like the rest.
  */
-export function contactUserPatch(changes: RemoteState, item: ContactItem, mappings: readonly FieldMapping[]): UserPatch {
+export function contactUserPatch(
+  changes: RemoteState,
+  item: ContactItem,
+  mappings: readonly FieldMapping[],
+): UserPatch {
   const patch: UserPatch = {};
   const properties: Record<string, unknown> = {};
   for (const [path, value] of Object.entries(changes)) {
@@ -70,7 +74,11 @@ export function contactUserPatch(changes: RemoteState, item: ContactItem, mappin
         break;
       default:
         if (path.startsWith(CUSTOM_ATTRIBUTE_PREFIX)) {
-          const [property, landed] = customAttributeProperty(mappings, path.slice(CUSTOM_ATTRIBUTE_PREFIX.length), value);
+          const [property, landed] = customAttributeProperty(
+            mappings,
+            path.slice(CUSTOM_ATTRIBUTE_PREFIX.length),
+            value,
+          );
           properties[property] = landed;
         }
     }

@@ -2,10 +2,11 @@
  * The CDP user behind an Intercom contact seen only through its activity (a conversation, a data event), which
  * carries a reference to the contact rather than the contact itself.
  */
-import { getUser, findUser, writeUser, type UserRow } from "../graph/users";
+
 import { linkByIntercomId, linkByLocal, upsertLink } from "../graph/links";
+import { findUser, getUser, type UserRow, writeUser } from "../graph/users";
 import { applyPendingOfContact } from "./pending";
-import { combine, nothing, type HandlerContext, type Work } from "./work";
+import { combine, type HandlerContext, nothing, type Work } from "./work";
 
 export interface ContactRef {
   intercomId: string | null;
@@ -49,7 +50,8 @@ export async function userOfContact(
     if (user) return { user, work: await linkIfUnlinked(ctx, ref, user, false) };
   }
   const identity = { userId: options.createWithUserId ? ref.userId : null, email: ref.email };
-  if (!connection.source.create_users_from_contacts || !(identity.userId || identity.email)) return { user: null, work: nothing() };
+  if (!connection.source.create_users_from_contacts || !(identity.userId || identity.email))
+    return { user: null, work: nothing() };
   const write = await writeUser(db, workspaceId, identity, () => identity, { create: true, now: ctx.now });
   if (!write) return { user: null, work: nothing() };
   return { user: write.user, work: await linkIfUnlinked(ctx, ref, write.user, write.before === null) };
@@ -76,6 +78,10 @@ async function linkIfUnlinked(ctx: HandlerContext, ref: ContactRef, user: UserRo
   ]);
   if (byContact || byUser) return { statements: [], entries };
   // No remote state yet: the contact's own notification records it.
-  const link = upsertLink(db, { connectionId: connection.id, objectType: "contact", localPk: user.pk, intercomId: ref.intercomId }, ctx.now);
+  const link = upsertLink(
+    db,
+    { connectionId: connection.id, objectType: "contact", localPk: user.pk, intercomId: ref.intercomId },
+    ctx.now,
+  );
   return combine({ statements: [link], entries }, await applyPendingOfContact(ctx, ref.intercomId, user.pk));
 }

@@ -29,13 +29,18 @@ export function customAttributeState(
   const state: RemoteState = {};
   for (const [name, value] of Object.entries(attributes ?? {})) {
     const isDate = DATE_TYPES.has(mappingOf(mappings, name)?.type ?? "string");
-    state[`${CUSTOM_ATTRIBUTE_PREFIX}${name}`] = isDate && value !== null ? (unixSeconds(value) ?? value) : (value ?? null);
+    state[`${CUSTOM_ATTRIBUTE_PREFIX}${name}`] =
+      isDate && value !== null ? (unixSeconds(value) ?? value) : (value ?? null);
   }
   return state;
 }
 
 /** The CDP property and value of a changed custom attribute; dates land as ISO strings, like every CDP time. */
-export function customAttributeProperty(mappings: readonly FieldMapping[], name: string, value: unknown): [string, unknown] {
+export function customAttributeProperty(
+  mappings: readonly FieldMapping[],
+  name: string,
+  value: unknown,
+): [string, unknown] {
   const mapping = mappingOf(mappings, name);
   const isDate = mapping !== undefined && DATE_TYPES.has(mapping.type) && typeof value === "number";
   return [mapping?.from ?? name, isDate ? isoFromSeconds(value) : value];

@@ -9,7 +9,7 @@ import { captureContact } from "./capture-contact";
 import { ContactItem, DeletedItem } from "./items";
 import { applyPendingOfContact } from "./pending";
 import { deletePendingLinksOfCompany, deletePendingLinksOfContact } from "./pending-links";
-import { combine, only, type HandlerContext, type Statement, type Work } from "./work";
+import { combine, type HandlerContext, only, type Statement, type Work } from "./work";
 
 /**
  * `contact.merged`: the item is the surviving contact, with `merged_from` when Intercom sends it (not always). The
@@ -52,15 +52,32 @@ export async function handleContactMerged(ctx: HandlerContext): Promise<Work> {
   }
 
   if (connection.source.create_users_from_contacts) {
-    const capture = await captureContact(ctx, survivor, inheritedPk === undefined ? {} : { assumedUserPk: inheritedPk });
+    const capture = await captureContact(
+      ctx,
+      survivor,
+      inheritedPk === undefined ? {} : { assumedUserPk: inheritedPk },
+    );
     parts.push(capture);
     if (capture.localPk !== null) parts.push(await applyPendingOfContact(ctx, survivor.id, capture.localPk));
   } else if (inheritedPk !== undefined) {
     // The identity map follows even when attributes are not captured; the remote state is the destination's to fill.
-    const link = upsertLink(db, { connectionId: connection.id, objectType: "contact", localPk: inheritedPk, intercomId: survivor.id }, ctx.now);
+    const link = upsertLink(
+      db,
+      { connectionId: connection.id, objectType: "contact", localPk: inheritedPk, intercomId: survivor.id },
+      ctx.now,
+    );
     parts.push({ statements: [link], entries: [] });
   } else if (!fromId) {
-    parts.push(only(ctx.entry({ outcome: "skipped", objectType: "user", intercomId: survivor.id, detail: "create_users_from_contacts is off" })));
+    parts.push(
+      only(
+        ctx.entry({
+          outcome: "skipped",
+          objectType: "user",
+          intercomId: survivor.id,
+          detail: "create_users_from_contacts is off",
+        }),
+      ),
+    );
   }
   return combine(...parts);
 }
@@ -83,7 +100,9 @@ export async function handleContactDeleted(ctx: HandlerContext): Promise<Work> {
         objectType: "user",
         objectId: user?.userId ?? null,
         intercomId: item.id,
-        detail: link ? "Intercom contact deleted: unlinked, the CDP user stays" : "Intercom contact deleted; it was not linked",
+        detail: link
+          ? "Intercom contact deleted: unlinked, the CDP user stays"
+          : "Intercom contact deleted; it was not linked",
       }),
     ],
   };
@@ -106,7 +125,9 @@ export async function handleCompanyDeleted(ctx: HandlerContext): Promise<Work> {
         objectType: "account",
         objectId: account?.accountId ?? null,
         intercomId: item.id,
-        detail: link ? "Intercom company deleted: unlinked, the CDP account stays" : "Intercom company deleted; it was not linked",
+        detail: link
+          ? "Intercom company deleted: unlinked, the CDP account stays"
+          : "Intercom company deleted; it was not linked",
       }),
     ],
   };

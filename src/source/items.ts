@@ -30,9 +30,7 @@ export const ContactItem = z.object({
 export type ContactItem = z.infer<typeof ContactItem>;
 
 /** Webhook `plan` is `{type, id, name}`, `{}` or null; REST reads give the object too; writes take a string. */
-const Plan = z
-  .union([z.string(), z.object({ name: z.string().nullable().optional() }), z.null()])
-  .optional();
+const Plan = z.union([z.string(), z.object({ name: z.string().nullable().optional() }), z.null()]).optional();
 
 export const CompanyItem = z.object({
   type: z.string().optional(),
@@ -68,7 +66,10 @@ export const ConversationItem = z.object({
     .object({ contacts: z.array(z.object({ type: z.string().optional(), id: Id, external_id: NullableId })) })
     .nullable()
     .optional(),
-  user: z.object({ type: z.string().nullable().optional(), id: NullableId, user_id: NullableId, email: Text }).nullable().optional(),
+  user: z
+    .object({ type: z.string().nullable().optional(), id: NullableId, user_id: NullableId, email: Text })
+    .nullable()
+    .optional(),
 });
 export type ConversationItem = z.infer<typeof ConversationItem>;
 

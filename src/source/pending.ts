@@ -2,7 +2,7 @@
 import { findAccount } from "../graph/accounts";
 import { linkByIntercomId } from "../graph/links";
 import { addMembership, removeMembership } from "../graph/memberships";
-import { deletePendingLink, pendingLinksOfCompany, pendingLinksOfContact, type PendingLinkRow } from "./pending-links";
+import { deletePendingLink, type PendingLinkRow, pendingLinksOfCompany, pendingLinksOfContact } from "./pending-links";
 import { combine, type HandlerContext, type Statement, type Work } from "./work";
 
 /**
@@ -43,7 +43,12 @@ export async function applyPendingOfCompany(
 }
 
 /** The membership statement of a relationship operation. */
-export function membershipStatement(ctx: HandlerContext, op: PendingLinkRow["op"], userPk: number, accountPk: number): Statement {
+export function membershipStatement(
+  ctx: HandlerContext,
+  op: PendingLinkRow["op"],
+  userPk: number,
+  accountPk: number,
+): Statement {
   return op === "attach"
     ? addMembership(ctx.db, ctx.connection.workspaceId, userPk, accountPk, ctx.now)
     : removeMembership(ctx.db, userPk, accountPk);

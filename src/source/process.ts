@@ -3,15 +3,23 @@
  * dedupe → route by topic and setting → handler → one D1 batch → sync-log rows and their console twins.
  */
 import type { Database } from "../db/client";
-import { logSyncOutcome, syncLogInsert, type SyncLogEntry } from "../lib/sync-log";
-import { handleChat } from "./chat-events";
+import { logSyncOutcome, type SyncLogEntry, syncLogInsert } from "../lib/sync-log";
 import { handleCompany, handleContact } from "./capture-topics";
+import { handleChat } from "./chat-events";
 import { handleCompanyDeleted, handleContactDeleted, handleContactMerged } from "./identity-map";
 import { handleRelationship } from "./relationships";
 import { isProcessed, markProcessed, notificationKey } from "./store";
 import { routeTopic, type TopicKind } from "./topics";
 import { handleUserEvent } from "./user-events";
-import { handlerContext, only, type HandlerContext, type Origin, type SourceConnection, type SourceNotification, type Work } from "./work";
+import {
+  type HandlerContext,
+  handlerContext,
+  type Origin,
+  only,
+  type SourceConnection,
+  type SourceNotification,
+  type Work,
+} from "./work";
 
 const HANDLERS: Readonly<Record<TopicKind, (ctx: HandlerContext) => Promise<Work>>> = {
   contact: handleContact,
@@ -55,7 +63,12 @@ export async function processNotification(
   const ctx = handlerContext(db, connection, notification, origin, now);
   const key = notificationKey(connection.appId, notification.id);
   if (await isProcessed(db, key)) {
-    const entry = ctx.entry({ outcome: "duplicate", objectType: "notification", objectId: notification.id, detail: "already processed" });
+    const entry = ctx.entry({
+      outcome: "duplicate",
+      objectType: "notification",
+      objectId: notification.id,
+      detail: "already processed",
+    });
     await syncLogInsert(db, entry, now);
     logSyncOutcome(entry);
     return [entry];
@@ -64,7 +77,11 @@ export async function processNotification(
   const durationMs = Date.now() - now;
   const entries = work.entries.map((entry) => ({ ...entry, durationMs }));
   // The idempotency key goes first: a racing duplicate fails at once, before any other statement.
-  await db.batch([markProcessed(db, key, now), ...work.statements, ...entries.map((entry) => syncLogInsert(db, entry, now))]);
+  await db.batch([
+    markProcessed(db, key, now),
+    ...work.statements,
+    ...entries.map((entry) => syncLogInsert(db, entry, now)),
+  ]);
   for (const entry of entries) logSyncOutcome(entry);
   if (afterCommit && work.linkedUsers?.length) await afterCommit(work.linkedUsers);
   return entries;
@@ -75,10 +92,24 @@ async function handle(ctx: HandlerContext): Promise<Work> {
   const route = routeTopic(topic);
   const intercomId = typeof item.id === "string" ? item.id : null;
   if (!route) {
-    return only(ctx.entry({ outcome: "ignored", objectType: "notification", intercomId, detail: `topic ${topic} is not handled by the source` }));
+    return only(
+      ctx.entry({
+        outcome: "ignored",
+        objectType: "notification",
+        intercomId,
+        detail: `topic ${topic} is not handled by the source`,
+      }),
+    );
   }
   if (route.setting && !ctx.connection.source[route.setting]) {
-    return only(ctx.entry({ outcome: "skipped", objectType: OBJECT_TYPES[route.kind], intercomId, detail: `${route.setting} is off` }));
+    return only(
+      ctx.entry({
+        outcome: "skipped",
+        objectType: OBJECT_TYPES[route.kind],
+        intercomId,
+        detail: `${route.setting} is off`,
+      }),
+    );
   }
   return HANDLERS[route.kind](ctx);
 }

@@ -36,7 +36,16 @@ const COMPANY_FIELDS = [
   "deleted",
 ] as const;
 
-const EVENT_FIELDS = ["type", "event_name", "id", "intercom_user_id", "user_id", "email", "metadata", "created_at"] as const;
+const EVENT_FIELDS = [
+  "type",
+  "event_name",
+  "id",
+  "intercom_user_id",
+  "user_id",
+  "email",
+  "metadata",
+  "created_at",
+] as const;
 
 /** The item reduced to the fields the consumer reads for its shape; unknown shapes keep `type` and `id` only. */
 export function projectItem(item: Item): Item {

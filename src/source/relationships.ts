@@ -5,14 +5,14 @@
 import { findAccount, getAccount } from "../graph/accounts";
 import { linkByIntercomId } from "../graph/links";
 import { findUser, getUser } from "../graph/users";
-import { captureCompany } from "./capture-company";
 import type { Capture } from "./capture";
+import { captureCompany } from "./capture-company";
 import { captureContact } from "./capture-contact";
 import { contactIdentity, hasIdentity } from "./contact-mapping";
 import { AttachmentItem, type CompanyItem, type ContactItem } from "./items";
 import { applyPendingOfCompany, applyPendingOfContact, membershipStatement } from "./pending";
-import { deletePendingLink, pendingLinkOfPair, upsertPendingLink, type RelationshipOp } from "./pending-links";
-import { combine, nothing, type HandlerContext, type Work } from "./work";
+import { deletePendingLink, pendingLinkOfPair, type RelationshipOp, upsertPendingLink } from "./pending-links";
+import { combine, type HandlerContext, nothing, type Work } from "./work";
 
 /** Handles an attach/detach notification (the caller checked `capture_relationships`). */
 export async function handleRelationship(ctx: HandlerContext): Promise<Work> {
@@ -30,7 +30,9 @@ export async function handleRelationship(ctx: HandlerContext): Promise<Work> {
   );
 
   if (user.localPk === null || account.localPk === null) {
-    const missing = [user.localPk === null ? "contact" : null, account.localPk === null ? "company" : null].filter(Boolean);
+    const missing = [user.localPk === null ? "contact" : null, account.localPk === null ? "company" : null].filter(
+      Boolean,
+    );
     const wait = {
       statements: [
         upsertPendingLink(

@@ -30,7 +30,11 @@ export function signatureBytes(header: string | null | undefined): Uint8Array | 
 }
 
 /** Whether `header` is a valid signature of `body` with `secret`. */
-export async function verifySignature(secret: string, body: Uint8Array, header: string | null | undefined): Promise<boolean> {
+export async function verifySignature(
+  secret: string,
+  body: Uint8Array,
+  header: string | null | undefined,
+): Promise<boolean> {
   const signature = signatureBytes(header);
   if (!signature) return false;
   return crypto.subtle.verify("HMAC", await verificationKey(secret), signature, body);

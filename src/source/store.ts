@@ -35,7 +35,12 @@ export function markProcessed(db: Database, key: string, now: number) {
 }
 
 /** The echo key of an event the connector triggered in Intercom (set by trigger_event actions). */
-export function eventEchoKey(connectionId: string, intercomContactId: string, eventName: string, createdAtSeconds: number): string {
+export function eventEchoKey(
+  connectionId: string,
+  intercomContactId: string,
+  eventName: string,
+  createdAtSeconds: number,
+): string {
   return `${connectionId}:${intercomContactId}:${eventName}:${createdAtSeconds}`;
 }
 

@@ -47,7 +47,13 @@ export async function sweepCompanies(
 ): Promise<CompanySweepResult> {
   const appId = connection.appId!;
   const startedAt = Math.floor(options.now / 1000);
-  const result: CompanySweepResult = { seen: 0, queued: 0, alreadyCaptured: 0, sweptUntil: startedAt - options.overlapSeconds, complete: false };
+  const result: CompanySweepResult = {
+    seen: 0,
+    queued: 0,
+    alreadyCaptured: 0,
+    sweptUntil: startedAt - options.overlapSeconds,
+    complete: false,
+  };
   let scrollParam: string | undefined;
   for (let page = 0; page < MAX_SCROLL_PAGES; page++) {
     const answer = await client.companies.scroll(scrollParam ? { scroll_param: scrollParam } : {});
@@ -69,14 +75,19 @@ export async function sweepCompanies(
     }
   }
   // An incomplete scroll still moves on: re-reading the same first pages every run would never reach the rest.
-  await recordSweep(db, connection, { companiesSweptUntil: result.sweptUntil }, {
-    action: "sweep_companies",
-    queued: result.queued,
-    detail:
-      `reconciliation sweep: ${result.seen} companies updated since ${new Date(options.from * 1000).toISOString()}, ` +
-      `${result.alreadyCaptured} already captured, ${result.queued} queued` +
-      (result.complete ? "" : `; stopped after ${MAX_SCROLL_PAGES} pages, companies beyond them were not read`),
-  });
+  await recordSweep(
+    db,
+    connection,
+    { companiesSweptUntil: result.sweptUntil },
+    {
+      action: "sweep_companies",
+      queued: result.queued,
+      detail:
+        `reconciliation sweep: ${result.seen} companies updated since ${new Date(options.from * 1000).toISOString()}, ` +
+        `${result.alreadyCaptured} already captured, ${result.queued} queued` +
+        (result.complete ? "" : `; stopped after ${MAX_SCROLL_PAGES} pages, companies beyond them were not read`),
+    },
+  );
   log({
     msg: "reconciliation sweep of companies",
     connection_id: connection.id,
@@ -88,11 +99,21 @@ export async function sweepCompanies(
 }
 
 /** A company read by the sweep as an INBOUND message: its own id per state, so each state is processed once. */
-export function sweptCompanyNotification(appId: string, company: Record<string, unknown>, updatedAt: number, now: number): InboundMessage {
+export function sweptCompanyNotification(
+  appId: string,
+  company: Record<string, unknown>,
+  updatedAt: number,
+  now: number,
+): InboundMessage {
   return {
     received_at: now,
     app_id: appId,
     origin: "sweep",
-    notification: { id: `sweep:company:${String(company.id)}:${updatedAt}`, topic: "company.updated", created_at: updatedAt, item: company },
+    notification: {
+      id: `sweep:company:${String(company.id)}:${updatedAt}`,
+      topic: "company.updated",
+      created_at: updatedAt,
+      item: company,
+    },
   };
 }

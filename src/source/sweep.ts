@@ -7,7 +7,7 @@
  */
 import { eq } from "drizzle-orm";
 import { connectionToken, markRevoked } from "../connections/service";
-import { database, type Database } from "../db/client";
+import { type Database, database } from "../db/client";
 import { connections } from "../db/schema";
 import type { Env } from "../env";
 import { budgetedFetch } from "../intercom/budgeted-fetch";
@@ -16,8 +16,8 @@ import { classifyError } from "../intercom/errors";
 import { log } from "../lib/log";
 import { writeSyncLog } from "../lib/sync-log";
 import type { InboundMessage } from "./inbound-message";
+import { type CompanySweepResult, companySweepPlan, sweepCompanies } from "./sweep-companies";
 import { feedUncaptured, recordSweep } from "./sweep-feed";
-import { companySweepPlan, sweepCompanies, type CompanySweepResult } from "./sweep-companies";
 
 /** Re-read this much before the last sweep's end: a contact updated within the same second may have been missed. */
 export const OVERLAP_SECONDS = 10 * 60;
@@ -51,7 +51,8 @@ export async function runSweeps(env: Env, now = Date.now()): Promise<SweepResult
       results.push(await sweepConnection(env, db, connection, now));
     } catch (error) {
       const failure = classifyError(error);
-      if (failure.kind === "unauthorized") await markRevoked(db, connection, `Intercom answered 401 to the sweep: ${failure.message}`);
+      if (failure.kind === "unauthorized")
+        await markRevoked(db, connection, `Intercom answered 401 to the sweep: ${failure.message}`);
       await writeSyncLog(db, {
         connectionId: connection.id,
         workspaceId: connection.workspaceId,
@@ -96,9 +97,18 @@ async function sweepConnection(env: Env, db: Database, connection: ConnectionRow
       query: { field: "updated_at", operator: ">", value: window.queryAfter },
       sort: { field: "updated_at", order: "ascending" },
       pagination: { per_page: PAGE_SIZE, ...(startingAfter ? { starting_after: startingAfter } : {}) },
-    } as never)) as unknown as { data: Array<Record<string, unknown>>; response: { pages?: { next?: { starting_after?: string } } } };
-    const fed = await feedUncaptured(env, db, connection.id, "contact", answer.data, window.from, (contact, updatedAt) =>
-      sweptNotification(appId, contact, updatedAt, now),
+    } as never)) as unknown as {
+      data: Array<Record<string, unknown>>;
+      response: { pages?: { next?: { starting_after?: string } } };
+    };
+    const fed = await feedUncaptured(
+      env,
+      db,
+      connection.id,
+      "contact",
+      answer.data,
+      window.from,
+      (contact, updatedAt) => sweptNotification(appId, contact, updatedAt, now),
     );
     result.seen += fed.seen;
     result.alreadyCaptured += fed.alreadyCaptured;
@@ -110,23 +120,43 @@ async function sweepConnection(env: Env, db: Database, connection: ConnectionRow
   }
   // A complete sweep covers everything up to now; an interrupted one continues after the newest item it read.
   result.sweptUntil = result.complete ? Math.max(newest, Math.floor(now / 1000) - OVERLAP_SECONDS) : newest;
-  await recordSweep(db, connection, { sweptUntil: result.sweptUntil }, {
-    action: "sweep",
+  await recordSweep(
+    db,
+    connection,
+    { sweptUntil: result.sweptUntil },
+    {
+      action: "sweep",
+      queued: result.queued,
+      detail:
+        `reconciliation sweep: ${result.seen} contacts updated since ${new Date(window.from * 1000).toISOString()}, ` +
+        `${result.alreadyCaptured} already captured, ${result.queued} queued${result.complete ? "" : "; continues next run"}`,
+    },
+  );
+  log({
+    msg: "reconciliation sweep",
+    connection_id: connection.id,
+    outcome: "done",
+    seen: result.seen,
     queued: result.queued,
-    detail:
-      `reconciliation sweep: ${result.seen} contacts updated since ${new Date(window.from * 1000).toISOString()}, ` +
-      `${result.alreadyCaptured} already captured, ${result.queued} queued${result.complete ? "" : "; continues next run"}`,
   });
-  log({ msg: "reconciliation sweep", connection_id: connection.id, outcome: "done", seen: result.seen, queued: result.queued });
   const companies = companySweepPlan(connection.companiesSweptUntil, Math.floor(now / 1000), FIRST_LOOKBACK_SECONDS);
   if (companies.due) {
-    result.companies = await sweepCompanies(env, db, client, connection, { from: companies.from, now, overlapSeconds: OVERLAP_SECONDS });
+    result.companies = await sweepCompanies(env, db, client, connection, {
+      from: companies.from,
+      now,
+      overlapSeconds: OVERLAP_SECONDS,
+    });
   }
   return result;
 }
 
 /** A contact read by the sweep as an INBOUND message: its own id per state, so each state is processed once. */
-export function sweptNotification(appId: string, contact: Record<string, unknown>, updatedAt: number, now: number): InboundMessage {
+export function sweptNotification(
+  appId: string,
+  contact: Record<string, unknown>,
+  updatedAt: number,
+  now: number,
+): InboundMessage {
   return {
     received_at: now,
     app_id: appId,

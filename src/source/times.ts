@@ -14,7 +14,8 @@ const FRACTIONAL_SECONDS = /T\d{2}:\d{2}:\d{2}\.\d+/;
 
 /** Reads an Intercom time: Unix seconds (number or numeric string) or an ISO-8601 string; null when absent or bad. */
 export function parseIntercomTime(value: unknown): IntercomInstant | null {
-  if (typeof value === "number") return Number.isFinite(value) ? { ms: Math.round(value * 1000), resolutionMs: 1000 } : null;
+  if (typeof value === "number")
+    return Number.isFinite(value) ? { ms: Math.round(value * 1000), resolutionMs: 1000 } : null;
   if (typeof value !== "string" || value.trim() === "") return null;
   const text = value.trim();
   if (NUMERIC.test(text)) return { ms: Math.round(Number(text) * 1000), resolutionMs: 1000 };

@@ -5,7 +5,7 @@ import { userOfContact } from "./contact-user";
 import { EventItem } from "./items";
 import { eventEchoKey, isOwnEvent } from "./store";
 import { unixSeconds } from "./times";
-import { combine, only, type HandlerContext, type Work } from "./work";
+import { combine, type HandlerContext, only, type Work } from "./work";
 
 export const OWN_EVENT_DETAIL = "echo of our own event";
 
@@ -16,7 +16,10 @@ export async function handleUserEvent(ctx: HandlerContext): Promise<Work> {
   const contactId = event.intercom_user_id ?? null;
   const logged = { objectType: "event", intercomId: contactId } as const;
 
-  if (contactId && (await isOwnEvent(ctx.db, eventEchoKey(ctx.connection.id, contactId, event.event_name, createdAt)))) {
+  if (
+    contactId &&
+    (await isOwnEvent(ctx.db, eventEchoKey(ctx.connection.id, contactId, event.event_name, createdAt)))
+  ) {
     return only(ctx.entry({ ...logged, outcome: "skipped", detail: OWN_EVENT_DETAIL }));
   }
   // The item does not say whether the contact is a user or a lead (whose `user_id` is an Intercom UUID): the id is
@@ -24,7 +27,16 @@ export async function handleUserEvent(ctx: HandlerContext): Promise<Work> {
   const ref = { intercomId: contactId, userId: event.user_id || null, email: normalizeEmail(event.email) };
   const { user, work } = await userOfContact(ctx, ref, ["user_id", "email", "link"], { createWithUserId: false });
   if (!user) {
-    return combine(work, only(ctx.entry({ ...logged, outcome: "skipped", detail: `the contact of event "${event.event_name}" is not a CDP user` })));
+    return combine(
+      work,
+      only(
+        ctx.entry({
+          ...logged,
+          outcome: "skipped",
+          detail: `the contact of event "${event.event_name}" is not a CDP user`,
+        }),
+      ),
+    );
   }
   const dedupeKey = `intercom:${ctx.connection.appId}:event:${contactId ?? ref.userId ?? ref.email}:${event.event_name}:${createdAt}`;
   const insert = insertEvent(
@@ -45,7 +57,13 @@ export async function handleUserEvent(ctx: HandlerContext): Promise<Work> {
   return combine(work, {
     statements: [insert],
     entries: [
-      ctx.entry({ ...logged, outcome: "captured", objectId: user.userId, email: user.email, detail: `event "${event.event_name}"` }),
+      ctx.entry({
+        ...logged,
+        outcome: "captured",
+        objectId: user.userId,
+        email: user.email,
+        detail: `event "${event.event_name}"`,
+      }),
     ],
   });
 }

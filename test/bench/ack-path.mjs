@@ -46,7 +46,9 @@ const { tmp, persist, d1 } = session;
 let dev = null;
 
 /** A contact.user.updated notification of a few KB for contact number `i`, compact JSON as Intercom sends it. */
-const fixture = JSON.parse(readFileSync(path.join(ROOT, "test", "fixtures", "intercom", "contact.user.updated.json"), "utf8"));
+const fixture = JSON.parse(
+  readFileSync(path.join(ROOT, "test", "fixtures", "intercom", "contact.user.updated.json"), "utf8"),
+);
 const runId = randomUUID().slice(0, 8);
 function webhookBody(i) {
   const envelope = structuredClone(fixture);
@@ -61,9 +63,33 @@ function webhookBody(i) {
   item.email = `bench.${runId}.${i}@example.com`;
   item.name = `Bench Contact ${i}`;
   item.updated_at = new Date().toISOString();
-  item.custom_attributes = { seats: 15, beta_tester: true, plan: "Scale", health_score: 0.82, stage: "customer", mrr: 1499, region: "EMEA", nps: 9 };
-  item.tags = { type: "list", data: [{ type: "tag", id: "7002311", url: "/tags/7002311" }, { type: "tag", id: "7002312", url: "/tags/7002312" }], url: `/contacts/${id}/tags`, total_count: 2, has_more: false };
-  item.companies = { type: "list", data: [{ type: "company", id: "6a1f10aa5e6f7a8b9c0d1e2f", url: "/companies/6a1f10aa5e6f7a8b9c0d1e2f" }], url: `/contacts/${id}/companies`, total_count: 1, has_more: false };
+  item.custom_attributes = {
+    seats: 15,
+    beta_tester: true,
+    plan: "Scale",
+    health_score: 0.82,
+    stage: "customer",
+    mrr: 1499,
+    region: "EMEA",
+    nps: 9,
+  };
+  item.tags = {
+    type: "list",
+    data: [
+      { type: "tag", id: "7002311", url: "/tags/7002311" },
+      { type: "tag", id: "7002312", url: "/tags/7002312" },
+    ],
+    url: `/contacts/${id}/tags`,
+    total_count: 2,
+    has_more: false,
+  };
+  item.companies = {
+    type: "list",
+    data: [{ type: "company", id: "6a1f10aa5e6f7a8b9c0d1e2f", url: "/companies/6a1f10aa5e6f7a8b9c0d1e2f" }],
+    url: `/contacts/${id}/companies`,
+    total_count: 1,
+    has_more: false,
+  };
   return JSON.stringify(envelope);
 }
 
@@ -98,13 +124,18 @@ async function phase(name, request, seconds) {
           else errors++;
         } catch (error) {
           errors++;
-          statuses.set(`network: ${error.cause?.code ?? error.message}`, (statuses.get(`network: ${error.cause?.code ?? error.message}`) ?? 0) + 1);
+          statuses.set(
+            `network: ${error.cause?.code ?? error.message}`,
+            (statuses.get(`network: ${error.cause?.code ?? error.message}`) ?? 0) + 1,
+          );
         }
       }
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
-  const requests = latencies.length + [...statuses.entries()].filter(([key]) => String(key).startsWith("network")).reduce((sum, [, n]) => sum + n, 0);
+  const requests =
+    latencies.length +
+    [...statuses.entries()].filter(([key]) => String(key).startsWith("network")).reduce((sum, [, n]) => sum + n, 0);
   const result = {
     name,
     requests,
@@ -115,7 +146,9 @@ async function phase(name, request, seconds) {
     p99: percentile(latencies, 99),
     statuses: Object.fromEntries(statuses),
   };
-  console.log(`[bench] ${name}: ${requests} requests, ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, ${errors} errors`);
+  console.log(
+    `[bench] ${name}: ${requests} requests, ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, ${errors} errors`,
+  );
   return result;
 }
 
@@ -129,12 +162,29 @@ async function main() {
   if (!secret) throw new Error(`INTERCOM_CLIENT_SECRET is not set in ${vars.file}`);
   wranglerMigrate();
   const now = Date.now();
-  const source = { enabled: true, capture_chat_events: true, capture_user_events: true, create_users_from_contacts: true, create_accounts_from_companies: true, capture_relationships: true };
+  const source = {
+    enabled: true,
+    capture_chat_events: true,
+    capture_user_events: true,
+    create_users_from_contacts: true,
+    create_accounts_from_companies: true,
+    capture_relationships: true,
+  };
   const destination = { enabled: false, segments: [], allow_create: false, mappings: { contact: [], company: [] } };
   d1(
     `INSERT INTO connections (id, workspace_id, name, status, app_id, app_name, region, token_jwe, source, destination, version, created_at, updated_at) VALUES (${[
-      CONNECTION_ID, WORKSPACE_ID, "Bench connection", "connected", APP_ID, "Bench workspace", "US",
-    ].map(sqlString).join(", ")}, NULL, ${sqlString(JSON.stringify(source))}, ${sqlString(JSON.stringify(destination))}, 0, ${now}, ${now})`,
+      CONNECTION_ID,
+      WORKSPACE_ID,
+      "Bench connection",
+      "connected",
+      APP_ID,
+      "Bench workspace",
+      "US",
+    ]
+      .map(sqlString)
+      .join(
+        ", ",
+      )}, NULL, ${sqlString(JSON.stringify(source))}, ${sqlString(JSON.stringify(destination))}, 0, ${now}, ${now})`,
   );
 
   // 2. wrangler dev (no Intercom is called: the destination is off; INTERCOM_API_BASE points nowhere to be sure).
@@ -149,16 +199,23 @@ async function main() {
   let serial = 0;
   let bodyBytes = 0;
   const healthzOf = (origin) => () => fetch(`${origin}/healthz`);
-  const webhookOf = (origin, key = secret) => () => {
-    const body = webhookBody(serial++);
-    bodyBytes = Buffer.byteLength(body);
-    const signature = `sha1=${createHmac("sha1", key).update(body).digest("hex")}`;
-    return fetch(`${origin}/webhooks/intercom`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json", "user-agent": "intercom-parrot-service-client/1.0", "x-hub-signature": signature },
-      body,
-    });
-  };
+  const webhookOf =
+    (origin, key = secret) =>
+    () => {
+      const body = webhookBody(serial++);
+      bodyBytes = Buffer.byteLength(body);
+      const signature = `sha1=${createHmac("sha1", key).update(body).digest("hex")}`;
+      return fetch(`${origin}/webhooks/intercom`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json",
+          "user-agent": "intercom-parrot-service-client/1.0",
+          "x-hub-signature": signature,
+        },
+        body,
+      });
+    };
   const healthz = healthzOf(base);
   const webhook = webhookOf(base);
   const warmHealth = await phase("warm-up /healthz", healthz, WARMUP_SECONDS);
@@ -175,7 +232,9 @@ async function main() {
   let lastChange = performance.now();
   const deadline = performance.now() + 15 * 60_000;
   while (performance.now() < deadline) {
-    const [row] = d1(`SELECT (SELECT count(*) FROM processed_notifications WHERE key LIKE '${APP_ID}:%') AS processed, (SELECT count(*) FROM users WHERE workspace_id = '${WORKSPACE_ID}') AS users`);
+    const [row] = d1(
+      `SELECT (SELECT count(*) FROM processed_notifications WHERE key LIKE '${APP_ID}:%') AS processed, (SELECT count(*) FROM users WHERE workspace_id = '${WORKSPACE_ID}') AS users`,
+    );
     if (row.processed !== processed) lastChange = performance.now();
     processed = row.processed;
     users = row.users;
@@ -183,8 +242,12 @@ async function main() {
     await new Promise((resolve) => setTimeout(resolve, 3_000));
   }
   const captureSeconds = (performance.now() - lastAcceptedAt) / 1000;
-  console.log(`[bench] ${processed} of ${accepted} accepted webhooks processed, ${users} users, ${captureSeconds.toFixed(0)} s after the last one`);
-  const failed = d1(`SELECT count(*) AS n FROM sync_logs WHERE connection_id = '${CONNECTION_ID}' AND outcome = 'failed'`)[0].n;
+  console.log(
+    `[bench] ${processed} of ${accepted} accepted webhooks processed, ${users} users, ${captureSeconds.toFixed(0)} s after the last one`,
+  );
+  const failed = d1(
+    `SELECT count(*) AS n FROM sync_logs WHERE connection_id = '${CONNECTION_ID}' AND outcome = 'failed'`,
+  )[0].n;
   await dev.stop();
 
   // 5. Diagnostic (not judged): the same load on a wrangler dev whose INBOUND queue has no consumer, so the ack path
@@ -197,11 +260,23 @@ async function main() {
       config,
       readFileSync(path.join(appRoot(), "wrangler.toml"), "utf8")
         .replace('main = "src/index.ts"', `main = ${JSON.stringify(path.join(appRoot(), "src", "index.ts"))}`)
-        .replace('migrations_dir = "migrations"', `migrations_dir = ${JSON.stringify(path.join(appRoot(), "migrations"))}`)
+        .replace(
+          'migrations_dir = "migrations"',
+          `migrations_dir = ${JSON.stringify(path.join(appRoot(), "migrations"))}`,
+        )
         .replace(/\[\[queues\.consumers\]\]\nqueue = "intercom-inbound"\n(?:[a-z_]+ = .*\n)+/, ""),
     );
     dev = await session.start({
-      args: ["--config", config, "--persist-to", persist, "--var", "INTERCOM_API_BASE:http://127.0.0.1:9", "--env-file", vars.file],
+      args: [
+        "--config",
+        config,
+        "--persist-to",
+        persist,
+        "--var",
+        "INTERCOM_API_BASE:http://127.0.0.1:9",
+        "--env-file",
+        vars.file,
+      ],
       logFile: path.join(tmp, "wrangler-dev-no-consumer.log"),
     });
     await phase("warm-up (no consumer)", healthzOf(dev.base), WARMUP_SECONDS);
@@ -216,7 +291,15 @@ async function main() {
 
   const ratio = hooks.rps / health.rps;
   const errors = health.errors + hooks.errors + warmHooks.errors;
-  const phaseRow = (p) => ({ phase: p.name, requests: p.requests, "req/s": round(p.rps, 1), "p50 ms": round(p.p50), "p99 ms": round(p.p99), errors: p.errors, statuses: JSON.stringify(p.statuses) });
+  const phaseRow = (p) => ({
+    phase: p.name,
+    requests: p.requests,
+    "req/s": round(p.rps, 1),
+    "p50 ms": round(p.p50),
+    "p99 ms": round(p.p99),
+    errors: p.errors,
+    statuses: JSON.stringify(p.statuses),
+  });
   writeResult({
     name: "ack-path",
     title: "Ack path: signed webhooks vs /healthz on wrangler dev",
@@ -228,7 +311,14 @@ async function main() {
       "Captured = processed_notifications rows of the app (the consumer's idempotency record) after the queue drained; users = CDP users created from them.",
       "The load generator shares the machine's cores with workerd and wrangler.",
     ],
-    params: { concurrency: CONCURRENCY, seconds: SECONDS, warmup_seconds: WARMUP_SECONDS, body_bytes: bodyBytes, vars: vars.label, state_dir: path.dirname(tmp) },
+    params: {
+      concurrency: CONCURRENCY,
+      seconds: SECONDS,
+      warmup_seconds: WARMUP_SECONDS,
+      body_bytes: bodyBytes,
+      vars: vars.label,
+      state_dir: path.dirname(tmp),
+    },
     rows: [
       { metric: "/healthz req/s", value: round(health.rps, 1) },
       { metric: "/healthz p50 / p99", value: `${round(health.p50)} / ${round(health.p99)}`, unit: "ms" },
@@ -237,7 +327,12 @@ async function main() {
       { metric: "webhook rate ÷ healthz rate", value: round(ratio, 3), goal: "≥ 0.5", pass: ratio >= 0.5 },
       { metric: "errors (both routes, warm-up webhooks included)", value: errors, goal: "0", pass: errors === 0 },
       { metric: "webhooks accepted (200)", value: accepted },
-      { metric: "webhooks captured (processed_notifications)", value: processed, goal: `= ${accepted}`, pass: processed === accepted },
+      {
+        metric: "webhooks captured (processed_notifications)",
+        value: processed,
+        goal: `= ${accepted}`,
+        pass: processed === accepted,
+      },
       { metric: "users created from them", value: users },
       { metric: "consumer failures (sync_logs 'failed')", value: failed },
       { metric: "backlog drained after the last webhook", value: round(captureSeconds, 0), unit: "s" },
@@ -245,8 +340,14 @@ async function main() {
       { metric: "wrangler dev start → first /healthz 200", value: round(readyMs / 1000, 1), unit: "s" },
       ...(diagnostic.length
         ? [
-            { metric: "diagnostic, INBOUND consumer detached: webhook ÷ healthz rate", value: round(diagnostic[1].rps / diagnostic[0].rps, 3) },
-            { metric: "diagnostic: wrongly signed (401) ÷ healthz rate", value: round(diagnostic[2].rps / diagnostic[0].rps, 3) },
+            {
+              metric: "diagnostic, INBOUND consumer detached: webhook ÷ healthz rate",
+              value: round(diagnostic[1].rps / diagnostic[0].rps, 3),
+            },
+            {
+              metric: "diagnostic: wrongly signed (401) ÷ healthz rate",
+              value: round(diagnostic[2].rps / diagnostic[0].rps, 3),
+            },
           ]
         : []),
     ],

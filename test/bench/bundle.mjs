@@ -32,7 +32,12 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), "intercom-bench-bundle-"));
 const outdir = path.join(tmp, "dist");
 
 function run(argv) {
-  const result = spawnSync(wrangler, argv, { cwd: ROOT, env: childEnv, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const result = spawnSync(wrangler, argv, {
+    cwd: ROOT,
+    env: childEnv,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   if (result.status !== 0) throw new Error(`wrangler ${argv.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
   return result.stdout;
 }
@@ -49,7 +54,9 @@ function packageOf(file) {
 const kib = (bytes) => Math.round((bytes / 1024) * 10) / 10;
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  return sorted.length % 2
+    ? sorted[(sorted.length - 1) / 2]
+    : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
 };
 
 try {
@@ -63,7 +70,9 @@ try {
 
   // Bytes in the output per package (esbuild's bytesInOutput; minified, before gzip).
   const meta = JSON.parse(readFileSync(path.join(tmp, "meta.json"), "utf8"));
-  const output = Object.entries(meta.outputs).find(([file, out]) => /\.m?js$/.test(file) && Object.keys(out.inputs).length)[1];
+  const output = Object.entries(meta.outputs).find(
+    ([file, out]) => /\.m?js$/.test(file) && Object.keys(out.inputs).length,
+  )[1];
   const bytesByPackage = new Map();
   for (const [file, { bytesInOutput }] of Object.entries(output.inputs)) {
     bytesByPackage.set(packageOf(file), (bytesByPackage.get(packageOf(file)) ?? 0) + bytesInOutput);
@@ -151,11 +160,23 @@ try {
     rows: [
       { metric: "bundle (raw)", value: kib(raw), unit: "KiB" },
       { metric: "bundle (gzip -9)", value: kib(gzip), unit: "KiB", goal: "≤ 400 KiB", pass: gzip <= GOAL_GZIP_BYTES },
-      { metric: "intercom-client share of the bundle", value: Math.round((1000 * sdkBytes) / inputBytes) / 10, unit: "%" },
+      {
+        metric: "intercom-client share of the bundle",
+        value: Math.round((1000 * sdkBytes) / inputBytes) / 10,
+        unit: "%",
+      },
       { metric: "intercom-client in the bundle", value: kib(sdkBytes), unit: "KiB (minified)" },
-      { metric: "intercom-client bundled alone: raw / gzip", value: `${kib(sdkAlone.length)} / ${kib(sdkAloneGzip)}`, unit: "KiB" },
+      {
+        metric: "intercom-client bundled alone: raw / gzip",
+        value: `${kib(sdkAlone.length)} / ${kib(sdkAloneGzip)}`,
+        unit: "KiB",
+      },
       { metric: "start-up CPU, median of runs", value: Math.round(startupMs * 10) / 10, unit: "ms" },
-      { metric: "start-up CPU, min / max", value: `${Math.min(...startups).toFixed(1)} / ${Math.max(...startups).toFixed(1)}`, unit: "ms" },
+      {
+        metric: "start-up CPU, min / max",
+        value: `${Math.min(...startups).toFixed(1)} / ${Math.max(...startups).toFixed(1)}`,
+        unit: "ms",
+      },
       { metric: "start-up CPU in intercom-client code", value: Math.round(sdkCpu * 10) / 10, unit: "ms" },
       { metric: "intercom-client share of start-up", value: Math.round((1000 * sdkCpu) / cpuTotal) / 10, unit: "%" },
     ],

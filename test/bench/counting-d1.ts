@@ -27,12 +27,11 @@ export class D1Counter {
   private totals: D1Totals = { statements: 0, rowsRead: 0, rowsWritten: 0 };
 
   constructor(private readonly inner: D1Database) {
-    const counter = this;
     const wrapper = {
-      prepare: (sql: string) => new CountingStatement(counter, inner.prepare(sql), sql),
+      prepare: (sql: string) => new CountingStatement(this, inner.prepare(sql), sql),
       batch: async (statements: CountingStatement[]) => {
         const results = await inner.batch(statements.map((statement) => statement.inner));
-        results.forEach((result, i) => counter.add(statements[i]!.sql, result.meta));
+        results.forEach((result, i) => this.add(statements[i]!.sql, result.meta));
         return results;
       },
       exec: (sql: string) => inner.exec(sql),

@@ -15,19 +15,19 @@
  */
 import { env } from "cloudflare:workers";
 import { it } from "vitest";
+import { userJson } from "../../src/api/users";
 import { database } from "../../src/db/client";
 import { acceptAction } from "../../src/destination/actions";
 import { identifyUser, setMembership, upsertAccount } from "../../src/destination/ingest";
 import type { Env } from "../../src/env";
-import { userJson } from "../../src/api/users";
-import { inboundMessageOf } from "../../src/source/inbound-message";
 import { readEnvelope } from "../../src/source/envelope";
+import { inboundMessageOf } from "../../src/source/inbound-message";
 import { processNotification } from "../../src/source/process";
 import type { SourceConnection } from "../../src/source/work";
 import { seedConnection } from "../helpers/connections";
-import { notification, type FixtureName, type Item } from "../helpers/webhooks";
+import { type FixtureName, type Item, notification } from "../helpers/webhooks";
 import { D1Counter, type D1Totals } from "./counting-d1";
-import { goalRow, progress, prng, record, round, size, SMOKE, type BenchRow } from "./support";
+import { type BenchRow, goalRow, prng, progress, record, round, SMOKE, size } from "./support";
 
 const SCALES = SMOKE ? [200, 2_000] : [1_000, 100_000];
 const WEBHOOKS = size(400, 40);
@@ -47,7 +47,9 @@ interface Scale {
 }
 
 async function run(sql: string, ...params: unknown[]) {
-  return env.DB.prepare(sql).bind(...params).run();
+  return env.DB.prepare(sql)
+    .bind(...params)
+    .run();
 }
 
 /** Seeds a workspace of `users` users with its history (see the header). */
@@ -74,8 +76,12 @@ async function seed(users: number): Promise<Scale> {
     workspaceId,
     SEED_TIME,
   );
-  const firstUserPk = (await env.DB.prepare("SELECT min(pk) AS pk FROM users WHERE workspace_id = ?").bind(workspaceId).first<{ pk: number }>())!.pk;
-  const firstAccountPk = (await env.DB.prepare("SELECT min(pk) AS pk FROM accounts WHERE workspace_id = ?").bind(workspaceId).first<{ pk: number }>())!.pk;
+  const firstUserPk = (await env.DB.prepare("SELECT min(pk) AS pk FROM users WHERE workspace_id = ?")
+    .bind(workspaceId)
+    .first<{ pk: number }>())!.pk;
+  const firstAccountPk = (await env.DB.prepare("SELECT min(pk) AS pk FROM accounts WHERE workspace_id = ?")
+    .bind(workspaceId)
+    .first<{ pk: number }>())!.pk;
   await run(
     `INSERT INTO intercom_links (connection_id, object_type, local_pk, intercom_id, remote_updated_at, remote_state, updated_at)
      SELECT ?1, 'contact', pk, printf('%024x', pk), ?2,
@@ -137,7 +143,13 @@ async function seed(users: number): Promise<Scale> {
   };
 }
 
-type WebhookKind = "contact updated" | "contact created" | "company updated" | "data event" | "chat started" | "company attached";
+type WebhookKind =
+  | "contact updated"
+  | "contact created"
+  | "company updated"
+  | "data event"
+  | "chat started"
+  | "company attached";
 const MIX: Array<[WebhookKind, number]> = [
   ["contact updated", 0.4],
   ["contact created", 0.15],
@@ -180,7 +192,11 @@ function webhookOf(kind: WebhookKind, scale: Scale, random: () => number, serial
   const appId = scale.connection.appId;
   switch (kind) {
     case "contact updated":
-      return queued("contact.user.updated", appId, (item) => void contactItem(item, scale, n, `User ${n} renamed ${serial}`));
+      return queued(
+        "contact.user.updated",
+        appId,
+        (item) => void contactItem(item, scale, n, `User ${n} renamed ${serial}`),
+      );
     case "contact created":
       return queued("contact.user.created", appId, (item) => {
         item.id = `new${serial.toString(16).padStart(21, "0")}`;
@@ -239,7 +255,8 @@ async function measureWebhooks(scale: Scale, counter: D1Counter): Promise<Sample
     const message = webhookOf(kind, scale, random, i);
     const before = counter.snapshot();
     const entries = await processNotification(db, scale.connection, message, "webhook", Date.now());
-    if (entries.some((entry) => entry.outcome === "failed")) throw new Error(`${kind} failed: ${JSON.stringify(entries)}`);
+    if (entries.some((entry) => entry.outcome === "failed"))
+      throw new Error(`${kind} failed: ${JSON.stringify(entries)}`);
     samples.push({ kind, ...delta(before, counter.snapshot()) });
   }
   return samples;
@@ -256,7 +273,10 @@ async function measureWrites(scale: Scale, counter: D1Counter): Promise<Sample[]
   const ws = scale.workspaceId;
   const user = () => 1 + Math.floor(random() * scale.users);
   const kinds: Array<[string, (i: number) => Promise<unknown>]> = [
-    ["identify: mapped change", (i) => identifyUser(countedEnv, ws, { user_id: `u-${user()}`, properties: { full_name: `Renamed ${i}` } })],
+    [
+      "identify: mapped change",
+      (i) => identifyUser(countedEnv, ws, { user_id: `u-${user()}`, properties: { full_name: `Renamed ${i}` } }),
+    ],
     [
       "identify: no-op",
       () => {
@@ -264,13 +284,32 @@ async function measureWrites(scale: Scale, counter: D1Counter): Promise<Sample[]
         return identifyUser(countedEnv, ws, { user_id: `u-${n}`, properties: { plan: "pro" } });
       },
     ],
-    ["identify: new user", (i) => identifyUser(countedEnv, ws, { user_id: `w-${scale.users}-${i}`, email: `w${i}.${scale.users}@example.com`, properties: { full_name: `New ${i}` } })],
-    ["identify answer (userJson)", async () => {
-      const found = await env.DB.prepare("SELECT pk FROM users WHERE workspace_id = ? AND user_id = ?").bind(ws, `u-${user()}`).first<{ pk: number }>();
-      const row = await database(env.DB).query.users.findFirst({ where: (users, { eq }) => eq(users.pk, found!.pk) });
-      return userJson(database(counter.db), row!);
-    }],
-    ["account upsert: change", (i) => upsertAccount(countedEnv, ws, `a-${1 + Math.floor(random() * scale.accounts)}`, { properties: { mrr: 5000 + i } })],
+    [
+      "identify: new user",
+      (i) =>
+        identifyUser(countedEnv, ws, {
+          user_id: `w-${scale.users}-${i}`,
+          email: `w${i}.${scale.users}@example.com`,
+          properties: { full_name: `New ${i}` },
+        }),
+    ],
+    [
+      "identify answer (userJson)",
+      async () => {
+        const found = await env.DB.prepare("SELECT pk FROM users WHERE workspace_id = ? AND user_id = ?")
+          .bind(ws, `u-${user()}`)
+          .first<{ pk: number }>();
+        const row = await database(env.DB).query.users.findFirst({ where: (users, { eq }) => eq(users.pk, found!.pk) });
+        return userJson(database(counter.db), row!);
+      },
+    ],
+    [
+      "account upsert: change",
+      (i) =>
+        upsertAccount(countedEnv, ws, `a-${1 + Math.floor(random() * scale.accounts)}`, {
+          properties: { mrr: 5000 + i },
+        }),
+    ],
     [
       "link user to account",
       () => {
@@ -307,18 +346,26 @@ function summarize(samples: Sample[]) {
   });
 }
 
-const mean = (samples: Sample[], key: "read" | "written") => samples.reduce((sum, sample) => sum + sample[key], 0) / samples.length;
+const mean = (samples: Sample[], key: "read" | "written") =>
+  samples.reduce((sum, sample) => sum + sample[key], 0) / samples.length;
 
 it("D1 rows per webhook and per ingest write at 1k and 100k users", async ({ task }) => {
   const counter = new D1Counter(env.DB);
-  const results: Array<{ scale: Scale; webhooks: Sample[]; writes: Sample[]; top: ReturnType<D1Counter["statements"]> }> = [];
+  const results: Array<{
+    scale: Scale;
+    webhooks: Sample[];
+    writes: Sample[];
+    top: ReturnType<D1Counter["statements"]>;
+  }> = [];
   for (const users of SCALES) {
     const scale = await seed(users);
     counter.reset();
     const webhooks = await measureWebhooks(scale, counter);
     const writes = await measureWrites(scale, counter);
     results.push({ scale, webhooks, writes, top: counter.statements().slice(0, 8) });
-    progress(`measured ${WEBHOOKS} webhooks and ${writes.length} ingest writes at ${users.toLocaleString("en-US")} users`);
+    progress(
+      `measured ${WEBHOOKS} webhooks and ${writes.length} ingest writes at ${users.toLocaleString("en-US")} users`,
+    );
   }
   const [small, large] = results as [(typeof results)[0], (typeof results)[0]];
   const label = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
@@ -361,7 +408,12 @@ it("D1 rows per webhook and per ingest write at 1k and 100k users", async ({ tas
       "Ingest write = identifyUser / upsertAccount / setMembership / acceptAction with a stub OUTBOUND queue; 'identify answer' is the user JSON the PUT /v1/users route answers with.",
       `Each scale is its own workspace with the same history per user; the ${l} workspace is measured in a database that also holds the ${s} one.`,
     ],
-    params: { scales: SCALES, webhooks_per_scale: WEBHOOKS, writes_per_kind: WRITES_PER_KIND, mix: Object.fromEntries(MIX) },
+    params: {
+      scales: SCALES,
+      webhooks_per_scale: WEBHOOKS,
+      writes_per_kind: WRITES_PER_KIND,
+      mix: Object.fromEntries(MIX),
+    },
     rows,
     tables: {
       "Webhooks by kind (mean rows per webhook)": byKind((r) => r.webhooks),

@@ -31,7 +31,10 @@ import { benchSession, devVars, sleep, snapshotApp, wranglerSync } from "./local
 import { writeResult } from "./report.mjs";
 
 const { values: args } = parseArgs({
-  options: { smoke: { type: "boolean", default: process.env.BENCH_SMOKE === "1" }, keep: { type: "boolean", default: false } },
+  options: {
+    smoke: { type: "boolean", default: process.env.BENCH_SMOKE === "1" },
+    keep: { type: "boolean", default: false },
+  },
 });
 const SMOKE = args.smoke;
 const USERS = SMOKE ? 60 : 1_000;
@@ -69,7 +72,8 @@ function prng(seed) {
 async function request(url, init = {}) {
   const response = await fetch(url, { ...init, headers: { "content-type": "application/json", ...init.headers } });
   const text = await response.text();
-  if (!response.ok) throw new Error(`${init.method ?? "GET"} ${url} answered ${response.status}: ${text.slice(0, 300)}`);
+  if (!response.ok)
+    throw new Error(`${init.method ?? "GET"} ${url} answered ${response.status}: ${text.slice(0, 300)}`);
   return text ? JSON.parse(text) : null;
 }
 
@@ -83,17 +87,33 @@ function script() {
   const onboarding = [];
   const stream = [];
   const lane = (n) => n % LANES;
-  const identify = (n, properties, email) => ({ method: "PUT", path: "/v1/users", body: { user_id: `u-${n}`, ...(email ? { email } : {}), properties } });
+  const identify = (n, properties, email) => ({
+    method: "PUT",
+    path: "/v1/users",
+    body: { user_id: `u-${n}`, ...(email ? { email } : {}), properties },
+  });
   const addUser = (into) => {
     const n = users.size + 1;
     const model = { name: `User ${n}`, health: r2(), accounts: new Set(), tags: new Set() };
     users.set(n, model);
-    into.push({ kind: "new user", lane: lane(n), effective: true, ...identify(n, { full_name: model.name, health: model.health, plan: "free" }, `user${n}@example.com`) });
+    into.push({
+      kind: "new user",
+      lane: lane(n),
+      effective: true,
+      ...identify(n, { full_name: model.name, health: model.health, plan: "free" }, `user${n}@example.com`),
+    });
   };
   for (let k = 1; k <= ACCOUNTS; k++) {
     const model = { plan: ["Starter", "Scale", "Enterprise"][k % 3], mrr: 100 * k };
     accounts.set(k, model);
-    onboarding.push({ kind: "new account", lane: k % LANES, effective: true, method: "PUT", path: `/v1/accounts/a-${k}`, body: { name: `Account ${k}`, properties: { ...model } } });
+    onboarding.push({
+      kind: "new account",
+      lane: k % LANES,
+      effective: true,
+      method: "PUT",
+      path: `/v1/accounts/a-${k}`,
+      body: { name: `Account ${k}`, properties: { ...model } },
+    });
   }
   for (let i = 0; i < USERS; i++) addUser(onboarding);
 
@@ -107,20 +127,41 @@ function script() {
     const l = lane(n);
     serial++;
     if (r < 0.28) {
-      stream.push({ kind: "no-op identify", lane: l, effective: false, ...identify(n, { full_name: user.name, health: user.health }) });
+      stream.push({
+        kind: "no-op identify",
+        lane: l,
+        effective: false,
+        ...identify(n, { full_name: user.name, health: user.health }),
+      });
     } else if (r < 0.38) {
-      stream.push({ kind: "unmapped change", lane: l, effective: false, ...identify(n, { last_page: `/page/${serial}` }) });
+      stream.push({
+        kind: "unmapped change",
+        lane: l,
+        effective: false,
+        ...identify(n, { last_page: `/page/${serial}` }),
+      });
     } else if (r < 0.6) {
       const before = `${user.name}|${user.health}`;
       if (random() < 0.5) user.health = r2();
       else user.name = `User ${n} v${serial}`;
-      stream.push({ kind: "mapped change", lane: l, effective: before !== `${user.name}|${user.health}`, ...identify(n, { full_name: user.name, health: user.health }) });
+      stream.push({
+        kind: "mapped change",
+        lane: l,
+        effective: before !== `${user.name}|${user.health}`,
+        ...identify(n, { full_name: user.name, health: user.health }),
+      });
     } else if (r < 0.615) {
       bursts++;
       for (let b = 0; b < BURST_LENGTH; b++) {
         const before = user.health;
         user.health = r2();
-        stream.push({ kind: "burst write", lane: l, burst: bursts, effective: before !== user.health, ...identify(n, { health: user.health }) });
+        stream.push({
+          kind: "burst write",
+          lane: l,
+          burst: bursts,
+          effective: before !== user.health,
+          ...identify(n, { health: user.health }),
+        });
       }
       writes += BURST_LENGTH - 1;
     } else if (r < 0.645) {
@@ -133,16 +174,35 @@ function script() {
     } else if (r < 0.775 && user.accounts.size > 0) {
       const k = [...user.accounts][int(user.accounts.size)];
       user.accounts.delete(k);
-      stream.push({ kind: "unlink", lane: l, effective: true, method: "DELETE", path: `/v1/accounts/a-${k}/users/u-${n}` });
+      stream.push({
+        kind: "unlink",
+        lane: l,
+        effective: true,
+        method: "DELETE",
+        path: `/v1/accounts/a-${k}/users/u-${n}`,
+      });
     } else if (r < 0.825) {
       const k = 1 + int(ACCOUNTS);
       const model = accounts.get(k);
       const change = random() < 0.5;
       if (change) model.mrr += 10;
-      stream.push({ kind: change ? "account change" : "account no-op", lane: k % LANES, effective: change, method: "PUT", path: `/v1/accounts/a-${k}`, body: { properties: { ...model } } });
+      stream.push({
+        kind: change ? "account change" : "account no-op",
+        lane: k % LANES,
+        effective: change,
+        method: "PUT",
+        path: `/v1/accounts/a-${k}`,
+        body: { properties: { ...model } },
+      });
     } else {
       const a = random();
-      const action = (body) => ({ lane: l, effective: true, method: "POST", path: "/v1/actions", body: { user_id: `u-${n}`, ...body } });
+      const action = (body) => ({
+        lane: l,
+        effective: true,
+        method: "POST",
+        path: "/v1/actions",
+        body: { user_id: `u-${n}`, ...body },
+      });
       if (a < 0.3 && user.tags.size > 0) {
         const tag = [...user.tags][int(user.tags.size)];
         user.tags.delete(tag);
@@ -152,7 +212,10 @@ function script() {
         user.tags.add(tag);
         stream.push({ kind: "add_tag", ...action({ type: "add_tag", tag }) });
       } else {
-        stream.push({ kind: "trigger_event", ...action({ type: "trigger_event", event: { name: EVENTS[int(EVENTS.length)], metadata: { serial } } }) });
+        stream.push({
+          kind: "trigger_event",
+          ...action({ type: "trigger_event", event: { name: EVENTS[int(EVENTS.length)], metadata: { serial } } }),
+        });
       }
     }
     writes++;
@@ -170,7 +233,11 @@ async function runLanes(base, headers, list, perSecond) {
       for (const write of writes) {
         const wait = at.get(write) - Date.now();
         if (wait > 0) await sleep(wait);
-        await request(`${base}${write.path}`, { method: write.method, headers, ...(write.body ? { body: JSON.stringify(write.body) } : {}) });
+        await request(`${base}${write.path}`, {
+          method: write.method,
+          headers,
+          ...(write.body ? { body: JSON.stringify(write.body) } : {}),
+        });
       }
     }),
   );
@@ -180,7 +247,15 @@ async function runLanes(base, headers, list, perSecond) {
 /** The writes' own results, from the connector's log lines (wrangler dev prints each console object). */
 function writeResults(logFile) {
   const text = readFileSync(logFile, "utf8");
-  const counts = { identify: 0, identifyQueued: 0, account: 0, accountQueued: 0, membership: 0, membershipQueued: 0, actions: 0 };
+  const counts = {
+    identify: 0,
+    identifyQueued: 0,
+    account: 0,
+    accountQueued: 0,
+    membership: 0,
+    membershipQueued: 0,
+    actions: 0,
+  };
   const objects = text.split(/\n(?=\{)/);
   for (const object of objects) {
     const msg = /msg: '([^']+)'/.exec(object)?.[1];
@@ -213,35 +288,63 @@ async function main() {
   });
   const connectorLog = path.join(tmp, "connector.log");
   const connector = await session.start({
-    args: ["--persist-to", persist, "--var", `INTERCOM_API_BASE:${sim.base}`, "--var", `INTERCOM_OAUTH_URL:${sim.base}/oauth`, ...vars.args],
+    args: [
+      "--persist-to",
+      persist,
+      "--var",
+      `INTERCOM_API_BASE:${sim.base}`,
+      "--var",
+      `INTERCOM_OAUTH_URL:${sim.base}/oauth`,
+      ...vars.args,
+    ],
     logFile: connectorLog,
   });
   // Webhooks wait in the simulator's outbox until the echo phase; the rate limit is out of the way.
   await request(`${sim.base}/_sim/config`, {
     method: "POST",
-    body: JSON.stringify({ webhook_delivery: "manual", client_secret: secret, webhook_url: `${connector.base}/webhooks/intercom` }),
+    body: JSON.stringify({
+      webhook_delivery: "manual",
+      client_secret: secret,
+      webhook_url: `${connector.base}/webhooks/intercom`,
+    }),
   });
   await request(`${sim.base}/_sim/workspaces`, {
     method: "POST",
-    body: JSON.stringify({ app_id: APP_ID, token: SIM_TOKEN, name: "Bench calls", rate_limit: { limit: 1_000_000, window_ms: 10_000 } }),
+    body: JSON.stringify({
+      app_id: APP_ID,
+      token: SIM_TOKEN,
+      name: "Bench calls",
+      rate_limit: { limit: 1_000_000, window_ms: 10_000 },
+    }),
   });
   await request(`${sim.base}/data_attributes`, {
     method: "POST",
     headers: { authorization: `Bearer ${SIM_TOKEN}` },
     body: JSON.stringify({ name: "health", model: "contact", data_type: "float" }),
   });
-  const headers = { authorization: `Bearer ${await mintDevToken(config, { workspace: WORKSPACE_ID, scope: "admin ingest", expires: "3h" })}` };
-  const connection = await request(`${connector.base}/v1/connections`, { method: "POST", headers, body: JSON.stringify({ name: "Bench", access_token: SIM_TOKEN }) });
+  const headers = {
+    authorization: `Bearer ${await mintDevToken(config, { workspace: WORKSPACE_ID, scope: "admin ingest", expires: "3h" })}`,
+  };
+  const connection = await request(`${connector.base}/v1/connections`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ name: "Bench", access_token: SIM_TOKEN }),
+  });
   await request(`${connector.base}/v1/connections/${connection.id}`, {
     method: "PATCH",
     headers,
     body: JSON.stringify({
-      destination: { enabled: true, allow_create: true, mappings: { contact: [{ from: "health", to: "custom_attributes.health", type: "float" }], company: [] } },
+      destination: {
+        enabled: true,
+        allow_create: true,
+        mappings: { contact: [{ from: "health", to: "custom_attributes.health", type: "float" }], company: [] },
+      },
     }),
   });
   const journal = async () => (await request(`${sim.base}/_sim/journal?app_id=${APP_ID}`)).entries;
   const skip = (await journal()).length;
-  const queuedActions = () => d1(`SELECT count(*) AS n FROM actions WHERE connection_id = '${connection.id}' AND status = 'queued'`)[0].n;
+  const queuedActions = () =>
+    d1(`SELECT count(*) AS n FROM actions WHERE connection_id = '${connection.id}' AND status = 'queued'`)[0].n;
   const drain = async (what) => {
     let last = -1;
     let quietSince = Date.now();
@@ -262,7 +365,9 @@ async function main() {
   await runLanes(connector.base, headers, onboarding, null);
   await drain("the onboarding");
   const onboardingCalls = (await journal()).length - skip;
-  console.log(`[bench] onboarding: ${onboarding.length} writes, ${onboardingCalls} calls, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `[bench] onboarding: ${onboarding.length} writes, ${onboardingCalls} calls, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
   const streamSeconds = await runLanes(connector.base, headers, stream, STREAM_RATE);
   console.log(`[bench] stream: ${stream.length} writes in ${streamSeconds.toFixed(1)} s; draining`);
   started = Date.now();
@@ -271,7 +376,9 @@ async function main() {
   const entries = (await journal()).slice(skip);
   const calls = entries.length;
   const limited = entries.filter((entry) => entry.status === 429).length;
-  const failedActions = d1(`SELECT count(*) AS n FROM actions WHERE connection_id = '${connection.id}' AND status = 'failed'`)[0].n;
+  const failedActions = d1(
+    `SELECT count(*) AS n FROM actions WHERE connection_id = '${connection.id}' AND status = 'failed'`,
+  )[0].n;
 
   // Effective changes: the writes' own results (log lines) and the model's prediction.
   const all = [...onboarding, ...stream];
@@ -287,7 +394,9 @@ async function main() {
   const contactByExternal = new Map(state.contacts.map((contact) => [contact.external_id, contact]));
   const companyById = new Map(state.companies.map((company) => [company.id, company]));
   const tagNames = new Map(state.tags.map((tag) => [tag.id, tag.name]));
-  const attached = new Set(state.attachments.map((a) => `${a.contact_id}:${companyById.get(a.company_id)?.company_id}`));
+  const attached = new Set(
+    state.attachments.map((a) => `${a.contact_id}:${companyById.get(a.company_id)?.company_id}`),
+  );
   const tagged = new Set(state.taggings.map((t) => `${t.contact_id}:${tagNames.get(t.tag_id)}`));
   let mismatches = 0;
   const examples = [];
@@ -303,7 +412,8 @@ async function main() {
     }
     if (contact.name !== model.name) miss(`u-${n} name`);
     if (contact.custom_attributes.health !== model.health) miss(`u-${n} health`);
-    for (let k = 1; k <= ACCOUNTS; k++) if (model.accounts.has(k) !== attached.has(`${contact.id}:a-${k}`)) miss(`u-${n} attachment a-${k}`);
+    for (let k = 1; k <= ACCOUNTS; k++)
+      if (model.accounts.has(k) !== attached.has(`${contact.id}:a-${k}`)) miss(`u-${n} attachment a-${k}`);
     for (const tag of TAGS) if (model.tags.has(tag) !== tagged.has(`${contact.id}:${tag}`)) miss(`u-${n} tag ${tag}`);
   }
   for (const [k, model] of accounts) {
@@ -311,7 +421,9 @@ async function main() {
     if (!company || company.monthly_spend !== model.mrr) miss(`a-${k} monthly_spend`);
   }
   if (state.contacts.length !== users.size) miss(`${state.contacts.length} contacts for ${users.size} users`);
-  console.log(`[bench] ${calls} calls for ${effective} effective changes (model: ${modelEffective}); end state: ${mismatches} mismatches ${examples.join("; ")}`);
+  console.log(
+    `[bench] ${calls} calls for ${effective} effective changes (model: ${modelEffective}); end state: ${mismatches} mismatches ${examples.join("; ")}`,
+  );
 
   // Echoes: the simulator's held-back webhooks, delivered in order, signed as Intercom signs.
   const pending = (await request(`${sim.base}/_sim/webhooks`)).pending;
@@ -321,7 +433,10 @@ async function main() {
     const body = JSON.stringify({ ...envelope, delivery_status: "pending" });
     const response = await fetch(`${connector.base}/webhooks/intercom`, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-hub-signature": `sha1=${createHmac("sha1", secret).update(body).digest("hex")}` },
+      headers: {
+        "content-type": "application/json",
+        "x-hub-signature": `sha1=${createHmac("sha1", secret).update(body).digest("hex")}`,
+      },
       body,
     });
     await response.arrayBuffer();
@@ -338,18 +453,24 @@ async function main() {
   }
   await drain("the echoes");
   const echoCalls = (await journal()).length - skip - calls;
-  const echoWrites = d1(`SELECT count(*) AS n FROM users WHERE workspace_id = '${WORKSPACE_ID}' AND updated_at >= ${echoStart}`)[0].n;
+  const echoWrites = d1(
+    `SELECT count(*) AS n FROM users WHERE workspace_id = '${WORKSPACE_ID}' AND updated_at >= ${echoStart}`,
+  )[0].n;
   const cdpUsers = d1(`SELECT user_id, properties FROM users WHERE workspace_id = '${WORKSPACE_ID}'`);
   const cdpDiffering = cdpUsers.filter((row) => {
     const model = users.get(Number(row.user_id.slice(2)));
     const properties = JSON.parse(row.properties);
     return !model || properties.full_name !== model.name || properties.health !== model.health;
   }).length;
-  console.log(`[bench] ${pending.length} echoes delivered, ${processed} processed: ${echoCalls} further calls, ${echoWrites} CDP users written`);
+  console.log(
+    `[bench] ${pending.length} echoes delivered, ${processed} processed: ${echoCalls} further calls, ${echoWrites} CDP users written`,
+  );
 
   const byEndpoint = new Map();
   for (const entry of entries) {
-    let route = entry.path.replace(/^\/contacts\/(?!search)[^/]+/, "/contacts/{id}").replace(/\/(companies|tags)\/[^/]+$/, "/$1/{id}");
+    let route = entry.path
+      .replace(/^\/contacts\/(?!search)[^/]+/, "/contacts/{id}")
+      .replace(/\/(companies|tags)\/[^/]+$/, "/$1/{id}");
     if (entry.method === "GET" && route.startsWith("/companies")) route = "/companies";
     byEndpoint.set(`${entry.method} ${route}`, (byEndpoint.get(`${entry.method} ${route}`) ?? 0) + 1);
   }
@@ -369,7 +490,16 @@ async function main() {
       "Simulator Worker and connector under wrangler dev (as `npm run dev`); simulator rate limit out of the way (1,000,000 per 10 s).",
       "Echoes: the webhooks the simulator held back during the run, delivered in order afterwards (a worst case for staleness checks).",
     ],
-    params: { users: USERS, accounts: ACCOUNTS, target_writes: TARGET_WRITES, lanes: LANES, stream_rate: STREAM_RATE, burst_length: BURST_LENGTH, seed: SEED, vars: vars.label },
+    params: {
+      users: USERS,
+      accounts: ACCOUNTS,
+      target_writes: TARGET_WRITES,
+      lanes: LANES,
+      stream_rate: STREAM_RATE,
+      burst_length: BURST_LENGTH,
+      seed: SEED,
+      vars: vars.label,
+    },
     rows: [
       { metric: "users at the end", value: users.size },
       { metric: "ingest writes (HTTP 2xx)", value: totalWrites },
@@ -377,24 +507,46 @@ async function main() {
       { metric: "effective changes predicted by the script's model", value: modelEffective },
       { metric: "effective changes, a burst counted once (strict)", value: effectiveStrict },
       { metric: "Intercom calls (journal, after draining)", value: calls },
-      { metric: "calls per effective change", value: round(calls / effective), goal: "≤ 1.05", pass: calls / effective <= 1.05 },
+      {
+        metric: "calls per effective change",
+        value: round(calls / effective),
+        goal: "≤ 1.05",
+        pass: calls / effective <= 1.05,
+      },
       { metric: "calls per effective change (strict)", value: round(calls / effectiveStrict) },
       { metric: "calls per ingest write", value: round(calls / totalWrites) },
       { metric: "search-then-write: calls (2 per write)", value: 2 * totalWrites },
       { metric: "search-then-write: calls per effective change", value: round((2 * totalWrites) / effective) },
       { metric: "calls saved vs search-then-write", value: `${round(100 * (1 - calls / (2 * totalWrites)), 1)} %` },
-      { metric: "onboarding: writes / effective (model) / calls", value: `${onboarding.length} / ${onboardingEffective} / ${onboardingCalls}` },
-      { metric: "stream: writes / effective (model) / calls", value: `${stream.length} / ${modelEffective - onboardingEffective} / ${calls - onboardingCalls}` },
-      { metric: "stream: calls per effective change (model)", value: round((calls - onboardingCalls) / (modelEffective - onboardingEffective)) },
+      {
+        metric: "onboarding: writes / effective (model) / calls",
+        value: `${onboarding.length} / ${onboardingEffective} / ${onboardingCalls}`,
+      },
+      {
+        metric: "stream: writes / effective (model) / calls",
+        value: `${stream.length} / ${modelEffective - onboardingEffective} / ${calls - onboardingCalls}`,
+      },
+      {
+        metric: "stream: calls per effective change (model)",
+        value: round((calls - onboardingCalls) / (modelEffective - onboardingEffective)),
+      },
       { metric: "stream rate achieved", value: round(stream.length / streamSeconds, 1), unit: "writes/s" },
       { metric: "drain after the last write (quiet 5 s not counted)", value: round(drainSeconds, 1), unit: "s" },
       { metric: "429 answers", value: limited },
       { metric: "end-state mismatches vs the script's model", value: mismatches, goal: "0", pass: mismatches === 0 },
       { metric: "actions failed", value: failedActions },
-      { metric: "echo webhooks delivered / refused / processed", value: `${pending.length} / ${echoErrors} / ${processed}` },
+      {
+        metric: "echo webhooks delivered / refused / processed",
+        value: `${pending.length} / ${echoErrors} / ${processed}`,
+      },
       { metric: "Intercom calls caused by the echoes", value: echoCalls, goal: "0", pass: echoCalls === 0 },
       { metric: "CDP users written by the echoes", value: echoWrites, goal: "0", pass: echoWrites === 0 },
-      { metric: "CDP users differing from their last CDP write, after the echoes", value: cdpDiffering, goal: "0", pass: cdpDiffering === 0 },
+      {
+        metric: "CDP users differing from their last CDP write, after the echoes",
+        value: cdpDiffering,
+        goal: "0",
+        pass: cdpDiffering === 0,
+      },
     ],
     tables: {
       "Writes by kind": kinds.map((kind) => {
@@ -407,7 +559,9 @@ async function main() {
         { write: "link / unlink", logged: results.membership, "queued > 0": results.membershipQueued },
         { write: "action accepted", logged: results.actions, "queued > 0": results.actions },
       ],
-      "Intercom calls by endpoint": [...byEndpoint].sort((a, b) => b[1] - a[1]).map(([endpoint, n]) => ({ endpoint, calls: n })),
+      "Intercom calls by endpoint": [...byEndpoint]
+        .sort((a, b) => b[1] - a[1])
+        .map(([endpoint, n]) => ({ endpoint, calls: n })),
     },
   });
 }

@@ -2,7 +2,17 @@
 // run do not make `wrangler dev` rebuild and restart the Worker mid-request), `wrangler dev` in its own process group
 // on a free port (stopped with the whole group), the local D1 of a persistence directory, and the dev vars a user has.
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import {
+  copyFileSync,
+  cpSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -47,7 +57,13 @@ export function freePort() {
 
 /** Runs wrangler to completion; its stdout, or an error with both outputs. */
 export function wranglerSync(argv) {
-  const result = spawnSync(WRANGLER, argv, { cwd: app, env: CHILD_ENV, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync(WRANGLER, argv, {
+    cwd: app,
+    env: CHILD_ENV,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (result.status !== 0) throw new Error(`wrangler ${argv.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
   return result.stdout;
 }
@@ -90,7 +106,10 @@ export async function startDev(options) {
   // A port found free may be taken before wrangler binds it: a start that fails is tried again on other ports.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startDevOnce({ ...options, logFile: attempt === 1 ? options.logFile : `${options.logFile}.${attempt}` });
+      return await startDevOnce({
+        ...options,
+        logFile: attempt === 1 ? options.logFile : `${options.logFile}.${attempt}`,
+      });
     } catch (error) {
       if (attempt >= 3) throw error;
       console.error(`[bench] ${error.message}; starting it again`);
@@ -105,7 +124,17 @@ async function startDevOnce({ args, logFile, readyPath = "/healthz", readyHeader
   const started = performance.now();
   const child = spawn(
     WRANGLER,
-    ["dev", ...args, "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false"],
+    [
+      "dev",
+      ...args,
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--inspector-port",
+      String(inspectorPort),
+      "--show-interactive-dev-session=false",
+    ],
     { cwd: app, env: CHILD_ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
   child.stdout.pipe(log);
@@ -121,13 +150,17 @@ async function startDevOnce({ args, logFile, readyPath = "/healthz", readyHeader
       }
     };
     signal("SIGTERM");
-    const timedOut = await Promise.race([exited.then(() => false), new Promise((resolve) => setTimeout(() => resolve(true), 10_000))]);
+    const timedOut = await Promise.race([
+      exited.then(() => false),
+      new Promise((resolve) => setTimeout(() => resolve(true), 10_000)),
+    ]);
     if (timedOut) signal("SIGKILL");
   };
   while (performance.now() - started < timeoutMs) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}; see ${logFile}`);
     try {
-      if ((await fetch(`${base}${readyPath}`, { headers: readyHeaders })).ok) return { base, inspectorPort, readyMs: performance.now() - started, stop };
+      if ((await fetch(`${base}${readyPath}`, { headers: readyHeaders })).ok)
+        return { base, inspectorPort, readyMs: performance.now() - started, stop };
     } catch {
       // not listening yet
     }

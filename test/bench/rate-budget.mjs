@@ -48,7 +48,8 @@ async function json(url, init = {}) {
   const response = await fetch(url, { ...init, headers: { "content-type": "application/json", ...init.headers } });
   const text = await response.text();
   const body = text ? JSON.parse(text) : null;
-  if (!response.ok) throw new Error(`${init.method ?? "GET"} ${url} answered ${response.status}: ${text.slice(0, 500)}`);
+  if (!response.ok)
+    throw new Error(`${init.method ?? "GET"} ${url} answered ${response.status}: ${text.slice(0, 500)}`);
   return body;
 }
 
@@ -64,7 +65,9 @@ async function resync({ sim, connector, config, appId, workspaceId, users, limit
     method: "POST",
     body: JSON.stringify({ app_id: appId, token, name: appId, rate_limit: { limit, window_ms: WINDOW_MS } }),
   });
-  const auth = { authorization: `Bearer ${await mintDevToken(config, { workspace: workspaceId, scope: "admin ingest" })}` };
+  const auth = {
+    authorization: `Bearer ${await mintDevToken(config, { workspace: workspaceId, scope: "admin ingest" })}`,
+  };
   const connection = await json(`${connector.base}/v1/connections`, {
     method: "POST",
     headers: auth,
@@ -85,7 +88,10 @@ async function resync({ sim, connector, config, appId, workspaceId, users, limit
   const skip = (await journalOf()).length; // the connect's GET /me and data-attribute reads
 
   const started = Date.now();
-  const answer = await json(`${connector.base}/v1/connections/${connection.id}/resync`, { method: "POST", headers: auth });
+  const answer = await json(`${connector.base}/v1/connections/${connection.id}/resync`, {
+    method: "POST",
+    headers: auth,
+  });
   console.log(`[bench] ${appId}: resync queued ${answer.queued} users (limit ${limit} per ${WINDOW_MS} ms)`);
   const contacts = async () => (await json(`${sim.base}/_sim/state?app_id=${appId}`)).contacts;
   let last = -1;
@@ -101,7 +107,9 @@ async function resync({ sim, connector, config, appId, workspaceId, users, limit
     }
     if (Date.now() - lastProgress >= 15_000) {
       lastProgress = Date.now();
-      console.log(`[bench] ${appId}: ${((Date.now() - started) / 1000).toFixed(0)} s, ${length - skip} calls, ${(await contacts()).length} contacts`);
+      console.log(
+        `[bench] ${appId}: ${((Date.now() - started) / 1000).toFixed(0)} s, ${length - skip} calls, ${(await contacts()).length} contacts`,
+      );
     }
     if (Date.now() - quietSince >= 5_000) {
       if ((await contacts()).length >= users || Date.now() - quietSince >= 60_000) break;
@@ -123,23 +131,47 @@ async function resync({ sim, connector, config, appId, workspaceId, users, limit
     perWindow.set(w, (perWindow.get(w) ?? 0) + 1);
   }
   const inner = [];
-  for (let w = Math.floor(first / WINDOW_MS) + 1; w < Math.floor(lastAt / WINDOW_MS); w++) inner.push(perWindow.get(w) ?? 0);
+  for (let w = Math.floor(first / WINDOW_MS) + 1; w < Math.floor(lastAt / WINDOW_MS); w++)
+    inner.push(perWindow.get(w) ?? 0);
   const external = new Set((await contacts()).map((contact) => contact.external_id));
   let missing = 0;
   for (let n = 1; n <= users; n++) if (!external.has(`u-${n}`)) missing++;
-  const [{ links }] = d1(`SELECT count(*) AS links FROM intercom_links WHERE connection_id = '${connection.id}' AND object_type = 'contact'`);
+  const [{ links }] = d1(
+    `SELECT count(*) AS links FROM intercom_links WHERE connection_id = '${connection.id}' AND object_type = 'contact'`,
+  );
   const retrying = d1(
     `SELECT substr(detail, 1, 70) AS reason, count(*) AS n FROM sync_logs WHERE connection_id = '${connection.id}' AND outcome = 'retrying' GROUP BY 1 ORDER BY 2 DESC LIMIT 5`,
   );
   const byEndpoint = new Map();
   for (const entry of journal) {
-    const route = entry.path.startsWith("/contacts/search") ? "/contacts/search" : entry.path.replace(/\/contacts\/[^/]+/, "/contacts/{id}");
+    const route = entry.path.startsWith("/contacts/search")
+      ? "/contacts/search"
+      : entry.path.replace(/\/contacts\/[^/]+/, "/contacts/{id}");
     const key = `${entry.method} ${route} ${entry.status}`;
     byEndpoint.set(key, (byEndpoint.get(key) ?? 0) + 1);
   }
   const rate = calls / spanSeconds;
-  console.log(`[bench] ${appId}: ${calls} calls in ${spanSeconds.toFixed(1)} s (${rate.toFixed(1)}/s), ${limited} × 429, ${missing} missing`);
-  return { users, limit, calls, limited, first, lastAt, started, spanSeconds, windows, perWindow, inner, missing, links, retrying, byEndpoint, rate };
+  console.log(
+    `[bench] ${appId}: ${calls} calls in ${spanSeconds.toFixed(1)} s (${rate.toFixed(1)}/s), ${limited} × 429, ${missing} missing`,
+  );
+  return {
+    users,
+    limit,
+    calls,
+    limited,
+    first,
+    lastAt,
+    started,
+    spanSeconds,
+    windows,
+    perWindow,
+    inner,
+    missing,
+    links,
+    retrying,
+    byEndpoint,
+    rate,
+  };
 }
 
 async function main() {
@@ -156,13 +188,37 @@ async function main() {
   });
   await json(`${sim.base}/_sim/config`, { method: "POST", body: JSON.stringify({ webhooks_enabled: false }) });
   const connector = await session.start({
-    args: ["--persist-to", persist, "--var", `INTERCOM_API_BASE:${sim.base}`, "--var", `INTERCOM_OAUTH_URL:${sim.base}/oauth`, ...vars.args],
+    args: [
+      "--persist-to",
+      persist,
+      "--var",
+      `INTERCOM_API_BASE:${sim.base}`,
+      "--var",
+      `INTERCOM_OAUTH_URL:${sim.base}/oauth`,
+      ...vars.args,
+    ],
     logFile: path.join(tmp, "connector.log"),
   });
 
   // Calibration: the same resync without a binding limit shows what this machine sustains; the limit must be below.
-  const free = await resync({ sim, connector, config, appId: "benchfree", workspaceId: "ws_bench_free", users: CALIBRATION_USERS, limit: 1_000_000 });
-  const run = await resync({ sim, connector, config, appId: "benchrate", workspaceId: "ws_bench_rate", users: USERS, limit: LIMIT });
+  const free = await resync({
+    sim,
+    connector,
+    config,
+    appId: "benchfree",
+    workspaceId: "ws_bench_free",
+    users: CALIBRATION_USERS,
+    limit: 1_000_000,
+  });
+  const run = await resync({
+    sim,
+    connector,
+    config,
+    appId: "benchrate",
+    workspaceId: "ws_bench_rate",
+    users: USERS,
+    limit: LIMIT,
+  });
 
   const limitRate = LIMIT / (WINDOW_MS / 1000);
   const achieved = run.calls / run.spanSeconds / limitRate;
@@ -179,7 +235,13 @@ async function main() {
       "Window use counts only accepted calls against every fixed window the run touched (the simulator's windows).",
       "429 share: simulator 429 answers ÷ calls made. The budget's own 'held back' answers are not sent and not counted.",
     ],
-    params: { users: USERS, limit: LIMIT, window_ms: WINDOW_MS, calibration_users: CALIBRATION_USERS, vars: vars.label },
+    params: {
+      users: USERS,
+      limit: LIMIT,
+      window_ms: WINDOW_MS,
+      calibration_users: CALIBRATION_USERS,
+      vars: vars.label,
+    },
     rows: [
       { metric: "calibration: unconstrained resync rate on this machine", value: round(free.rate, 1), unit: "calls/s" },
       { metric: "simulator limit", value: `${LIMIT} per ${WINDOW_MS} ms` },
@@ -191,10 +253,15 @@ async function main() {
       { metric: "resync request → last call", value: round((run.lastAt - run.started) / 1000, 1), unit: "s" },
       { metric: "achieved calls/s", value: round(run.rate, 1) },
       { metric: "achieved calls/s ÷ limit", value: round(achieved), goal: "≥ 0.9", pass: achieved >= 0.9 },
-      { metric: "window use: accepted calls ÷ (limit × windows touched)", value: round((run.calls - run.limited) / (LIMIT * run.windows)) },
+      {
+        metric: "window use: accepted calls ÷ (limit × windows touched)",
+        value: round((run.calls - run.limited) / (LIMIT * run.windows)),
+      },
       {
         metric: "accepted calls per full window: min / median / max",
-        value: run.inner.length ? `${Math.min(...run.inner)} / ${percentile(run.inner, 50)} / ${Math.max(...run.inner)}` : "-",
+        value: run.inner.length
+          ? `${Math.min(...run.inner)} / ${percentile(run.inner, 50)} / ${Math.max(...run.inner)}`
+          : "-",
       },
       { metric: "429 share of calls", value: round(share, 2), unit: "%", goal: "≤ 1 %", pass: share <= 1 },
       { metric: "syncs retried (sync-log 'retrying' rows)", value: run.retrying.reduce((sum, row) => sum + row.n, 0) },
@@ -202,13 +269,16 @@ async function main() {
       { metric: "contact links recorded", value: run.links },
     ],
     tables: {
-      "Calls by endpoint and status": [...run.byEndpoint].sort((a, b) => b[1] - a[1]).map(([endpoint, n]) => ({ endpoint, calls: n })),
+      "Calls by endpoint and status": [...run.byEndpoint]
+        .sort((a, b) => b[1] - a[1])
+        .map(([endpoint, n]) => ({ endpoint, calls: n })),
       "Why syncs were retried (sync-log detail)": run.retrying,
       "Accepted calls per window (window index from the first call; a sample of windows)": (() => {
         const rows = [];
         const base = Math.floor(run.first / WINDOW_MS);
         const step = Math.max(1, Math.ceil(run.windows / 25));
-        for (let w = base; w <= Math.floor(run.lastAt / WINDOW_MS); w += step) rows.push({ window: w - base, accepted: run.perWindow.get(w) ?? 0 });
+        for (let w = base; w <= Math.floor(run.lastAt / WINDOW_MS); w += step)
+          rows.push({ window: w - base, accepted: run.perWindow.get(w) ?? 0 });
         return rows;
       })(),
     },

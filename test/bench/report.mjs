@@ -34,7 +34,8 @@ export function machine() {
   };
 }
 
-const cell = (value) => (value === undefined || value === null ? "" : typeof value === "number" ? formatNumber(value) : String(value));
+const cell = (value) =>
+  value === undefined || value === null ? "" : typeof value === "number" ? formatNumber(value) : String(value);
 
 function formatNumber(value) {
   if (!Number.isFinite(value)) return String(value);
@@ -48,7 +49,11 @@ export function formatTable(rows) {
   const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
   const cells = rows.map((row) => columns.map((column) => cell(row[column])));
   const widths = columns.map((column, i) => Math.max(column.length, ...cells.map((line) => line[i].length)));
-  const line = (values) => values.map((value, i) => value.padEnd(widths[i])).join("  ").trimEnd();
+  const line = (values) =>
+    values
+      .map((value, i) => value.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd();
   return [line(columns), line(widths.map((width) => "-".repeat(width))), ...cells.map(line)].join("\n");
 }
 

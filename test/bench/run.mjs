@@ -22,7 +22,10 @@ const BENCHES = {
 };
 
 const { values, positionals } = parseArgs({
-  options: { smoke: { type: "boolean", default: process.env.BENCH_SMOKE === "1" }, help: { type: "boolean", short: "h" } },
+  options: {
+    smoke: { type: "boolean", default: process.env.BENCH_SMOKE === "1" },
+    help: { type: "boolean", short: "h" },
+  },
   allowPositionals: true,
 });
 if (values.help) {
@@ -61,7 +64,13 @@ const rows = [];
 for (const name of selected) {
   const file = path.join(RESULTS_DIR, `${BENCHES[name].result}.json`);
   if (!existsSync(file) || statSync(file).mtimeMs < started) {
-    rows.push({ benchmark: BENCHES[name].result, metric: "(no result written by this run)", value: "", goal: "", verdict: "" });
+    rows.push({
+      benchmark: BENCHES[name].result,
+      metric: "(no result written by this run)",
+      value: "",
+      goal: "",
+      verdict: "",
+    });
     continue;
   }
   const result = JSON.parse(readFileSync(file, "utf8"));

@@ -39,7 +39,13 @@ export function record(task: { meta: object }, result: BenchResult): void {
 }
 
 /** A row with a goal: `pass` is computed from `ok`. */
-export function goalRow(metric: string, value: number, goal: string, ok: (value: number) => boolean, unit?: string): BenchRow {
+export function goalRow(
+  metric: string,
+  value: number,
+  goal: string,
+  ok: (value: number) => boolean,
+  unit?: string,
+): BenchRow {
   return { metric, value: round(value), goal, pass: ok(value), ...(unit ? { unit } : {}) };
 }
 

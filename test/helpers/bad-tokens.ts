@@ -3,7 +3,7 @@
  * the attack tests. Each is otherwise a perfect token for `workspaceId` and `scope`, so only the flaw is refused.
  */
 import { env } from "cloudflare:workers";
-import { base64url, SignJWT, type CryptoKey } from "jose";
+import { base64url, type CryptoKey, SignJWT } from "jose";
 
 const encoder = new TextEncoder();
 
@@ -20,7 +20,11 @@ export interface SignOptions {
 /** A token with full control over its header and claims, signed with `key` (the test HS256 secret by default). */
 export async function signToken(claims: Record<string, unknown>, options: SignOptions = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const jwt = new SignJWT(claims).setProtectedHeader({ alg: options.alg ?? "HS256", typ: "JWT", ...(options.kid ? { kid: options.kid } : {}) });
+  const jwt = new SignJWT(claims).setProtectedHeader({
+    alg: options.alg ?? "HS256",
+    typ: "JWT",
+    ...(options.kid ? { kid: options.kid } : {}),
+  });
   if (options.iss !== null) jwt.setIssuer(options.iss ?? env.ADMIN_JWT_ISSUER);
   if (options.aud !== null) jwt.setAudience(options.aud ?? env.ADMIN_JWT_AUDIENCE);
   if (options.exp !== null) jwt.setExpirationTime(options.exp ?? now + 600);
@@ -37,7 +41,14 @@ export function unsecuredToken(claims: Record<string, unknown>, alg = "none"): s
 /** Every claim a valid token has, for `alg: none` forgeries. */
 export function fullClaims(workspaceId: string, scope: string): Record<string, unknown> {
   const now = Math.floor(Date.now() / 1000);
-  return { workspace_id: workspaceId, scope, iss: env.ADMIN_JWT_ISSUER, aud: env.ADMIN_JWT_AUDIENCE, iat: now, exp: now + 600 };
+  return {
+    workspace_id: workspaceId,
+    scope,
+    iss: env.ADMIN_JWT_ISSUER,
+    aud: env.ADMIN_JWT_AUDIENCE,
+    iat: now,
+    exp: now + 600,
+  };
 }
 
 /** The payload of `token` replaced by `claims`, its header and signature kept (a tampered token). */
@@ -50,7 +61,11 @@ export function withPayload(token: string, claims: Record<string, unknown>): str
  * Tokens for `workspaceId`/`scope` that must get a 401 wherever a token is needed, by attack. With `jwksPublicKey`
  * (a JWK published at ADMIN_JWKS_URL), also the HS256 token keyed with that public key (algorithm confusion).
  */
-export async function refusedTokens(workspaceId: string, scope: string, jwksPublicKey?: object): Promise<Array<[string, string]>> {
+export async function refusedTokens(
+  workspaceId: string,
+  scope: string,
+  jwksPublicKey?: object,
+): Promise<Array<[string, string]>> {
   const now = Math.floor(Date.now() / 1000);
   const claims = { workspace_id: workspaceId, scope };
   const valid = await signToken(claims);
@@ -70,14 +85,23 @@ export async function refusedTokens(workspaceId: string, scope: string, jwksPubl
     ["with an empty workspace_id", await signToken({ workspace_id: "", scope })],
     ["with a numeric workspace_id", await signToken({ workspace_id: 7, scope })],
     ["without scope", await signToken({ workspace_id: workspaceId })],
-    ["signed with another secret", await signToken(claims, { key: encoder.encode("not-the-admin-secret-not-the-admin-secret") })],
+    [
+      "signed with another secret",
+      await signToken(claims, { key: encoder.encode("not-the-admin-secret-not-the-admin-secret") }),
+    ],
     ["HS512 with the right secret", await signToken(claims, { alg: "HS512" })],
     ["payload swapped for another workspace", withPayload(valid, { ...fullClaims("ws_someone_else", scope) })],
     ["signature stripped", `${valid.split(".").slice(0, 2).join(".")}.`],
-    ["signature of another token", `${valid.split(".").slice(0, 2).join(".")}.${(await signToken({ ...claims, workspace_id: "x" })).split(".")[2]}`],
+    [
+      "signature of another token",
+      `${valid.split(".").slice(0, 2).join(".")}.${(await signToken({ ...claims, workspace_id: "x" })).split(".")[2]}`,
+    ],
   ];
   if (jwksPublicKey) {
-    tokens.push(["HS256 keyed with the JWKS public key", await signToken(claims, { key: encoder.encode(JSON.stringify(jwksPublicKey)) })]);
+    tokens.push([
+      "HS256 keyed with the JWKS public key",
+      await signToken(claims, { key: encoder.encode(JSON.stringify(jwksPublicKey)) }),
+    ]);
   }
   return tokens;
 }

@@ -4,8 +4,8 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import type { ConnectionJson } from "../../src/connections/settings";
 import { DEFAULT_DESTINATION_SETTINGS, DEFAULT_SOURCE_SETTINGS } from "../../src/connections/defaults";
+import type { ConnectionJson } from "../../src/connections/settings";
 import { database } from "../../src/db/client";
 import { connections, type DestinationSettings, type Region, type SourceSettings } from "../../src/db/schema";
 import type { Simulator, WorkspaceInfo } from "../intercom-sim/simulator";

@@ -26,7 +26,11 @@ export async function connectDestination(
 }
 
 /** Polls `check` until it returns true (or a value), failing after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 10_000, what = "condition"): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -50,7 +54,11 @@ export async function intercomRest(
 ): Promise<{ status: number; json: any }> {
   const response = await fetch(`https://intercom.sim.test${path}`, {
     method,
-    headers: { authorization: `Bearer ${workspace.token}`, "content-type": "application/json", accept: "application/json" },
+    headers: {
+      authorization: `Bearer ${workspace.token}`,
+      "content-type": "application/json",
+      accept: "application/json",
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.text();

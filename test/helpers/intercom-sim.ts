@@ -49,10 +49,16 @@ export function journalMark(sim: Simulator): number {
 }
 
 /** How many Intercom REST calls match: after `since`, with this method, on this path (exact, or a RegExp). */
-export function countCalls(sim: Simulator, filter: { since?: number; method?: string; path?: string | RegExp; app_id?: string } = {}): number {
-  return sim.journal({ since: filter.since, app_id: filter.app_id }).filter(
-    (entry) =>
-      (filter.method === undefined || entry.method === filter.method.toUpperCase()) &&
-      (filter.path === undefined || (typeof filter.path === "string" ? entry.path === filter.path : filter.path.test(entry.path))),
-  ).length;
+export function countCalls(
+  sim: Simulator,
+  filter: { since?: number; method?: string; path?: string | RegExp; app_id?: string } = {},
+): number {
+  return sim
+    .journal({ since: filter.since, app_id: filter.app_id })
+    .filter(
+      (entry) =>
+        (filter.method === undefined || entry.method === filter.method.toUpperCase()) &&
+        (filter.path === undefined ||
+          (typeof filter.path === "string" ? entry.path === filter.path : filter.path.test(entry.path))),
+    ).length;
 }

@@ -29,7 +29,9 @@ export const SIM_TOKEN_PATTERN = /dG9rO[A-Za-z0-9+/_-]{12,}={0,2}/g;
 /** A secret and the forms it could leak in: raw, URL-encoded, base64 and base64url. */
 export function secretForms(secret: string): string[] {
   const bytes = new TextEncoder().encode(secret);
-  return [...new Set([secret, encodeURIComponent(secret), btoa(String.fromCharCode(...bytes)), base64url.encode(bytes)])];
+  return [
+    ...new Set([secret, encodeURIComponent(secret), btoa(String.fromCharCode(...bytes)), base64url.encode(bytes)]),
+  ];
 }
 
 /** The fixed secrets of the test bindings (vitest.config.ts); TOKEN_ENCRYPTION_KEY is `kid:key[,…]`. */
@@ -59,7 +61,8 @@ function stringify(value: unknown): string {
     return (
       JSON.stringify(value, (_key, item: unknown) => {
         if (typeof item === "bigint") return `${item}n`;
-        if (item instanceof Error) return { name: item.name, message: item.message, stack: item.stack, cause: item.cause };
+        if (item instanceof Error)
+          return { name: item.name, message: item.message, stack: item.stack, cause: item.cause };
         if (typeof item === "object" && item !== null) {
           if (seen.has(item)) return "[Circular]";
           seen.add(item);
@@ -109,15 +112,28 @@ export class LeakRecorder {
 
 /** Searches `items` for the secrets (every form) and for simulator-shaped access tokens. */
 export function findLeaks(items: readonly Recorded[], secrets: Record<string, string>): Leak[] {
-  const needles = Object.entries(secrets).flatMap(([name, secret]) => secretForms(secret).map((form) => ({ name, form })));
+  const needles = Object.entries(secrets).flatMap(([name, secret]) =>
+    secretForms(secret).map((form) => ({ name, form })),
+  );
   const leaks: Leak[] = [];
   for (const item of items) {
     for (const { name, form } of needles) {
       const at = item.text.indexOf(form);
-      if (at >= 0) leaks.push({ secret: name, where: item.where, source: item.source, excerpt: excerpt(item.text, at, form.length) });
+      if (at >= 0)
+        leaks.push({
+          secret: name,
+          where: item.where,
+          source: item.source,
+          excerpt: excerpt(item.text, at, form.length),
+        });
     }
     for (const match of item.text.matchAll(SIM_TOKEN_PATTERN)) {
-      leaks.push({ secret: "an Intercom access token", where: item.where, source: item.source, excerpt: excerpt(item.text, match.index, match[0].length) });
+      leaks.push({
+        secret: "an Intercom access token",
+        where: item.where,
+        source: item.source,
+        excerpt: excerpt(item.text, match.index, match[0].length),
+      });
     }
   }
   return leaks;
@@ -159,7 +175,11 @@ export function captureConsole(recorder: LeakRecorder, options: { passThrough: b
 type FetchLike = (request: Request, ...rest: any[]) => Response | Promise<Response>;
 
 /** Wraps `target[key]` (a fetch handler) so each response it gives is recorded; returns the function that unwraps it. */
-export function captureResponses<T extends object, K extends keyof T>(recorder: LeakRecorder, target: T, key: K): () => void {
+export function captureResponses<T extends object, K extends keyof T>(
+  recorder: LeakRecorder,
+  target: T,
+  key: K,
+): () => void {
   const original = target[key] as unknown as FetchLike;
   const wrapped: FetchLike = async (request, ...rest) => {
     const response = await original(request, ...rest);
@@ -176,7 +196,9 @@ export function captureResponses<T extends object, K extends keyof T>(recorder: 
 /** Every row of every D1 table (but D1's and SQLite's own), one recorded item per table. */
 export async function dumpD1(db: D1Database): Promise<Recorded[]> {
   const { results: tables } = await db
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'sqlite_%'")
+    .prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'sqlite_%'",
+    )
     .all<{ name: string }>();
   const items: Recorded[] = [];
   for (const { name } of tables) {

@@ -52,7 +52,9 @@ const FULL_SCAN = new RegExp(`^SCAN (${WATCHED_TABLES.join("|")})\\b`);
 
 /** The plan steps of a statement that read a whole watched table. */
 export async function fullScans(sql: string, params: unknown[]): Promise<string[]> {
-  const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...params).all<{ detail: string }>();
+  const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+    .bind(...params)
+    .all<{ detail: string }>();
   return results.map((step) => step.detail).filter((detail) => FULL_SCAN.test(detail));
 }
 
@@ -60,7 +62,8 @@ export async function fullScans(sql: string, params: unknown[]): Promise<string[
 export async function scanningStatements(recorded: Recorded[]): Promise<{ checked: number; offenders: string[] }> {
   // drizzle also prepares statements it never binds: keep a bound instance of each.
   const statements = new Map<string, Recorded>();
-  for (const entry of recorded) if (!statements.has(entry.sql) || entry.params.length > 0) statements.set(entry.sql, entry);
+  for (const entry of recorded)
+    if (!statements.has(entry.sql) || entry.params.length > 0) statements.set(entry.sql, entry);
   const offenders: string[] = [];
   for (const { sql, params } of statements.values()) {
     const scans = await fullScans(sql, params);

@@ -69,13 +69,18 @@ export interface TableState {
 /** Row count and SHA-256 of the rows of every table (D1's and SQLite's own excepted), by table name. */
 export async function d1Snapshot(db: D1Database = env.DB): Promise<Record<string, TableState>> {
   const { results: tables } = await db
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
     .all<{ name: string }>();
   const snapshot: Record<string, TableState> = {};
   for (const { name } of tables) {
     const { results } = await db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all();
     const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(results)));
-    snapshot[name] = { rows: results.length, sha256: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("") };
+    snapshot[name] = {
+      rows: results.length,
+      sha256: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join(""),
+    };
   }
   return snapshot;
 }
@@ -117,7 +122,11 @@ export function problemDefect(answer: Answer): string | null {
 }
 
 /** Runs `tasks` in parallel batches of `size`, keeping their order. */
-export async function inBatches<T, R>(items: readonly T[], size: number, run: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function inBatches<T, R>(
+  items: readonly T[],
+  size: number,
+  run: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = [];
   for (let start = 0; start < items.length; start += size) {
     results.push(...(await Promise.all(items.slice(start, start + size).map((item, i) => run(item, start + i)))));

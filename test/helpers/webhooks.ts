@@ -5,8 +5,6 @@
  */
 import { env, exports } from "cloudflare:workers";
 import type { DestinationSettings, SourceSettings } from "../../src/db/schema";
-import { authHeaders } from "./auth";
-import { seedConnection } from "./connections";
 import companyContactAttached from "../fixtures/intercom/company.contact.attached.json";
 import companyContactDetached from "../fixtures/intercom/company.contact.detached.json";
 import companyCreated from "../fixtures/intercom/company.created.json";
@@ -27,6 +25,8 @@ import conversationUserCreated from "../fixtures/intercom/conversation.user.crea
 import conversationUserCreatedLegacy from "../fixtures/intercom/conversation.user.created.legacy.json";
 import eventCreated from "../fixtures/intercom/event.created.json";
 import ping from "../fixtures/intercom/ping.json";
+import { authHeaders } from "./auth";
+import { seedConnection } from "./connections";
 
 export const WEBHOOK_URL = "https://connector.test/webhooks/intercom";
 
@@ -64,7 +64,6 @@ export type Envelope = {
   data: { item: Item };
   [key: string]: unknown;
 };
-// biome-ignore lint: items are JSON of any shape
 export type Item = Record<string, any>;
 
 /** A deep copy of a fixture. */
@@ -85,7 +84,8 @@ export interface NotificationOptions {
 export function notification(name: FixtureName, options: NotificationOptions): Envelope {
   const envelope = fixture(name);
   envelope.app_id = options.appId;
-  if (envelope.id !== null || options.id !== undefined) envelope.id = options.id === undefined ? `notif_${crypto.randomUUID()}` : options.id;
+  if (envelope.id !== null || options.id !== undefined)
+    envelope.id = options.id === undefined ? `notif_${crypto.randomUUID()}` : options.id;
   if (options.createdAt !== undefined) envelope.created_at = options.createdAt;
   options.edit?.(envelope.data.item);
   return envelope;
@@ -99,7 +99,13 @@ export function intercomId(): string {
 /** `sha1=<hex>` HMAC-SHA1 of the body with the test client secret (as Intercom signs). */
 export async function sign(body: string | Uint8Array, secret: string = env.INTERCOM_CLIENT_SECRET): Promise<string> {
   const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-1" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash: "SHA-1" },
+    false,
+    ["sign"],
+  );
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, bytes));
   return `sha1=${[...mac].map((byte) => byte.toString(16).padStart(2, "0")).join("")}`;
 }
@@ -166,7 +172,9 @@ export interface SyncLogRow {
 
 /** The sync-log rows of a connection, oldest first. */
 export async function syncLogsOf(connectionId: string): Promise<SyncLogRow[]> {
-  const { results } = await env.DB.prepare("SELECT * FROM sync_logs WHERE connection_id = ? ORDER BY id").bind(connectionId).all<SyncLogRow>();
+  const { results } = await env.DB.prepare("SELECT * FROM sync_logs WHERE connection_id = ? ORDER BY id")
+    .bind(connectionId)
+    .all<SyncLogRow>();
   return results;
 }
 
@@ -201,12 +209,13 @@ export async function deliverAndWait(connectionId: string, envelope: Envelope): 
 /** A CDP workspace with one connection, and its ingest-scoped read API, for end-to-end tests of the source. */
 export interface ApiAnswer {
   status: number;
-  // biome-ignore lint: JSON of any shape
   body: any;
 }
 
 /** Seeds a connection in a fresh workspace; returns it with read-API helpers scoped to that workspace. */
-export async function sourceWorkspace(options: { source?: Partial<SourceSettings>; destination?: Partial<DestinationSettings> } = {}) {
+export async function sourceWorkspace(
+  options: { source?: Partial<SourceSettings>; destination?: Partial<DestinationSettings> } = {},
+) {
   const workspaceId = `ws_${crypto.randomUUID().slice(0, 8)}`;
   const connection = await seedConnection({ workspaceId, ...options });
   const headers = await authHeaders({ workspaceId, scope: "ingest" });
@@ -223,8 +232,13 @@ export async function sourceWorkspace(options: { source?: Partial<SourceSettings
     account: (accountId: string) => get(`/v1/accounts/${encodeURIComponent(accountId)}`),
     /** Changes source settings in place, as a PATCH of the connection would. */
     setSource: async (source: Partial<SourceSettings>) => {
-      const patch = Object.entries(source).flatMap(([key, value]) => [`'$.${key}'`, value ? "json('true')" : "json('false')"]);
-      await env.DB.prepare(`UPDATE connections SET source = json_set(source, ${patch.join(", ")}) WHERE id = ?`).bind(connection.id).run();
+      const patch = Object.entries(source).flatMap(([key, value]) => [
+        `'$.${key}'`,
+        value ? "json('true')" : "json('false')",
+      ]);
+      await env.DB.prepare(`UPDATE connections SET source = json_set(source, ${patch.join(", ")}) WHERE id = ?`)
+        .bind(connection.id)
+        .run();
     },
   };
 }

@@ -12,7 +12,13 @@ interface StandardAttribute {
   api_writable: boolean;
 }
 
-const std = (name: string, label: string, data_type: DataType, api_writable = true, full_name = name): StandardAttribute => ({
+const std = (
+  name: string,
+  label: string,
+  data_type: DataType,
+  api_writable = true,
+  full_name = name,
+): StandardAttribute => ({
   name,
   full_name,
   label,
@@ -104,11 +110,13 @@ const MAX_STRING_LENGTH = 255;
 /** Checks one value against a data type; returns it normalised (datetime strings become Unix seconds). */
 function coerce(name: string, dataType: DataType, value: unknown): CustomValue {
   const wrongType = () => invalid(`Custom attribute '${name}' must be of type ${dataType}`);
-  if (typeof value === "object") throw invalid(`Custom attribute '${name}' must be a string, number or boolean, not an object or array`);
+  if (typeof value === "object")
+    throw invalid(`Custom attribute '${name}' must be a string, number or boolean, not an object or array`);
   switch (dataType) {
     case "string":
       if (typeof value !== "string") throw wrongType();
-      if (value.length > MAX_STRING_LENGTH) throw invalid(`Custom attribute '${name}' is longer than ${MAX_STRING_LENGTH} characters`);
+      if (value.length > MAX_STRING_LENGTH)
+        throw invalid(`Custom attribute '${name}' is longer than ${MAX_STRING_LENGTH} characters`);
       return value;
     case "integer":
     case "date":
@@ -137,11 +145,13 @@ export function checkCustomAttributes(
   input: unknown,
   definitions: ReadonlyMap<string, CustomAttributeRecord>,
 ): Record<string, CustomValue | null> {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) throw invalid("custom_attributes must be an object");
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    throw invalid("custom_attributes must be an object");
   const patch: Record<string, CustomValue | null> = {};
   for (const [name, value] of Object.entries(input)) {
     const definition = definitions.get(name);
-    if (!definition) throw invalid(`Custom attribute '${name}' does not exist; create it with POST /data_attributes first`);
+    if (!definition)
+      throw invalid(`Custom attribute '${name}' does not exist; create it with POST /data_attributes first`);
     patch[name] = value === null ? null : coerce(name, definition.data_type, value);
   }
   return patch;

@@ -87,11 +87,19 @@ describe("OAuth", () => {
     const other = sim.createWorkspace({ app_id: "app_two" });
     sim.configure({ oauth_app_id: other.app_id });
     const code = new URL((await consent(sim)).headers.get("location")!).searchParams.get("code")!;
-    const form = new URLSearchParams({ code, client_id: "sim-client-id", client_secret: "sim-client-secret" }).toString();
+    const form = new URLSearchParams({
+      code,
+      client_id: "sim-client-id",
+      client_secret: "sim-client-secret",
+    }).toString();
     const headers = { "Content-Type": "application/x-www-form-urlencoded" };
     const exchange = await send(sim, "POST", "/auth/eagle/token", { body: form, headers });
     expect(exchange.status).toBe(200);
-    expect(exchange.body).toEqual({ token_type: "Bearer", token: expect.any(String), access_token: exchange.body.token });
+    expect(exchange.body).toEqual({
+      token_type: "Bearer",
+      token: expect.any(String),
+      access_token: exchange.body.token,
+    });
     const me = await send(sim, "GET", "/me", { token: exchange.body.token });
     expect(me.body.app.id_code).toBe("app_two");
 
@@ -103,17 +111,23 @@ describe("OAuth", () => {
   it("accepts a JSON token exchange and rejects bad client credentials without using up the code", async () => {
     const { sim } = setup();
     const code = new URL((await consent(sim)).headers.get("location")!).searchParams.get("code")!;
-    const bad = await send(sim, "POST", "/auth/eagle/token", { body: { code, client_id: "sim-client-id", client_secret: "wrong" } });
+    const bad = await send(sim, "POST", "/auth/eagle/token", {
+      body: { code, client_id: "sim-client-id", client_secret: "wrong" },
+    });
     expect(bad.status).toBe(401);
     expect(bad.body.errors).toEqual([{ code: "unauthorized", message: "Unauthorized" }]);
-    const good = await send(sim, "POST", "/auth/eagle/token", { body: { code, client_id: "sim-client-id", client_secret: "sim-client-secret" } });
+    const good = await send(sim, "POST", "/auth/eagle/token", {
+      body: { code, client_id: "sim-client-id", client_secret: "sim-client-secret" },
+    });
     expect(good.status).toBe(200);
     expect((await send(sim, "GET", "/me", { token: good.body.access_token })).body.app.id_code).toBe("app_us");
   });
 
   it("answers 401 Unauthorized Code for a code it never issued", async () => {
     const { sim } = setup();
-    const res = await send(sim, "POST", "/auth/eagle/token", { body: { code: "made-up", client_id: "sim-client-id", client_secret: "sim-client-secret" } });
+    const res = await send(sim, "POST", "/auth/eagle/token", {
+      body: { code: "made-up", client_id: "sim-client-id", client_secret: "sim-client-secret" },
+    });
     expect(res.status).toBe(401);
     expect(res.body.errors[0].message).toBe("Unauthorized Code");
   });

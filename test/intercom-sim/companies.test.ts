@@ -4,7 +4,14 @@ import { setup } from "./support";
 describe("companies", () => {
   it("creates a company with Intercom's shape, then updates it through the same POST (by company_id)", async () => {
     const { api, clock } = setup();
-    const created = await api.post("/companies", { company_id: "acme", name: "Acme", plan: "Pro", monthly_spend: 99.9, remote_created_at: 1_700_000_000, size: 12 });
+    const created = await api.post("/companies", {
+      company_id: "acme",
+      name: "Acme",
+      plan: "Pro",
+      monthly_spend: 99.9,
+      remote_created_at: 1_700_000_000,
+      size: 12,
+    });
     expect(created.status).toBe(200);
     const now = Math.floor(clock.now() / 1000);
     expect(created.body).toMatchObject({
@@ -55,7 +62,9 @@ describe("companies", () => {
     expect((await api.post("/companies", { company_id: "a", custom_attributes: { tier: "gold" } })).status).toBe(400);
     await api.post("/data_attributes", { name: "tier", model: "company", data_type: "string" });
     expect((await api.post("/companies", { company_id: "a", custom_attributes: { tier: 3 } })).status).toBe(400);
-    expect((await api.post("/companies", { company_id: "a", custom_attributes: { tier: "gold" } })).body.custom_attributes).toEqual({ tier: "gold" });
+    expect(
+      (await api.post("/companies", { company_id: "a", custom_attributes: { tier: "gold" } })).body.custom_attributes,
+    ).toEqual({ tier: "gold" });
     expect((await api.post("/companies", { name: "no id" })).status).toBe(400);
   });
 
@@ -63,7 +72,12 @@ describe("companies", () => {
     const { api } = setup();
     const created = (await api.post("/companies", { company_id: "acme", name: "Acme" })).body;
     const found = await api.get("/companies?company_id=acme");
-    expect(found.body).toMatchObject({ type: "list", data: [created], total_count: 1, pages: { type: "pages", page: 1, total_pages: 1 } });
+    expect(found.body).toMatchObject({
+      type: "list",
+      data: [created],
+      total_count: 1,
+      pages: { type: "pages", page: 1, total_pages: 1 },
+    });
     expect((await api.get(`/companies/${created.id}`)).body).toEqual(created);
     for (const res of [await api.get("/companies?company_id=nope"), await api.get("/companies/nope")]) {
       expect(res.status).toBe(404);
@@ -74,7 +88,10 @@ describe("companies", () => {
   it("updates by Intercom id with PUT, which cannot change company_id", async () => {
     const { api } = setup();
     const { id } = (await api.post("/companies", { company_id: "acme" })).body;
-    expect((await api.put(`/companies/${id}`, { name: "Acme Inc", industry: "Rockets" })).body).toMatchObject({ name: "Acme Inc", industry: "Rockets" });
+    expect((await api.put(`/companies/${id}`, { name: "Acme Inc", industry: "Rockets" })).body).toMatchObject({
+      name: "Acme Inc",
+      industry: "Rockets",
+    });
     expect((await api.put(`/companies/${id}`, { company_id: "other" })).status).toBe(400);
     expect((await api.put("/companies/nope", { name: "x" })).status).toBe(404);
   });

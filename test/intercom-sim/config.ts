@@ -50,7 +50,10 @@ export function applyConfigPatch(base: SimConfig, patch: unknown): SimConfig {
         next[key] = value as boolean;
         break;
       case "webhook_topics":
-        check(value === null || (Array.isArray(value) && value.every((t) => typeof t === "string")), "webhook_topics must be null or a list of topics");
+        check(
+          value === null || (Array.isArray(value) && value.every((t) => typeof t === "string")),
+          "webhook_topics must be null or a list of topics",
+        );
         next.webhook_topics = value as string[] | null;
         break;
       case "search_lag_ms":
@@ -90,12 +93,20 @@ export function mergeRateLimit(base: SimConfig["rate_limit"], patch: unknown): S
 
 function mergeFaults(base: SimConfig["faults"], patch: unknown): SimConfig["faults"] {
   check(typeof patch === "object" && patch !== null, "faults must be an object");
-  const { error_rate = base.error_rate, rate_limit_rate = base.rate_limit_rate, latency_ms, fault_phase = base.fault_phase, ...rest } =
-    patch as Record<string, unknown>;
+  const {
+    error_rate = base.error_rate,
+    rate_limit_rate = base.rate_limit_rate,
+    latency_ms,
+    fault_phase = base.fault_phase,
+    ...rest
+  } = patch as Record<string, unknown>;
   check(Object.keys(rest).length === 0, "faults takes only error_rate, rate_limit_rate, latency_ms and fault_phase");
   check(isRate(error_rate), "faults.error_rate must be between 0 and 1");
   check(isRate(rate_limit_rate), "faults.rate_limit_rate must be between 0 and 1");
-  check((error_rate as number) + (rate_limit_rate as number) <= 1, "faults.error_rate + faults.rate_limit_rate must not exceed 1");
+  check(
+    (error_rate as number) + (rate_limit_rate as number) <= 1,
+    "faults.error_rate + faults.rate_limit_rate must not exceed 1",
+  );
   check(fault_phase === "before" || fault_phase === "after", "faults.fault_phase must be before or after");
   let latency = base.latency_ms;
   if (latency_ms !== undefined) {

@@ -20,7 +20,13 @@ async function withAttributes() {
 describe("create, read, update", () => {
   it("creates a user with Intercom's Contact shape", async () => {
     const { api, clock } = setup();
-    const res = await api.post("/contacts", { external_id: "u-1", email: "Ada@Example.com", name: "Ada", phone: "+441234", signed_up_at: 1_700_000_000 });
+    const res = await api.post("/contacts", {
+      external_id: "u-1",
+      email: "Ada@Example.com",
+      name: "Ada",
+      phone: "+441234",
+      signed_up_at: 1_700_000_000,
+    });
     expect(res.status).toBe(200);
     const now = Math.floor(clock.now() / 1000);
     expect(res.body).toMatchObject({
@@ -61,7 +67,12 @@ describe("create, read, update", () => {
     expect(same.body.updated_at).toBe(created.updated_at);
     clock.advance(60_000);
     const changed = await api.put(`/contacts/${created.id}`, { name: "B" });
-    expect(changed.body).toMatchObject({ name: "B", email: "a@example.com", external_id: "u-1", updated_at: created.updated_at + 120 });
+    expect(changed.body).toMatchObject({
+      name: "B",
+      email: "a@example.com",
+      external_id: "u-1",
+      updated_at: created.updated_at + 120,
+    });
   });
 
   it("finds users by external_id, never leads", async () => {
@@ -75,7 +86,10 @@ describe("create, read, update", () => {
 
   it("answers 404 User Not Found for an unknown id", async () => {
     const { api } = setup();
-    for (const res of [await api.get("/contacts/000000000000000000000000"), await api.put("/contacts/nope", { name: "x" })]) {
+    for (const res of [
+      await api.get("/contacts/000000000000000000000000"),
+      await api.put("/contacts/nope", { name: "x" }),
+    ]) {
       expect(res.status).toBe(404);
       expect(res.body.errors).toEqual([{ code: "not_found", message: "User Not Found" }]);
     }
@@ -97,12 +111,27 @@ describe("create, read, update", () => {
   it("archives, unarchives and deletes", async () => {
     const { api } = setup();
     const { id } = (await api.post("/contacts", { external_id: "u-1" })).body;
-    expect((await api.post(`/contacts/${id}/archive`)).body).toEqual({ id, external_id: "u-1", type: "contact", archived: true });
+    expect((await api.post(`/contacts/${id}/archive`)).body).toEqual({
+      id,
+      external_id: "u-1",
+      type: "contact",
+      archived: true,
+    });
     // The simulator's choice: archived contacts are reached again only through unarchive.
     expect((await api.get(`/contacts/${id}`)).status).toBe(404);
-    expect((await api.post(`/contacts/${id}/unarchive`)).body).toEqual({ id, external_id: "u-1", type: "contact", archived: false });
+    expect((await api.post(`/contacts/${id}/unarchive`)).body).toEqual({
+      id,
+      external_id: "u-1",
+      type: "contact",
+      archived: false,
+    });
     expect((await api.get(`/contacts/${id}`)).status).toBe(200);
-    expect((await api.delete(`/contacts/${id}`)).body).toEqual({ id, external_id: "u-1", type: "contact", deleted: true });
+    expect((await api.delete(`/contacts/${id}`)).body).toEqual({
+      id,
+      external_id: "u-1",
+      type: "contact",
+      deleted: true,
+    });
     expect((await api.get(`/contacts/${id}`)).status).toBe(404);
     expect((await api.post("/contacts", { external_id: "u-1" })).status).toBe(200);
   });
@@ -141,7 +170,9 @@ describe("409 on duplicates", () => {
     await api.post(`/contacts/${id}/archive`);
     const res = await api.post("/contacts", { external_id: "u-1" });
     expect(res.status).toBe(409);
-    expect(res.body.errors).toEqual([{ code: "conflict", message: `An archived contact matching those details already exists with id=${id}` }]);
+    expect(res.body.errors).toEqual([
+      { code: "conflict", message: `An archived contact matching those details already exists with id=${id}` },
+    ]);
   });
 
   it("rejects an update that would duplicate another contact's external_id", async () => {
@@ -158,11 +189,24 @@ describe("409 on duplicates", () => {
 describe("custom attributes", () => {
   it("writes defined attributes of every data type, and null clears", async () => {
     const { api } = await withAttributes();
-    const values = { plan_name: "pro", seats: 3, health: 0.75, vip: true, trial_ends_at: 1_767_225_600, renewal: "2026-02-01T00:00:00Z" };
+    const values = {
+      plan_name: "pro",
+      seats: 3,
+      health: 0.75,
+      vip: true,
+      trial_ends_at: 1_767_225_600,
+      renewal: "2026-02-01T00:00:00Z",
+    };
     const created = (await api.post("/contacts", { external_id: "u-1", custom_attributes: values })).body;
     expect(created.custom_attributes).toEqual({ ...values, renewal: 1_769_904_000 });
     const cleared = (await api.put(`/contacts/${created.id}`, { custom_attributes: { vip: null, seats: 4 } })).body;
-    expect(cleared.custom_attributes).toEqual({ plan_name: "pro", seats: 4, health: 0.75, trial_ends_at: 1_767_225_600, renewal: 1_769_904_000 });
+    expect(cleared.custom_attributes).toEqual({
+      plan_name: "pro",
+      seats: 4,
+      health: 0.75,
+      trial_ends_at: 1_767_225_600,
+      renewal: 1_769_904_000,
+    });
   });
 
   it("answers 400 parameter_invalid for an attribute that is not defined", async () => {
@@ -195,7 +239,9 @@ describe("custom attributes", () => {
     const { api, clock } = await withAttributes();
     const created = (await api.post("/contacts", { external_id: "u-1", name: "A" })).body;
     clock.advance(5_000);
-    expect((await api.put(`/contacts/${created.id}`, { name: "B", custom_attributes: { seats: "many" } })).status).toBe(400);
+    expect((await api.put(`/contacts/${created.id}`, { name: "B", custom_attributes: { seats: "many" } })).status).toBe(
+      400,
+    );
     expect((await api.get(`/contacts/${created.id}`)).body).toEqual(created);
   });
 });

@@ -7,14 +7,21 @@ describe("control API", () => {
   it("reads and partially updates the configuration, rejecting unknown keys and bad values", async () => {
     const sim = createSimulator();
     expect((await send(sim, "GET", "/_sim/config")).body).toEqual(DEFAULT_CONFIG);
-    const updated = await send(sim, "POST", "/_sim/config", { body: { search_lag_ms: 5000, rate_limit: { limit: 10 }, faults: { latency_ms: { max: 5 } } } });
+    const updated = await send(sim, "POST", "/_sim/config", {
+      body: { search_lag_ms: 5000, rate_limit: { limit: 10 }, faults: { latency_ms: { max: 5 } } },
+    });
     expect(updated.body).toMatchObject({
       search_lag_ms: 5000,
       rate_limit: { limit: 10, window_ms: 10_000 },
       faults: { latency_ms: { min: 0, max: 5 }, error_rate: 0 },
     });
     expect(sim.config.rate_limit.limit).toBe(10);
-    for (const body of [{ nope: 1 }, { faults: { error_rate: 2 } }, { webhook_delivery: "sometimes" }, { rate_limit: { limit: -1 } }]) {
+    for (const body of [
+      { nope: 1 },
+      { faults: { error_rate: 2 } },
+      { webhook_delivery: "sometimes" },
+      { rate_limit: { limit: -1 } },
+    ]) {
       expect((await send(sim, "POST", "/_sim/config", { body })).status).toBe(400);
     }
   });
@@ -23,8 +30,15 @@ describe("control API", () => {
     const sim = createSimulator();
     const generated = await send(sim, "POST", "/_sim/workspaces", { body: {} });
     expect(generated.status).toBe(201);
-    expect(generated.body).toEqual({ app_id: expect.stringMatching(/^[a-z0-9]{8}$/), name: expect.any(String), region: "US", token: expect.any(String) });
-    const given = await send(sim, "POST", "/_sim/workspaces", { body: { app_id: "acme", name: "Acme", region: "EU", token: "tok-acme" } });
+    expect(generated.body).toEqual({
+      app_id: expect.stringMatching(/^[a-z0-9]{8}$/),
+      name: expect.any(String),
+      region: "US",
+      token: expect.any(String),
+    });
+    const given = await send(sim, "POST", "/_sim/workspaces", {
+      body: { app_id: "acme", name: "Acme", region: "EU", token: "tok-acme" },
+    });
     expect(given.body).toEqual({ app_id: "acme", name: "Acme", region: "EU", token: "tok-acme" });
     expect((await send(sim, "GET", "/eu/me", { token: "tok-acme" })).status).toBe(200);
     expect((await send(sim, "POST", "/_sim/workspaces", { body: { app_id: "acme" } })).status).toBe(409);
@@ -50,7 +64,10 @@ describe("control API", () => {
     const { app_id: appId, token } = sim.createWorkspace({ app_id: "acme" });
     const contact = (await send(sim, "POST", "/contacts", { token, body: { external_id: "u-1" } })).body;
     await send(sim, "POST", `/contacts/${contact.id}/archive`, { token });
-    await send(sim, "POST", "/data_attributes", { token, body: { name: "tier", model: "company", data_type: "string" } });
+    await send(sim, "POST", "/data_attributes", {
+      token,
+      body: { name: "tier", model: "company", data_type: "string" },
+    });
     const state = (await send(sim, "GET", `/_sim/state?app_id=${appId}`)).body;
     expect(state).toMatchObject({
       workspace: { app_id: "acme", region: "US" },
@@ -62,7 +79,9 @@ describe("control API", () => {
       events: [],
       data_attributes: [{ name: "tier", model: "company" }],
     });
-    expect((await send(sim, "GET", "/_sim/state")).body.workspaces).toEqual([expect.objectContaining({ app_id: "acme" })]);
+    expect((await send(sim, "GET", "/_sim/state")).body.workspaces).toEqual([
+      expect.objectContaining({ app_id: "acme" }),
+    ]);
   });
 
   it("resets everything back to the creation options", async () => {

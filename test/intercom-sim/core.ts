@@ -5,7 +5,14 @@
 import { applyConfigPatch, DEFAULT_CONFIG, mergeRateLimit } from "./config";
 import { IntercomError } from "./errors";
 import { accessToken, appIdCode, numericId } from "./ids";
-import { companyJson, contactJson, webhookCompanyJson, webhookContactJson, type CompanyLinks, type ContactLinks } from "./payloads";
+import {
+  type CompanyLinks,
+  type ContactLinks,
+  companyJson,
+  contactJson,
+  webhookCompanyJson,
+  webhookContactJson,
+} from "./payloads";
 import { seededRandom } from "./random";
 import type {
   CompanyRecord,
@@ -56,7 +63,8 @@ export class SimCore {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.fetch = options.fetch ?? ((request) => fetch(request));
-    this.initialConfig = options.config === undefined ? structuredClone(DEFAULT_CONFIG) : applyConfigPatch(DEFAULT_CONFIG, options.config);
+    this.initialConfig =
+      options.config === undefined ? structuredClone(DEFAULT_CONFIG) : applyConfigPatch(DEFAULT_CONFIG, options.config);
     this.config = structuredClone(this.initialConfig);
     this.random = seededRandom(this.config.seed);
   }

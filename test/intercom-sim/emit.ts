@@ -72,13 +72,19 @@ function itemFor(core: SimCore, ws: Workspace, request: EmitRequest): unknown {
     }
   }
   // Any other contact topic whose item is the contact itself (created, updated, archived, signed_up, …).
-  if (topic.startsWith("contact.") && !topic.includes(".tag.")) return core.webhookContactJson(ws, requireContact(ws, request.contact_id));
+  if (topic.startsWith("contact.") && !topic.includes(".tag."))
+    return core.webhookContactJson(ws, requireContact(ws, request.contact_id));
   throw invalid(`The simulator cannot build an item for '${topic}': pass one as 'item'`);
 }
 
 /** Queues the requested notification; null when webhooks are off or the topic is not subscribed. */
 export function emit(core: SimCore, request: EmitRequest): NotificationEnvelope | null {
-  if (typeof request !== "object" || request === null || typeof request.app_id !== "string" || typeof request.topic !== "string") {
+  if (
+    typeof request !== "object" ||
+    request === null ||
+    typeof request.app_id !== "string" ||
+    typeof request.topic !== "string"
+  ) {
     throw new IntercomError(400, "parameter_invalid", "emit needs app_id and topic");
   }
   const ws = core.workspace(request.app_id);

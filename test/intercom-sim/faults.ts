@@ -16,7 +16,8 @@ export function drawFault(faults: FaultConfig, random: () => number): InjectedFa
       ? { status: 500, code: "server_error", message: "Server Error" }
       : { status: 503, code: "service_unavailable", message: "Sorry, the API service is temporarily unavailable" };
   }
-  if (roll < faults.error_rate + faults.rate_limit_rate) return { status: 429, code: "rate_limit_exceeded", message: "" };
+  if (roll < faults.error_rate + faults.rate_limit_rate)
+    return { status: 429, code: "rate_limit_exceeded", message: "" };
   return null;
 }
 

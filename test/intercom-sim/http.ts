@@ -35,7 +35,8 @@ export function bodyObject(c: Context<SimEnv>): Record<string, unknown> {
   const body = c.get("body");
   if (!body.ok) throw new IntercomError(400, "parameter_invalid", "There was a problem in the JSON you submitted");
   if (body.value === undefined) return {};
-  if (typeof body.value !== "object" || body.value === null || Array.isArray(body.value)) throw invalid("The request body must be a JSON object");
+  if (typeof body.value !== "object" || body.value === null || Array.isArray(body.value))
+    throw invalid("The request body must be a JSON object");
   return body.value as Record<string, unknown>;
 }
 

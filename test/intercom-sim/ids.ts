@@ -9,7 +9,12 @@ function randomHex(bytes: number): string {
 
 /** A 24-hex object id (Mongo style: creation second, then randomness), as Intercom's contact and company ids. */
 export function objectId(nowMs: number): string {
-  return Math.floor(nowMs / 1000).toString(16).padStart(8, "0").slice(-8) + randomHex(8);
+  return (
+    Math.floor(nowMs / 1000)
+      .toString(16)
+      .padStart(8, "0")
+      .slice(-8) + randomHex(8)
+  );
 }
 
 /** An 8-character workspace id like `drzzt019`. */

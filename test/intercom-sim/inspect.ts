@@ -7,8 +7,17 @@ import { tagJson } from "./payloads";
 export function workspaceState(core: SimCore, appId: string) {
   const ws = core.workspace(appId);
   return {
-    workspace: { app_id: ws.appId, name: ws.name, region: ws.region, created_at: ws.createdAt, rate_limit: core.rateLimitOf(ws) },
-    contacts: [...ws.contacts.values()].map((contact) => ({ ...core.contactJson(ws, contact), archived: contact.archived })),
+    workspace: {
+      app_id: ws.appId,
+      name: ws.name,
+      region: ws.region,
+      created_at: ws.createdAt,
+      rate_limit: core.rateLimitOf(ws),
+    },
+    contacts: [...ws.contacts.values()].map((contact) => ({
+      ...core.contactJson(ws, contact),
+      archived: contact.archived,
+    })),
     merged: [...ws.mergedInto].map(([from, into]) => ({ from, into })),
     companies: [...ws.companies.values()].map((company) => core.companyJson(ws, company)),
     attachments: [...ws.companiesOfContact].flatMap(([contactId, companyIds]) =>
@@ -19,11 +28,18 @@ export function workspaceState(core: SimCore, appId: string) {
       [...applied].map(([tagId, appliedAt]) => ({ contact_id: contactId, tag_id: tagId, applied_at: appliedAt })),
     ),
     events: [...ws.events],
-    data_attributes: [...ws.customAttributes.contact.values(), ...ws.customAttributes.company.values()].map(customAttributeJson),
+    data_attributes: [...ws.customAttributes.contact.values(), ...ws.customAttributes.company.values()].map(
+      customAttributeJson,
+    ),
   };
 }
 
 /** The workspaces, without their content. */
 export function workspaceList(core: SimCore) {
-  return [...core.workspaces.values()].map((ws) => ({ app_id: ws.appId, name: ws.name, region: ws.region, rate_limit: core.rateLimitOf(ws) }));
+  return [...core.workspaces.values()].map((ws) => ({
+    app_id: ws.appId,
+    name: ws.name,
+    region: ws.region,
+    rate_limit: core.rateLimitOf(ws),
+  }));
 }

@@ -10,9 +10,14 @@ import type { Workspace } from "./workspace";
 export function liveContact(ws: Workspace, id: string): ContactRecord {
   const survivor = ws.mergedInto.get(id);
   if (survivor !== undefined) {
-    throw new IntercomError(410, "contact_merged", "This contact has been merged. See the 'Link' header for the canonical contact.", {
-      Link: `</contacts/${survivor}>; rel="canonical"`,
-    });
+    throw new IntercomError(
+      410,
+      "contact_merged",
+      "This contact has been merged. See the 'Link' header for the canonical contact.",
+      {
+        Link: `</contacts/${survivor}>; rel="canonical"`,
+      },
+    );
   }
   const contact = ws.contacts.get(id);
   if (!contact || contact.archived) throw userNotFound();

@@ -7,7 +7,9 @@ const sim = useIntercomSim();
 describe("msw wiring", () => {
   it("routes a fetch to the simulated Intercom: /me with a seeded token", async () => {
     const { token, app_id: appId } = sim.createWorkspace({ app_id: "wired", token: "seeded-token" });
-    const res = await fetch(`${INTERCOM_SIM_ORIGIN}/me`, { headers: { Authorization: `Bearer ${token}`, Accept: "application/json" } });
+    const res = await fetch(`${INTERCOM_SIM_ORIGIN}/me`, {
+      headers: { Authorization: `Bearer ${token}`, Accept: "application/json" },
+    });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { app: { id_code: string } }).app.id_code).toBe(appId);
   });

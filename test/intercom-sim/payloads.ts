@@ -47,7 +47,13 @@ export function webhookContactJson(c: ContactRecord, links: ContactLinks) {
   return { ...json, formatted_phone: c.phone };
 }
 
-function contactShape<T>(c: ContactRecord, links: ContactLinks, createdAt: T, updatedAt: T, extra: Record<string, unknown>) {
+function contactShape<T>(
+  c: ContactRecord,
+  links: ContactLinks,
+  createdAt: T,
+  updatedAt: T,
+  extra: Record<string, unknown>,
+) {
   const base = `/contacts/${c.id}`;
   return {
     type: "contact",
@@ -261,7 +267,10 @@ export function conversationJson(contact: ContactRecord, input: ConversationInpu
       url: null,
       redacted: false,
     },
-    contacts: { type: "contact.list", contacts: [{ type: "contact", id: contact.id, external_id: contact.external_id }] },
+    contacts: {
+      type: "contact.list",
+      contacts: [{ type: "contact", id: contact.id, external_id: contact.external_id }],
+    },
     teammates: { type: "admin.list", admins: [] },
     custom_attributes: {},
     first_contact_reply: { created_at: input.createdAt, type: "conversation", url: null },

@@ -21,7 +21,9 @@ describe("rate limit", () => {
       await api.get("/no/such/route"),
     ];
     expect(responses.map((r) => r.status)).toEqual([200, 404, 400, 200, 202, 404]);
-    responses.forEach((res, i) => expect(headersOf(res)).toEqual({ limit: "1666", remaining: String(1665 - i), reset: windowEnd }));
+    responses.forEach((res, i) =>
+      expect(headersOf(res)).toEqual({ limit: "1666", remaining: String(1665 - i), reset: windowEnd }),
+    );
   });
 
   it("answers 429 rate_limit_exceeded past the limit, and lets requests through again in the next window", async () => {
@@ -31,7 +33,10 @@ describe("rate limit", () => {
     for (let i = 0; i < 3; i++) expect((await api.get("/me")).status).toBe(200);
     const limited = await api.get("/me");
     expect(limited.status).toBe(429);
-    expect(limited.body).toMatchObject({ type: "error.list", errors: [{ code: "rate_limit_exceeded", message: "Exceeded rate limit of 3 in 10_seconds" }] });
+    expect(limited.body).toMatchObject({
+      type: "error.list",
+      errors: [{ code: "rate_limit_exceeded", message: "Exceeded rate limit of 3 in 10_seconds" }],
+    });
     const reset = Number(limited.headers.get("X-RateLimit-Reset"));
     expect(headersOf(limited)).toEqual({ limit: "3", remaining: "0", reset: String(reset) });
     expect(reset * 1000 - clock.now()).toBe(7_500);
@@ -85,7 +90,9 @@ describe("fault injection", () => {
   });
 
   it("uses Intercom's error shapes for injected faults and keeps the rate-limit headers", async () => {
-    const { api } = setup({ config: { rate_limit: { limit: 100_000 }, faults: { error_rate: 0.5, rate_limit_rate: 0.5 } } });
+    const { api } = setup({
+      config: { rate_limit: { limit: 100_000 }, faults: { error_rate: 0.5, rate_limit_rate: 0.5 } },
+    });
     const seen = new Map<number, { code: string; message: string }>();
     for (let i = 0; i < 50; i++) {
       const res = await api.get("/me");
@@ -94,7 +101,10 @@ describe("fault injection", () => {
     }
     expect(seen.get(500)?.code).toBe("server_error");
     expect(seen.get(503)?.code).toBe("service_unavailable");
-    expect(seen.get(429)).toEqual({ code: "rate_limit_exceeded", message: "Exceeded rate limit of 100000 in 10_seconds" });
+    expect(seen.get(429)).toEqual({
+      code: "rate_limit_exceeded",
+      message: "Exceeded rate limit of 100000 in 10_seconds",
+    });
   });
 
   it("answers about rate_limit_rate of requests with a spontaneous 429", async () => {
@@ -107,7 +117,10 @@ describe("fault injection", () => {
 
   it("adds latency drawn from [min, max]", async () => {
     const waits: number[] = [];
-    const sim = createSimulator({ sleep: async (ms) => void waits.push(ms), config: { faults: { latency_ms: { min: 20, max: 40 } } } });
+    const sim = createSimulator({
+      sleep: async (ms) => void waits.push(ms),
+      config: { faults: { latency_ms: { min: 20, max: 40 } } },
+    });
     const api = client(sim, sim.createWorkspace().token);
     for (let i = 0; i < 20; i++) await api.get("/me");
     expect(waits).toHaveLength(20);
@@ -146,10 +159,16 @@ describe("fault injection", () => {
     const { sim, api } = setup({ config: { faults: { error_rate: 1 } } });
     expect((await api.get("/me")).status).toBeGreaterThanOrEqual(500);
     expect((await send(sim, "GET", "/_sim/config")).status).toBe(200);
-    const consent = await send(sim, "GET", `/oauth?client_id=sim-client-id&state=s&redirect_uri=${encodeURIComponent("https://x.test/cb")}`);
+    const consent = await send(
+      sim,
+      "GET",
+      `/oauth?client_id=sim-client-id&state=s&redirect_uri=${encodeURIComponent("https://x.test/cb")}`,
+    );
     expect(consent.status).toBe(302);
     const code = new URL(consent.headers.get("location")!).searchParams.get("code")!;
-    const exchange = await send(sim, "POST", "/auth/eagle/token", { body: { code, client_id: "sim-client-id", client_secret: "sim-client-secret" } });
+    const exchange = await send(sim, "POST", "/auth/eagle/token", {
+      body: { code, client_id: "sim-client-id", client_secret: "sim-client-secret" },
+    });
     expect(exchange.status).toBe(200);
     expect((await api.post("/auth/uninstall")).status).toBe(200);
   });

@@ -11,7 +11,10 @@ describe("regions", () => {
     expect((await send(sim, "GET", "/au/me", { token: au.token })).body.app.region).toBe("AU");
     const created = await send(sim, "POST", "/eu/contacts", { token: eu.token, body: { external_id: "u-1" } });
     expect(created.status).toBe(200);
-    const found = await send(sim, "POST", "/eu/contacts/search", { token: eu.token, body: { query: { field: "external_id", operator: "=", value: "u-1" } } });
+    const found = await send(sim, "POST", "/eu/contacts/search", {
+      token: eu.token,
+      body: { query: { field: "external_id", operator: "=", value: "u-1" } },
+    });
     expect(found.body.total_count).toBe(1);
     expect((await send(sim, "GET", `/eu/contacts/${created.body.id}`, { token: eu.token })).status).toBe(200);
   });
@@ -41,16 +44,53 @@ describe("journal", () => {
   it("records every REST request with workspace, region, regionless path, query, status and body", async () => {
     const { sim, api, clock } = setup();
     const eu = sim.createWorkspace({ app_id: "app_eu", region: "EU" });
-    await send(sim, "POST", "/contacts", { token: api.token, body: { external_id: "u-1" }, headers: { "Intercom-Version": "2.16" } });
+    await send(sim, "POST", "/contacts", {
+      token: api.token,
+      body: { external_id: "u-1" },
+      headers: { "Intercom-Version": "2.16" },
+    });
     clock.advance(1234);
     await send(sim, "GET", "/eu/companies?company_id=acme", { token: eu.token });
     await send(sim, "GET", "/me", { token: "bad" });
     await send(sim, "GET", "/_sim/state");
     const entries = sim.journal();
     expect(entries).toEqual([
-      { seq: 1, at: clock.now() - 1234, app_id: "app_us", region: "US", method: "POST", path: "/contacts", query: {}, intercom_version: "2.16", status: 200, request_body: { external_id: "u-1" } },
-      { seq: 2, at: clock.now(), app_id: "app_eu", region: "EU", method: "GET", path: "/companies", query: { company_id: "acme" }, intercom_version: null, status: 404, request_body: null },
-      { seq: 3, at: clock.now(), app_id: null, region: "US", method: "GET", path: "/me", query: {}, intercom_version: null, status: 401, request_body: null },
+      {
+        seq: 1,
+        at: clock.now() - 1234,
+        app_id: "app_us",
+        region: "US",
+        method: "POST",
+        path: "/contacts",
+        query: {},
+        intercom_version: "2.16",
+        status: 200,
+        request_body: { external_id: "u-1" },
+      },
+      {
+        seq: 2,
+        at: clock.now(),
+        app_id: "app_eu",
+        region: "EU",
+        method: "GET",
+        path: "/companies",
+        query: { company_id: "acme" },
+        intercom_version: null,
+        status: 404,
+        request_body: null,
+      },
+      {
+        seq: 3,
+        at: clock.now(),
+        app_id: null,
+        region: "US",
+        method: "GET",
+        path: "/me",
+        query: {},
+        intercom_version: null,
+        status: 401,
+        request_body: null,
+      },
     ]);
   });
 
@@ -74,7 +114,11 @@ describe("journal", () => {
 
   it("records OAuth calls and raw bodies that are not JSON", async () => {
     const { sim, api } = setup();
-    await send(sim, "GET", `/oauth?client_id=sim-client-id&state=s&redirect_uri=${encodeURIComponent("https://x.test/cb")}`);
+    await send(
+      sim,
+      "GET",
+      `/oauth?client_id=sim-client-id&state=s&redirect_uri=${encodeURIComponent("https://x.test/cb")}`,
+    );
     await api.post("/contacts", "{oops");
     expect(sim.journal().map((e) => [e.path, e.status, e.request_body])).toEqual([
       ["/oauth", 302, null],

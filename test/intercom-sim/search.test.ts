@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { indexLookups, parseQuery, type FieldKind } from "./search";
+import { type FieldKind, indexLookups, parseQuery } from "./search";
 import { setup } from "./support";
 
 const HOUR = 3_600_000;
@@ -8,7 +8,8 @@ const unix = (iso: string) => Date.parse(iso) / 1000;
 
 type Api = ReturnType<typeof setup>["api"];
 
-const search = async (api: Api, query: unknown, extra: Record<string, unknown> = {}) => api.post("/contacts/search", { query, ...extra });
+const search = async (api: Api, query: unknown, extra: Record<string, unknown> = {}) =>
+  api.post("/contacts/search", { query, ...extra });
 const ids = (res: { body: { data: { external_id: string }[] } }) => res.body.data.map((c) => c.external_id).sort();
 
 /** Five users with varied fields, and a numeric custom attribute. */
@@ -16,8 +17,20 @@ async function people() {
   const ctx = setup();
   await ctx.api.post("/data_attributes", { name: "seats", model: "contact", data_type: "integer" });
   const rows = [
-    { external_id: "u1", email: "ada@example.com", name: "Ada Lovelace", phone: "+441", custom_attributes: { seats: 1 } },
-    { external_id: "u2", email: "Grace@Navy.mil", name: "Grace Hopper", phone: "+1202", custom_attributes: { seats: 5 } },
+    {
+      external_id: "u1",
+      email: "ada@example.com",
+      name: "Ada Lovelace",
+      phone: "+441",
+      custom_attributes: { seats: 1 },
+    },
+    {
+      external_id: "u2",
+      email: "Grace@Navy.mil",
+      name: "Grace Hopper",
+      phone: "+1202",
+      custom_attributes: { seats: 5 },
+    },
     { external_id: "u3", email: "alan@example.org", name: "Alan Turing", custom_attributes: { seats: 10 } },
     { external_id: "u4", email: "edsger@example.com", name: "Edsger Dijkstra" },
     { external_id: "u5", name: "No Email" },
@@ -63,9 +76,21 @@ describe("filters", () => {
 
   it("combines filters with AND and OR, nested two levels deep", async () => {
     const { api } = await people();
-    const and = { operator: "AND", value: [{ field: "email", operator: "$", value: ".com" }, { field: "name", operator: "^", value: "ed" }] };
+    const and = {
+      operator: "AND",
+      value: [
+        { field: "email", operator: "$", value: ".com" },
+        { field: "name", operator: "^", value: "ed" },
+      ],
+    };
     expect(ids(await search(api, and))).toEqual(["u4"]);
-    const or = { operator: "OR", value: [{ field: "external_id", operator: "=", value: "u1" }, { field: "email", operator: "~", value: "navy" }] };
+    const or = {
+      operator: "OR",
+      value: [
+        { field: "external_id", operator: "=", value: "u1" },
+        { field: "email", operator: "~", value: "navy" },
+      ],
+    };
     expect(ids(await search(api, or))).toEqual(["u1", "u2"]);
     const nested = { operator: "AND", value: [or, { field: "custom_attributes.seats", operator: ">", value: 2 }] };
     expect(ids(await search(api, nested))).toEqual(["u2"]);
@@ -99,7 +124,11 @@ describe("dates match by UTC calendar day", () => {
   async function spreadOverDays() {
     const ctx = setup();
     const startOfDay = Date.parse("2026-01-10T00:00:00Z");
-    for (const [externalId, at] of [["early", startOfDay + HOUR], ["late", startOfDay + 23 * HOUR], ["next", startOfDay + DAY + 10 * HOUR]] as const) {
+    for (const [externalId, at] of [
+      ["early", startOfDay + HOUR],
+      ["late", startOfDay + 23 * HOUR],
+      ["next", startOfDay + DAY + 10 * HOUR],
+    ] as const) {
       ctx.clock.advance(at - ctx.clock.now());
       await ctx.api.post("/contacts", { external_id: externalId, signed_up_at: unix("2025-12-31T18:00:00Z") });
     }
@@ -110,11 +139,21 @@ describe("dates match by UTC calendar day", () => {
     const { api } = await spreadOverDays();
     const noon10 = unix("2026-01-10T12:00:00Z");
     expect(ids(await search(api, { field: "created_at", operator: "=", value: noon10 }))).toEqual(["early", "late"]);
-    expect(ids(await search(api, { field: "created_at", operator: ">", value: unix("2026-01-10T00:00:00Z") }))).toEqual(["next"]);
-    expect(ids(await search(api, { field: "created_at", operator: ">", value: unix("2026-01-09T23:59:59Z") }))).toEqual(["early", "late", "next"]);
-    expect(ids(await search(api, { field: "created_at", operator: "<", value: unix("2026-01-11T23:00:00Z") }))).toEqual(["early", "late"]);
-    expect(ids(await search(api, { field: "created_at", operator: "<", value: unix("2026-01-10T23:30:00Z") }))).toEqual([]);
-    expect(ids(await search(api, { field: "signed_up_at", operator: "=", value: unix("2025-12-31T00:00:00Z") }))).toHaveLength(3);
+    expect(ids(await search(api, { field: "created_at", operator: ">", value: unix("2026-01-10T00:00:00Z") }))).toEqual(
+      ["next"],
+    );
+    expect(ids(await search(api, { field: "created_at", operator: ">", value: unix("2026-01-09T23:59:59Z") }))).toEqual(
+      ["early", "late", "next"],
+    );
+    expect(ids(await search(api, { field: "created_at", operator: "<", value: unix("2026-01-11T23:00:00Z") }))).toEqual(
+      ["early", "late"],
+    );
+    expect(ids(await search(api, { field: "created_at", operator: "<", value: unix("2026-01-10T23:30:00Z") }))).toEqual(
+      [],
+    );
+    expect(
+      ids(await search(api, { field: "signed_up_at", operator: "=", value: unix("2025-12-31T00:00:00Z") })),
+    ).toHaveLength(3);
   });
 
   it.each(["!=", ">=", "<=", "IN", "NIN", "~"])("answers 400 for %s on a date field", async (operator) => {
@@ -140,7 +179,13 @@ describe("pagination and sort", () => {
     const query = { field: "role", operator: "=", value: "user" };
     const first = await search(api, query, { pagination: { per_page: 3 } });
     expect(first.body).toMatchObject({ type: "list", total_count: 7 });
-    expect(first.body.pages).toEqual({ type: "pages", page: 1, per_page: 3, total_pages: 3, next: { per_page: 3, starting_after: expect.any(String) } });
+    expect(first.body.pages).toEqual({
+      type: "pages",
+      page: 1,
+      per_page: 3,
+      total_pages: 3,
+      next: { per_page: 3, starting_after: expect.any(String) },
+    });
     const seen = first.body.data.map((c: { external_id: string }) => c.external_id);
     let next = first.body.pages.next;
     while (next) {
@@ -166,7 +211,15 @@ describe("pagination and sort", () => {
     const { api } = await seven();
     const query = { field: "role", operator: "=", value: "user" };
     const byName = await search(api, query, { sort: { field: "name", order: "ascending" } });
-    expect(byName.body.data.map((c: { name: string }) => c.name)).toEqual(["Name 1", "Name 2", "Name 3", "Name 4", "Name 5", "Name 6", "Name 7"]);
+    expect(byName.body.data.map((c: { name: string }) => c.name)).toEqual([
+      "Name 1",
+      "Name 2",
+      "Name 3",
+      "Name 4",
+      "Name 5",
+      "Name 6",
+      "Name 7",
+    ]);
     const newest = await search(api, query, { sort: { field: "created_at", order: "descending" } });
     expect(newest.body.data[0].external_id).toBe("u7");
     const bad = await search(api, query, { sort: { field: "name", order: "sideways" } });
@@ -196,19 +249,45 @@ describe("index use", () => {
   const indexed = new Set(["id", "email", "external_id"]);
 
   it("answers equality on id, email and external_id from indexes, and scans otherwise", () => {
-    expect(indexLookups(parse({ field: "email", operator: "=", value: "a@b.c" }), indexed)).toEqual([{ field: "email", value: "a@b.c" }]);
-    const and = parse({ operator: "AND", value: [{ field: "name", operator: "~", value: "x" }, { field: "external_id", operator: "=", value: "u1" }] });
+    expect(indexLookups(parse({ field: "email", operator: "=", value: "a@b.c" }), indexed)).toEqual([
+      { field: "email", value: "a@b.c" },
+    ]);
+    const and = parse({
+      operator: "AND",
+      value: [
+        { field: "name", operator: "~", value: "x" },
+        { field: "external_id", operator: "=", value: "u1" },
+      ],
+    });
     expect(indexLookups(and, indexed)).toEqual([{ field: "external_id", value: "u1" }]);
-    const or = parse({ operator: "OR", value: [{ field: "external_id", operator: "=", value: "u1" }, { field: "email", operator: "IN", value: ["a", "b"] }] });
+    const or = parse({
+      operator: "OR",
+      value: [
+        { field: "external_id", operator: "=", value: "u1" },
+        { field: "email", operator: "IN", value: ["a", "b"] },
+      ],
+    });
     expect(indexLookups(or, indexed)).toHaveLength(3);
-    expect(indexLookups(parse({ operator: "OR", value: [{ field: "external_id", operator: "=", value: "u1" }, { field: "name", operator: "=", value: "x" }] }), indexed)).toBeNull();
+    expect(
+      indexLookups(
+        parse({
+          operator: "OR",
+          value: [
+            { field: "external_id", operator: "=", value: "u1" },
+            { field: "name", operator: "=", value: "x" },
+          ],
+        }),
+        indexed,
+      ),
+    ).toBeNull();
     expect(indexLookups(parse({ field: "email", operator: "~", value: "a" }), indexed)).toBeNull();
   });
 
   it("keeps thousands of equality searches fast among thousands of contacts", async () => {
     const { api } = setup({ config: { rate_limit: { limit: 100_000 } } });
     const count = 3000;
-    for (let i = 0; i < count; i++) await api.post("/contacts", { external_id: `u${i}`, email: `user${i}@example.com` });
+    for (let i = 0; i < count; i++)
+      await api.post("/contacts", { external_id: `u${i}`, email: `user${i}@example.com` });
     const started = performance.now();
     for (let i = 0; i < count; i++) {
       const res = await search(api, { field: "email", operator: "=", value: `user${i}@example.com` });

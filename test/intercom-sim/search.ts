@@ -56,9 +56,15 @@ export function parseQuery(raw: unknown, kindOf: (field: string) => FieldKind | 
   if (!isRecord(raw)) throw invalidQuery("query must be an object");
   if (raw.operator === "AND" || raw.operator === "OR") {
     if (depth >= MAX_GROUP_DEPTH) throw invalidQuery(`Search queries can nest at most ${MAX_GROUP_DEPTH} levels`);
-    if (!Array.isArray(raw.value) || raw.value.length === 0) throw invalidQuery(`${raw.operator} needs a non-empty list of filters`);
-    if (raw.value.length > MAX_GROUP_SIZE) throw invalidQuery(`A search group can hold at most ${MAX_GROUP_SIZE} filters`);
-    return { kind: "group", operator: raw.operator, children: raw.value.map((child) => parseQuery(child, kindOf, depth + 1)) };
+    if (!Array.isArray(raw.value) || raw.value.length === 0)
+      throw invalidQuery(`${raw.operator} needs a non-empty list of filters`);
+    if (raw.value.length > MAX_GROUP_SIZE)
+      throw invalidQuery(`A search group can hold at most ${MAX_GROUP_SIZE} filters`);
+    return {
+      kind: "group",
+      operator: raw.operator,
+      children: raw.value.map((child) => parseQuery(child, kindOf, depth + 1)),
+    };
   }
   return parseFilter(raw, kindOf);
 }
@@ -68,18 +74,28 @@ function parseFilter(raw: Record<string, unknown>, kindOf: (field: string) => Fi
   if (typeof field !== "string") throw invalidQuery("Each filter needs a field");
   const fieldKind = kindOf(field);
   if (!fieldKind) throw invalidQuery(`'${field}' is not a searchable field`);
-  if (typeof operator !== "string" || !(OPERATORS.text.has(operator as Operator) || OPERATORS.number.has(operator as Operator))) {
+  if (
+    typeof operator !== "string" ||
+    !(OPERATORS.text.has(operator as Operator) || OPERATORS.number.has(operator as Operator))
+  ) {
     throw invalidQuery(`'${String(operator)}' is not a valid operator`);
   }
   const op = operator as Operator;
-  if (!OPERATORS[fieldKind].has(op)) throw invalidQuery(`The operator '${op}' is not supported on ${fieldKind === "date" ? "date " : ""}field '${field}'`);
+  if (!OPERATORS[fieldKind].has(op))
+    throw invalidQuery(
+      `The operator '${op}' is not supported on ${fieldKind === "date" ? "date " : ""}field '${field}'`,
+    );
   checkValue(field, fieldKind, op, value);
   return { kind: "filter", field, fieldKind, operator: op, value };
 }
 
 function checkValue(field: string, kind: FieldKind, op: Operator, value: unknown): void {
   const scalarOk = (v: unknown) =>
-    kind === "number" || kind === "date" ? typeof v === "number" && Number.isFinite(v) : kind === "boolean" ? typeof v === "boolean" : typeof v === "string";
+    kind === "number" || kind === "date"
+      ? typeof v === "number" && Number.isFinite(v)
+      : kind === "boolean"
+        ? typeof v === "boolean"
+        : typeof v === "string";
   const ok =
     op === "IN" || op === "NIN"
       ? Array.isArray(value) && value.every(scalarOk)
@@ -95,7 +111,9 @@ const dayOf = (unixSeconds: number) => Math.floor(unixSeconds / DAY_SECONDS);
 /** Whether a record matches; `get` returns the record's value of a field (null when unset). */
 export function matches(node: QueryNode, get: (field: string) => unknown): boolean {
   if (node.kind === "group") {
-    return node.operator === "AND" ? node.children.every((c) => matches(c, get)) : node.children.some((c) => matches(c, get));
+    return node.operator === "AND"
+      ? node.children.every((c) => matches(c, get))
+      : node.children.some((c) => matches(c, get));
   }
   const actual = get(node.field) ?? null;
   const { operator: op, value, fieldKind: kind } = node;
@@ -106,7 +124,8 @@ export function matches(node: QueryNode, get: (field: string) => unknown): boole
     return op === "=" ? diff === 0 : op === ">" ? diff > 0 : diff < 0;
   }
   const equal = (expected: unknown) =>
-    actual !== null && (kind === "text" || kind === "text-ci" ? textOf(actual, kind) === textOf(expected, kind) : actual === expected);
+    actual !== null &&
+    (kind === "text" || kind === "text-ci" ? textOf(actual, kind) === textOf(expected, kind) : actual === expected);
   switch (op) {
     case "=":
       return equal(value);
@@ -130,13 +149,13 @@ export function matches(node: QueryNode, get: (field: string) => unknown): boole
   const needle = String(value).toLowerCase();
   switch (op) {
     case "~":
-      return haystack !== null && haystack.includes(needle);
+      return haystack?.includes(needle) ?? false;
     case "!~":
       return haystack === null || !haystack.includes(needle);
     case "^":
-      return haystack !== null && haystack.startsWith(needle);
+      return haystack?.startsWith(needle) ?? false;
     case "$":
-      return haystack !== null && haystack.endsWith(needle);
+      return haystack?.endsWith(needle) ?? false;
   }
 }
 
@@ -233,7 +252,11 @@ function decodeCursor(cursor: unknown): number {
   }
   const offset = text.startsWith(CURSOR_PREFIX) ? Number(text.slice(CURSOR_PREFIX.length)) : NaN;
   if (!Number.isInteger(offset) || offset < 0) {
-    throw new IntercomError(400, "client_error", "Invalid starting_after param. Please try again using a starting_after value from a paginated response");
+    throw new IntercomError(
+      400,
+      "client_error",
+      "Invalid starting_after param. Please try again using a starting_after value from a paginated response",
+    );
   }
   return offset;
 }

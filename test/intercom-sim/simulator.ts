@@ -116,7 +116,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     .notFound(() => errorResponse(404, "not_found", "Resource Not Found"))
     .onError((err) => {
       if (err instanceof IntercomError) return errorResponse(err.status, err.code, err.message, err.headers);
-      console.error({ level: "error", msg: "intercom-sim: unhandled error", error: String(err), stack: (err as Error).stack });
+      console.error({
+        level: "error",
+        msg: "intercom-sim: unhandled error",
+        error: String(err),
+        stack: (err as Error).stack,
+      });
       return errorResponse(500, "server_error", "Server Error");
     });
 

@@ -33,7 +33,12 @@ export interface SimResponse<T = any> {
 }
 
 /** Sends one request straight to `sim.app` and reads the JSON answer. */
-export async function send(sim: Simulator, method: string, path: string, init: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<SimResponse> {
+export async function send(
+  sim: Simulator,
+  method: string,
+  path: string,
+  init: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<SimResponse> {
   const headers: Record<string, string> = { Accept: "application/json", ...init.headers };
   if (init.token !== undefined) headers.Authorization = `Bearer ${init.token}`;
   let body: string | undefined;

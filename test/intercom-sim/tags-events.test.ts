@@ -8,7 +8,10 @@ describe("tags", () => {
     expect(created.body).toEqual({ type: "tag", id: expect.stringMatching(/^\d+$/), name: "VIP" });
     expect((await api.post("/tags", { name: "vip" })).body).toEqual(created.body);
     await api.post("/tags", { name: "Churn risk" });
-    expect((await api.get("/tags")).body).toEqual({ type: "list", data: [created.body, expect.objectContaining({ name: "Churn risk" })] });
+    expect((await api.get("/tags")).body).toEqual({
+      type: "list",
+      data: [created.body, expect.objectContaining({ name: "Churn risk" })],
+    });
     expect((await api.post("/tags", {})).status).toBe(400);
   });
 
@@ -18,10 +21,21 @@ describe("tags", () => {
     const tag = (await api.post("/tags", { name: "VIP" })).body;
     const applied = await api.post(`/contacts/${contact.id}/tags`, { id: tag.id });
     const adminId = (await api.get("/me")).body.id;
-    expect(applied.body).toEqual({ type: "tag", id: tag.id, name: "VIP", applied_at: Math.floor(clock.now() / 1000), applied_by: { type: "admin", id: adminId } });
-    expect((await api.get(`/contacts/${contact.id}`)).body.tags).toMatchObject({ total_count: 1, data: [{ type: "tag", id: tag.id, url: `/tags/${tag.id}` }] });
+    expect(applied.body).toEqual({
+      type: "tag",
+      id: tag.id,
+      name: "VIP",
+      applied_at: Math.floor(clock.now() / 1000),
+      applied_by: { type: "admin", id: adminId },
+    });
+    expect((await api.get(`/contacts/${contact.id}`)).body.tags).toMatchObject({
+      total_count: 1,
+      data: [{ type: "tag", id: tag.id, url: `/tags/${tag.id}` }],
+    });
     expect((await api.get(`/contacts/${contact.id}/tags`)).body).toEqual({ type: "list", data: [tag] });
-    expect(sim.state(ws.app_id).taggings).toEqual([{ contact_id: contact.id, tag_id: tag.id, applied_at: applied.body.applied_at }]);
+    expect(sim.state(ws.app_id).taggings).toEqual([
+      { contact_id: contact.id, tag_id: tag.id, applied_at: applied.body.applied_at },
+    ]);
 
     const removed = await api.delete(`/contacts/${contact.id}/tags/${tag.id}`);
     expect(removed.body).toEqual(tag);
@@ -48,11 +62,22 @@ describe("data events", () => {
   it("answers 202 with an empty body and stores the event", async () => {
     const { api, sim, ws } = setup();
     const contact = (await api.post("/contacts", { external_id: "u-1", email: "a@example.com" })).body;
-    const res = await api.post("/events", { event_name: "invited-friend", created_at: 1_768_000_000, user_id: "u-1", metadata: { plan: "pro" } });
+    const res = await api.post("/events", {
+      event_name: "invited-friend",
+      created_at: 1_768_000_000,
+      user_id: "u-1",
+      metadata: { plan: "pro" },
+    });
     expect(res.status).toBe(202);
     expect(res.text).toBe("");
     expect(sim.state(ws.app_id).events).toEqual([
-      { id: expect.any(String), contact_id: contact.id, event_name: "invited-friend", created_at: 1_768_000_000, metadata: { plan: "pro" } },
+      {
+        id: expect.any(String),
+        contact_id: contact.id,
+        event_name: "invited-friend",
+        created_at: 1_768_000_000,
+        metadata: { plan: "pro" },
+      },
     ]);
   });
 
@@ -74,7 +99,18 @@ describe("data events", () => {
     await api.post("/contacts", { external_id: "u-1" });
     const metadata = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`k${i}`, i]));
     expect((await api.post("/events", { event_name: "e", created_at: 1, user_id: "u-1", metadata })).status).toBe(202);
-    expect(Object.keys(sim.state(ws.app_id).events[0]!.metadata)).toEqual(["k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9"]);
+    expect(Object.keys(sim.state(ws.app_id).events[0]!.metadata)).toEqual([
+      "k0",
+      "k1",
+      "k2",
+      "k3",
+      "k4",
+      "k5",
+      "k6",
+      "k7",
+      "k8",
+      "k9",
+    ]);
   });
 
   it("de-duplicates on (contact, event_name, created_at): still 202, nothing new stored", async () => {

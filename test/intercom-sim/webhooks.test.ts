@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isoTimestamp } from "./payloads";
 import type { NotificationEnvelope } from "./simulator";
-import { send, setup, START_MS } from "./support";
+import { START_MS, send, setup } from "./support";
 
 interface Received {
   url: string;
@@ -29,8 +29,16 @@ function withReceiver(status = 200, config = {}) {
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/;
 
 async function hmacSha1Hex(secret: string, raw: Uint8Array): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-1" }, false, ["sign"]);
-  return [...new Uint8Array(await crypto.subtle.sign("HMAC", key, raw))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash: "SHA-1" },
+    false,
+    ["sign"],
+  );
+  return [...new Uint8Array(await crypto.subtle.sign("HMAC", key, raw))]
+    .map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
 }
 
 const topics = (sim: ReturnType<typeof setup>["sim"]) => sim.pendingWebhooks().map((n) => n.topic);
@@ -46,7 +54,10 @@ describe("envelope and delivery", () => {
     expect(delivery!.body).toEqual({
       type: "notification_event",
       app_id: "app_us",
-      data: { type: "notification_event_data", item: expect.objectContaining({ type: "contact", id: contact.id, role: "user" }) },
+      data: {
+        type: "notification_event_data",
+        item: expect.objectContaining({ type: "contact", id: contact.id, role: "user" }),
+      },
       links: {},
       id: expect.stringMatching(/^notif_[0-9a-f-]{36}$/),
       topic: "contact.user.created",
@@ -76,7 +87,12 @@ describe("envelope and delivery", () => {
     expect(item.created_at).toBe(isoTimestamp(START_MS));
     expect(item.updated_at).toBe("2026-01-10T12:00:00.000+00:00");
     expect(item.signed_up_at).toBe(1_700_000_000);
-    expect(item).toMatchObject({ sms_consent: false, unsubscribed_from_sms: false, formatted_phone: null, workspace_id: "app_us" });
+    expect(item).toMatchObject({
+      sms_consent: false,
+      unsubscribed_from_sms: false,
+      formatted_phone: null,
+      workspace_id: "app_us",
+    });
     expect(rest.created_at).toBe(START_MS / 1000);
   });
 
@@ -84,7 +100,9 @@ describe("envelope and delivery", () => {
     const { api, sim, received } = withReceiver(200, { client_secret: "rotated-secret" });
     await api.post("/contacts", { external_id: "u-1" });
     await sim.deliverWebhooks();
-    expect(received[0]!.headers.get("x-hub-signature")).toBe(`sha1=${await hmacSha1Hex("rotated-secret", received[0]!.raw)}`);
+    expect(received[0]!.headers.get("x-hub-signature")).toBe(
+      `sha1=${await hmacSha1Hex("rotated-secret", received[0]!.raw)}`,
+    );
   });
 
   it("redelivers with the same id and delivery_attempts counting up", async () => {
@@ -112,7 +130,10 @@ describe("envelope and delivery", () => {
     await api.post("/contacts", { external_id: "u-1" });
     await api.post("/contacts", { external_id: "u-2" });
     expect(await sim.deliverWebhooks()).toEqual([0, 0]);
-    expect(sim.deliveries()).toMatchObject([{ status: 0, error: expect.stringContaining("connection refused") }, { status: 0 }]);
+    expect(sim.deliveries()).toMatchObject([
+      { status: 0, error: expect.stringContaining("connection refused") },
+      { status: 0 },
+    ]);
   });
 
   it("delivers by itself after each response in auto mode", async () => {
@@ -142,7 +163,12 @@ describe("topics and items", () => {
     await api.put(`/contacts/${lead.id}`, { name: "Lead" });
     await api.put(`/contacts/${user.id}`, { name: "User" });
     await api.put(`/contacts/${user.id}`, { name: "User" });
-    expect(topics(sim)).toEqual(["contact.lead.created", "contact.user.created", "contact.lead.updated", "contact.user.updated"]);
+    expect(topics(sim)).toEqual([
+      "contact.lead.created",
+      "contact.user.created",
+      "contact.lead.updated",
+      "contact.user.updated",
+    ]);
   });
 
   it("emits company.created/updated with ISO times and tag_ids; attach/detach items have no type", async () => {
@@ -171,7 +197,13 @@ describe("topics and items", () => {
     });
     const item = attached!.data.item as Record<string, any>;
     expect(Object.keys(item).sort()).toEqual(["company", "contact"]);
-    expect(item.company).toMatchObject({ id: company.id, plan_id: company.plan.id, tag_ids: [], user_count: 1, created_at: expect.stringMatching(ISO) });
+    expect(item.company).toMatchObject({
+      id: company.id,
+      plan_id: company.plan.id,
+      tag_ids: [],
+      user_count: 1,
+      created_at: expect.stringMatching(ISO),
+    });
     expect(item.contact).toMatchObject({ type: "contact", id: contact.id, created_at: expect.stringMatching(ISO) });
     expect((detached!.data.item as Record<string, any>).company.user_count).toBe(0);
   });
@@ -244,7 +276,12 @@ describe("emitted on request", () => {
   it("conversation.user.created carries the Conversation model with the contact", async () => {
     const { api, sim, ws } = withReceiver();
     const contact = (await api.post("/contacts", { external_id: "u-1", email: "a@example.com", name: "Ada" })).body;
-    const notification = sim.emit({ app_id: ws.app_id, topic: "conversation.user.created", contact_id: contact.id, message: "Help <me>" })!;
+    const notification = sim.emit({
+      app_id: ws.app_id,
+      topic: "conversation.user.created",
+      contact_id: contact.id,
+      message: "Help <me>",
+    })!;
     expect(notification.data.item).toMatchObject({
       type: "conversation",
       id: expect.stringMatching(/^\d+$/),
@@ -268,7 +305,11 @@ describe("emitted on request", () => {
     const company = (await api.post("/companies", { company_id: "acme" })).body;
     await api.post(`/contacts/${contact.id}/companies`, { id: company.id });
     sim.takeWebhooks();
-    expect(sim.emit({ app_id: ws.app_id, topic: "company.deleted", company_id: company.id })!.data.item).toEqual({ id: company.id, type: "company", deleted: true });
+    expect(sim.emit({ app_id: ws.app_id, topic: "company.deleted", company_id: company.id })!.data.item).toEqual({
+      id: company.id,
+      type: "company",
+      deleted: true,
+    });
     expect(sim.emit({ app_id: ws.app_id, topic: "contact.deleted", contact_id: contact.id })!.data.item).toEqual({
       id: contact.id,
       external_id: "u-1",
@@ -284,8 +325,17 @@ describe("emitted on request", () => {
     const { api, sim, ws } = withReceiver();
     const lead = (await api.post("/contacts", { role: "lead", email: "a@example.com" })).body;
     const user = (await api.post("/contacts", { external_id: "u-1", email: "a@example.com" })).body;
-    const merged = sim.emit({ app_id: ws.app_id, topic: "contact.merged", contact_id: user.id, from_contact_id: lead.id })!;
-    expect(merged.data.item).toMatchObject({ type: "contact", id: user.id, merged_from: { type: "contact", id: lead.id } });
+    const merged = sim.emit({
+      app_id: ws.app_id,
+      topic: "contact.merged",
+      contact_id: user.id,
+      from_contact_id: lead.id,
+    })!;
+    expect(merged.data.item).toMatchObject({
+      type: "contact",
+      id: user.id,
+      merged_from: { type: "contact", id: lead.id },
+    });
     const gone = await api.get(`/contacts/${lead.id}`);
     expect(gone.status).toBe(410);
     expect(gone.body.errors[0].code).toBe("contact_merged");
@@ -296,8 +346,12 @@ describe("emitted on request", () => {
     const { api, sim, ws } = withReceiver();
     const contact = (await api.post("/contacts", { external_id: "u-1" })).body;
     sim.takeWebhooks();
-    expect(sim.emit({ app_id: ws.app_id, topic: "contact.user.updated", contact_id: contact.id })!.data.item).toMatchObject({ id: contact.id });
-    expect(sim.emit({ app_id: ws.app_id, topic: "visitor.signed_up", item: { type: "visitor", id: "v1" } })!.data.item).toEqual({ type: "visitor", id: "v1" });
+    expect(
+      sim.emit({ app_id: ws.app_id, topic: "contact.user.updated", contact_id: contact.id })!.data.item,
+    ).toMatchObject({ id: contact.id });
+    expect(
+      sim.emit({ app_id: ws.app_id, topic: "visitor.signed_up", item: { type: "visitor", id: "v1" } })!.data.item,
+    ).toEqual({ type: "visitor", id: "v1" });
     expect(() => sim.emit({ app_id: ws.app_id, topic: "conversation.admin.closed" })).toThrow(/item/);
   });
 
@@ -306,9 +360,15 @@ describe("emitted on request", () => {
     const emitted = await send(sim, "POST", "/_sim/webhooks/emit", { body: { app_id: ws.app_id, topic: "ping" } });
     expect(emitted.status).toBe(201);
     expect(emitted.body.notification.topic).toBe("ping");
-    expect((await send(sim, "GET", "/_sim/webhooks")).body).toMatchObject({ pending: [{ topic: "ping" }], delivered: [] });
+    expect((await send(sim, "GET", "/_sim/webhooks")).body).toMatchObject({
+      pending: [{ topic: "ping" }],
+      delivered: [],
+    });
     expect((await send(sim, "POST", "/_sim/webhooks/deliver")).body).toEqual({ statuses: [200] });
-    expect((await send(sim, "GET", "/_sim/webhooks")).body).toMatchObject({ pending: [], delivered: [{ topic: "ping", status: 200 }] });
+    expect((await send(sim, "GET", "/_sim/webhooks")).body).toMatchObject({
+      pending: [],
+      delivered: [{ topic: "ping", status: 200 }],
+    });
     expect(received).toHaveLength(1);
   });
 });

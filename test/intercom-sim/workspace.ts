@@ -79,7 +79,8 @@ export class Workspace {
   removeContact(contact: ContactRecord): void {
     this.unindexContact(contact);
     this.contacts.delete(contact.id);
-    for (const companyId of this.companiesOfContact.get(contact.id) ?? []) this.contactsOfCompany.get(companyId)?.delete(contact.id);
+    for (const companyId of this.companiesOfContact.get(contact.id) ?? [])
+      this.contactsOfCompany.get(companyId)?.delete(contact.id);
     this.companiesOfContact.delete(contact.id);
     this.taggings.delete(contact.id);
   }
@@ -119,7 +120,8 @@ export class Workspace {
   removeCompany(company: CompanyRecord): void {
     this.companies.delete(company.id);
     this.companyIdByCompanyId.delete(company.company_id);
-    for (const contactId of this.contactsOfCompany.get(company.id) ?? []) this.companiesOfContact.get(contactId)?.delete(company.id);
+    for (const contactId of this.contactsOfCompany.get(company.id) ?? [])
+      this.companiesOfContact.get(contactId)?.delete(company.id);
     this.contactsOfCompany.delete(company.id);
   }
 

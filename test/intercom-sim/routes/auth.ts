@@ -12,7 +12,8 @@ export function oauthRoutes(core: SimCore) {
       const { client_id: clientId, state, redirect_uri: redirectUri } = c.req.query();
       if (clientId !== core.config.client_id) throw new IntercomError(400, "parameter_invalid", "Unknown client_id");
       // Intercom falls back to the app's first registered redirect URL; the simulator has none, so it needs one.
-      if (!redirectUri || !URL.canParse(redirectUri)) throw new IntercomError(400, "parameter_invalid", "redirect_uri must be an absolute URL");
+      if (!redirectUri || !URL.canParse(redirectUri))
+        throw new IntercomError(400, "parameter_invalid", "redirect_uri must be an absolute URL");
       const target = new URL(redirectUri);
       if (core.config.oauth_deny) {
         target.searchParams.set("error", "access_denied");
@@ -28,7 +29,8 @@ export function oauthRoutes(core: SimCore) {
         throw new IntercomError(401, "unauthorized", "Unauthorized");
       }
       const appId = typeof body.code === "string" ? core.oauthCodes.get(body.code) : undefined;
-      if (appId === undefined || !core.workspaces.has(appId)) throw new IntercomError(401, "unauthorized", "Unauthorized Code");
+      if (appId === undefined || !core.workspaces.has(appId))
+        throw new IntercomError(401, "unauthorized", "Unauthorized Code");
       core.oauthCodes.delete(body.code as string);
       const token = core.issueToken(appId);
       return c.json({ token_type: "Bearer", token, access_token: token });

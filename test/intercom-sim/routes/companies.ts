@@ -10,7 +10,17 @@ import { attachmentCompanyJson } from "../payloads";
 import type { CompanyRecord, ContactRecord, CustomValue } from "../types";
 import type { Workspace } from "../workspace";
 
-const UPDATE_KEYS = ["name", "plan", "size", "website", "industry", "monthly_spend", "remote_created_at", "custom_attributes", "update_last_request_at"];
+const UPDATE_KEYS = [
+  "name",
+  "plan",
+  "size",
+  "website",
+  "industry",
+  "monthly_spend",
+  "remote_created_at",
+  "custom_attributes",
+  "update_last_request_at",
+];
 const CREATE_KEYS = new Set(["company_id", ...UPDATE_KEYS]);
 /** `company_id` cannot change once set, so `PUT /companies/{id}` rejects it like any unknown key. */
 const PUT_KEYS = new Set(UPDATE_KEYS);
@@ -42,18 +52,29 @@ function readCompanyPatch(body: Record<string, unknown>, ws: Workspace, nowSecon
   };
   const spend = body.monthly_spend;
   if (spend !== undefined) {
-    if (spend !== null && (typeof spend !== "number" || !Number.isFinite(spend))) throw invalid("monthly_spend must be a number");
+    if (spend !== null && (typeof spend !== "number" || !Number.isFinite(spend)))
+      throw invalid("monthly_spend must be a number");
     // Intercom truncates floats to integers.
     const truncated = spend === null ? 0 : Math.trunc(spend);
     if (Math.abs(truncated) > MAX_MONTHLY_SPEND) throw invalid(`monthly_spend must be at most ${MAX_MONTHLY_SPEND}`);
     patch.monthly_spend = truncated;
   }
   if (optionalBoolean(body, "update_last_request_at")) patch.last_request_at = nowSeconds;
-  if (body.custom_attributes !== undefined) patch.custom_attributes = checkCustomAttributes(body.custom_attributes, ws.customAttributes.company);
+  if (body.custom_attributes !== undefined)
+    patch.custom_attributes = checkCustomAttributes(body.custom_attributes, ws.customAttributes.company);
   return patch;
 }
 
-const SCALAR_FIELDS = ["name", "plan", "size", "website", "industry", "monthly_spend", "remote_created_at", "last_request_at"] as const;
+const SCALAR_FIELDS = [
+  "name",
+  "plan",
+  "size",
+  "website",
+  "industry",
+  "monthly_spend",
+  "remote_created_at",
+  "last_request_at",
+] as const;
 
 function applyPatch(company: CompanyRecord, patch: CompanyPatch): { next: CompanyRecord; changed: boolean } {
   const next: CompanyRecord = { ...company };
@@ -175,9 +196,12 @@ export function companyRoutes(core: SimCore) {
     .get("/companies", (c) => {
       const ws = c.get("ws");
       const { company_id: companyId, name } = c.req.query();
-      if (companyId === undefined && name === undefined) return c.json(companyList(core, ws, [...ws.companies.values()], 15));
+      if (companyId === undefined && name === undefined)
+        return c.json(companyList(core, ws, [...ws.companies.values()], 15));
       const company =
-        companyId !== undefined ? ws.companyByCompanyId(companyId) : [...ws.companies.values()].find((candidate) => candidate.name === name);
+        companyId !== undefined
+          ? ws.companyByCompanyId(companyId)
+          : [...ws.companies.values()].find((candidate) => candidate.name === name);
       if (!company) throw companyNotFound();
       return c.json(companyList(core, ws, [company], 15));
     })
@@ -191,16 +215,26 @@ export function companyRoutes(core: SimCore) {
       const company = companyById(ws, c.req.param("id"));
       const body = bodyObject(c);
       rejectUnknownKeys(body, PUT_KEYS);
-      return c.json(core.companyJson(ws, updateCompany(core, ws, company, readCompanyPatch(body, ws, core.nowSeconds()))));
+      return c.json(
+        core.companyJson(ws, updateCompany(core, ws, company, readCompanyPatch(body, ws, core.nowSeconds()))),
+      );
     })
     .post("/contacts/:id/companies", (c) => {
       const ws = c.get("ws");
       const contact = liveContact(ws, c.req.param("id"));
       const companyId = bodyObject(c).id;
-      if (typeof companyId !== "string" || companyId === "") throw new IntercomError(400, "parameter_not_found", "company not specified");
+      if (typeof companyId !== "string" || companyId === "")
+        throw new IntercomError(400, "parameter_not_found", "company not specified");
       const company = companyById(ws, companyId);
-      if (!ws.companiesOfContact.get(contact.id)?.has(company.id) && ws.companyIdsOf(contact.id).length >= MAX_COMPANIES_PER_CONTACT) {
-        throw new IntercomError(400, "contact_company_limit_exceeded", "Contact has reached the maximum of 1000 company associations");
+      if (
+        !ws.companiesOfContact.get(contact.id)?.has(company.id) &&
+        ws.companyIdsOf(contact.id).length >= MAX_COMPANIES_PER_CONTACT
+      ) {
+        throw new IntercomError(
+          400,
+          "contact_company_limit_exceeded",
+          "Contact has reached the maximum of 1000 company associations",
+        );
       }
       if (ws.attach(contact.id, company.id)) notifyAttachment(core, ws, "attached", contact, company);
       return c.json(core.companyJson(ws, company));
@@ -217,12 +251,25 @@ export function companyRoutes(core: SimCore) {
     .get("/contacts/:id/companies", (c) => {
       const ws = c.get("ws");
       const contact = liveContact(ws, c.req.param("id"));
-      return c.json(companyList(core, ws, ws.companyIdsOf(contact.id).map((id) => companyById(ws, id)), 50));
+      return c.json(
+        companyList(
+          core,
+          ws,
+          ws.companyIdsOf(contact.id).map((id) => companyById(ws, id)),
+          50,
+        ),
+      );
     });
 }
 
 /** `company.contact.attached|detached`: the item has no `type`, only `company` and `contact` (as recorded). */
-function notifyAttachment(core: SimCore, ws: Workspace, change: "attached" | "detached", contact: ContactRecord, company: CompanyRecord): void {
+function notifyAttachment(
+  core: SimCore,
+  ws: Workspace,
+  change: "attached" | "detached",
+  contact: ContactRecord,
+  company: CompanyRecord,
+): void {
   core.notify(ws.appId, `company.contact.${change}`, {
     company: attachmentCompanyJson(company, core.companyLinks(ws, company)),
     contact: core.webhookContactJson(ws, contact),

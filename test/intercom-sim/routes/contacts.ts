@@ -7,7 +7,17 @@ import { bodyObject, optionalBoolean, optionalInteger, optionalString, rejectUnk
 import { objectId } from "../ids";
 import { liveContact, liveUserByExternalId } from "../lookup";
 import { archivedContactJson, deletedContactJson, seconds } from "../payloads";
-import { compareForSort, indexLookups, matches, pagesJson, parsePagination, parseQuery, parseSort, type FieldKind, type QueryNode } from "../search";
+import {
+  compareForSort,
+  type FieldKind,
+  indexLookups,
+  matches,
+  pagesJson,
+  parsePagination,
+  parseQuery,
+  parseSort,
+  type QueryNode,
+} from "../search";
 import type { ContactRecord, CustomValue, Role } from "../types";
 import type { Workspace } from "../workspace";
 
@@ -60,7 +70,8 @@ function readContactPatch(body: Record<string, unknown>, ws: Workspace): Contact
     signed_up_at: optionalInteger(body, "signed_up_at"),
     last_seen_at: optionalInteger(body, "last_seen_at"),
   };
-  if (body.custom_attributes !== undefined) patch.custom_attributes = checkCustomAttributes(body.custom_attributes, ws.customAttributes.contact);
+  if (body.custom_attributes !== undefined)
+    patch.custom_attributes = checkCustomAttributes(body.custom_attributes, ws.customAttributes.contact);
   return patch;
 }
 
@@ -136,7 +147,13 @@ function contactFieldKind(ws: Workspace, field: string): FieldKind | undefined {
   if (!field.startsWith(CUSTOM_PREFIX)) return CONTACT_FIELD_KINDS[field];
   const dataType = ws.customAttributes.contact.get(field.slice(CUSTOM_PREFIX.length))?.data_type;
   if (dataType === undefined) return undefined;
-  return dataType === "integer" || dataType === "float" ? "number" : dataType === "datetime" ? "date" : dataType === "string" ? "text" : dataType;
+  return dataType === "integer" || dataType === "float"
+    ? "number"
+    : dataType === "datetime"
+      ? "date"
+      : dataType === "string"
+        ? "text"
+        : dataType;
 }
 
 function contactFieldValue(contact: ContactRecord, field: string): unknown {
@@ -225,9 +242,15 @@ export function contactRoutes(core: SimCore) {
       const indexedBefore = core.now() - core.config.search_lag_ms;
       const hits: ContactRecord[] = [];
       for (const contact of candidates(ws, query)) {
-        if (!contact.archived && contact.created_at_ms <= indexedBefore && matches(query, (f) => contactFieldValue(contact, f))) hits.push(contact);
+        if (
+          !contact.archived &&
+          contact.created_at_ms <= indexedBefore &&
+          matches(query, (f) => contactFieldValue(contact, f))
+        )
+          hits.push(contact);
       }
-      if (sort) hits.sort((a, b) => compareForSort(contactFieldValue(a, sort.field), contactFieldValue(b, sort.field), sort));
+      if (sort)
+        hits.sort((a, b) => compareForSort(contactFieldValue(a, sort.field), contactFieldValue(b, sort.field), sort));
       return c.json({
         type: "list",
         data: hits.slice(page.offset, page.offset + page.perPage).map((contact) => core.contactJson(ws, contact)),

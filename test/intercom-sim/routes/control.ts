@@ -1,5 +1,5 @@
 /** The control API under /_sim: JSON, no auth, each route a thin wrapper over a Simulator method. */
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { IntercomError, invalid } from "../errors";
 import { rejectUnknownKeys, type SimEnv } from "../http";
 import type { Simulator } from "../simulator";
@@ -15,7 +15,8 @@ async function controlBody(c: Context<SimEnv>): Promise<Record<string, unknown>>
   } catch {
     throw invalid("The body must be JSON");
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid("The body must be a JSON object");
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw invalid("The body must be a JSON object");
   return value as Record<string, unknown>;
 }
 
@@ -24,9 +25,11 @@ const WORKSPACE_KEYS = new Set(["app_id", "name", "region", "token", "rate_limit
 function workspaceInit(body: Record<string, unknown>): WorkspaceInit {
   rejectUnknownKeys(body, WORKSPACE_KEYS);
   for (const key of ["app_id", "name", "region", "token"]) {
-    if (body[key] !== undefined && (typeof body[key] !== "string" || body[key] === "")) throw invalid(`${key} must be a non-empty string`);
+    if (body[key] !== undefined && (typeof body[key] !== "string" || body[key] === ""))
+      throw invalid(`${key} must be a non-empty string`);
   }
-  if (body.rate_limit !== undefined && (typeof body.rate_limit !== "object" || body.rate_limit === null)) throw invalid("rate_limit must be an object");
+  if (body.rate_limit !== undefined && (typeof body.rate_limit !== "object" || body.rate_limit === null))
+    throw invalid("rate_limit must be an object");
   return body as WorkspaceInit;
 }
 

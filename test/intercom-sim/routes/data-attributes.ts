@@ -32,13 +32,18 @@ export function dataAttributeRoutes(core: SimCore) {
       const model = body.model as AttributeModel;
       if (!MODELS.includes(model)) throw invalidModel();
       const name = typeof body.name === "string" ? body.name : "";
-      if (!isValidAttributeName(name)) throw invalid("Your name for this attribute must only contain alphanumeric characters, currency symbols, and hyphens");
+      if (!isValidAttributeName(name))
+        throw invalid(
+          "Your name for this attribute must only contain alphanumeric characters, currency symbols, and hyphens",
+        );
       // "options" (list) attributes are not simulated.
       if (!DATA_TYPES.includes(body.data_type as DataType)) throw invalid("Data Type isn't an option");
       const taken = ws.customAttributes[model].has(name) || standardAttributes(model).some((a) => a.name === name);
       if (taken) {
         const data = model === "contact" ? "people" : "company";
-        throw invalid(`You already have '${name}' in your ${data} data. To save this as new ${data} data, use a different name.`);
+        throw invalid(
+          `You already have '${name}' in your ${data} data. To save this as new ${data} data, use a different name.`,
+        );
       }
       const attribute = {
         id: Number(numericId()),

@@ -38,9 +38,11 @@ export function eventRoutes(core: SimCore) {
     const eventName = body.event_name;
     if (typeof eventName !== "string" || eventName.trim() === "") throw invalid("event_name is required");
     const createdAt = body.created_at;
-    if (!Number.isSafeInteger(createdAt)) throw invalid("created_at is required and must be a Unix timestamp in seconds");
+    if (!Number.isSafeInteger(createdAt))
+      throw invalid("created_at is required and must be a Unix timestamp in seconds");
     const metadata = body.metadata ?? {};
-    if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) throw invalid("metadata must be an object");
+    if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata))
+      throw invalid("metadata must be an object");
     const contact = eventContact(ws, body);
     const key = `${contact.id}\u0000${eventName}\u0000${createdAt}`;
     if (!ws.eventKeys.has(key)) {

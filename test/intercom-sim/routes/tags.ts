@@ -22,7 +22,13 @@ function uniqueTagId(ws: Workspace): string {
 }
 
 /** `contact.user.tag.created`, `contact.lead.tag.deleted`, …: item `{type: "contact_tag", created_at, tag, contact}`. */
-function notifyTagging(core: SimCore, ws: Workspace, contact: ContactRecord, tag: TagRecord, change: "created" | "deleted"): void {
+function notifyTagging(
+  core: SimCore,
+  ws: Workspace,
+  contact: ContactRecord,
+  tag: TagRecord,
+  change: "created" | "deleted",
+): void {
   core.notify(ws.appId, `contact.${contact.role}.tag.${change}`, {
     type: "contact_tag",
     created_at: core.nowSeconds(),
@@ -63,7 +69,8 @@ export function tagRoutes(core: SimCore) {
       const ws = c.get("ws");
       const contact = liveContact(ws, c.req.param("id"));
       const tagId = bodyObject(c).id;
-      if (tagId === undefined || tagId === null || tagId === "") throw new IntercomError(400, "parameter_not_found", "tag not specified");
+      if (tagId === undefined || tagId === null || tagId === "")
+        throw new IntercomError(400, "parameter_not_found", "tag not specified");
       const tag = tagById(ws, tagId);
       let applied = ws.taggings.get(contact.id);
       if (!applied) ws.taggings.set(contact.id, (applied = new Map()));

@@ -3,7 +3,7 @@ import { app } from "./api/app";
 import type { Env } from "./env";
 import { runHousekeeping } from "./ops/housekeeping";
 import { handleQueueBatch } from "./queues";
-import { runSweeps } from "./source/sweep";
+import { runSweeps } from "./source/sweep/run";
 
 export { ContactSync } from "./destination/contact-sync";
 export { RateBudget } from "./intercom/rate-budget";

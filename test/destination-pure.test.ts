@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { coerce } from "../src/destination/coerce";
-import { passesSegmentFilter } from "../src/destination/filter";
-import { chooseContact } from "../src/destination/match";
-import { changedFields, companyPayload, contactPayload } from "../src/destination/payload";
-import { backoff, decide } from "../src/destination/retry-policy";
+import { coerce } from "../src/destination/plan/coerce";
+import { passesSegmentFilter } from "../src/destination/plan/filter";
+import { chooseContact } from "../src/destination/plan/match";
+import { changedFields, companyPayload, contactPayload } from "../src/destination/plan/payload";
+import { backoff, decide } from "../src/destination/plan/retry-policy";
 import { requestBody } from "../src/intercom/fields";
 import type { ContactSummary } from "../src/intercom/gateway";
 

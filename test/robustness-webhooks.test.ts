@@ -11,7 +11,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MAX_WEBHOOK_BYTES } from "../src/api/webhooks";
+import { MAX_WEBHOOK_BYTES } from "../src/api/intercom-webhook/route";
 import type { Env } from "../src/env";
 import type { InboundMessage } from "../src/source/inbound-message";
 import { seedConnection } from "./helpers/connections";

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { MAX_WEBHOOK_BYTES } from "../src/api/webhooks";
+import { MAX_WEBHOOK_BYTES } from "../src/api/intercom-webhook/route";
 import {
   deliverAndWait,
   fixture,

@@ -1,21 +1,21 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { readEnvelope } from "../src/api/intercom-webhook/envelope";
+import { signatureBytes } from "../src/api/intercom-webhook/signature";
 import type { FieldMapping } from "../src/db/schema";
+import { isOlderThan, parseIntercomTime, unixSeconds } from "../src/intercom/times";
+import { AttachmentItem, CompanyItem, ContactItem, ConversationItem, EventItem } from "../src/intercom/webhook-items";
 import { describeError } from "../src/lib/errors";
-import { conversationContact } from "../src/source/chat-events";
+import { conversationContact } from "../src/source/capture/chat";
+import { contactIdentity, contactRemoteState, contactUserPatch } from "../src/source/capture/mapping";
 import { companyAccountPatch, companyRemoteState, planName } from "../src/source/company-mapping";
 import { retryDelaySeconds } from "../src/source/consumer";
-import { contactIdentity, contactRemoteState, contactUserPatch } from "../src/source/contact-mapping";
 import { propertyOfCustomAttribute } from "../src/source/custom-attributes";
-import { readEnvelope } from "../src/source/envelope";
+import { changedSince } from "../src/source/echo";
 import { skipReason } from "../src/source/gate";
 import { inboundMessageOf, messageBytes } from "../src/source/inbound-message";
-import { AttachmentItem, CompanyItem, ContactItem, ConversationItem, EventItem } from "../src/source/items";
 import { projectItem } from "../src/source/projection";
-import { changedSince } from "../src/source/remote-state";
-import { signatureBytes } from "../src/source/signature";
 import type { ConnectionRow } from "../src/source/store";
-import { isOlderThan, parseIntercomTime, unixSeconds } from "../src/source/times";
 import { routeTopic } from "../src/source/topics";
 import { fixture } from "./helpers/webhooks";
 

@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { app } from "../src/api/app";
-import { MAX_MESSAGE_BYTES, MAX_WEBHOOK_BYTES } from "../src/api/webhooks";
+import { MAX_MESSAGE_BYTES, MAX_WEBHOOK_BYTES } from "../src/api/intercom-webhook/route";
 import type { Env } from "../src/env";
 import { InboundMessage } from "../src/source/inbound-message";
 import { fixture, notification, sign, WEBHOOK_URL, webhookRequest } from "./helpers/webhooks";

@@ -3,7 +3,6 @@ import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
-import { ProblemError, problemResponse } from "../lib/problem";
 import { accounts } from "./accounts";
 import { actionsApi } from "./actions";
 import { apiBodyLimit } from "./body-limit";
@@ -11,12 +10,13 @@ import { connectionsApi } from "./connections";
 import { deadLettersApi } from "./dead-letters";
 import { destinationAdmin } from "./destination-admin";
 import { health } from "./health";
+import { webhooks } from "./intercom-webhook/route";
 import { connectionLogs } from "./logs";
 import { oauthCallback, oauthStart } from "./oauth";
+import { ProblemError, problemResponse } from "./problem";
 import { router } from "./router";
 import { uninstall } from "./uninstall";
 import { users } from "./users";
-import { webhooks } from "./webhooks";
 
 const api = router();
 // A path that exists, asked with another method: 405 with `Allow`, rather than the 404 of a path that does not.

@@ -21,7 +21,7 @@ import {
 } from "jose";
 import type { AppEnv, AuthContext, Env } from "../env";
 import { log } from "../lib/log";
-import { ProblemError } from "../lib/problem";
+import { ProblemError } from "./problem";
 
 export type Scope = "admin" | "ingest";
 

@@ -3,7 +3,7 @@
  * Content-Length, or while streaming one without). The webhook route has its own cap (see webhooks.ts).
  */
 import { bodyLimit } from "hono/body-limit";
-import { ProblemError } from "../lib/problem";
+import { ProblemError } from "./problem";
 
 export const MAX_API_BODY_BYTES = 1024 * 1024;
 

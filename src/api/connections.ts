@@ -17,9 +17,9 @@ import { database } from "../db/client";
 import type { Env } from "../env";
 import { IntercomCallError } from "../intercom/workspace";
 import { log } from "../lib/log";
-import { ProblemError } from "../lib/problem";
 import { requireScope } from "./auth";
 import { ConnectionIdParams } from "./connection-schemas";
+import { ProblemError } from "./problem";
 import { problems } from "./problems";
 import { router } from "./router";
 

@@ -3,10 +3,10 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { findConnection } from "../connections/repository";
 import { database } from "../db/client";
 import type { Env } from "../env";
-import { ProblemError } from "../lib/problem";
 import { listDeadLetters, replayDeadLetters } from "../ops/replay";
 import { requireScope } from "./auth";
 import { ConnectionIdParams } from "./connection-schemas";
+import { ProblemError } from "./problem";
 import { problem, problems } from "./problems";
 import { router } from "./router";
 

@@ -8,9 +8,9 @@ import { database } from "../db/client";
 import { previewContactSync } from "../destination/preview";
 import { startResync } from "../destination/resync";
 import type { Env } from "../env";
-import { ProblemError } from "../lib/problem";
 import { requireScope } from "./auth";
 import { ConnectionIdParams } from "./connection-schemas";
+import { ProblemError } from "./problem";
 import { problem, problems } from "./problems";
 import { router } from "./router";
 

@@ -11,9 +11,9 @@ import { findConnection } from "../connections/repository";
 import { database } from "../db/client";
 import type { SyncOutcome } from "../db/schema";
 import { log } from "../lib/log";
-import { ProblemError } from "../lib/problem";
 import { requireScope } from "./auth";
 import { ConnectionIdParams } from "./connection-schemas";
+import { ProblemError } from "./problem";
 import { problems } from "./problems";
 import { router } from "./router";
 

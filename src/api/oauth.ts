@@ -18,9 +18,9 @@ import type { Env } from "../env";
 import { exchangeCode } from "../intercom/oauth";
 import { IntercomCallError } from "../intercom/workspace";
 import { log } from "../lib/log";
-import { ProblemError } from "../lib/problem";
 import { requireScope } from "./auth";
 import { emptyBodyIsEmptyObject } from "./connection-schemas";
+import { ProblemError } from "./problem";
 import { problems } from "./problems";
 import { router } from "./router";
 

@@ -6,7 +6,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { ZodError } from "zod";
 import type { AppEnv } from "../env";
 import { log } from "../lib/log";
-import { ProblemError, type ProblemFieldError } from "../lib/problem";
+import { ProblemError, type ProblemFieldError } from "./problem";
 
 /** A new sub-app whose validation failures become 422 problems with one entry per bad path. */
 export function router() {

@@ -11,8 +11,8 @@ import { intercomIdOfLocal } from "../graph/links";
 import { accountsOfUser } from "../graph/memberships";
 import { nestsDeeperThan } from "../graph/properties";
 import { findUser, type UserRow } from "../graph/users";
-import { ProblemError } from "../lib/problem";
 import { requireScope } from "./auth";
+import { ProblemError } from "./problem";
 import { problem } from "./problems";
 import { router } from "./router";
 

@@ -4,6 +4,7 @@
  * Every outcome is one log line; no line carries a token.
  */
 
+import { ProblemError, type ProblemFieldError } from "../api/problem";
 import type { Database } from "../db/client";
 import type { FieldMapping, Region } from "../db/schema";
 import { resumeParkedSyncs } from "../destination/parking";
@@ -22,7 +23,6 @@ import {
 } from "../intercom/workspace";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
-import { ProblemError, type ProblemFieldError } from "../lib/problem";
 import {
   type ConnectedResult,
   type Connection,

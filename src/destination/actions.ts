@@ -5,13 +5,13 @@
  */
 
 import { and, eq, inArray } from "drizzle-orm";
+import { ProblemError } from "../api/problem";
 import { type Database, database } from "../db/client";
 import { type ActionType, actions, connections } from "../db/schema";
 import type { Env } from "../env";
 import { findUser } from "../graph/users";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
-import { ProblemError } from "../lib/problem";
 import type { SyncMessage } from "./outbound-message";
 
 export interface ActionRequest {

@@ -17,8 +17,8 @@ import { type ContactSummary, searchContactsByIdentities } from "../intercom/gat
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { loadSyncContext } from "./context";
-import { chooseContact } from "./match";
 import type { SyncMessage } from "./outbound-message";
+import { chooseContact } from "./plan/match";
 
 /** Intercom allows at most this many values in one `IN` filter group comfortably within a page of results. */
 export const MAX_BATCH_IDENTITIES = 50;

@@ -11,8 +11,8 @@ import { recordDeadLetter } from "../ops/dead-letters";
 import { QUEUE_NAMES } from "../queues";
 import { resolveBatch } from "./batch-resolve";
 import { OutboundMessage, type SyncMessage, syncObjectName } from "./outbound-message";
+import { backoff } from "./plan/retry-policy";
 import { queueResyncPage } from "./resync";
-import { backoff } from "./retry-policy";
 
 /**
  * Consumes a batch of OUTBOUND messages: users not in the identity map yet are resolved with one search per

@@ -19,11 +19,11 @@ import { recordDeadLetter } from "../ops/dead-letters";
 import { QUEUE_NAMES } from "../queues";
 import { loadSyncContext, park, revokeAndPark, type SyncContext } from "./context";
 import { type SyncMessage, syncObjectName } from "./outbound-message";
-import { decide, type FailureDecision, retryLimits } from "./retry-policy";
-import { executeAction, finishAction, queuedActions, startAction } from "./run-action";
-import { logOut, StepFailure } from "./steps";
-import { syncCompany } from "./sync-company";
-import { syncContact } from "./sync-contact";
+import { decide, type FailureDecision, retryLimits } from "./plan/retry-policy";
+import { executeAction, finishAction, queuedActions, startAction } from "./sync/action";
+import { syncCompany } from "./sync/company";
+import { syncContact } from "./sync/contact";
+import { logOut, StepFailure } from "./sync/steps";
 
 interface Target {
   connectionId: string;

@@ -4,6 +4,7 @@
  * segment filter, or a membership) enqueues a sync there. A write that changes nothing enqueues nothing.
  */
 import { and, eq, inArray } from "drizzle-orm";
+import { ProblemError } from "../api/problem";
 import { type Database, database } from "../db/client";
 import { connections, type DestinationSettings } from "../db/schema";
 import type { Env } from "../env";
@@ -12,10 +13,9 @@ import { addMembership, removeMembership } from "../graph/memberships";
 import { mergeProperties, type Properties, propertiesBytes, sameJson } from "../graph/properties";
 import { findUser, type UserRow, type UserState, writeUser } from "../graph/users";
 import { log } from "../lib/log";
-import { ProblemError } from "../lib/problem";
-import { passesSegmentFilter } from "./filter";
 import type { SyncMessage } from "./outbound-message";
-import { companyPayload, contactPayload } from "./payload";
+import { passesSegmentFilter } from "./plan/filter";
+import { companyPayload, contactPayload } from "./plan/payload";
 
 export interface IdentifyInput {
   user_id?: string;

@@ -3,6 +3,7 @@
  * (nothing is sent, not even a search). The diff and the request bodies come from the same functions the sync uses.
  */
 
+import { ProblemError } from "../api/problem";
 import { database } from "../db/client";
 import type { Env } from "../env";
 import { linkByLocal } from "../graph/links";
@@ -10,11 +11,10 @@ import { accountsOfUser } from "../graph/memberships";
 import { findUser } from "../graph/users";
 import { apiBase } from "../intercom/client";
 import { requestBody } from "../intercom/fields";
-import { ProblemError } from "../lib/problem";
 import type { ConnectionRow } from "./context";
-import { passesSegmentFilter } from "./filter";
-import { changedFields, contactPayload, type FieldWarning } from "./payload";
-import { attachedCompanies } from "./sync-contact";
+import { passesSegmentFilter } from "./plan/filter";
+import { changedFields, contactPayload, type FieldWarning } from "./plan/payload";
+import { attachedCompanies } from "./sync/contact";
 
 export interface PreviewRequest {
   method: "GET" | "POST" | "PUT" | "DELETE";

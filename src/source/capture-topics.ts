@@ -1,7 +1,8 @@
 /** Contact and company topics: capture, then settle the relationships that waited for this object. */
-import { captureCompany } from "./capture-company";
-import { captureContact } from "./capture-contact";
-import { CompanyItem, ContactItem } from "./items";
+
+import { CompanyItem, ContactItem } from "../intercom/webhook-items";
+import { captureCompany } from "./capture/company";
+import { captureContact } from "./capture/contact";
 import { applyPendingOfCompany, applyPendingOfContact } from "./pending";
 import { combine, type HandlerContext, type Work } from "./work";
 

@@ -1,6 +1,6 @@
 /** What capturing one Intercom object (contact or company) yields, and how its outcome reads in the sync log. */
 import type { SyncLogEntry } from "../lib/sync-log";
-import { changedSince, type RemoteState } from "./remote-state";
+import { changedSince, type RemoteState } from "./echo";
 import type { Statement } from "./work";
 
 export const ECHO_DETAIL = "echo of our own write";

@@ -1,10 +1,10 @@
 /** Intercom company → CDP account (pure): remote state and the patch of what Intercom changed. */
 import type { FieldMapping } from "../db/schema";
 import type { AccountPatch } from "../graph/accounts";
+import { isoFromSeconds, unixSeconds } from "../intercom/times";
+import type { CompanyItem } from "../intercom/webhook-items";
 import { customAttributeProperty, customAttributeState } from "./custom-attributes";
-import type { CompanyItem } from "./items";
-import { CUSTOM_ATTRIBUTE_PREFIX, type RemoteState } from "./remote-state";
-import { isoFromSeconds, unixSeconds } from "./times";
+import { CUSTOM_ATTRIBUTE_PREFIX, type RemoteState } from "./echo";
 
 /** The plan name of a company's `plan` (an object `{type, id, name}`, `{}`, null, or a plain name). */
 export function planName(plan: CompanyItem["plan"]): string | null {

@@ -1,7 +1,7 @@
 /** Intercom custom attributes on the source side: their remote-state values and the CDP properties they land in. */
 import type { FieldMapping } from "../db/schema";
-import { CUSTOM_ATTRIBUTE_PREFIX, type RemoteState } from "./remote-state";
-import { isoFromSeconds, unixSeconds } from "./times";
+import { isoFromSeconds, unixSeconds } from "../intercom/times";
+import { CUSTOM_ATTRIBUTE_PREFIX, type RemoteState } from "./echo";
 
 const DATE_TYPES: ReadonlySet<FieldMapping["type"]> = new Set(["date", "datetime"]);
 

@@ -3,7 +3,7 @@
  * Validated again on consumption, because messages outlive deploys.
  */
 import { z } from "zod";
-import type { NotificationEnvelope } from "./envelope";
+import type { NotificationEnvelope } from "../api/intercom-webhook/envelope";
 import { projectItem } from "./projection";
 
 export const InboundNotification = z.object({

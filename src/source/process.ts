@@ -4,13 +4,13 @@
  */
 import type { Database } from "../db/client";
 import { logSyncOutcome, type SyncLogEntry, syncLogInsert } from "../lib/sync-log";
+import { handleChat } from "./capture/chat";
+import { handleUserEvent } from "./capture/data-events";
+import { handleCompanyDeleted, handleContactDeleted, handleContactMerged } from "./capture/identity";
+import { handleRelationship } from "./capture/relationships";
 import { handleCompany, handleContact } from "./capture-topics";
-import { handleChat } from "./chat-events";
-import { handleCompanyDeleted, handleContactDeleted, handleContactMerged } from "./identity-map";
-import { handleRelationship } from "./relationships";
 import { isProcessed, markProcessed, notificationKey } from "./store";
 import { routeTopic, type TopicKind } from "./topics";
-import { handleUserEvent } from "./user-events";
 import {
   type HandlerContext,
   handlerContext,

@@ -5,12 +5,12 @@
  * `company.updated` notifications. A scroll cannot resume after a minute, so a run reads at most `MAX_SCROLL_PAGES`.
  */
 import type { IntercomClient } from "intercom-client";
-import type { Database } from "../db/client";
-import type { connections } from "../db/schema";
-import type { Env } from "../env";
-import { log } from "../lib/log";
-import type { InboundMessage } from "./inbound-message";
-import { feedUncaptured, recordSweep } from "./sweep-feed";
+import type { Database } from "../../db/client";
+import type { connections } from "../../db/schema";
+import type { Env } from "../../env";
+import { log } from "../../lib/log";
+import type { InboundMessage } from "../inbound-message";
+import { feedUncaptured, recordSweep } from "./feed";
 
 /** A company sweep runs when the last one's lower bound is at least this old. */
 export const COMPANY_SWEEP_EVERY_SECONDS = 60 * 60;

@@ -3,7 +3,7 @@
  * changed since the link's remote state, and the link records Intercom's values. Our own writes' echoes change
  * nothing; an item older than the state already applied is `stale`.
  */
-import { deleteLinkByIntercomId, linkByIntercomId, linkByLocal, upsertLink } from "../graph/links";
+import { deleteLinkByIntercomId, linkByIntercomId, linkByLocal, upsertLink } from "../../graph/links";
 import {
   findEmailOnlyUser,
   findUser,
@@ -13,14 +13,14 @@ import {
   type UserWrite,
   updateUser,
   writeUser,
-} from "../graph/users";
-import type { SyncLogEntry } from "../lib/sync-log";
-import { type Capture, describeWrite, ECHO_DETAIL, olderItemOutcome } from "./capture";
-import { contactIdentity, contactRemoteState, contactUserPatch, hasIdentity } from "./contact-mapping";
-import type { ContactItem } from "./items";
-import { changedSince } from "./remote-state";
-import { isOlderThan, parseIntercomTime } from "./times";
-import type { HandlerContext, Statement } from "./work";
+} from "../../graph/users";
+import { isOlderThan, parseIntercomTime } from "../../intercom/times";
+import type { ContactItem } from "../../intercom/webhook-items";
+import type { SyncLogEntry } from "../../lib/sync-log";
+import { type Capture, describeWrite, ECHO_DETAIL, olderItemOutcome } from "../capture";
+import { changedSince } from "../echo";
+import type { HandlerContext, Statement } from "../work";
+import { contactIdentity, contactRemoteState, contactUserPatch, hasIdentity } from "./mapping";
 
 export interface CaptureContactOptions {
   /**

@@ -6,10 +6,10 @@
  */
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { IntercomClient } from "intercom-client";
-import type { Database } from "../db/client";
-import { actions, tagCache } from "../db/schema";
-import { createEvent, createOrGetTag, listTags, tagContact, untagContact } from "../intercom/gateway";
-import type { SyncContext } from "./context";
+import type { Database } from "../../db/client";
+import { actions, tagCache } from "../../db/schema";
+import { createEvent, createOrGetTag, listTags, tagContact, untagContact } from "../../intercom/gateway";
+import type { SyncContext } from "../context";
 import { call, logOut, StepFailure } from "./steps";
 
 export type ActionRow = typeof actions.$inferSelect;

@@ -1,10 +1,10 @@
 /** Intercom contact → CDP user (pure): identity, remote state and the patch of what Intercom changed. */
-import type { FieldMapping } from "../db/schema";
-import { normalizeEmail, type UserIdentity, type UserPatch } from "../graph/users";
-import { customAttributeProperty, customAttributeState } from "./custom-attributes";
-import type { ContactItem } from "./items";
-import { CUSTOM_ATTRIBUTE_PREFIX, type RemoteState } from "./remote-state";
-import { isoFromSeconds, unixSeconds } from "./times";
+import type { FieldMapping } from "../../db/schema";
+import { normalizeEmail, type UserIdentity, type UserPatch } from "../../graph/users";
+import { isoFromSeconds, unixSeconds } from "../../intercom/times";
+import type { ContactItem } from "../../intercom/webhook-items";
+import { customAttributeProperty, customAttributeState } from "../custom-attributes";
+import { CUSTOM_ATTRIBUTE_PREFIX, type RemoteState } from "../echo";
 
 /** Whether the contact is a user (not a lead): only a user's `external_id` is the CDP's `user_id`. */
 export function isUserContact(item: Pick<ContactItem, "role">): boolean {

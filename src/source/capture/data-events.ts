@@ -1,11 +1,11 @@
 /** `event.created` → an event of the CDP user, with its metadata as properties; our own triggered events excepted. */
-import { insertEvent } from "../graph/events";
-import { normalizeEmail } from "../graph/users";
-import { userOfContact } from "./contact-user";
-import { EventItem } from "./items";
-import { eventEchoKey, isOwnEvent } from "./store";
-import { unixSeconds } from "./times";
-import { combine, type HandlerContext, only, type Work } from "./work";
+import { insertEvent } from "../../graph/events";
+import { normalizeEmail } from "../../graph/users";
+import { unixSeconds } from "../../intercom/times";
+import { EventItem } from "../../intercom/webhook-items";
+import { eventEchoKey, isOwnEvent } from "../store";
+import { combine, type HandlerContext, only, type Work } from "../work";
+import { userOfContact } from "./activity-contact";
 
 export const OWN_EVENT_DETAIL = "echo of our own event";
 

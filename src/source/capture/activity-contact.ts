@@ -3,10 +3,10 @@
  * carries a reference to the contact rather than the contact itself.
  */
 
-import { linkByIntercomId, linkByLocal, upsertLink } from "../graph/links";
-import { findUser, getUser, type UserRow, writeUser } from "../graph/users";
-import { applyPendingOfContact } from "./pending";
-import { combine, type HandlerContext, nothing, type Work } from "./work";
+import { linkByIntercomId, linkByLocal, upsertLink } from "../../graph/links";
+import { findUser, getUser, type UserRow, writeUser } from "../../graph/users";
+import { applyPendingOfContact } from "../pending";
+import { combine, type HandlerContext, nothing, type Work } from "../work";
 
 export interface ContactRef {
   intercomId: string | null;

@@ -3,13 +3,13 @@
  * or the company is already there; only the fields Intercom is not known to hold are sent.
  */
 import { and, eq, sql } from "drizzle-orm";
-import { memberships, users } from "../db/schema";
-import { type AccountRow, getAccount } from "../graph/accounts";
-import { linkByLocal } from "../graph/links";
-import { companyFields } from "../intercom/fields";
-import { findCompany, upsertCompany } from "../intercom/gateway";
-import type { SyncContext } from "./context";
-import { changedFields, companyPayload } from "./payload";
+import { memberships, users } from "../../db/schema";
+import { type AccountRow, getAccount } from "../../graph/accounts";
+import { linkByLocal } from "../../graph/links";
+import { companyFields } from "../../intercom/fields";
+import { findCompany, upsertCompany } from "../../intercom/gateway";
+import type { SyncContext } from "../context";
+import { changedFields, companyPayload } from "../plan/payload";
 import { call, logOut, saveLink } from "./steps";
 
 export type CompanyOutcome =

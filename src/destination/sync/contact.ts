@@ -4,22 +4,22 @@
  * detach companies to match the user's accounts. Runs inside the user's ContactSync Durable Object, so one user's
  * syncs never overlap. Intercom failures are thrown as `StepFailure` for the object to retry or park.
  */
-import type { DestinationSettings } from "../db/schema";
-import { deleteLinkByIntercomId, type LinkRow, linkByLocal, upsertLink } from "../graph/links";
-import { accountsOfUser } from "../graph/memberships";
-import { getUser, type UserRow } from "../graph/users";
-import { contactFields, type Fields, requestBody } from "../intercom/fields";
+import type { DestinationSettings } from "../../db/schema";
+import { deleteLinkByIntercomId, type LinkRow, linkByLocal, upsertLink } from "../../graph/links";
+import { accountsOfUser } from "../../graph/memberships";
+import { getUser, type UserRow } from "../../graph/users";
+import { contactFields, type Fields, requestBody } from "../../intercom/fields";
 import {
   attachCompany,
   createContact,
   detachCompany,
   searchContactsByIdentity,
   updateContact,
-} from "../intercom/gateway";
-import type { SyncContext } from "./context";
-import { passesSegmentFilter } from "./filter";
-import { chooseContact } from "./match";
-import { changedFields, contactPayload, type Payload } from "./payload";
+} from "../../intercom/gateway";
+import type { SyncContext } from "../context";
+import { passesSegmentFilter } from "../plan/filter";
+import { chooseContact } from "../plan/match";
+import { changedFields, contactPayload, type Payload } from "../plan/payload";
 import { call, logOut, StepFailure, saveLink } from "./steps";
 
 /** The key of `remote_state` listing the Intercom company ids this connector attached to the contact. */

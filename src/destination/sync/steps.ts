@@ -1,9 +1,9 @@
 /** Shared plumbing of destination steps: named Intercom calls and sync-log rows of direction `out`. */
-import type { IntercomObjectType } from "../db/schema";
-import { upsertLink } from "../graph/links";
-import { classifyError, type IntercomFailure } from "../intercom/errors";
-import { type SyncLogEntry, writeSyncLog } from "../lib/sync-log";
-import type { SyncContext } from "./context";
+import type { IntercomObjectType } from "../../db/schema";
+import { upsertLink } from "../../graph/links";
+import { classifyError, type IntercomFailure } from "../../intercom/errors";
+import { type SyncLogEntry, writeSyncLog } from "../../lib/sync-log";
+import type { SyncContext } from "../context";
 
 /** An Intercom call that failed, with the step it belonged to (`search`, `create`, `update`, `attach`, …). */
 export class StepFailure extends Error {

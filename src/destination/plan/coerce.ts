@@ -1,5 +1,5 @@
 /** Coercion of CDP values to an Intercom attribute's data type (pure). */
-import type { AttributeType } from "../intercom/attributes";
+import type { AttributeType } from "../../intercom/attributes";
 
 export type Coerced = { ok: true; value: string | number | boolean } | { ok: false; reason: string };
 

@@ -6,18 +6,18 @@
  * run continues where it stopped. Companies follow about hourly (`sweep-companies.ts`).
  */
 import { eq } from "drizzle-orm";
-import { connectionToken, markRevoked } from "../connections/service";
-import { type Database, database } from "../db/client";
-import { connections } from "../db/schema";
-import type { Env } from "../env";
-import { budgetedFetch } from "../intercom/budgeted-fetch";
-import { intercomClient } from "../intercom/client";
-import { classifyError } from "../intercom/errors";
-import { log } from "../lib/log";
-import { writeSyncLog } from "../lib/sync-log";
-import type { InboundMessage } from "./inbound-message";
-import { type CompanySweepResult, companySweepPlan, sweepCompanies } from "./sweep-companies";
-import { feedUncaptured, recordSweep } from "./sweep-feed";
+import { connectionToken, markRevoked } from "../../connections/service";
+import { type Database, database } from "../../db/client";
+import { connections } from "../../db/schema";
+import type { Env } from "../../env";
+import { budgetedFetch } from "../../intercom/budgeted-fetch";
+import { intercomClient } from "../../intercom/client";
+import { classifyError } from "../../intercom/errors";
+import { log } from "../../lib/log";
+import { writeSyncLog } from "../../lib/sync-log";
+import type { InboundMessage } from "../inbound-message";
+import { type CompanySweepResult, companySweepPlan, sweepCompanies } from "./companies";
+import { feedUncaptured, recordSweep } from "./feed";
 
 /** Re-read this much before the last sweep's end: a contact updated within the same second may have been missed. */
 export const OVERLAP_SECONDS = 10 * 60;

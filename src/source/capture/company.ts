@@ -3,15 +3,15 @@
  * Intercom changed since the link's remote state; the link records Intercom's values. Same echo and stale rules as
  * contacts.
  */
-import { type AccountRow, findAccount, getAccount, writeAccount } from "../graph/accounts";
-import { deleteLinkByIntercomId, linkByIntercomId, linkByLocal, upsertLink } from "../graph/links";
-import type { SyncLogEntry } from "../lib/sync-log";
-import { type Capture, describeWrite, ECHO_DETAIL, olderItemOutcome } from "./capture";
-import { companyAccountPatch, companyRemoteState } from "./company-mapping";
-import type { CompanyItem } from "./items";
-import { changedSince } from "./remote-state";
-import { isOlderThan, parseIntercomTime } from "./times";
-import type { HandlerContext, Statement } from "./work";
+import { type AccountRow, findAccount, getAccount, writeAccount } from "../../graph/accounts";
+import { deleteLinkByIntercomId, linkByIntercomId, linkByLocal, upsertLink } from "../../graph/links";
+import { isOlderThan, parseIntercomTime } from "../../intercom/times";
+import type { CompanyItem } from "../../intercom/webhook-items";
+import type { SyncLogEntry } from "../../lib/sync-log";
+import { type Capture, describeWrite, ECHO_DETAIL, olderItemOutcome } from "../capture";
+import { companyAccountPatch, companyRemoteState } from "../company-mapping";
+import { changedSince } from "../echo";
+import type { HandlerContext, Statement } from "../work";
 
 /** Captures a company as a CDP account (the caller checked `create_accounts_from_companies`). */
 export async function captureCompany(ctx: HandlerContext, item: CompanyItem): Promise<Capture> {

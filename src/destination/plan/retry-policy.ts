@@ -1,5 +1,5 @@
 /** What the destination does after an Intercom failure (pure): retry when, park, or give up with a reason. */
-import type { IntercomFailure } from "../intercom/errors";
+import type { IntercomFailure } from "../../intercom/errors";
 
 export type FailureDecision =
   | { kind: "retry"; at: number; countsAsAttempt: boolean; detail: string }

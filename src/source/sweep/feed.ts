@@ -1,11 +1,11 @@
 /** What both halves of the reconciliation sweep do with a page of REST items: queue those not captured yet. */
 import { and, eq } from "drizzle-orm";
-import type { Database } from "../db/client";
-import { connections } from "../db/schema";
-import type { Env } from "../env";
-import { linkByIntercomId } from "../graph/links";
-import { writeSyncLog } from "../lib/sync-log";
-import type { InboundMessage } from "./inbound-message";
+import type { Database } from "../../db/client";
+import { connections } from "../../db/schema";
+import type { Env } from "../../env";
+import { linkByIntercomId } from "../../graph/links";
+import { writeSyncLog } from "../../lib/sync-log";
+import type { InboundMessage } from "../inbound-message";
 
 export interface FedPage {
   seen: number;

@@ -2,14 +2,14 @@
  * Topics that change which Intercom object a CDP user/account is: `contact.merged` (the identity map follows the
  * surviving contact), `contact.deleted` and `company.deleted` (the link goes; the CDP user/account stays).
  */
-import { getAccount } from "../graph/accounts";
-import { deleteLinkByIntercomId, linkByIntercomId, upsertLink } from "../graph/links";
-import { getUser } from "../graph/users";
-import { captureContact } from "./capture-contact";
-import { ContactItem, DeletedItem } from "./items";
-import { applyPendingOfContact } from "./pending";
-import { deletePendingLinksOfCompany, deletePendingLinksOfContact } from "./pending-links";
-import { combine, type HandlerContext, only, type Statement, type Work } from "./work";
+import { getAccount } from "../../graph/accounts";
+import { deleteLinkByIntercomId, linkByIntercomId, upsertLink } from "../../graph/links";
+import { getUser } from "../../graph/users";
+import { ContactItem, DeletedItem } from "../../intercom/webhook-items";
+import { applyPendingOfContact } from "../pending";
+import { deletePendingLinksOfCompany, deletePendingLinksOfContact } from "../pending-links";
+import { combine, type HandlerContext, only, type Statement, type Work } from "../work";
+import { captureContact } from "./contact";
 
 /**
  * `contact.merged`: the item is the surviving contact, with `merged_from` when Intercom sends it (not always). The

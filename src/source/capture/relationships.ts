@@ -2,17 +2,17 @@
  * `company.contact.attached|detached` → membership. A side not in the CDP yet is captured when its create setting
  * allows; otherwise the operation waits in `pending_links` and is applied when that side is captured.
  */
-import { findAccount, getAccount } from "../graph/accounts";
-import { linkByIntercomId } from "../graph/links";
-import { findUser, getUser } from "../graph/users";
-import type { Capture } from "./capture";
-import { captureCompany } from "./capture-company";
-import { captureContact } from "./capture-contact";
-import { contactIdentity, hasIdentity } from "./contact-mapping";
-import { AttachmentItem, type CompanyItem, type ContactItem } from "./items";
-import { applyPendingOfCompany, applyPendingOfContact, membershipStatement } from "./pending";
-import { deletePendingLink, pendingLinkOfPair, type RelationshipOp, upsertPendingLink } from "./pending-links";
-import { combine, type HandlerContext, nothing, type Work } from "./work";
+import { findAccount, getAccount } from "../../graph/accounts";
+import { linkByIntercomId } from "../../graph/links";
+import { findUser, getUser } from "../../graph/users";
+import { AttachmentItem, type CompanyItem, type ContactItem } from "../../intercom/webhook-items";
+import type { Capture } from "../capture";
+import { applyPendingOfCompany, applyPendingOfContact, membershipStatement } from "../pending";
+import { deletePendingLink, pendingLinkOfPair, type RelationshipOp, upsertPendingLink } from "../pending-links";
+import { combine, type HandlerContext, nothing, type Work } from "../work";
+import { captureCompany } from "./company";
+import { captureContact } from "./contact";
+import { contactIdentity, hasIdentity } from "./mapping";
 
 /** Handles an attach/detach notification (the caller checked `capture_relationships`). */
 export async function handleRelationship(ctx: HandlerContext): Promise<Work> {

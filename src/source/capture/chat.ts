@@ -1,10 +1,10 @@
 /** `conversation.user.created` → the two chat events of the `capture_chat_events` setting, for the contact who started the conversation. */
-import { insertEvent } from "../graph/events";
-import { normalizeEmail } from "../graph/users";
-import { type ContactRef, userOfContact } from "./contact-user";
-import { ConversationItem } from "./items";
-import { parseIntercomTime } from "./times";
-import { combine, type HandlerContext, type Work } from "./work";
+import { insertEvent } from "../../graph/events";
+import { normalizeEmail } from "../../graph/users";
+import { parseIntercomTime } from "../../intercom/times";
+import { ConversationItem } from "../../intercom/webhook-items";
+import { combine, type HandlerContext, type Work } from "../work";
+import { type ContactRef, userOfContact } from "./activity-contact";
 
 /** Named exactly so by the product (journy.io's connector captures the same pair). */
 export const CHAT_EVENT_NAMES = ["Chat started", "Chat button clicked"] as const;

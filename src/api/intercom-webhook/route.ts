@@ -5,16 +5,16 @@
  */
 
 import { createRoute, z } from "@hono/zod-openapi";
-import { nestsDeeperThan } from "../graph/properties";
-import { describeError } from "../lib/errors";
-import { log } from "../lib/log";
-import { ProblemError } from "../lib/problem";
-import { readCappedBody } from "../source/capped-body";
-import { readEnvelope } from "../source/envelope";
-import { inboundMessageOf, messageBytes } from "../source/inbound-message";
-import { verifySignature } from "../source/signature";
-import { problem } from "./problems";
-import { router } from "./router";
+import { nestsDeeperThan } from "../../graph/properties";
+import { describeError } from "../../lib/errors";
+import { log } from "../../lib/log";
+import { inboundMessageOf, messageBytes } from "../../source/inbound-message";
+import { ProblemError } from "../problem";
+import { problem } from "../problems";
+import { router } from "../router";
+import { readCappedBody } from "./capped-body";
+import { readEnvelope } from "./envelope";
+import { verifySignature } from "./signature";
 
 /** Intercom's payloads are small; anything larger is refused before it is read whole. */
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;

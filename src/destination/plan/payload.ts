@@ -3,17 +3,17 @@
  * connection's custom mappings, each value coerced to its target attribute's type. Fields are keyed by Intercom
  * attribute path (`name`, `custom_attributes.health`), the same keys as `intercom_links.remote_state`.
  */
-import type { FieldMapping } from "../db/schema";
+import type { FieldMapping } from "../../db/schema";
 import {
   type AttributeType,
   CUSTOM_PREFIX,
   STANDARD_COMPANY_ATTRIBUTES,
   STANDARD_CONTACT_ATTRIBUTES,
-} from "../intercom/attributes";
-import type { Fields } from "../intercom/fields";
+} from "../../intercom/attributes";
+import type { Fields } from "../../intercom/fields";
 import { coerce } from "./coerce";
 
-export type { Fields, FieldValue } from "../intercom/fields";
+export type { Fields, FieldValue } from "../../intercom/fields";
 
 export interface FieldWarning {
   path: string;

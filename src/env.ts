@@ -1,15 +1,19 @@
-/** The Worker's bindings and configuration, typed once for the whole project (see README, "Configuration"). */
-import type { ContactSync } from "./destination/contact-sync";
+/**
+ * The Worker's bindings and configuration, typed once for the whole project (see README, "Configuration"). This
+ * module imports only the queue message contracts (leaf modules), never a consumer or a Durable Object: the typed
+ * stubs of the Durable Objects come from their own modules (`contactSyncObject`, `rateBudgetObject`).
+ */
 import type { OutboundMessage } from "./destination/outbound-message";
-import type { RateBudget } from "./intercom/rate-budget";
 import type { InboundMessage } from "./source/inbound-message";
 
 export interface Env {
   DB: D1Database;
   INBOUND: Queue<InboundMessage>;
   OUTBOUND: Queue<OutboundMessage>;
-  CONTACT_SYNC: DurableObjectNamespace<ContactSync>;
-  RATE_BUDGET: DurableObjectNamespace<RateBudget>;
+  /** Typed through `contactSyncObject()` (destination/contact-sync.ts). */
+  CONTACT_SYNC: DurableObjectNamespace;
+  /** Typed through `rateBudgetObject()` (intercom/rate-budget.ts). */
+  RATE_BUDGET: DurableObjectNamespace;
 
   /** Intercom app credentials: the client secret is also the webhook HMAC key. */
   INTERCOM_CLIENT_ID: string;

@@ -171,18 +171,19 @@ describe("POST /v1/connections (connect with an access token)", () => {
   });
 
   it("reconnecting a revoked connection restores it and resumes its parked syncs", async () => {
-    const parking = await import("../src/destination/parking");
-    const resume = vi.spyOn(parking, "resumeParkedSyncs");
+    const { park } = await import("../src/destination/parking");
     const { connection, workspace } = await connectViaApi(sim);
     sim.revokeTokens(workspace.app_id);
     expect((await api("POST", `/v1/connections/${connection.id}/test`)).body.ok).toBe(false);
     expect((await api("GET", `/v1/connections/${connection.id}`)).body.status).toBe("revoked");
-    resume.mockClear();
+    await park(database(env.DB), connection.id, { kind: "user", localPk: 424242 });
     const res = await api("POST", "/v1/connections", { name: "back", access_token: sim.issueToken(workspace.app_id) });
     expect(res.status).toBe(200);
     expect(res.body.status).toBe("connected");
-    expect(resume).toHaveBeenCalledWith(expect.anything(), connection.id);
-    resume.mockRestore();
+    const parked = await env.DB.prepare("SELECT count(*) AS n FROM parked_syncs WHERE connection_id = ?")
+      .bind(connection.id)
+      .first<{ n: number }>();
+    expect(parked?.n).toBe(0);
   });
 });
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { coerce } from "../src/destination/plan/coerce";
-import { passesSegmentFilter } from "../src/destination/plan/filter";
+import { passesSegmentFilter } from "../src/destination/plan/contact-plan";
 import { chooseContact } from "../src/destination/plan/match";
 import { changedFields, companyPayload, contactPayload } from "../src/destination/plan/payload";
 import { backoff, decide } from "../src/destination/plan/retry-policy";
 import { requestBody } from "../src/intercom/fields";
-import type { ContactSummary } from "../src/intercom/gateway";
+import type { ContactSummary } from "../src/intercom/objects";
 
 const user = (
   properties: Record<string, unknown>,

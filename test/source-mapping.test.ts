@@ -1,21 +1,26 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { readEnvelope } from "../src/api/intercom-webhook/envelope";
+import { inboundMessageOf, readEnvelope } from "../src/api/intercom-webhook/envelope";
 import { signatureBytes } from "../src/api/intercom-webhook/signature";
+import type { Connection } from "../src/connections/repository";
 import type { FieldMapping } from "../src/db/schema";
-import { isOlderThan, parseIntercomTime, unixSeconds } from "../src/intercom/times";
+import { parseIntercomTime, unixSeconds } from "../src/intercom/times";
 import { AttachmentItem, CompanyItem, ContactItem, ConversationItem, EventItem } from "../src/intercom/webhook-items";
 import { describeError } from "../src/lib/errors";
+import { messageBytes } from "../src/lib/queue-batches";
 import { conversationContact } from "../src/source/capture/chat";
-import { contactIdentity, contactRemoteState, contactUserPatch } from "../src/source/capture/mapping";
-import { companyAccountPatch, companyRemoteState, planName } from "../src/source/company-mapping";
-import { retryDelaySeconds } from "../src/source/consumer";
-import { propertyOfCustomAttribute } from "../src/source/custom-attributes";
-import { changedSince } from "../src/source/echo";
-import { skipReason } from "../src/source/gate";
-import { inboundMessageOf, messageBytes } from "../src/source/inbound-message";
-import { projectItem } from "../src/source/projection";
-import type { ConnectionRow } from "../src/source/store";
+import {
+  companyAccountPatch,
+  companyRemoteState,
+  contactIdentity,
+  contactRemoteState,
+  contactUserPatch,
+  planName,
+  propertyOfCustomAttribute,
+} from "../src/source/capture/mapping";
+import { retryDelaySeconds, skipReason } from "../src/source/consumer";
+import { changedSince, isOlderThan } from "../src/source/echo";
+import { projectItem } from "../src/source/inbound-message";
 import { routeTopic } from "../src/source/topics";
 import { fixture } from "./helpers/webhooks";
 
@@ -262,7 +267,7 @@ describe("small pure parts", () => {
   });
 
   it("say why a notification is skipped before processing", () => {
-    const row = { status: "connected", source: { enabled: true } } as ConnectionRow;
+    const row = { status: "connected", source: { enabled: true } } as Connection;
     expect(skipReason(null, "app1")).toBe("no connection for Intercom app app1");
     expect(skipReason(row, "app1")).toBeNull();
     expect(skipReason({ ...row, status: "revoked" }, "app1")).toBe("the connection is revoked");

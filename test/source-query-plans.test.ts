@@ -2,12 +2,12 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { accountJson } from "../src/api/accounts";
 import { userJson } from "../src/api/users";
+import { findByAppId } from "../src/connections/repository";
 import { database } from "../src/db/client";
 import { findAccount } from "../src/graph/accounts";
 import { eventsOfUser } from "../src/graph/events";
 import { findUser } from "../src/graph/users";
 import { processNotification } from "../src/source/process";
-import { connectionOfApp } from "../src/source/store";
 import type { SourceConnection, SourceNotification } from "../src/source/work";
 import { seedConnection } from "./helpers/connections";
 import { fullScans, type Recorded, recordingD1, scanningStatements } from "./helpers/query-plans";
@@ -90,7 +90,7 @@ describe("query plans of the source path and the read API", () => {
       { id: "notif_dup", topic: "contact.user.tag.created", created_at: envelope.created_at, item: {} },
       "webhook",
     );
-    await connectionOfApp(db, connection.appId);
+    await findByAppId(db, connection.appId);
 
     // The read API's queries.
     const user = (await findUser(db, "ws_plans", { userId: "cdp-user-2041" }))!;

@@ -3,6 +3,7 @@
  * what Intercom should hold queue a sync per connection with the destination on.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { connectionIdsOfWorkspace } from "../connections/repository";
 import type { Database } from "../db/client";
 import { database } from "../db/client";
 import { setMembership, upsertAccount } from "../destination/ingest";
@@ -47,7 +48,7 @@ export const AccountParams = z.object({
 export async function accountJson(db: Database, account: AccountRow) {
   const [members, intercomCompanyId] = await Promise.all([
     usersOfAccount(db, account.pk),
-    intercomIdOfLocal(db, account.workspaceId, "company", account.pk),
+    connectionIdsOfWorkspace(db, account.workspaceId).then((ids) => intercomIdOfLocal(db, ids, "company", account.pk)),
   ]);
   return {
     account_id: account.accountId,

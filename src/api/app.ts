@@ -1,5 +1,4 @@
 /** The HTTP app: one sub-app per resource, one error handler that answers problem+json, one OpenAPI document. */
-import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
@@ -13,7 +12,7 @@ import { health } from "./health";
 import { webhooks } from "./intercom-webhook/route";
 import { connectionLogs } from "./logs";
 import { oauthCallback, oauthStart } from "./oauth";
-import { ProblemError, problemResponse } from "./problem";
+import { problemOf, problemResponse } from "./problem";
 import { router } from "./router";
 import { uninstall } from "./uninstall";
 import { users } from "./users";
@@ -45,8 +44,8 @@ export const app = api
   .route("/v1/actions", actionsApi)
   .notFound(() => problemResponse(404, "No such route."))
   .onError((err, c) => {
-    if (err instanceof ProblemError) return problemResponse(err.status, err.message, err.errors, err.headers);
-    if (err instanceof HTTPException) return problemResponse(err.status, err.message || undefined);
+    const problem = problemOf(err);
+    if (problem) return problemResponse(problem.status, problem.message || undefined, problem.errors, problem.headers);
     // Described without values: a failed query's message carries its parameters (personal data, sealed tokens).
     log({
       level: "error",

@@ -14,8 +14,9 @@ import {
   Region,
 } from "../connections/settings";
 import { database } from "../db/client";
+import { resumeOnRestore } from "../destination/parking";
 import type { Env } from "../env";
-import { IntercomCallError } from "../intercom/workspace";
+import { IntercomCallError } from "../intercom/errors";
 import { log } from "../lib/log";
 import { requireScope } from "./auth";
 import { ConnectionIdParams } from "./connection-schemas";
@@ -109,13 +110,18 @@ export const connectionsApi = router()
       const body = c.req.valid("json");
       const auth = c.var.auth;
       try {
-        const { row, created } = await connect(c.env, database(c.env.DB), {
-          workspaceId: auth.workspaceId,
-          name: body.name,
-          token: body.access_token,
-          ...(body.region ? { region: body.region } : {}),
-          method: "token",
-        });
+        const { row, created } = await connect(
+          c.env,
+          database(c.env.DB),
+          {
+            workspaceId: auth.workspaceId,
+            name: body.name,
+            token: body.access_token,
+            ...(body.region ? { region: body.region } : {}),
+            method: "token",
+          },
+          resumeOnRestore(c.env),
+        );
         return c.json(connectionJson(row), created ? 201 : 200);
       } catch (error) {
         if (error instanceof IntercomCallError) {
@@ -247,7 +253,7 @@ export const connectionsApi = router()
     async (c) => {
       const db = database(c.env.DB);
       const row = await mustFind(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
-      return c.json(await testConnection(c.env, db, row), 200);
+      return c.json(await testConnection(c.env, db, row, resumeOnRestore(c.env)), 200);
     },
   );
 

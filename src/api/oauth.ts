@@ -14,9 +14,10 @@ import { connect } from "../connections/service";
 import { ConnectionName, ConnectionSchema, connectionJson } from "../connections/settings";
 import { database } from "../db/client";
 import { oauthStates } from "../db/schema";
+import { resumeOnRestore } from "../destination/parking";
 import type { Env } from "../env";
+import { IntercomCallError } from "../intercom/errors";
 import { exchangeCode } from "../intercom/oauth";
-import { IntercomCallError } from "../intercom/workspace";
 import { log } from "../lib/log";
 import { requireScope } from "./auth";
 import { emptyBodyIsEmptyObject } from "./connection-schemas";
@@ -174,12 +175,17 @@ export const oauthCallback = router().openapi(
       const token = await exchange(c.env, query.code);
       let connectionJsonBody: ReturnType<typeof connectionJson>;
       try {
-        const { row } = await connect(c.env, database(c.env.DB), {
-          workspaceId,
-          ...(name ? { name } : {}),
-          token,
-          method: "oauth",
-        });
+        const { row } = await connect(
+          c.env,
+          database(c.env.DB),
+          {
+            workspaceId,
+            ...(name ? { name } : {}),
+            token,
+            method: "oauth",
+          },
+          resumeOnRestore(c.env),
+        );
         connectionJsonBody = connectionJson(row);
       } catch (error) {
         if (error instanceof WorkspaceTakenError) {

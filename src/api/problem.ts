@@ -1,10 +1,15 @@
-/** RFC 9457 problem details: the one error shape of the HTTP API. */
+/**
+ * RFC 9457 problem details: the one error shape of the HTTP API, and the mapping of the connector's domain errors
+ * (RefusedError, IntercomCallError, TokenVaultError) to it. HTTP statuses exist only here and in the routes.
+ */
+import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { TokenVaultError } from "../connections/token-vault";
+import { IntercomCallError } from "../intercom/errors";
+import type { FieldError, RefusalReason } from "../lib/errors";
+import { RefusedError } from "../lib/errors";
 
-export interface ProblemFieldError {
-  path: string;
-  message: string;
-}
+export type ProblemFieldError = FieldError;
 
 export interface ProblemBody {
   type: string;
@@ -69,4 +74,46 @@ export function problemResponse(
     status,
     headers: { "content-type": "application/problem+json", ...headers },
   });
+}
+
+const REFUSAL_STATUS: Record<RefusalReason, ContentfulStatusCode> = {
+  not_found: 404,
+  conflict: 409,
+  invalid: 422,
+  unavailable: 503,
+};
+
+/** The problem for a failed Intercom call made with a connection's stored token. */
+export function intercomProblem(error: IntercomCallError): ProblemError {
+  const { failure } = error;
+  switch (failure.kind) {
+    case "unauthorized":
+      return new ProblemError(409, "Intercom no longer accepts this connection's access token; connect it again.");
+    case "rate_limited": {
+      const seconds = failure.resetAt ? Math.max(1, Math.ceil((failure.resetAt - Date.now()) / 1000)) : 10;
+      return new ProblemError(503, `Intercom is rate limiting this workspace; retry in ${seconds} s.`, undefined, {
+        "Retry-After": String(seconds),
+      });
+    }
+    case "server":
+      return new ProblemError(502, `Intercom did not answer ${error.operation} (${failure.message}); try again.`);
+    default:
+      return new ProblemError(502, `Intercom refused ${error.operation}: ${failure.message}`);
+  }
+}
+
+/** The problem an error stands for, or null for an unexpected one (the app answers 500 and logs it). */
+export function problemOf(error: unknown): ProblemError | null {
+  if (error instanceof ProblemError) return error;
+  if (error instanceof RefusedError) {
+    const headers =
+      error.retryAfterSeconds === undefined ? undefined : { "Retry-After": String(error.retryAfterSeconds) };
+    return new ProblemError(REFUSAL_STATUS[error.reason], error.message, error.errors, headers);
+  }
+  if (error instanceof IntercomCallError) return intercomProblem(error);
+  if (error instanceof TokenVaultError) {
+    return new ProblemError(500, `The connection's stored token cannot be decrypted: ${error.message}`);
+  }
+  if (error instanceof HTTPException) return new ProblemError(error.status as ContentfulStatusCode, error.message);
+  return null;
 }

@@ -3,6 +3,7 @@
  * changes what Intercom should hold queues a sync per connection with the destination on.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { connectionIdsOfWorkspace } from "../connections/repository";
 import type { Database } from "../db/client";
 import { database } from "../db/client";
 import { identifyUser } from "../destination/ingest";
@@ -69,7 +70,7 @@ const EventsQuery = z
 export async function userJson(db: Database, user: UserRow) {
   const [accounts, intercomContactId] = await Promise.all([
     accountsOfUser(db, user.pk),
-    intercomIdOfLocal(db, user.workspaceId, "contact", user.pk),
+    connectionIdsOfWorkspace(db, user.workspaceId).then((ids) => intercomIdOfLocal(db, ids, "contact", user.pk)),
   ]);
   return {
     user_id: user.userId,

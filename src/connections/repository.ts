@@ -2,7 +2,7 @@
  * Connection rows in D1. Settings writes compare-and-set on `version` (concurrent PATCHes lose no field); status
  * and token writes touch only their own columns, so they never undo a settings write or the reverse.
  */
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import type { Database } from "../db/client";
 import {
   type ConnectionStatus,
@@ -31,10 +31,12 @@ export async function findConnection(db: Database, workspaceId: string, id: stri
   return row ?? null;
 }
 
+/** A connection by id, whatever its workspace (queue consumers and Durable Objects). */
 export async function findConnectionById(db: Database, id: string): Promise<Connection | null> {
   return (await db.query.connections.findFirst({ where: eq(connections.id, id) })) ?? null;
 }
 
+/** The workspace's connections, oldest first. */
 export async function listConnections(db: Database, workspaceId: string): Promise<Connection[]> {
   return db.query.connections.findMany({
     where: eq(connections.workspaceId, workspaceId),
@@ -42,8 +44,48 @@ export async function listConnections(db: Database, workspaceId: string): Promis
   });
 }
 
+/** The connection holding an Intercom workspace (webhook `app_id`), if any. */
 export async function findByAppId(db: Database, appId: string): Promise<Connection | null> {
   return (await db.query.connections.findFirst({ where: eq(connections.appId, appId) })) ?? null;
+}
+
+/** The workspace's connections in any of `statuses` (the caller filters by settings: rows are few per workspace). */
+export async function connectionsOfWorkspace(
+  db: Database,
+  workspaceId: string,
+  statuses: readonly ConnectionStatus[],
+): Promise<Connection[]> {
+  return db
+    .select()
+    .from(connections)
+    .where(and(eq(connections.workspaceId, workspaceId), inArray(connections.status, [...statuses])))
+    .orderBy(asc(connections.createdAt), asc(connections.id));
+}
+
+/** Every connection in `status` (the sweep's cron reads the connected ones; indexed by status). */
+export async function connectionsWithStatus(db: Database, status: ConnectionStatus): Promise<Connection[]> {
+  return db.select().from(connections).where(eq(connections.status, status));
+}
+
+/** The ids of the workspace's connections (any status), for queries of per-connection tables. */
+export async function connectionIdsOfWorkspace(db: Database, workspaceId: string): Promise<string[]> {
+  const rows = await db
+    .select({ id: connections.id })
+    .from(connections)
+    .where(eq(connections.workspaceId, workspaceId));
+  return rows.map((row) => row.id);
+}
+
+/** Saves where the next sweep starts (unless the connection was disconnected meanwhile). */
+export async function saveSweepBound(
+  db: Database,
+  id: string,
+  bound: { sweptUntil: number } | { companiesSweptUntil: number },
+): Promise<void> {
+  await db
+    .update(connections)
+    .set(bound)
+    .where(and(eq(connections.id, id), eq(connections.status, "connected")));
 }
 
 export interface ConnectedInput {

@@ -1,39 +1,40 @@
 /**
- * What the connections API does, apart from HTTP: connect with a verified token, open a stored token, test,
- * disconnect, confirm an uninstall hint, and resolve mapping targets against the workspace's data attributes.
- * Every outcome is one log line; no line carries a token.
+ * What the connections API does, apart from HTTP: connect with a verified token, test, disconnect, confirm an
+ * uninstall hint, and resolve mapping targets against the workspace's data attributes. Every outcome is one log line;
+ * no line carries a token. When a connection becomes usable again, `onRestored` lets its caller resume the work that
+ * waited (the destination's parked syncs): this module knows nothing of the directions.
  */
-
-import { ProblemError, type ProblemFieldError } from "../api/problem";
 import type { Database } from "../db/client";
 import type { FieldMapping, Region } from "../db/schema";
-import { resumeParkedSyncs } from "../destination/parking";
 import type { Env } from "../env";
-import { type AttributeType, CUSTOM_PREFIX, checkTarget, type IntercomModel } from "../intercom/attributes";
+import type { IntercomModel } from "../intercom/attributes";
 import { intercomClient } from "../intercom/client";
+import { IntercomCallError } from "../intercom/errors";
 import { revokeToken } from "../intercom/oauth";
 import {
   createDataAttribute,
   type DataAttributeInfo,
   type IntercomApp,
-  IntercomCallError,
   identify,
   identifyInRegion,
   listDataAttributes,
 } from "../intercom/workspace";
-import { describeError } from "../lib/errors";
+import { describeError, RefusedError } from "../lib/errors";
 import { log } from "../lib/log";
+import { type MappingPatches, modelsToCheck, planMappings } from "./mapping-plan";
 import {
   type ConnectedResult,
   type Connection,
   findByAppId,
-  replaceSealedToken,
   saveConnected,
   setStatus,
   WorkspaceTakenError,
 } from "./repository";
-import { MAPPING_TYPES, type MappingPatch, typesCompatible } from "./settings";
-import { needsReseal, openToken, sealToken, TokenVaultError } from "./token-vault";
+import { sealToken } from "./token-vault";
+import { connectionToken, markRevoked } from "./tokens";
+
+/** Resumes what waited for a connection to work again; returns how many pieces of work it queued. */
+export type OnRestored = (connectionId: string) => Promise<number>;
 
 export interface ConnectInput {
   workspaceId: string;
@@ -47,7 +48,12 @@ export interface ConnectInput {
  * Verifies `token` with `GET /me`, seals it and stores the connection (new, or the workspace's existing one for the
  * same Intercom workspace). Throws IntercomCallError (the token was refused, Intercom failed) or WorkspaceTakenError.
  */
-export async function connect(env: Env, db: Database, input: ConnectInput): Promise<ConnectedResult> {
+export async function connect(
+  env: Env,
+  db: Database,
+  input: ConnectInput,
+  onRestored: OnRestored,
+): Promise<ConnectedResult> {
   const started = Date.now();
   const app = await identifyInRegion(env, input.token, input.region);
   const tokenJwe = await sealToken(env, input.token);
@@ -86,95 +92,8 @@ export async function connect(env: Env, db: Database, input: ConnectInput): Prom
     previous_status: previousStatus,
     duration_ms: Date.now() - started,
   });
-  if (previousStatus !== null && previousStatus !== "connected") {
-    try {
-      const resumed = await resumeParkedSyncs(env, row.id);
-      log({ msg: "parked syncs resumed", outcome: "resumed", connection_id: row.id, resumed });
-    } catch (error) {
-      log({
-        level: "error",
-        msg: "resuming parked syncs failed",
-        outcome: "failed",
-        connection_id: row.id,
-        error: describeError(error),
-      });
-    }
-  }
+  if (previousStatus !== null && previousStatus !== "connected") await resume(row.id, onRestored);
   return result;
-}
-
-/**
- * The clear access token of a connection (null when it has none). A token sealed with an older key is sealed again
- * with the current one on the way (best effort).
- */
-export async function connectionToken(env: Env, db: Database, row: Connection): Promise<string | null> {
-  if (!row.tokenJwe) return null;
-  let token: string;
-  try {
-    token = await openToken(env, row.tokenJwe);
-  } catch (error) {
-    const reason = error instanceof TokenVaultError ? error.message : "unexpected vault error";
-    log({
-      level: "error",
-      msg: "stored token cannot be opened",
-      outcome: "vault_error",
-      connection_id: row.id,
-      reason,
-    });
-    throw new ProblemError(500, `The connection's stored token cannot be decrypted: ${reason}`);
-  }
-  if (needsReseal(env, row.tokenJwe)) {
-    try {
-      const resealed = await sealToken(env, token);
-      if (await replaceSealedToken(db, row.id, row.tokenJwe, resealed)) {
-        log({ msg: "token sealed with the current key", outcome: "resealed", connection_id: row.id });
-      }
-    } catch (error) {
-      log({
-        level: "warn",
-        msg: "resealing the token failed",
-        outcome: "failed",
-        connection_id: row.id,
-        error: describeError(error),
-      });
-    }
-  }
-  return token;
-}
-
-/** The problem for a failed Intercom call made with a connection's stored token. */
-export function intercomProblem(error: IntercomCallError): ProblemError {
-  const { failure } = error;
-  switch (failure.kind) {
-    case "unauthorized":
-      return new ProblemError(409, "Intercom no longer accepts this connection's access token; connect it again.");
-    case "rate_limited": {
-      const seconds = failure.resetAt ? Math.max(1, Math.ceil((failure.resetAt - Date.now()) / 1000)) : 10;
-      return new ProblemError(503, `Intercom is rate limiting this workspace; retry in ${seconds} s.`, undefined, {
-        "Retry-After": String(seconds),
-      });
-    }
-    case "server":
-      return new ProblemError(502, `Intercom did not answer ${error.operation} (${failure.message}); try again.`);
-    default:
-      return new ProblemError(502, `Intercom refused ${error.operation}: ${failure.message}`);
-  }
-}
-
-/** Marks a connection revoked after Intercom refused its token (kept: a later test may find it working again). */
-export async function markRevoked(db: Database, row: Connection, reason: string): Promise<void> {
-  if (row.status === "revoked" || row.status === "disconnected") return;
-  const updated = await setStatus(db, row.id, "revoked", reason, row.tokenJwe ? { onlyIfTokenJwe: row.tokenJwe } : {});
-  if (updated) {
-    log({
-      level: "warn",
-      msg: "connection revoked",
-      outcome: "revoked",
-      connection_id: row.id,
-      workspace_id: row.workspaceId,
-      reason,
-    });
-  }
 }
 
 export interface TestResult {
@@ -187,9 +106,16 @@ export interface TestResult {
  * Calls `GET /me` with the stored token. A 401 marks the connection revoked; success on a revoked or errored
  * connection restores it (and resumes its parked work).
  */
-export async function testConnection(env: Env, db: Database, row: Connection): Promise<TestResult> {
+export async function testConnection(
+  env: Env,
+  db: Database,
+  row: Connection,
+  onRestored: OnRestored,
+): Promise<TestResult> {
   const token = await connectionToken(env, db, row);
-  if (!token) throw new ProblemError(409, "This connection is disconnected and has no access token; connect it again.");
+  if (!token) {
+    throw new RefusedError("conflict", "This connection is disconnected and has no access token; connect it again.");
+  }
   const started = Date.now();
   let app: IntercomApp;
   try {
@@ -240,15 +166,7 @@ export async function testConnection(env: Env, db: Database, row: Connection): P
         connection_id: row.id,
         previous_status: row.status,
       });
-      await resumeParkedSyncs(env, row.id).catch((error: unknown) =>
-        log({
-          level: "error",
-          msg: "resuming parked syncs failed",
-          outcome: "failed",
-          connection_id: row.id,
-          error: describeError(error),
-        }),
-      );
+      await resume(row.id, onRestored);
     }
   }
   log({
@@ -356,105 +274,27 @@ export function clearUninstallThrottle(): void {
   lastUninstallCheck.clear();
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Mapping targets. A custom attribute mapped for the first time (or with a new type) is checked against the
-// workspace's data attributes: created with the declared type when missing, refused when its type clashes or it is
-// archived. Everything is validated before anything is created.
-
-type MappingPatches = Partial<Record<IntercomModel, MappingPatch[]>>;
-
-/** The mappings of a PATCH with every `type` filled in; creates missing custom attributes; 422 on a bad target. */
+/**
+ * The mappings of a PATCH with every `type` filled in (mapping-plan.ts decides), after creating the custom attributes
+ * the plan needs. Everything is validated before anything is created; a bad target is a RefusedError("invalid").
+ */
 export async function resolveMappings(
   env: Env,
   db: Database,
   row: Connection,
   patches: MappingPatches,
 ): Promise<Partial<Record<IntercomModel, FieldMapping[]>>> {
-  const resolved: Partial<Record<IntercomModel, FieldMapping[]>> = {};
-  const errors: ProblemFieldError[] = [];
-  const toCreate: Array<{ model: IntercomModel; name: string; type: AttributeType; path: string }> = [];
-  const models = (Object.keys(patches) as IntercomModel[]).filter((model) => patches[model] !== undefined);
-  let client: ReturnType<typeof intercomClient> | null = null;
-
-  for (const model of models) {
-    const list = patches[model]!;
-    const stored = new Map(row.destination.mappings[model].map((m) => [m.to, m.type]));
-    const out: FieldMapping[] = [];
-    const pending: Array<{ index: number; name: string; type: AttributeType | undefined }> = [];
-    list.forEach((mapping, index) => {
-      const target = checkTarget(model, mapping.to);
-      if (!target.ok) return; // already refused by the schema
-      if (target.kind === "standard") {
-        out[index] = { from: mapping.from, to: mapping.to, type: mapping.type ?? target.type };
-        return;
-      }
-      const storedType = stored.get(mapping.to);
-      if (storedType && (mapping.type === undefined || mapping.type === storedType)) {
-        out[index] = { from: mapping.from, to: mapping.to, type: storedType };
-        return;
-      }
-      pending.push({ index, name: target.name, type: mapping.type });
-    });
-
-    if (pending.length > 0) {
-      client ??= await clientFor(env, db, row);
-      let attributes: DataAttributeInfo[];
-      try {
-        attributes = await listDataAttributes(client, model);
-      } catch (error) {
-        throw await failedCall(db, row, error);
-      }
-      const customByName = new Map(
-        attributes.filter((a) => a.custom || a.fullName.startsWith(CUSTOM_PREFIX)).map((a) => [a.name, a]),
-      );
-      for (const { index, name, type } of pending) {
-        const path = `destination.mappings.${model}.${index}`;
-        const mapping = list[index]!;
-        const existing = customByName.get(name);
-        if (existing) {
-          if (existing.archived) {
-            errors.push({
-              path: `${path}.to`,
-              message: `the Intercom ${model} attribute "${name}" is archived; unarchive it in Intercom or pick another name`,
-            });
-          } else if (!existing.apiWritable) {
-            errors.push({
-              path: `${path}.to`,
-              message: `the Intercom ${model} attribute "${name}" cannot be written through the API`,
-            });
-          } else if (type && !typesCompatible(type, existing.dataType)) {
-            errors.push({
-              path: `${path}.type`,
-              message: `the Intercom ${model} attribute "${name}" is of type ${existing.dataType}, not ${type}`,
-            });
-          } else {
-            const effective = type ?? asMappingType(existing.dataType);
-            if (!effective) {
-              errors.push({
-                path: `${path}.type`,
-                message: `the Intercom attribute "${name}" has type ${existing.dataType}; give a mapping type`,
-              });
-            } else out[index] = { from: mapping.from, to: mapping.to, type: effective };
-          }
-        } else if (!type) {
-          errors.push({
-            path: `${path}.type`,
-            message: `"${name}" does not exist in Intercom yet: give its type so it can be created`,
-          });
-        } else {
-          toCreate.push({ model, name, type, path });
-          out[index] = { from: mapping.from, to: mapping.to, type };
-        }
-      }
-    }
-    resolved[model] = out;
-  }
-
-  if (errors.length > 0) throw new ProblemError(422, "Some mappings cannot be saved; see `errors`.", errors);
-
-  for (const { model, name, type, path } of toCreate) {
+  const stored = row.destination.mappings;
+  const models = modelsToCheck(stored, patches);
+  const client = models.length > 0 ? await clientFor(env, db, row) : null;
+  const attributes: Partial<Record<IntercomModel, DataAttributeInfo[]>> = {};
+  for (const model of models) attributes[model] = await settingsCall(db, row, () => listDataAttributes(client!, model));
+  const plan = planMappings(stored, patches, attributes);
+  const invalid = () => new RefusedError("invalid", "Some mappings cannot be saved; see `errors`.", plan.errors);
+  if (plan.errors.length > 0) throw invalid();
+  for (const { model, name, type, path } of plan.toCreate) {
     try {
-      await createDataAttribute(client!, model, name, type);
+      await settingsCall(db, row, () => createDataAttribute(client!, model, name, type));
       log({
         msg: "custom data attribute created",
         outcome: "created",
@@ -464,43 +304,59 @@ export async function resolveMappings(
         data_type: type,
       });
     } catch (error) {
-      if (error instanceof IntercomCallError && error.failure.kind === "invalid") {
-        errors.push({ path: `${path}.to`, message: `Intercom refused to create "${name}": ${error.failure.message}` });
-        continue;
-      }
-      throw await failedCall(db, row, error);
+      if (!(error instanceof IntercomCallError) || error.failure.kind !== "invalid") throw error;
+      plan.errors.push({
+        path: `${path}.to`,
+        message: `Intercom refused to create "${name}": ${error.failure.message}`,
+      });
     }
   }
-  if (errors.length > 0) throw new ProblemError(422, "Some mappings cannot be saved; see `errors`.", errors);
-  return resolved;
-}
-
-function asMappingType(dataType: string): FieldMapping["type"] | null {
-  if (dataType === "options") return "string";
-  return (MAPPING_TYPES as readonly string[]).includes(dataType) ? (dataType as FieldMapping["type"]) : null;
+  if (plan.errors.length > 0) throw invalid();
+  return plan.resolved;
 }
 
 async function clientFor(env: Env, db: Database, row: Connection) {
   const token = await connectionToken(env, db, row);
   if (!token) {
-    throw new ProblemError(
-      409,
+    throw new RefusedError(
+      "conflict",
       "A new custom attribute mapping is checked in Intercom, but this connection is disconnected; connect it again first.",
     );
   }
   return intercomClient(env, { token, region: row.region });
 }
 
-async function failedCall(db: Database, row: Connection, error: unknown): Promise<unknown> {
-  if (!(error instanceof IntercomCallError)) return error;
-  if (error.failure.kind === "unauthorized") await markRevoked(db, row, `${error.operation} answered 401`);
-  log({
-    level: "warn",
-    msg: "Intercom call of a settings change failed",
-    outcome: "failed",
-    connection_id: row.id,
-    operation: error.operation,
-    reason: error.failure.kind,
-  });
-  return intercomProblem(error);
+/** An Intercom call of a settings change: a 401 marks the connection revoked; every failure is logged and rethrown. */
+async function settingsCall<T>(db: Database, row: Connection, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof IntercomCallError) {
+      if (error.failure.kind === "unauthorized") await markRevoked(db, row, `${error.operation} answered 401`);
+      log({
+        level: "warn",
+        msg: "Intercom call of a settings change failed",
+        outcome: "failed",
+        connection_id: row.id,
+        operation: error.operation,
+        reason: error.failure.kind,
+      });
+    }
+    throw error;
+  }
+}
+
+async function resume(connectionId: string, onRestored: OnRestored): Promise<void> {
+  try {
+    const resumed = await onRestored(connectionId);
+    log({ msg: "parked syncs resumed", outcome: "resumed", connection_id: connectionId, resumed });
+  } catch (error) {
+    log({
+      level: "error",
+      msg: "resuming parked syncs failed",
+      outcome: "failed",
+      connection_id: connectionId,
+      error: describeError(error),
+    });
+  }
 }

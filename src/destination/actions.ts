@@ -4,13 +4,13 @@
  * object through OUTBOUND.
  */
 
-import { and, eq, inArray } from "drizzle-orm";
-import { ProblemError } from "../api/problem";
+import { and, eq } from "drizzle-orm";
+import { connectionsOfWorkspace, findConnection } from "../connections/repository";
 import { type Database, database } from "../db/client";
-import { type ActionType, actions, connections } from "../db/schema";
+import { type ActionType, actions } from "../db/schema";
 import type { Env } from "../env";
 import { findUser } from "../graph/users";
-import { describeError } from "../lib/errors";
+import { describeError, RefusedError } from "../lib/errors";
 import { log } from "../lib/log";
 import type { SyncMessage } from "./outbound-message";
 
@@ -36,7 +36,7 @@ export async function acceptAction(
     if (existing) return { id: existing.id, repeated: true };
   }
   const user = await findUser(db, workspaceId, { userId: request.user_id ?? null, email: request.email ?? null });
-  if (!user) throw new ProblemError(404, "No such user: identify the user with PUT /v1/users first.");
+  if (!user) throw new RefusedError("not_found", "No such user: identify the user with PUT /v1/users first.");
   const connectionId = await targetConnection(db, workspaceId, request.connection_id);
   const now = Date.now();
   const payload = request.type === "trigger_event" ? { event: request.event } : { tag: request.tag };
@@ -77,8 +77,8 @@ export async function acceptAction(
       outcome: "failed",
       error: describeError(error),
     });
-    throw new ProblemError(
-      503,
+    throw new RefusedError(
+      "unavailable",
       "The action could not be queued; nothing was recorded. Retry with the same idempotency_key.",
     );
   }
@@ -101,7 +101,7 @@ export async function getAction(env: Env, workspaceId: string, id: string) {
     .from(actions)
     .where(and(eq(actions.id, id), eq(actions.workspaceId, workspaceId)))
     .get();
-  if (!row) throw new ProblemError(404, "No such action.");
+  if (!row) throw new RefusedError("not_found", "No such action.");
   return row;
 }
 
@@ -115,31 +115,27 @@ async function byIdempotencyKey(db: Database, workspaceId: string, key: string) 
 
 /** The named connection, or the workspace's only one; it must be connected with its destination on (409 otherwise). */
 async function targetConnection(db: Database, workspaceId: string, connectionId: string | undefined): Promise<string> {
-  const rows = await db
-    .select({
-      id: connections.id,
-      name: connections.name,
-      status: connections.status,
-      destination: connections.destination,
-    })
-    .from(connections)
-    .where(
-      connectionId
-        ? and(eq(connections.workspaceId, workspaceId), eq(connections.id, connectionId))
-        : and(eq(connections.workspaceId, workspaceId), inArray(connections.status, ["connected", "revoked", "error"])),
-    );
-  if (connectionId && rows.length === 0) throw new ProblemError(404, `No connection "${connectionId}".`);
-  if (rows.length === 0) throw new ProblemError(409, "This workspace has no Intercom connection.");
+  const named = connectionId ? await findConnection(db, workspaceId, connectionId) : null;
+  const rows = connectionId
+    ? named
+      ? [named]
+      : []
+    : await connectionsOfWorkspace(db, workspaceId, ["connected", "revoked", "error"]);
+  if (connectionId && rows.length === 0) throw new RefusedError("not_found", `No connection "${connectionId}".`);
+  if (rows.length === 0) throw new RefusedError("conflict", "This workspace has no Intercom connection.");
   const usable = rows.filter((row) => row.status === "connected" && row.destination.enabled);
   if (usable.length === 1) return usable[0]!.id;
   if (usable.length > 1) {
-    throw new ProblemError(422, "Several connections have their destination on: name one.", [
+    throw new RefusedError("invalid", "Several connections have their destination on: name one.", [
       { path: "connection_id", message: `one of ${usable.map((row) => row.id).join(", ")}` },
     ]);
   }
   const row = rows[0]!;
   if (row.status !== "connected") {
-    throw new ProblemError(409, `Connection "${row.name}" is ${row.status}: reconnect it before sending actions.`);
+    throw new RefusedError(
+      "conflict",
+      `Connection "${row.name}" is ${row.status}: reconnect it before sending actions.`,
+    );
   }
-  throw new ProblemError(409, `Connection "${row.name}" has its destination switched off.`);
+  throw new RefusedError("conflict", `Connection "${row.name}" has its destination switched off.`);
 }

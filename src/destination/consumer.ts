@@ -7,9 +7,10 @@ import { database } from "../db/client";
 import type { Env } from "../env";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
+import { QUEUE_NAMES } from "../lib/queue-names";
 import { recordDeadLetter } from "../ops/dead-letters";
-import { QUEUE_NAMES } from "../queues";
 import { resolveBatch } from "./batch-resolve";
+import { contactSyncObject } from "./contact-sync";
 import { OutboundMessage, type SyncMessage, syncObjectName } from "./outbound-message";
 import { backoff } from "./plan/retry-policy";
 import { queueResyncPage } from "./resync";
@@ -46,7 +47,7 @@ export async function consumeOutbound(batch: MessageBatch, env: Env, _ctx: Execu
         else {
           const checkedAt = body.kind === "user" ? hints.get(`${body.connection_id}:${body.local_pk}`) : undefined;
           const hinted = checkedAt ? { ...body, absent_checked_at: checkedAt } : body;
-          await env.CONTACT_SYNC.getByName(syncObjectName(body)).enqueue(hinted);
+          await contactSyncObject(env, syncObjectName(body)).enqueue(hinted);
         }
         message.ack();
       } catch (error) {

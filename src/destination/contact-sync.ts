@@ -6,24 +6,27 @@
  */
 
 import { DurableObject } from "cloudflare:workers";
+import type { Connection } from "../connections/repository";
 import { type Database, database } from "../db/client";
 import type { Env } from "../env";
 import { getAccount } from "../graph/accounts";
 import { linkByLocal } from "../graph/links";
 import { usersOfAccount } from "../graph/memberships";
 import { getUser } from "../graph/users";
-import { classifyError, type IntercomFailure } from "../intercom/errors";
+import { failureOf, IntercomCallError, type IntercomFailure } from "../intercom/errors";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
+import { sendAll } from "../lib/queue-batches";
+import { QUEUE_NAMES } from "../lib/queue-names";
 import { recordDeadLetter } from "../ops/dead-letters";
-import { QUEUE_NAMES } from "../queues";
-import { loadSyncContext, park, revokeAndPark, type SyncContext } from "./context";
+import { loadSyncContext, type SyncContext } from "./context";
 import { type SyncMessage, syncObjectName } from "./outbound-message";
+import { park, revokeAndPark } from "./parking";
 import { decide, type FailureDecision, retryLimits } from "./plan/retry-policy";
 import { executeAction, finishAction, queuedActions, startAction } from "./sync/action";
 import { syncCompany } from "./sync/company";
 import { syncContact } from "./sync/contact";
-import { logOut, StepFailure } from "./sync/steps";
+import { logOut } from "./sync/steps";
 
 interface Target {
   connectionId: string;
@@ -32,7 +35,9 @@ interface Target {
 }
 
 /** What `ensureCompany` answers across the RPC boundary (errors would lose their type there). */
-export type CompanyIdResult = { ok: true; companyId: string | null } | { ok: false; failure: IntercomFailure };
+export type CompanyIdResult =
+  | { ok: true; companyId: string | null }
+  | { ok: false; failure: IntercomFailure; operation: string };
 
 const KEY = {
   target: "target",
@@ -81,7 +86,11 @@ export class ContactSync extends DurableObject<Env> {
         const outcome = await syncCompany(loaded.context, accountPk);
         return { ok: true, companyId: outcome.kind === "synced" ? outcome.companyId : null };
       } catch (error) {
-        return { ok: false, failure: error instanceof StepFailure ? error.failure : classifyError(error) };
+        return {
+          ok: false,
+          failure: failureOf(error),
+          operation: error instanceof IntercomCallError ? error.operation : "company",
+        };
       }
     });
   }
@@ -155,9 +164,9 @@ export class ContactSync extends DurableObject<Env> {
       await this.ctx.storage.put(KEY.attempts, 0);
       return false;
     } catch (error) {
-      const failure = error instanceof StepFailure ? error.failure : classifyError(error);
-      const step = error instanceof StepFailure ? error.action : "sync";
-      if (!(error instanceof StepFailure)) {
+      const failure = failureOf(error);
+      const step = error instanceof IntercomCallError ? error.operation : "sync";
+      if (!(error instanceof IntercomCallError)) {
         log({
           level: "error",
           msg: "destination step threw",
@@ -268,21 +277,23 @@ export class ContactSync extends DurableObject<Env> {
     const link = await linkByLocal(context.db, context.connection.id, "company", accountPk);
     if (link) return link.intercomId;
     const name = syncObjectName({ connection_id: context.connection.id, kind: "account", local_pk: accountPk });
-    const result = await this.env.CONTACT_SYNC.getByName(name).ensureCompany(context.connection.id, accountPk);
-    if (!result.ok) throw new StepFailure("company", result.failure);
+    const result = await contactSyncObject(this.env, name).ensureCompany(context.connection.id, accountPk);
+    if (!result.ok) throw new IntercomCallError(result.failure, result.operation);
     return result.companyId;
   }
 
   /** A company just appeared in Intercom: members already there can now be attached to it. */
   private async wakeMembers(context: SyncContext, accountPk: number): Promise<void> {
     const members = await usersOfAccount(context.db, accountPk);
-    const messages = members.map((member) => ({
-      body: { kind: "user" as const, connection_id: context.connection.id, local_pk: member.pk },
-    }));
-    for (let i = 0; i < messages.length; i += 100) await this.env.OUTBOUND.sendBatch(messages.slice(i, i + 100));
+    await sendAll(
+      this.env.OUTBOUND,
+      members.map(
+        (member): SyncMessage => ({ kind: "user", connection_id: context.connection.id, local_pk: member.pk }),
+      ),
+    );
   }
 
-  private async parkHere(target: Target, reason: string, connection: SyncContext["connection"]): Promise<void> {
+  private async parkHere(target: Target, reason: string, connection: Connection): Promise<void> {
     const storage = this.ctx.storage;
     const db = database(this.env.DB);
     await park(db, target.connectionId, { kind: target.kind, localPk: target.localPk });
@@ -301,7 +312,7 @@ export class ContactSync extends DurableObject<Env> {
     }
   }
 
-  private async dropAll(target: Target, reason: string, connection: SyncContext["connection"] | null): Promise<void> {
+  private async dropAll(target: Target, reason: string, connection: Connection | null): Promise<void> {
     const storage = this.ctx.storage;
     const db = database(this.env.DB);
     const actionIds =
@@ -346,4 +357,9 @@ async function subjectOf(
   }
   const user = await getUser(db, workspaceId, target.localPk);
   return { objectId: user?.userId ?? `user#${target.localPk}`, email: user?.email ?? null };
+}
+
+/** The ContactSync object named `name` (see `syncObjectName`). */
+export function contactSyncObject(env: Pick<Env, "CONTACT_SYNC">, name: string): DurableObjectStub<ContactSync> {
+  return (env.CONTACT_SYNC as unknown as DurableObjectNamespace<ContactSync>).getByName(name);
 }

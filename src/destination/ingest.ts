@@ -3,18 +3,18 @@
  * only a write that changes what Intercom should hold for a connection (its mapped fields, or the user entering its
  * segment filter, or a membership) enqueues a sync there. A write that changes nothing enqueues nothing.
  */
-import { and, eq, inArray } from "drizzle-orm";
-import { ProblemError } from "../api/problem";
+import { connectionsOfWorkspace } from "../connections/repository";
 import { type Database, database } from "../db/client";
-import { connections, type DestinationSettings } from "../db/schema";
+import type { DestinationSettings } from "../db/schema";
 import type { Env } from "../env";
 import { type AccountRow, type AccountState, findAccount, writeAccount } from "../graph/accounts";
 import { addMembership, removeMembership } from "../graph/memberships";
 import { mergeProperties, type Properties, propertiesBytes, sameJson } from "../graph/properties";
 import { findUser, type UserRow, type UserState, writeUser } from "../graph/users";
+import { RefusedError } from "../lib/errors";
 import { log } from "../lib/log";
 import type { SyncMessage } from "./outbound-message";
-import { passesSegmentFilter } from "./plan/filter";
+import { passesSegmentFilter } from "./plan/contact-plan";
 import { companyPayload, contactPayload } from "./plan/payload";
 
 export interface IdentifyInput {
@@ -40,7 +40,7 @@ function checkPropertiesFit(current: Properties | undefined, patch: Record<strin
   if (!patch) return;
   const bytes = propertiesBytes(mergeProperties(current ?? {}, patch));
   if (bytes <= MAX_STORED_PROPERTIES_BYTES) return;
-  throw new ProblemError(422, "The request is not valid; see `errors`.", [
+  throw new RefusedError("invalid", "The request is not valid; see `errors`.", [
     {
       path: "properties",
       message: `the stored properties would take ${bytes} bytes; at most ${MAX_STORED_PROPERTIES_BYTES} are kept`,
@@ -122,9 +122,9 @@ export async function setMembership(
 ): Promise<{ changed: boolean; queued: number }> {
   const db = database(env.DB);
   const user = await findUser(db, workspaceId, { userId });
-  if (!user) throw new ProblemError(404, `No user with user_id "${userId}".`);
+  if (!user) throw new RefusedError("not_found", `No user with user_id "${userId}".`);
   const account = await findAccount(db, workspaceId, accountId);
-  if (!account) throw new ProblemError(404, `No account with account_id "${accountId}".`);
+  if (!account) throw new RefusedError("not_found", `No account with account_id "${accountId}".`);
   const result = linked
     ? await addMembership(db, workspaceId, user.pk, account.pk).run()
     : await removeMembership(db, user.pk, account.pk).run();
@@ -186,10 +186,7 @@ export function companyChanged(settings: DestinationSettings, after: AccountRow,
 
 /** The workspace's connections whose destination is on (a revoked one too: its work parks until reconnect). */
 async function destinationConnections(db: Database, workspaceId: string) {
-  const rows = await db
-    .select({ id: connections.id, destination: connections.destination })
-    .from(connections)
-    .where(and(eq(connections.workspaceId, workspaceId), inArray(connections.status, ["connected", "revoked"])));
+  const rows = await connectionsOfWorkspace(db, workspaceId, ["connected", "revoked"]);
   return rows.filter((row) => row.destination.enabled);
 }
 

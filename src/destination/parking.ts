@@ -1,28 +1,64 @@
-/** Work parked while a connection's token is revoked, and its resumption on reconnect. */
+/**
+ * Work parked while a connection's token is revoked (`parked_syncs`: every statement on that table is here), and its
+ * resumption when the connection works again.
+ */
 import { and, eq, inArray } from "drizzle-orm";
-import { database } from "../db/client";
+import type { Connection } from "../connections/repository";
+import { markRevoked } from "../connections/tokens";
+import { type Database, database } from "../db/client";
 import { parkedSyncs } from "../db/schema";
 import type { Env } from "../env";
 import { log } from "../lib/log";
+import { sendAll } from "../lib/queue-batches";
 import type { SyncMessage } from "./outbound-message";
 
 const PAGE = 500;
 
-/** Re-queues every sync parked for `connectionId` (called when the connection is connected again); returns how many. */
+/** What waits: a user's or an account's sync object. */
+export interface ParkedWork {
+  kind: SyncMessage["kind"];
+  localPk: number;
+}
+
+/** Records that `work` waits for the connection to be restored. */
+export async function park(db: Database, connectionId: string, work: ParkedWork): Promise<void> {
+  await db
+    .insert(parkedSyncs)
+    .values({ connectionId, kind: work.kind, localPk: work.localPk, createdAt: Date.now() })
+    .onConflictDoNothing();
+}
+
+/**
+ * Marks the connection revoked (Intercom answered 401) and parks `work` until it is connected again. A connection
+ * reconnected meanwhile (another token) is not undone.
+ */
+export async function revokeAndPark(
+  db: Database,
+  connection: Connection,
+  work: ParkedWork,
+  detail: string,
+): Promise<void> {
+  await markRevoked(db, connection, detail);
+  await park(db, connection.id, work);
+}
+
+/** Re-queues every sync parked for `connectionId` (called when the connection works again); returns how many. */
 export async function resumeParkedSyncs(env: Env, connectionId: string): Promise<number> {
   const db = database(env.DB);
   let resumed = 0;
   for (;;) {
     const parked = await db.select().from(parkedSyncs).where(eq(parkedSyncs.connectionId, connectionId)).limit(PAGE);
     if (parked.length === 0) break;
-    const messages = parked.map((row) => ({
-      body: {
-        kind: row.kind as SyncMessage["kind"],
-        connection_id: connectionId,
-        local_pk: row.localPk,
-      } satisfies SyncMessage,
-    }));
-    for (let i = 0; i < messages.length; i += 100) await env.OUTBOUND.sendBatch(messages.slice(i, i + 100));
+    await sendAll(
+      env.OUTBOUND,
+      parked.map(
+        (row): SyncMessage => ({
+          kind: row.kind as SyncMessage["kind"],
+          connection_id: connectionId,
+          local_pk: row.localPk,
+        }),
+      ),
+    );
     for (const kind of new Set(parked.map((row) => row.kind))) {
       const pks = parked.filter((row) => row.kind === kind).map((row) => row.localPk);
       await db
@@ -39,4 +75,9 @@ export async function resumeParkedSyncs(env: Env, connectionId: string): Promise
   }
   log({ msg: "parked syncs resumed", connection_id: connectionId, outcome: "resumed", count: resumed });
   return resumed;
+}
+
+/** The destination's reaction to a connection that works again (`OnRestored` of the connections service). */
+export function resumeOnRestore(env: Env): (connectionId: string) => Promise<number> {
+  return (connectionId) => resumeParkedSyncs(env, connectionId);
 }

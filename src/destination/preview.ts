@@ -1,9 +1,10 @@
 /**
  * Preview: the Intercom requests a sync of one user would send now, computed from the identity map and D1 only
- * (nothing is sent, not even a search). The diff and the request bodies come from the same functions the sync uses.
+ * (nothing is sent, not even a search). The payload, the diff, the company moves and the request bodies come from the
+ * same planning functions the sync uses (plan/, intercom/gateway.ts), so the two cannot disagree.
  */
 
-import { ProblemError } from "../api/problem";
+import type { Connection } from "../connections/repository";
 import { database } from "../db/client";
 import type { Env } from "../env";
 import { linkByLocal } from "../graph/links";
@@ -11,10 +12,10 @@ import { accountsOfUser } from "../graph/memberships";
 import { findUser } from "../graph/users";
 import { apiBase } from "../intercom/client";
 import { requestBody } from "../intercom/fields";
-import type { ConnectionRow } from "./context";
-import { passesSegmentFilter } from "./plan/filter";
-import { changedFields, contactPayload, type FieldWarning } from "./plan/payload";
-import { attachedCompanies } from "./sync/contact";
+import { createContactBody, identitySearchBody } from "../intercom/gateway";
+import { RefusedError } from "../lib/errors";
+import { attachedCompanies, companyMoves, contactUpdate, passesSegmentFilter } from "./plan/contact-plan";
+import { contactPayload, type FieldWarning } from "./plan/payload";
 
 export interface PreviewRequest {
   method: "GET" | "POST" | "PUT" | "DELETE";
@@ -34,10 +35,10 @@ export interface Preview {
 }
 
 /** What syncing `userId` on `connection` would send now. */
-export async function previewContactSync(env: Env, connection: ConnectionRow, userId: string): Promise<Preview> {
+export async function previewContactSync(env: Env, connection: Connection, userId: string): Promise<Preview> {
   const db = database(env.DB);
   const user = await findUser(db, connection.workspaceId, { userId });
-  if (!user) throw new ProblemError(404, `No user with user_id "${userId}".`);
+  if (!user) throw new RefusedError("not_found", `No user with user_id "${userId}".`);
   const base = apiBase(env, connection.region);
   const settings = connection.destination;
   const payload = contactPayload(user, settings.mappings.contact);
@@ -55,22 +56,14 @@ export async function previewContactSync(env: Env, connection: ConnectionRow, us
     preview.notes.push("the user is not in the destination's segments: a sync sends nothing");
     return preview;
   }
+  const contactUrl = `${base}/contacts/${link?.intercomId ?? "{contact id}"}`;
   if (link) {
-    const changes = changedFields(payload.fields, link.remoteState);
+    const changes = contactUpdate(payload.fields, link.remoteState, { convertLead: false });
     if (Object.keys(changes).length === 0) preview.notes.push("Intercom already holds these values: no contact update");
-    else
-      preview.requests.push({ method: "PUT", url: `${base}/contacts/${link.intercomId}`, body: requestBody(changes) });
+    else preview.requests.push({ method: "PUT", url: contactUrl, body: requestBody(changes) });
   } else {
-    const filters = [
-      ...(user.userId ? [{ field: "external_id", operator: "=", value: user.userId }] : []),
-      ...(user.email ? [{ field: "email", operator: "=", value: user.email }] : []),
-    ];
-    const query = filters.length === 1 ? filters[0] : { operator: "OR", value: filters };
-    preview.requests.push({
-      method: "POST",
-      url: `${base}/contacts/search`,
-      body: { query, pagination: { per_page: 150 } },
-    });
+    const search = identitySearchBody({ userId: user.userId, email: user.email });
+    if (search) preview.requests.push({ method: "POST", url: `${base}/contacts/search`, body: search });
     preview.requests.push({
       method: "PUT",
       url: `${base}/contacts/{id of the match}`,
@@ -81,30 +74,31 @@ export async function previewContactSync(env: Env, connection: ConnectionRow, us
       preview.requests.push({
         method: "POST",
         url: `${base}/contacts`,
-        body: { role: "user", ...requestBody(payload.fields) },
+        body: createContactBody(payload.fields),
         when: "the search finds no contact",
       });
     } else {
       preview.notes.push("if the search finds no contact, nothing more is sent: creation is off");
     }
   }
-  const attached = new Set(attachedCompanies(link?.remoteState ?? {}));
+  const wanted = new Map<string, string>();
   for (const account of await accountsOfUser(db, user.pk)) {
     const company = await linkByLocal(db, connection.id, "company", account.pk);
-    if (company && attached.has(company.intercomId)) continue;
-    if (company) {
-      preview.requests.push({
-        method: "POST",
-        url: `${base}/contacts/${link?.intercomId ?? "{contact id}"}/companies`,
-        body: { id: company.intercomId },
-      });
-    } else {
+    if (company) wanted.set(company.intercomId, account.accountId);
+    else {
       preview.notes.push(
         settings.allow_create
           ? `company ${account.accountId} is created (POST ${base}/companies) then attached`
           : `company ${account.accountId} is attached once it exists in Intercom (creation is off)`,
       );
     }
+  }
+  const moves = companyMoves(wanted, attachedCompanies(link?.remoteState ?? {}));
+  for (const [companyId] of moves.attach) {
+    preview.requests.push({ method: "POST", url: `${contactUrl}/companies`, body: { id: companyId } });
+  }
+  for (const companyId of moves.detach) {
+    preview.requests.push({ method: "DELETE", url: `${contactUrl}/companies/${companyId}` });
   }
   return preview;
 }

@@ -2,15 +2,17 @@
  * Resync: queue every user passing the connection's segment filter, one page per OUTBOUND message so a workspace of
  * any size is walked without a long-running request. Each user's object then syncs only what differs.
  */
-import { and, asc, count, eq, gt, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt } from "drizzle-orm";
+import { findConnectionById } from "../connections/repository";
 import { type Database, database } from "../db/client";
-import { connections, users } from "../db/schema";
+import { users } from "../db/schema";
 import type { Env } from "../env";
+import { inSegments } from "../graph/users";
+import { sendAll } from "../lib/queue-batches";
 import { writeSyncLog } from "../lib/sync-log";
 import type { ResyncMessage, SyncMessage } from "./outbound-message";
 
 const PAGE_SIZE = 500;
-const SEND_BATCH = 100;
 
 /** Starts a resync of `connectionId`; returns how many users will be queued. */
 export async function startResync(
@@ -21,7 +23,7 @@ export async function startResync(
   const [row] = await db
     .select({ n: count() })
     .from(users)
-    .where(and(eq(users.workspaceId, connection.workspaceId), segmentCondition(connection.segments)));
+    .where(and(eq(users.workspaceId, connection.workspaceId), inSegments(connection.segments)));
   const queued = row?.n ?? 0;
   await env.OUTBOUND.send({ kind: "resync", connection_id: connection.id, after_pk: 0 } satisfies ResyncMessage);
   await writeSyncLog(db, {
@@ -39,7 +41,7 @@ export async function startResync(
 /** Queues one page of users after `after_pk`, then the next page. */
 export async function queueResyncPage(env: Env, message: ResyncMessage): Promise<void> {
   const db = database(env.DB);
-  const connection = await db.select().from(connections).where(eq(connections.id, message.connection_id)).get();
+  const connection = await findConnectionById(db, message.connection_id);
   if (!connection?.destination.enabled || connection.status === "disconnected") {
     if (connection) await logPage(db, connection, "skipped", "resync stopped: the destination is off or disconnected");
     return;
@@ -51,15 +53,15 @@ export async function queueResyncPage(env: Env, message: ResyncMessage): Promise
       and(
         eq(users.workspaceId, connection.workspaceId),
         gt(users.pk, message.after_pk),
-        segmentCondition(connection.destination.segments),
+        inSegments(connection.destination.segments),
       ),
     )
     .orderBy(asc(users.pk))
     .limit(PAGE_SIZE);
-  const messages = page.map((user) => ({
-    body: { kind: "user", connection_id: connection.id, local_pk: user.pk } satisfies SyncMessage,
-  }));
-  for (let i = 0; i < messages.length; i += SEND_BATCH) await env.OUTBOUND.sendBatch(messages.slice(i, i + SEND_BATCH));
+  await sendAll(
+    env.OUTBOUND,
+    page.map((user): SyncMessage => ({ kind: "user", connection_id: connection.id, local_pk: user.pk })),
+  );
   const last = page.at(-1)?.pk;
   if (page.length === PAGE_SIZE && last !== undefined) {
     await env.OUTBOUND.send({ kind: "resync", connection_id: connection.id, after_pk: last } satisfies ResyncMessage);
@@ -71,12 +73,6 @@ export async function queueResyncPage(env: Env, message: ResyncMessage): Promise
     done ? "synced" : "pending",
     `resync queued ${page.length} users${done ? "; all users queued" : ` up to #${last}`}`,
   );
-}
-
-/** Users in at least one of `segments` (every user when empty), evaluated in SQL over the JSON column. */
-export function segmentCondition(segments: readonly string[]): SQL | undefined {
-  if (segments.length === 0) return undefined;
-  return sql`exists (select 1 from json_each(${users.segments}) where json_each.value in (select value from json_each(${JSON.stringify(segments)})))`;
 }
 
 async function logPage(

@@ -5,16 +5,17 @@
  * write never links anew (our object linked it first), so this cannot loop.
  */
 import { inArray } from "drizzle-orm";
+import type { Connection } from "../connections/repository";
 import { database } from "../db/client";
 import { memberships } from "../db/schema";
 import type { Env } from "../env";
-import type { ConnectionRow } from "./context";
+import { sendAll } from "../lib/queue-batches";
 import type { SyncMessage } from "./outbound-message";
 
 /** Queues the syncs that waited for these users' contacts to exist in Intercom. */
 export async function wakeLinkedUsers(
   env: Env,
-  connection: Pick<ConnectionRow, "id" | "status" | "destination">,
+  connection: Pick<Connection, "id" | "status" | "destination">,
   userPks: number[],
 ): Promise<void> {
   if (!connection.destination.enabled || connection.status !== "connected" || userPks.length === 0) return;
@@ -22,8 +23,8 @@ export async function wakeLinkedUsers(
     .selectDistinct({ userPk: memberships.userPk })
     .from(memberships)
     .where(inArray(memberships.userPk, userPks));
-  const messages = rows.map((row) => ({
-    body: { kind: "user", connection_id: connection.id, local_pk: row.userPk } satisfies SyncMessage,
-  }));
-  if (messages.length) await env.OUTBOUND.sendBatch(messages);
+  await sendAll(
+    env.OUTBOUND,
+    rows.map((row): SyncMessage => ({ kind: "user", connection_id: connection.id, local_pk: row.userPk })),
+  );
 }

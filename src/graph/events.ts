@@ -50,3 +50,16 @@ export async function eventsOfUser(
     .orderBy(desc(events.occurredAt), desc(events.pk))
     .limit(options.limit);
 }
+
+/**
+ * The key an Intercom data event is known by on one connection: the same for an event a `trigger_event` action sends
+ * and for the `event.created` webhook that echoes it back (Intercom itself de-duplicates on contact, name and time).
+ */
+export function eventEchoKey(
+  connectionId: string,
+  intercomContactId: string,
+  eventName: string,
+  createdAtSeconds: number,
+): string {
+  return `${connectionId}:${intercomContactId}:${eventName}:${createdAtSeconds}`;
+}

@@ -1,7 +1,7 @@
 /** The identity map between CDP users/accounts and Intercom contacts/companies, per connection. */
-import { and, desc, eq, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { connections, type IntercomObjectType, intercomLinks } from "../db/schema";
+import { type IntercomObjectType, intercomLinks } from "../db/schema";
 
 export type LinkRow = typeof intercomLinks.$inferSelect;
 
@@ -48,28 +48,26 @@ export async function linkByLocal(
 }
 
 /**
- * The Intercom id of a CDP user or account in any of the workspace's connections: the most recently updated link
+ * The Intercom id of a CDP user or account in any of `connectionIds` (a workspace's): the most recently updated link
  * wins (a workspace may have reconnected, or connected more than one Intercom workspace).
  */
 export async function intercomIdOfLocal(
   db: Database,
-  workspaceId: string,
+  connectionIds: readonly string[],
   objectType: IntercomObjectType,
   localPk: number,
 ): Promise<string | null> {
-  // Starting from the workspace's connections lets every lookup use the links' primary key.
+  if (connectionIds.length === 0) return null;
   const row = await db
     .select({ intercomId: intercomLinks.intercomId })
-    .from(connections)
-    .innerJoin(
-      intercomLinks,
+    .from(intercomLinks)
+    .where(
       and(
-        eq(intercomLinks.connectionId, connections.id),
+        inArray(intercomLinks.connectionId, [...connectionIds]),
         eq(intercomLinks.objectType, objectType),
         eq(intercomLinks.localPk, localPk),
       ),
     )
-    .where(eq(connections.workspaceId, workspaceId))
     .orderBy(desc(intercomLinks.updatedAt))
     .get();
   return row?.intercomId ?? null;

@@ -1,5 +1,5 @@
 /** CDP users in D1: lookup by the CDP's ids and writes of the identity graph, for both directions. */
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { and, desc, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { users } from "../db/schema";
 import { retryOnConflict } from "./cas";
@@ -185,4 +185,10 @@ async function casWriteUser(
 /** The stored state of a row. */
 export function userState(row: UserRow): UserState {
   return { userId: row.userId, email: row.email, properties: row.properties, segments: row.segments };
+}
+
+/** Users in at least one of `segments` (every user when empty), evaluated in SQL over the JSON column. */
+export function inSegments(segments: readonly string[]): SQL | undefined {
+  if (segments.length === 0) return undefined;
+  return sql`exists (select 1 from json_each(${users.segments}) where json_each.value in (select value from json_each(${JSON.stringify(segments)})))`;
 }

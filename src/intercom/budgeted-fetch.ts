@@ -3,6 +3,7 @@
  * before each call and reports the response's `X-RateLimit-*` headers after it.
  */
 import type { Env } from "../env";
+import { rateBudgetObject } from "./rate-budget";
 import type { RateObservation } from "./rate-plan";
 
 /** Waits longer than this are not slept through in place: the caller reschedules instead. */
@@ -45,7 +46,7 @@ export function rateObservation(response: Response): RateObservation {
 
 /** A fetch bound to the rate budget of Intercom workspace `appId`. */
 export function budgetedFetch(env: Pick<Env, "RATE_BUDGET">, appId: string): typeof fetch {
-  const budget = env.RATE_BUDGET.getByName(appId);
+  const budget = rateBudgetObject(env, appId);
   return async (input, init) => {
     let reservation = await budget.reserve();
     while (reservation.recheck && reservation.waitMs <= MAX_IN_PLACE_WAIT_MS) {

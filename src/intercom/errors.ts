@@ -12,6 +12,36 @@ export type IntercomFailure =
   | { kind: "server"; status: number | null; message: string }
   | { kind: "invalid"; status: number; code: string | null; message: string };
 
+/** A failed Intercom call, classified. Its message is Intercom's error message, never the token. */
+export class IntercomCallError extends Error {
+  constructor(
+    readonly failure: IntercomFailure,
+    /** The call, as `METHOD /path` (`PUT /contacts/{id}`). */
+    readonly operation: string,
+  ) {
+    super(`${operation}: ${failure.message}`);
+    this.name = "IntercomCallError";
+  }
+}
+
+/** Runs one SDK call, turning its failures into an IntercomCallError naming `operation`. */
+export async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw new IntercomCallError(classifyError(error), operation);
+  }
+}
+
+/**
+ * The failure behind anything a step threw: an Intercom call's own, or, for an error of ours (a D1 hiccup, a bug),
+ * a server-side failure, so it is retried with backoff rather than lost.
+ */
+export function failureOf(error: unknown): IntercomFailure {
+  if (error instanceof IntercomCallError) return error.failure;
+  return { kind: "server", status: null, message: describeError(error) };
+}
+
 interface ErrorListBody {
   errors?: Array<{ code?: string; message?: string; field?: string }>;
 }
@@ -61,7 +91,7 @@ export function classifyResponse(status: number | null, body: unknown, headers?:
 }
 
 /** Classifies anything the SDK (or fetch) threw. */
-export function classifyError(error: unknown): IntercomFailure {
+function classifyError(error: unknown): IntercomFailure {
   if (error instanceof IntercomTimeoutError) return { kind: "server", status: null, message: "request timed out" };
   if (error instanceof IntercomError) {
     const headers = error.rawResponse?.headers ?? null;

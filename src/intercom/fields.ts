@@ -3,7 +3,7 @@
  * connector compares what it wants Intercom to hold with what Intercom is known to hold (`intercom_links.remote_state`).
  */
 import { CUSTOM_PREFIX } from "./attributes";
-import type { CompanySummary, ContactSummary } from "./gateway";
+import type { CompanySummary, ContactSummary } from "./objects";
 
 export type FieldValue = string | number | boolean;
 export type Fields = Record<string, FieldValue>;

@@ -4,8 +4,7 @@
  */
 import type { Env } from "../env";
 import { authBase, REQUEST_TIMEOUT_SECONDS } from "./client";
-import { classifyResponse } from "./errors";
-import { IntercomCallError } from "./workspace";
+import { classifyResponse, IntercomCallError } from "./errors";
 
 type OAuthEnv = Pick<Env, "INTERCOM_API_BASE" | "INTERCOM_CLIENT_ID" | "INTERCOM_CLIENT_SECRET">;
 

@@ -21,3 +21,8 @@ export class RateBudget extends DurableObject<Env> {
     else release(this.state, window);
   }
 }
+
+/** The rate budget of Intercom workspace `appId`. */
+export function rateBudgetObject(env: Pick<Env, "RATE_BUDGET">, appId: string): DurableObjectStub<RateBudget> {
+  return (env.RATE_BUDGET as unknown as DurableObjectNamespace<RateBudget>).getByName(appId);
+}

@@ -34,13 +34,3 @@ export function unixSeconds(value: unknown): number | null {
 export function isoFromSeconds(seconds: number): string {
   return new Date(seconds * 1000).toISOString();
 }
-
-/**
- * Whether an item is older than the state recorded at `storedMs`. A seconds-precise time (REST) covers its whole
- * second, so it is older only when that whole second is: the sweep's copy of what a webhook already applied is not
- * mistaken for something newer, nor for something older.
- */
-export function isOlderThan(item: IntercomInstant, storedMs: number | null): boolean {
-  if (storedMs === null) return false;
-  return item.ms + item.resolutionMs - 1 < storedMs;
-}

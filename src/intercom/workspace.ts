@@ -1,24 +1,13 @@
 /**
  * Workspace-level Intercom calls of the connections API: who a token belongs to (`GET /me`) and the data attributes
- * a mapping targets (`GET/POST /data_attributes`). Failures are thrown as `IntercomCallError` with their class.
+ * a mapping targets (`GET/POST /data_attributes`). Failures are thrown as `IntercomCallError`.
  */
 import type { IntercomClient } from "intercom-client";
 import type { Region } from "../db/schema";
 import type { Env } from "../env";
 import type { AttributeType, IntercomModel } from "./attributes";
 import { intercomClient } from "./client";
-import { classifyError, type IntercomFailure } from "./errors";
-
-/** A failed Intercom call, classified. Its message is Intercom's error message, never the token. */
-export class IntercomCallError extends Error {
-  constructor(
-    readonly failure: IntercomFailure,
-    readonly operation: string,
-  ) {
-    super(`${operation}: ${failure.message}`);
-    this.name = "IntercomCallError";
-  }
-}
+import { call, IntercomCallError } from "./errors";
 
 /** What `GET /me` says about the workspace a token belongs to. */
 export interface IntercomApp {
@@ -31,15 +20,6 @@ const REGIONS: readonly Region[] = ["US", "EU", "AU"];
 
 function isRegion(value: unknown): value is Region {
   return typeof value === "string" && (REGIONS as readonly string[]).includes(value);
-}
-
-/** Runs one SDK call, turning its failures into IntercomCallError. */
-export async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    throw new IntercomCallError(classifyError(error), operation);
-  }
 }
 
 /** `GET /me` on the regional host of `region`. */

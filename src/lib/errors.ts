@@ -1,4 +1,4 @@
-/** Error text fit for logs: what went wrong, without the values (drizzle's errors print the query's parameters). */
+/** Errors of the connector's own domain, and error text fit for logs (what went wrong, without the values). */
 import { ZodError } from "zod";
 
 const MAX_LENGTH = 300;
@@ -15,4 +15,27 @@ export function describeError(error: unknown): string {
     return `${cause.name}: ${cause.message}`.slice(0, MAX_LENGTH);
   }
   return String(error).slice(0, MAX_LENGTH);
+}
+
+/** One bad input path and what is wrong with it (the API lists them as `errors`). */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** Why a request is refused, in the connector's terms; the HTTP API maps each reason to a status. */
+export type RefusalReason = "not_found" | "conflict" | "invalid" | "unavailable";
+
+/** A request the connector refuses (unknown user, connection not connected, invalid mapping, queue down…). */
+export class RefusedError extends Error {
+  constructor(
+    readonly reason: RefusalReason,
+    message: string,
+    readonly errors?: FieldError[],
+    /** With `unavailable`: when to try again. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = "RefusedError";
+  }
 }

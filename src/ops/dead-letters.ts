@@ -3,14 +3,14 @@
  * `dead_letters` (listed and replayed through the admin API) plus a sync-log row, so nothing is lost silently.
  */
 
-import { eq } from "drizzle-orm";
+import { findByAppId, findConnectionById } from "../connections/repository";
 import { type Database, database } from "../db/client";
-import { connections, deadLetters } from "../db/schema";
+import { deadLetters } from "../db/schema";
 import type { Env } from "../env";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
+import { originalQueue } from "../lib/queue-names";
 import { logSyncOutcome, type SyncLogEntry, syncLogInsert } from "../lib/sync-log";
-import { originalQueue } from "../queues";
 
 /** Records each dead letter once (by queue message id), then acknowledges it. */
 export async function recordDeadLetters(batch: MessageBatch, env: Env): Promise<void> {
@@ -98,10 +98,6 @@ async function owningConnection(
   const byId = typeof record.connection_id === "string" ? record.connection_id : null;
   const appId = typeof record.app_id === "string" ? record.app_id : null;
   if (!byId && !appId) return { connectionId: null, workspaceId: null };
-  const row = await db
-    .select({ id: connections.id, workspaceId: connections.workspaceId })
-    .from(connections)
-    .where(byId ? eq(connections.id, byId) : eq(connections.appId, appId!))
-    .get();
+  const row = byId ? await findConnectionById(db, byId) : await findByAppId(db, appId!);
   return { connectionId: row?.id ?? byId, workspaceId: row?.workspaceId ?? null };
 }

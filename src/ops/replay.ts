@@ -10,8 +10,8 @@ import { actions, deadLetters } from "../db/schema";
 import type { Env } from "../env";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
+import { QUEUE_NAMES } from "../lib/queue-names";
 import { writeSyncLog } from "../lib/sync-log";
-import { QUEUE_NAMES } from "../queues";
 
 export type DeadLetterRow = typeof deadLetters.$inferSelect;
 

@@ -3,16 +3,15 @@
  * message, finds its connection by `app_id`, skips (with a logged reason) what may not be captured, and retries
  * with backoff what failed; after `max_retries` the queue moves it to the dead-letter queue, which records it.
  */
+import { type Connection, findByAppId } from "../connections/repository";
 import { type Database, database } from "../db/client";
 import { wakeLinkedUsers } from "../destination/wake";
 import type { Env } from "../env";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { type SyncLogEntry, writeSyncLog } from "../lib/sync-log";
-import { skipReason } from "./gate";
 import { InboundMessage } from "./inbound-message";
 import { processNotification } from "./process";
-import { type ConnectionRow, connectionOfApp } from "./store";
 
 /** Seconds before the n-th retry (n = attempts so far): 10 s, 30 s, 1.5 min, 4.5 min, then 10 min. */
 export function retryDelaySeconds(attempts: number): number {
@@ -22,11 +21,11 @@ export function retryDelaySeconds(attempts: number): number {
 /** Consumes a batch of INBOUND messages, one at a time (in order, so a batch's updates of one object apply in order). */
 export async function consumeInbound(batch: MessageBatch, env: Env, _ctx: ExecutionContext): Promise<void> {
   const db = database(env.DB);
-  const connections = new Map<string, Promise<ConnectionRow | null>>();
+  const connections = new Map<string, Promise<Connection | null>>();
   const connectionOf = (appId: string) => {
     let found = connections.get(appId);
     if (!found) {
-      found = connectionOfApp(db, appId);
+      found = findByAppId(db, appId);
       connections.set(appId, found);
     }
     return found;
@@ -38,10 +37,10 @@ async function consumeMessage(
   env: Env,
   db: Database,
   message: Message,
-  connectionOf: (appId: string) => Promise<ConnectionRow | null>,
+  connectionOf: (appId: string) => Promise<Connection | null>,
 ): Promise<void> {
   const parsed = InboundMessage.safeParse(message.body);
-  let connection: ConnectionRow | null = null;
+  let connection: Connection | null = null;
   try {
     // Messages outlive deploys: one this code cannot read goes the retry way, to the dead-letter queue, replayable.
     if (!parsed.success) throw parsed.error;
@@ -90,4 +89,13 @@ async function consumeMessage(
     }
     message.retry({ delaySeconds });
   }
+}
+
+/** Why a notification for `appId` is skipped before processing (known app, still installed, source on), or null. */
+export function skipReason(connection: Connection | null, appId: string): string | null {
+  if (!connection) return `no connection for Intercom app ${appId}`;
+  if (connection.status === "disconnected" || connection.status === "revoked")
+    return `the connection is ${connection.status}`;
+  if (!connection.source.enabled) return "the source is switched off";
+  return null;
 }

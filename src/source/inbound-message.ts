@@ -1,10 +1,10 @@
 /**
- * The INBOUND queue message: a verified Intercom notification, its item projected to what the consumer reads.
- * Validated again on consumption, because messages outlive deploys.
+ * The INBOUND queue message: a verified Intercom notification whose item is projected to the fields the source
+ * consumer reads (messages are capped at 128 KB: contacts drop tags, notes, location, subscriptions…; conversations
+ * drop bodies and parts). Validated again on consumption, because messages outlive deploys. The projection is pure;
+ * the shape of the item decides, so a projected item still parses with the item schemas (intercom/webhook-items.ts).
  */
 import { z } from "zod";
-import type { NotificationEnvelope } from "../api/intercom-webhook/envelope";
-import { projectItem } from "./projection";
 
 export const InboundNotification = z.object({
   /** Intercom's notification id: with the app id, the idempotency key. */
@@ -28,22 +28,90 @@ export const InboundMessage = z.object({
 });
 export type InboundMessage = z.input<typeof InboundMessage>;
 
-/** The queue message of a verified notification (pure): the item projected, the envelope's time kept. */
-export function inboundMessageOf(envelope: NotificationEnvelope & { id: string }, receivedAt: number): InboundMessage {
-  return {
-    received_at: receivedAt,
-    app_id: envelope.app_id,
-    notification: {
-      id: envelope.id,
-      topic: envelope.topic,
-      created_at: envelope.created_at ?? Math.floor(receivedAt / 1000),
-      ...(envelope.delivery_attempts === undefined ? {} : { delivery_attempts: envelope.delivery_attempts }),
-      item: projectItem(envelope.data.item),
-    },
-  };
+type Item = Record<string, unknown>;
+
+const CONTACT_FIELDS = [
+  "type",
+  "id",
+  "role",
+  "external_id",
+  "email",
+  "phone",
+  "name",
+  "signed_up_at",
+  "created_at",
+  "updated_at",
+  "custom_attributes",
+  "merged_from",
+  "deleted",
+] as const;
+
+const COMPANY_FIELDS = [
+  "type",
+  "id",
+  "company_id",
+  "name",
+  "plan",
+  "monthly_spend",
+  "remote_created_at",
+  "created_at",
+  "updated_at",
+  "custom_attributes",
+  "deleted",
+] as const;
+
+const EVENT_FIELDS = [
+  "type",
+  "event_name",
+  "id",
+  "intercom_user_id",
+  "user_id",
+  "email",
+  "metadata",
+  "created_at",
+] as const;
+
+/** The item reduced to the fields the consumer reads for its shape; unknown shapes keep `type` and `id` only. */
+export function projectItem(item: Item): Item {
+  switch (item.type) {
+    case "contact":
+      return pick(item, CONTACT_FIELDS);
+    case "company":
+      return pick(item, COMPANY_FIELDS);
+    case "event":
+      return pick(item, EVENT_FIELDS);
+    case "conversation":
+      return projectConversation(item);
+  }
+  if (isRecord(item.company) && isRecord(item.contact)) {
+    // company.contact.attached|detached: `{company, contact}` without a type.
+    return { company: pick(item.company, COMPANY_FIELDS), contact: pick(item.contact, CONTACT_FIELDS) };
+  }
+  return pick(item, ["type", "id"]);
 }
 
-/** Bytes of a message as the queue counts them (its JSON). */
-export function messageBytes(message: InboundMessage): number {
-  return new TextEncoder().encode(JSON.stringify(message)).byteLength;
+/** Who started the conversation, and when: its contacts, the source's author, the pre-2.5 `user`. */
+function projectConversation(item: Item): Item {
+  const projected = pick(item, ["type", "id", "created_at", "updated_at"]);
+  if (isRecord(item.source) && isRecord(item.source.author)) {
+    projected.source = { author: pick(item.source.author, ["type", "id", "email"]) };
+  }
+  if (isRecord(item.contacts) && Array.isArray(item.contacts.contacts)) {
+    projected.contacts = {
+      type: item.contacts.type,
+      contacts: item.contacts.contacts.filter(isRecord).map((contact) => pick(contact, ["type", "id", "external_id"])),
+    };
+  }
+  if (isRecord(item.user)) projected.user = pick(item.user, ["type", "id", "user_id", "email"]);
+  return projected;
+}
+
+function pick(source: Item, fields: readonly string[]): Item {
+  const out: Item = {};
+  for (const field of fields) if (Object.hasOwn(source, field)) out[field] = source[field];
+  return out;
+}
+
+function isRecord(value: unknown): value is Item {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

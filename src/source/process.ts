@@ -2,14 +2,16 @@
  * One notification through the source, whatever its origin (webhook, or the reconciliation sweep's REST items):
  * dedupe → route by topic and setting → handler → one D1 batch → sync-log rows and their console twins.
  */
+import { eq } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { processedNotifications } from "../db/schema";
 import { logSyncOutcome, type SyncLogEntry, syncLogInsert } from "../lib/sync-log";
 import { handleChat } from "./capture/chat";
+import { handleCompany } from "./capture/company";
+import { handleContact } from "./capture/contact";
 import { handleUserEvent } from "./capture/data-events";
 import { handleCompanyDeleted, handleContactDeleted, handleContactMerged } from "./capture/identity";
 import { handleRelationship } from "./capture/relationships";
-import { handleCompany, handleContact } from "./capture-topics";
-import { isProcessed, markProcessed, notificationKey } from "./store";
 import { routeTopic, type TopicKind } from "./topics";
 import {
   type HandlerContext,
@@ -112,4 +114,26 @@ async function handle(ctx: HandlerContext): Promise<Work> {
     );
   }
   return HANDLERS[route.kind](ctx);
+}
+
+/** The idempotency key of a notification: Intercom ids are unique per app. */
+export function notificationKey(appId: string, notificationId: string): string {
+  return `${appId}:${notificationId}`;
+}
+
+async function isProcessed(db: Database, key: string): Promise<boolean> {
+  const row = await db
+    .select({ key: processedNotifications.key })
+    .from(processedNotifications)
+    .where(eq(processedNotifications.key, key))
+    .get();
+  return row !== undefined;
+}
+
+/**
+ * Marks a notification processed: a plain insert, so that in a batch a racing duplicate fails the whole batch (and
+ * its retry then sees `duplicate`) instead of applying twice.
+ */
+function markProcessed(db: Database, key: string, now: number) {
+  return db.insert(processedNotifications).values({ key, processedAt: now });
 }

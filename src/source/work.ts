@@ -90,3 +90,23 @@ export function handlerContext(
     }),
   };
 }
+
+/** The result of capturing one Intercom object (contact or company). */
+export interface Capture {
+  /** The CDP row the Intercom object is linked to after the batch; null when it was skipped. */
+  localPk: number | null;
+  /** The CDP id for logs (`user_id`, `account_id`), else null. */
+  localId: string | null;
+  statements: Statement[];
+  entries: SyncLogEntry[];
+  /** The Intercom object was linked to `localPk` by this capture (it had no link before). */
+  linkedNow?: boolean;
+}
+
+/** What a capture did, for the log: ids and attribute paths only, never values. */
+export function describeWrite(write: { before: unknown; changed: boolean }, paths: string[]): string {
+  if (write.before === null) return "created from Intercom";
+  if (!write.changed)
+    return paths.length > 0 ? `no change in the CDP (Intercom changed ${paths.join(", ")})` : "linked";
+  return paths.length > 0 ? `updated ${paths.join(", ")}` : "updated";
+}

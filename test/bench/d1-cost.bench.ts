@@ -15,13 +15,12 @@
  */
 import { env } from "cloudflare:workers";
 import { it } from "vitest";
-import { readEnvelope } from "../../src/api/intercom-webhook/envelope";
+import { inboundMessageOf, readEnvelope } from "../../src/api/intercom-webhook/envelope";
 import { userJson } from "../../src/api/users";
 import { database } from "../../src/db/client";
 import { acceptAction } from "../../src/destination/actions";
 import { identifyUser, setMembership, upsertAccount } from "../../src/destination/ingest";
 import type { Env } from "../../src/env";
-import { inboundMessageOf } from "../../src/source/inbound-message";
 import { processNotification } from "../../src/source/process";
 import type { SourceConnection } from "../../src/source/work";
 import { seedConnection } from "../helpers/connections";

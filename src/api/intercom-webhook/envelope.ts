@@ -1,5 +1,6 @@
 /** Intercom's notification envelope (Intercom's webhook notification object), as far as the ack path needs to read it. */
 import { z } from "zod";
+import { type InboundMessage, projectItem } from "../../source/inbound-message";
 
 export const NOTIFICATION_TYPE = "notification_event";
 
@@ -38,4 +39,19 @@ export function readEnvelope(body: unknown): EnvelopeCheck {
     return { ok: false, detail: "A notification other than ping must have an id.", paths: ["id"] };
   }
   return { ok: true, envelope: parsed.data };
+}
+
+/** The queue message of a verified notification (pure): the item projected, the envelope's time kept. */
+export function inboundMessageOf(envelope: NotificationEnvelope & { id: string }, receivedAt: number): InboundMessage {
+  return {
+    received_at: receivedAt,
+    app_id: envelope.app_id,
+    notification: {
+      id: envelope.id,
+      topic: envelope.topic,
+      created_at: envelope.created_at ?? Math.floor(receivedAt / 1000),
+      ...(envelope.delivery_attempts === undefined ? {} : { delivery_attempts: envelope.delivery_attempts }),
+      item: projectItem(envelope.data.item),
+    },
+  };
 }

@@ -8,12 +8,13 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { nestsDeeperThan } from "../../graph/properties";
 import { describeError } from "../../lib/errors";
 import { log } from "../../lib/log";
-import { inboundMessageOf, messageBytes } from "../../source/inbound-message";
-import { ProblemError } from "../problem";
+import { messageBytes } from "../../lib/queue-batches";
+import type { InboundMessage } from "../../source/inbound-message";
+import { ProblemError, problemOf, problemResponse } from "../problem";
 import { problem } from "../problems";
 import { router } from "../router";
 import { readCappedBody } from "./capped-body";
-import { readEnvelope } from "./envelope";
+import { inboundMessageOf, readEnvelope } from "./envelope";
 import { verifySignature } from "./signature";
 
 /** Intercom's payloads are small; anything larger is refused before it is read whole. */
@@ -76,88 +77,93 @@ export const webhooks = router()
   .openapi(validateUrl, (c) => c.body(null, 200))
   .openapi(receive, async (c) => {
     const started = Date.now();
-    try {
-      const body = await readCappedBody(c.req.raw, MAX_WEBHOOK_BYTES);
-      if (!body.ok) {
-        log({ level: "warn", msg: "webhook refused: body over 1 MiB", outcome: "rejected", reason: body.reason });
-        throw new ProblemError(413, "The body exceeds 1 MiB.");
-      }
-      const secret = c.env.INTERCOM_CLIENT_SECRET;
-      if (!secret) {
-        log({
-          level: "error",
-          msg: "webhook cannot be verified: INTERCOM_CLIENT_SECRET is not set",
-          outcome: "failed",
-        });
-        throw new ProblemError(503, "The connector is not configured to verify webhooks.");
-      }
-      if (!(await verifySignature(secret, body.bytes, c.req.header("x-hub-signature")))) {
-        log({ level: "warn", msg: "webhook refused: bad or missing signature", outcome: "rejected" });
-        throw new ProblemError(401, "The X-Hub-Signature header is missing or does not match the body.");
-      }
-      const check = readEnvelope(parseJson(body.bytes));
-      if (!check.ok) {
-        throw new ProblemError(
-          400,
-          check.detail,
-          check.paths.map((path) => ({ path, message: "missing or invalid" })),
-        );
-      }
-      const { envelope } = check;
-      if (envelope.topic === "ping" || envelope.id === null) {
-        log({ msg: "intercom ping", outcome: "acknowledged", app_id: envelope.app_id, topic: envelope.topic });
-        return c.body(null, 200);
-      }
-      const message = inboundMessageOf({ ...envelope, id: envelope.id }, started);
-      if (nestsDeeperThan(message.notification.item, MAX_ITEM_DEPTH)) {
-        log({
-          level: "warn",
-          msg: "webhook refused: its item nests too deep to be queued",
-          outcome: "rejected",
-          app_id: envelope.app_id,
-          topic: envelope.topic,
-          notification_id: envelope.id,
-        });
-        throw new ProblemError(400, `The notification's item nests deeper than ${MAX_ITEM_DEPTH} levels.`, [
-          { path: "data.item", message: "nests too deep" },
-        ]);
-      }
-      const bytes = messageBytes(message);
-      if (bytes > MAX_MESSAGE_BYTES) {
-        log({
-          level: "warn",
-          msg: "webhook refused: its queue message would exceed the queue's size limit",
-          outcome: "rejected",
-          app_id: envelope.app_id,
-          topic: envelope.topic,
-          notification_id: envelope.id,
-          message_bytes: bytes,
-        });
-        throw new ProblemError(413, "The notification is too large to be queued.");
-      }
-      try {
-        await c.env.INBOUND.send(message, { contentType: "json" });
-      } catch (error) {
-        log({
-          level: "error",
-          msg: "webhook not queued: INBOUND send failed",
-          outcome: "failed",
-          app_id: envelope.app_id,
-          topic: envelope.topic,
-          notification_id: envelope.id,
-          error: describeError(error),
-        });
-        throw new ProblemError(503, "The notification could not be queued; please retry.");
-      }
-      // No log line here: the consumer logs this notification's outcome, and the ack path stays as lean as it can.
-      return c.body(null, 200);
-    } catch (error) {
-      if (error instanceof ProblemError) throw error;
-      // Anything unexpected is ours, and transient as far as Intercom can tell: a 503 makes it retry.
-      log({ level: "error", msg: "webhook failed unexpectedly", outcome: "failed", error: describeError(error) });
-      throw new ProblemError(503, "The notification could not be accepted; please retry.");
+    const bytes = await verifiedBody(c.req.raw, c.env.INTERCOM_CLIENT_SECRET);
+    const check = readEnvelope(parseJson(bytes));
+    if (!check.ok) {
+      throw new ProblemError(
+        400,
+        check.detail,
+        check.paths.map((path) => ({ path, message: "missing or invalid" })),
+      );
     }
+    const { envelope } = check;
+    if (envelope.topic === "ping" || envelope.id === null) {
+      log({ msg: "intercom ping", outcome: "acknowledged", app_id: envelope.app_id, topic: envelope.topic });
+      return c.body(null, 200);
+    }
+    const message = queueableMessage(inboundMessageOf({ ...envelope, id: envelope.id }, started));
+    try {
+      await c.env.INBOUND.send(message, { contentType: "json" });
+    } catch (error) {
+      log({
+        level: "error",
+        msg: "webhook not queued: INBOUND send failed",
+        outcome: "failed",
+        ...about(message),
+        error: describeError(error),
+      });
+      throw new ProblemError(503, "The notification could not be queued; please retry.");
+    }
+    // No log line here: the consumer logs this notification's outcome, and the ack path stays as lean as it can.
+    return c.body(null, 200);
+  })
+  .onError((error) => {
+    const problem = problemOf(error);
+    if (problem) return problemResponse(problem.status, problem.message, problem.errors, problem.headers);
+    // Anything unexpected is ours, and transient as far as Intercom can tell: a 503 makes it retry (never a 500).
+    log({ level: "error", msg: "webhook failed unexpectedly", outcome: "failed", error: describeError(error) });
+    return problemResponse(503, "The notification could not be accepted; please retry.");
   });
+
+/** The raw body, once it is within the size cap and signed with the app's client secret (413, 503, 401 otherwise). */
+async function verifiedBody(request: Request, secret: string | undefined): Promise<Uint8Array> {
+  const body = await readCappedBody(request, MAX_WEBHOOK_BYTES);
+  if (!body.ok) {
+    log({ level: "warn", msg: "webhook refused: body over 1 MiB", outcome: "rejected", reason: body.reason });
+    throw new ProblemError(413, "The body exceeds 1 MiB.");
+  }
+  if (!secret) {
+    log({ level: "error", msg: "webhook cannot be verified: INTERCOM_CLIENT_SECRET is not set", outcome: "failed" });
+    throw new ProblemError(503, "The connector is not configured to verify webhooks.");
+  }
+  if (!(await verifySignature(secret, body.bytes, request.headers.get("x-hub-signature")))) {
+    log({ level: "warn", msg: "webhook refused: bad or missing signature", outcome: "rejected" });
+    throw new ProblemError(401, "The X-Hub-Signature header is missing or does not match the body.");
+  }
+  return body.bytes;
+}
+
+/** The message, once it is known to fit the queue (400 when its item nests too deep, 413 when it is too large). */
+function queueableMessage(message: InboundMessage): InboundMessage {
+  if (nestsDeeperThan(message.notification.item, MAX_ITEM_DEPTH)) {
+    log({
+      level: "warn",
+      msg: "webhook refused: its item nests too deep to be queued",
+      outcome: "rejected",
+      ...about(message),
+    });
+    throw new ProblemError(400, `The notification's item nests deeper than ${MAX_ITEM_DEPTH} levels.`, [
+      { path: "data.item", message: "nests too deep" },
+    ]);
+  }
+  const bytes = messageBytes(message);
+  if (bytes > MAX_MESSAGE_BYTES) {
+    log({
+      level: "warn",
+      msg: "webhook refused: its queue message would exceed the queue's size limit",
+      outcome: "rejected",
+      ...about(message),
+      message_bytes: bytes,
+    });
+    throw new ProblemError(413, "The notification is too large to be queued.");
+  }
+  return message;
+}
+
+/** A notification's log fields: which app, topic and notification (never the item). */
+function about(message: InboundMessage) {
+  return { app_id: message.app_id, topic: message.notification.topic, notification_id: message.notification.id };
+}
 
 /** The body as JSON; a 400 problem when it is not UTF-8 JSON. */
 function parseJson(bytes: Uint8Array): unknown {

@@ -3,7 +3,7 @@
  * id, then a user with the email (and no other external id), then a lead with the email. Two candidates at the same
  * level are a conflict: the connector never picks `data[0]`.
  */
-import type { ContactSummary } from "../../intercom/gateway";
+import type { ContactSummary } from "../../intercom/objects";
 
 export type MatchLevel = "external_id" | "email_user" | "email_lead";
 

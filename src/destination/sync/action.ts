@@ -8,9 +8,11 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import type { IntercomClient } from "intercom-client";
 import type { Database } from "../../db/client";
 import { actions, tagCache } from "../../db/schema";
+import { eventEchoKey } from "../../graph/events";
+import { IntercomCallError } from "../../intercom/errors";
 import { createEvent, createOrGetTag, listTags, tagContact, untagContact } from "../../intercom/gateway";
 import type { SyncContext } from "../context";
-import { call, logOut, StepFailure } from "./steps";
+import { logOut } from "./steps";
 
 export type ActionRow = typeof actions.$inferSelect;
 
@@ -71,17 +73,17 @@ export async function executeAction(context: SyncContext, action: ActionRow, con
   switch (action.type) {
     case "add_tag": {
       const tag = payload.tag!;
-      await withTag(context, tag, true, (tagId) => call("add_tag", () => tagContact(context.client, contactId, tagId)));
+      await withTag(context, tag, true, (tagId) => tagContact(context.client, contactId, tagId));
       return `tagged "${tag}"`;
     }
     case "remove_tag": {
       const tag = payload.tag!;
       const removed = await withTag(context, tag, false, async (tagId) => {
         try {
-          await call("remove_tag", () => untagContact(context.client, contactId, tagId));
+          await untagContact(context.client, contactId, tagId);
           return true;
         } catch (error) {
-          if (error instanceof StepFailure && error.failure.kind === "not_found") return false;
+          if (error instanceof IntercomCallError && error.failure.kind === "not_found") return false;
           throw error;
         }
       });
@@ -90,12 +92,10 @@ export async function executeAction(context: SyncContext, action: ActionRow, con
     case "trigger_event": {
       const event = payload.event!;
       const createdAt = Math.floor((event.occurred_at ? Date.parse(event.occurred_at) : action.acceptedAt) / 1000);
-      const echoKey = `${context.connection.id}:${contactId}:${event.name}:${createdAt}`;
+      const echoKey = eventEchoKey(context.connection.id, contactId, event.name, createdAt);
       // Recorded before the call so the `event.created` webhook it causes is recognised as our own.
       await context.db.update(actions).set({ echoKey }).where(eq(actions.id, action.id));
-      await call("trigger_event", () =>
-        createEvent(context.client, { contactId, name: event.name, createdAt, metadata: event.metadata }),
-      );
+      await createEvent(context.client, { contactId, name: event.name, createdAt, metadata: event.metadata });
       return `event "${event.name}" sent with created_at ${createdAt}`;
     }
   }
@@ -119,7 +119,7 @@ async function withTag<T>(
     } catch (error) {
       if (
         round === 0 &&
-        error instanceof StepFailure &&
+        error instanceof IntercomCallError &&
         error.failure.kind === "not_found" &&
         /resource/i.test(error.failure.message)
       ) {
@@ -143,7 +143,7 @@ async function tagIdOf(context: SyncContext, name: string, create: boolean, useC
       .get();
     if (cached) return cached.tagId;
   }
-  const tag = create ? await call("tag", () => createOrGetTag(client, name)) : await findTag(client, name);
+  const tag = create ? await createOrGetTag(client, name) : await findTag(client, name);
   if (!tag) return null;
   await db
     .insert(tagCache)
@@ -153,7 +153,7 @@ async function tagIdOf(context: SyncContext, name: string, create: boolean, useC
 }
 
 async function findTag(client: IntercomClient, name: string): Promise<{ id: string } | null> {
-  const tags = await call("tag", () => listTags(client));
+  const tags = await listTags(client);
   return tags.find((tag) => tag.name.toLowerCase() === name.toLowerCase()) ?? null;
 }
 

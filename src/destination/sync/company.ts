@@ -6,11 +6,12 @@ import { and, eq, sql } from "drizzle-orm";
 import { memberships, users } from "../../db/schema";
 import { type AccountRow, getAccount } from "../../graph/accounts";
 import { linkByLocal } from "../../graph/links";
+import { inSegments } from "../../graph/users";
 import { companyFields } from "../../intercom/fields";
 import { findCompany, upsertCompany } from "../../intercom/gateway";
 import type { SyncContext } from "../context";
 import { changedFields, companyPayload } from "../plan/payload";
-import { call, logOut, saveLink } from "./steps";
+import { logOut, saveLink } from "./steps";
 
 export type CompanyOutcome =
   | { kind: "synced"; companyId: string; linkedNow: boolean }
@@ -40,7 +41,7 @@ export async function syncCompany(context: SyncContext, accountPk: number): Prom
   let known: Record<string, unknown> | null = link?.remoteState ?? null;
   let companyId = link?.intercomId ?? null;
   if (!link && !settings.allow_create) {
-    const found = await call("find", () => findCompany(context.client, account.accountId));
+    const found = await findCompany(context.client, account.accountId);
     if (!found) return skipped(context, account, null, "not in Intercom; creation is off");
     known = companyFields(found);
     companyId = found.id;
@@ -65,9 +66,7 @@ export async function syncCompany(context: SyncContext, accountPk: number): Prom
     });
     return { kind: "synced", companyId, linkedNow: !link };
   }
-  const company = await call(link || companyId ? "update" : "create", () =>
-    upsertCompany(context.client, { ...changes, company_id: account.accountId }),
-  );
+  const company = await upsertCompany(context.client, { ...changes, company_id: account.accountId });
   await saveLink(context, {
     objectType: "company",
     localPk: account.pk,
@@ -97,12 +96,7 @@ async function hasMemberInFilter(
     .select({ one: sql<number>`1` })
     .from(memberships)
     .innerJoin(users, eq(users.pk, memberships.userPk))
-    .where(
-      and(
-        eq(memberships.accountPk, account.pk),
-        sql`exists (select 1 from json_each(${users.segments}) where json_each.value in (select value from json_each(${JSON.stringify(segments)})))`,
-      ),
-    )
+    .where(and(eq(memberships.accountPk, account.pk), inSegments(segments)))
     .limit(1)
     .get();
   return row !== undefined;

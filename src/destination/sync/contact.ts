@@ -1,29 +1,26 @@
 /**
- * Syncs one CDP user to its Intercom contact: build the payload, resolve the contact (identity map, else one search
- * by external_id OR email, else create when allowed), send only what Intercom is not known to hold, then attach and
- * detach companies to match the user's accounts. Runs inside the user's ContactSync Durable Object, so one user's
- * syncs never overlap. Intercom failures are thrown as `StepFailure` for the object to retry or park.
+ * Syncs one CDP user to its Intercom contact: build the payload, resolve the contact (identity map, else
+ * resolve-contact.ts), send only what Intercom is not known to hold, then attach and detach companies to match the
+ * user's accounts. Runs inside the user's ContactSync Durable Object, so one user's syncs never overlap. Intercom
+ * failures are thrown as `IntercomCallError` for the object to retry or park.
  */
-import type { DestinationSettings } from "../../db/schema";
-import { deleteLinkByIntercomId, type LinkRow, linkByLocal, upsertLink } from "../../graph/links";
+import { deleteLinkByIntercomId, linkByLocal, upsertLink } from "../../graph/links";
 import { accountsOfUser } from "../../graph/memberships";
 import { getUser, type UserRow } from "../../graph/users";
+import { IntercomCallError } from "../../intercom/errors";
 import { contactFields, type Fields, requestBody } from "../../intercom/fields";
-import {
-  attachCompany,
-  createContact,
-  detachCompany,
-  searchContactsByIdentity,
-  updateContact,
-} from "../../intercom/gateway";
+import { attachCompany, detachCompany, updateContact } from "../../intercom/gateway";
 import type { SyncContext } from "../context";
-import { passesSegmentFilter } from "../plan/filter";
-import { chooseContact } from "../plan/match";
-import { changedFields, contactPayload, type Payload } from "../plan/payload";
-import { call, logOut, StepFailure, saveLink } from "./steps";
-
-/** The key of `remote_state` listing the Intercom company ids this connector attached to the contact. */
-export const ATTACHED_COMPANIES = "companies";
+import {
+  ATTACHED_COMPANIES,
+  attachedCompanies,
+  companyMoves,
+  contactUpdate,
+  passesSegmentFilter,
+} from "../plan/contact-plan";
+import { contactPayload, type Payload } from "../plan/payload";
+import { fromLink, type Resolution, resolveContact } from "./resolve-contact";
+import { logOut, saveLink, userRef } from "./steps";
 
 export type ContactOutcome =
   | { kind: "synced"; contactId: string }
@@ -79,14 +76,14 @@ export async function syncContact(
       return { kind: "synced", contactId: resolution.contactId };
     } catch (error) {
       // The linked contact was deleted or merged away in Intercom: forget the link and resolve again, once.
-      if (round === 0 && link && error instanceof StepFailure && isGoneContact(error)) {
+      if (round === 0 && link && error instanceof IntercomCallError && isGoneContact(error)) {
         await deleteLinkByIntercomId(db, connection.id, "contact", link.intercomId);
         await logOut(context, {
           ...subject,
           intercomId: link.intercomId,
           outcome: "skipped",
           objectType: "contact",
-          action: error.action,
+          action: error.operation,
           detail: "the linked Intercom contact is gone; resolving it again",
         });
         link = null;
@@ -96,90 +93,6 @@ export async function syncContact(
     }
   }
   return skipped(context, user, null, "the contact could not be resolved");
-}
-
-type Resolution =
-  | {
-      kind: "resolved";
-      contactId: string;
-      /** What Intercom is known to hold for the synced fields. */
-      known: Record<string, unknown>;
-      /** `link`: from the identity map; `search`, `create`, `conflict`: found just now (to be recorded). */
-      origin: "link" | "search" | "create" | "conflict";
-      convertLead: boolean;
-    }
-  | { kind: "skipped"; detail: string }
-  | { kind: "conflict"; detail: string };
-
-function fromLink(link: LinkRow): Resolution {
-  return { kind: "resolved", contactId: link.intercomId, known: link.remoteState, origin: "link", convertLead: false };
-}
-
-/** One search by external_id OR email, the precedence rules, then a create when allowed (a 409 names the contact). */
-async function resolveContact(
-  context: SyncContext,
-  user: UserRow,
-  payload: Payload,
-  settings: DestinationSettings,
-  checkedAbsent: boolean,
-): Promise<Resolution> {
-  const identity = { userId: user.userId, email: user.email };
-  const candidates = checkedAbsent
-    ? []
-    : await call("search", () => searchContactsByIdentity(context.client, identity));
-  const match = chooseContact(candidates, identity);
-  if (match.kind === "ambiguous") {
-    return {
-      kind: "conflict",
-      detail: `several Intercom contacts match by ${match.via.replace("_", " ")} (${match.ids.join(", ")}); not synced until one remains`,
-    };
-  }
-  if (match.kind === "found") {
-    return {
-      kind: "resolved",
-      contactId: match.contact.id,
-      known: contactFields(match.contact),
-      origin: "search",
-      convertLead: match.via === "email_lead" && user.userId !== null,
-    };
-  }
-  if (!settings.allow_create) return { kind: "skipped", detail: "not in Intercom; creation is off" };
-  try {
-    const created = await call("create", () =>
-      createContact(context.client, { role: "user", ...requestBody(payload.fields) }),
-    );
-    await saveLink(context, {
-      objectType: "contact",
-      localPk: user.pk,
-      intercomId: created.id,
-      state: contactFields(created),
-      updatedAt: created.updated_at,
-    });
-    await logOut(context, {
-      objectId: userRef(user),
-      email: user.email,
-      intercomId: created.id,
-      outcome: "synced",
-      objectType: "contact",
-      action: "create",
-      detail: `created with ${Object.keys(payload.fields).join(", ")}`,
-    });
-    return {
-      kind: "resolved",
-      contactId: created.id,
-      known: contactFields(created),
-      origin: "create",
-      convertLead: false,
-    };
-  } catch (error) {
-    if (!(error instanceof StepFailure) || error.failure.kind !== "conflict") throw error;
-    const failure = error.failure;
-    if (failure.archived || !failure.existingId) {
-      return { kind: "conflict", detail: `Intercom refused the create: ${failure.message}` };
-    }
-    // A contact Intercom's search did not show yet (search lags behind writes): update the one the 409 names.
-    return { kind: "resolved", contactId: failure.existingId, known: {}, origin: "conflict", convertLead: false };
-  }
 }
 
 /** Sends the changed fields and reconciles companies, then records what Intercom now holds. */
@@ -192,12 +105,10 @@ async function writeContact(
 ): Promise<void> {
   const subject = { objectId: userRef(user), email: user.email, intercomId: resolution.contactId };
   let known = resolution.known;
-  const changes: Fields = resolution.origin === "create" ? {} : changedFields(payload.fields, known);
-  if (resolution.convertLead) changes.role = "user";
+  const changes: Fields =
+    resolution.origin === "create" ? {} : contactUpdate(payload.fields, known, { convertLead: resolution.convertLead });
   if (Object.keys(changes).length) {
-    const updated = await call("update", () =>
-      updateContact(context.client, resolution.contactId, requestBody(changes)),
-    );
+    const updated = await updateContact(context.client, resolution.contactId, requestBody(changes));
     known = { ...known, ...contactFields(updated) };
     await saveLink(context, {
       objectType: "contact",
@@ -249,11 +160,11 @@ async function reconcileCompanies(
     if (companyId) wanted.set(companyId, account.accountId);
     else pending.push(account.accountId);
   }
+  const moves = companyMoves(wanted, attachedCompanies(known));
   const attached = new Set(attachedCompanies(known));
   const subject = { objectId: userRef(user), email: user.email, intercomId: contactId };
-  for (const [companyId, accountId] of wanted) {
-    if (attached.has(companyId)) continue;
-    await call("attach", () => attachCompany(context.client, contactId, companyId));
+  for (const [companyId, accountId] of moves.attach) {
+    await attachCompany(context.client, contactId, companyId);
     attached.add(companyId);
     await recordAttached(context, user.pk, contactId, attached);
     await logOut(context, {
@@ -264,13 +175,12 @@ async function reconcileCompanies(
       detail: `attached to company ${accountId}`,
     });
   }
-  for (const companyId of [...attached]) {
-    if (wanted.has(companyId)) continue;
+  for (const companyId of moves.detach) {
     try {
-      await call("detach", () => detachCompany(context.client, contactId, companyId));
+      await detachCompany(context.client, contactId, companyId);
     } catch (error) {
       // Already detached in Intercom: the goal is reached.
-      if (!(error instanceof StepFailure) || error.failure.kind !== "not_found") throw error;
+      if (!(error instanceof IntercomCallError) || error.failure.kind !== "not_found") throw error;
     }
     attached.delete(companyId);
     await recordAttached(context, user.pk, contactId, attached);
@@ -291,12 +201,6 @@ async function reconcileCompanies(
       detail: `company ${accountId} is not in Intercom yet; attached once it is`,
     });
   }
-}
-
-/** The Intercom company ids recorded as attached by this connector. */
-export function attachedCompanies(known: Record<string, unknown>): string[] {
-  const list = known[ATTACHED_COMPANIES];
-  return Array.isArray(list) ? list.filter((id): id is string => typeof id === "string") : [];
 }
 
 async function recordAttached(context: SyncContext, userPk: number, contactId: string, attached: Set<string>) {
@@ -340,11 +244,9 @@ async function skipped(
   return { kind: "skipped", contactId, detail };
 }
 
-function isGoneContact(error: StepFailure): boolean {
-  return (error.failure.kind === "not_found" && error.action === "update") || error.failure.kind === "gone";
-}
-
-/** How logs name a user: the CDP's id, else its row (an email is personal data: it goes in the email column only). */
-function userRef(user: Pick<UserRow, "userId" | "pk">): string {
-  return user.userId ?? `user#${user.pk}`;
+/** The linked contact was deleted or merged away: Intercom answers 404 on its update, or 410 with the survivor. */
+function isGoneContact(error: IntercomCallError): boolean {
+  return (
+    (error.failure.kind === "not_found" && error.operation === "PUT /contacts/{id}") || error.failure.kind === "gone"
+  );
 }

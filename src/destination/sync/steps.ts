@@ -1,29 +1,8 @@
-/** Shared plumbing of destination steps: named Intercom calls and sync-log rows of direction `out`. */
+/** Shared plumbing of destination steps: recording what Intercom holds, and sync-log rows of direction `out`. */
 import type { IntercomObjectType } from "../../db/schema";
 import { upsertLink } from "../../graph/links";
-import { classifyError, type IntercomFailure } from "../../intercom/errors";
 import { type SyncLogEntry, writeSyncLog } from "../../lib/sync-log";
 import type { SyncContext } from "../context";
-
-/** An Intercom call that failed, with the step it belonged to (`search`, `create`, `update`, `attach`, …). */
-export class StepFailure extends Error {
-  constructor(
-    readonly action: string,
-    readonly failure: IntercomFailure,
-  ) {
-    super(`${action}: ${failure.message}`);
-    this.name = "StepFailure";
-  }
-}
-
-/** Runs one Intercom call; a failure is rethrown as a `StepFailure` naming `action`. */
-export async function call<T>(action: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    throw new StepFailure(action, classifyError(error));
-  }
-}
 
 /**
  * Records which Intercom object a CDP user/account is and what Intercom holds for it. `updatedAt` (Unix seconds, as
@@ -61,4 +40,9 @@ export async function logOut(
     workspaceId: context.connection.workspaceId,
     direction: "out",
   });
+}
+
+/** How logs name a user: the CDP's id, else its row (an email is personal data: it goes in the email column only). */
+export function userRef(user: { userId: string | null; pk: number }): string {
+  return user.userId ?? `user#${user.pk}`;
 }

@@ -5,7 +5,7 @@
 
 import { linkByIntercomId, linkByLocal, upsertLink } from "../../graph/links";
 import { findUser, getUser, type UserRow, writeUser } from "../../graph/users";
-import { applyPendingOfContact } from "../pending";
+import { applyPendingOfContact } from "../pending-links";
 import { combine, type HandlerContext, nothing, type Work } from "../work";
 
 export interface ContactRef {

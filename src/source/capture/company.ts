@@ -1,17 +1,25 @@
 /**
  * An Intercom company into the CDP: the linked account (or the one its `company_id` names, or a new one) gets what
  * Intercom changed since the link's remote state; the link records Intercom's values. Same echo and stale rules as
- * contacts.
+ * contacts. Relationships that waited for the company are then settled.
  */
 import { type AccountRow, findAccount, getAccount, writeAccount } from "../../graph/accounts";
 import { deleteLinkByIntercomId, linkByIntercomId, linkByLocal, upsertLink } from "../../graph/links";
-import { isOlderThan, parseIntercomTime } from "../../intercom/times";
-import type { CompanyItem } from "../../intercom/webhook-items";
+import { parseIntercomTime } from "../../intercom/times";
+import { CompanyItem } from "../../intercom/webhook-items";
 import type { SyncLogEntry } from "../../lib/sync-log";
-import { type Capture, describeWrite, ECHO_DETAIL, olderItemOutcome } from "../capture";
-import { companyAccountPatch, companyRemoteState } from "../company-mapping";
-import { changedSince } from "../echo";
-import type { HandlerContext, Statement } from "../work";
+import { changedSince, ECHO_DETAIL, isOlderThan, olderItemOutcome } from "../echo";
+import { applyPendingOfCompany } from "../pending-links";
+import { type Capture, combine, describeWrite, type HandlerContext, type Statement, type Work } from "../work";
+import { companyAccountPatch, companyRemoteState } from "./mapping";
+
+/** `company.created|updated` (the caller checked `create_accounts_from_companies`). */
+export async function handleCompany(ctx: HandlerContext): Promise<Work> {
+  const company = CompanyItem.parse(ctx.notification.item);
+  const capture = await captureCompany(ctx, company);
+  if (capture.localPk === null) return capture;
+  return combine(capture, await applyPendingOfCompany(ctx, company.id, capture.localPk));
+}
 
 /** Captures a company as a CDP account (the caller checked `create_accounts_from_companies`). */
 export async function captureCompany(ctx: HandlerContext, item: CompanyItem): Promise<Capture> {

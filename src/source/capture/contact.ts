@@ -1,7 +1,8 @@
 /**
  * An Intercom contact into the CDP: the linked user (or the one its ids name, or a new one) gets what Intercom
  * changed since the link's remote state, and the link records Intercom's values. Our own writes' echoes change
- * nothing; an item older than the state already applied is `stale`.
+ * nothing; an item older than the state already applied is `stale`. Relationships that waited for the contact are
+ * then settled.
  */
 import { deleteLinkByIntercomId, linkByIntercomId, linkByLocal, upsertLink } from "../../graph/links";
 import {
@@ -14,13 +15,22 @@ import {
   updateUser,
   writeUser,
 } from "../../graph/users";
-import { isOlderThan, parseIntercomTime } from "../../intercom/times";
-import type { ContactItem } from "../../intercom/webhook-items";
+import { parseIntercomTime } from "../../intercom/times";
+import { ContactItem } from "../../intercom/webhook-items";
 import type { SyncLogEntry } from "../../lib/sync-log";
-import { type Capture, describeWrite, ECHO_DETAIL, olderItemOutcome } from "../capture";
-import { changedSince } from "../echo";
-import type { HandlerContext, Statement } from "../work";
+import { changedSince, ECHO_DETAIL, isOlderThan, olderItemOutcome } from "../echo";
+import { applyPendingOfContact } from "../pending-links";
+import { type Capture, combine, describeWrite, type HandlerContext, type Statement, type Work } from "../work";
 import { contactIdentity, contactRemoteState, contactUserPatch, hasIdentity } from "./mapping";
+
+/** `contact.*` created/updated/signed-up/email topics (the caller checked `create_users_from_contacts`). */
+export async function handleContact(ctx: HandlerContext): Promise<Work> {
+  const contact = ContactItem.parse(ctx.notification.item);
+  const capture = await captureContact(ctx, contact);
+  if (capture.localPk === null) return capture;
+  const linkedUsers = capture.linkedNow ? [capture.localPk] : [];
+  return combine({ ...capture, linkedUsers }, await applyPendingOfContact(ctx, contact.id, capture.localPk));
+}
 
 export interface CaptureContactOptions {
   /**

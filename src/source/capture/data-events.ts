@@ -1,13 +1,11 @@
 /** `event.created` → an event of the CDP user, with its metadata as properties; our own triggered events excepted. */
-import { insertEvent } from "../../graph/events";
+import { eventEchoKey, insertEvent } from "../../graph/events";
 import { normalizeEmail } from "../../graph/users";
 import { unixSeconds } from "../../intercom/times";
 import { EventItem } from "../../intercom/webhook-items";
-import { eventEchoKey, isOwnEvent } from "../store";
+import { isOwnEvent, OWN_EVENT_DETAIL } from "../echo";
 import { combine, type HandlerContext, only, type Work } from "../work";
 import { userOfContact } from "./activity-contact";
-
-export const OWN_EVENT_DETAIL = "echo of our own event";
 
 /** Handles a data event (the caller checked `capture_user_events`). */
 export async function handleUserEvent(ctx: HandlerContext): Promise<Work> {

@@ -6,8 +6,7 @@ import { getAccount } from "../../graph/accounts";
 import { deleteLinkByIntercomId, linkByIntercomId, upsertLink } from "../../graph/links";
 import { getUser } from "../../graph/users";
 import { ContactItem, DeletedItem } from "../../intercom/webhook-items";
-import { applyPendingOfContact } from "../pending";
-import { deletePendingLinksOfCompany, deletePendingLinksOfContact } from "../pending-links";
+import { applyPendingOfContact, deletePendingLinksOfCompany, deletePendingLinksOfContact } from "../pending-links";
 import { combine, type HandlerContext, only, type Statement, type Work } from "../work";
 import { captureContact } from "./contact";
 

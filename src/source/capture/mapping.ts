@@ -1,10 +1,18 @@
-/** Intercom contact → CDP user (pure): identity, remote state and the patch of what Intercom changed. */
+/**
+ * Intercom contacts and companies → CDP users and accounts (pure): a contact's identity, the remote state of an item
+ * (Intercom's values of the synced attributes, in the REST representation the destination records), and the user or
+ * account patch of what Intercom changed. Custom attributes land under the CDP property a destination mapping takes
+ * them from, so a round trip lands where it started.
+ */
 import type { FieldMapping } from "../../db/schema";
+import type { AccountPatch } from "../../graph/accounts";
 import { normalizeEmail, type UserIdentity, type UserPatch } from "../../graph/users";
+import { CUSTOM_PREFIX } from "../../intercom/attributes";
 import { isoFromSeconds, unixSeconds } from "../../intercom/times";
-import type { ContactItem } from "../../intercom/webhook-items";
-import { customAttributeProperty, customAttributeState } from "../custom-attributes";
-import { CUSTOM_ATTRIBUTE_PREFIX, type RemoteState } from "../echo";
+import type { CompanyItem, ContactItem } from "../../intercom/webhook-items";
+import type { RemoteState } from "../echo";
+
+// Contacts
 
 /** Whether the contact is a user (not a lead): only a user's `external_id` is the CDP's `user_id`. */
 export function isUserContact(item: Pick<ContactItem, "role">): boolean {
@@ -73,16 +81,108 @@ export function contactUserPatch(
         properties.registered_at = typeof value === "number" ? isoFromSeconds(value) : null;
         break;
       default:
-        if (path.startsWith(CUSTOM_ATTRIBUTE_PREFIX)) {
-          const [property, landed] = customAttributeProperty(
-            mappings,
-            path.slice(CUSTOM_ATTRIBUTE_PREFIX.length),
-            value,
-          );
+        if (path.startsWith(CUSTOM_PREFIX)) {
+          const [property, landed] = customAttributeProperty(mappings, path.slice(CUSTOM_PREFIX.length), value);
           properties[property] = landed;
         }
     }
   }
   if (Object.keys(properties).length > 0) patch.properties = properties;
   return patch;
+}
+
+// Companies
+
+/** The plan name of a company's `plan` (an object `{type, id, name}`, `{}`, null, or a plain name). */
+export function planName(plan: CompanyItem["plan"]): string | null {
+  if (plan === undefined || plan === null) return null;
+  if (typeof plan === "string") return plan === "" ? null : plan;
+  return plan.name ?? null;
+}
+
+/**
+ * Intercom's values of the synced company attributes in the remote state's representation: `plan` as the plan name,
+ * `remote_created_at` (and custom attributes mapped as dates) in Unix seconds. Only the fields the item carries
+ * (attachment items have `plan_id`, no `plan`).
+ */
+export function companyRemoteState(item: CompanyItem, mappings: readonly FieldMapping[]): RemoteState {
+  const state: RemoteState = {};
+  if (item.name !== undefined) state.name = item.name;
+  if (item.plan !== undefined) state.plan = planName(item.plan);
+  if (item.monthly_spend !== undefined) state.monthly_spend = item.monthly_spend;
+  if (item.remote_created_at !== undefined) state.remote_created_at = unixSeconds(item.remote_created_at);
+  return { ...state, ...customAttributeState(item.custom_attributes, mappings) };
+}
+
+/** The account patch of the attributes Intercom changed: name, `plan`, `mrr`, `registered_at` (ISO), custom ones. */
+export function companyAccountPatch(changes: RemoteState, mappings: readonly FieldMapping[]): AccountPatch {
+  const patch: AccountPatch = {};
+  const properties: Record<string, unknown> = {};
+  for (const [path, value] of Object.entries(changes)) {
+    switch (path) {
+      case "name":
+        patch.name = typeof value === "string" ? value : null;
+        break;
+      case "plan":
+        properties.plan = value;
+        break;
+      case "monthly_spend":
+        properties.mrr = value;
+        break;
+      case "remote_created_at":
+        properties.registered_at = typeof value === "number" ? isoFromSeconds(value) : null;
+        break;
+      default:
+        if (path.startsWith(CUSTOM_PREFIX)) {
+          const [property, landed] = customAttributeProperty(mappings, path.slice(CUSTOM_PREFIX.length), value);
+          properties[property] = landed;
+        }
+    }
+  }
+  if (Object.keys(properties).length > 0) patch.properties = properties;
+  return patch;
+}
+
+// Custom attributes
+
+const DATE_TYPES: ReadonlySet<FieldMapping["type"]> = new Set(["date", "datetime"]);
+
+function mappingOf(mappings: readonly FieldMapping[], name: string): FieldMapping | undefined {
+  const target = `${CUSTOM_PREFIX}${name}`;
+  return mappings.find((mapping) => mapping.to === target);
+}
+
+/**
+ * The CDP property of custom attribute `name`: the `from` of the destination mapping that targets
+ * `custom_attributes.<name>` (so a round trip lands where it started), else the attribute's own name.
+ */
+export function propertyOfCustomAttribute(mappings: readonly FieldMapping[], name: string): string {
+  return mappingOf(mappings, name)?.from ?? name;
+}
+
+/**
+ * `custom_attributes.<name>` entries of an item, in the remote state's REST representation: an attribute mapped as a
+ * date holds Unix seconds (what the destination writes and records), whatever form the item gave it in.
+ */
+export function customAttributeState(
+  attributes: Record<string, unknown> | null | undefined,
+  mappings: readonly FieldMapping[],
+): RemoteState {
+  const state: RemoteState = {};
+  for (const [name, value] of Object.entries(attributes ?? {})) {
+    const isDate = DATE_TYPES.has(mappingOf(mappings, name)?.type ?? "string");
+    state[`${CUSTOM_PREFIX}${name}`] = isDate && value !== null ? (unixSeconds(value) ?? value) : (value ?? null);
+  }
+  return state;
+}
+
+/** The CDP property and value of a changed custom attribute; dates land as ISO strings, like every CDP time. */
+export function customAttributeProperty(
+  mappings: readonly FieldMapping[],
+  name: string,
+  value: unknown,
+): [string, unknown] {
+  const mapping = mappingOf(mappings, name);
+  const isDate = mapping !== undefined && DATE_TYPES.has(mapping.type) && typeof value === "number";
+  return [mapping?.from ?? name, isDate ? isoFromSeconds(value) : value];
 }

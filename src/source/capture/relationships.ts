@@ -6,9 +6,16 @@ import { findAccount, getAccount } from "../../graph/accounts";
 import { linkByIntercomId } from "../../graph/links";
 import { findUser, getUser } from "../../graph/users";
 import { AttachmentItem, type CompanyItem, type ContactItem } from "../../intercom/webhook-items";
-import type { Capture } from "../capture";
-import { applyPendingOfCompany, applyPendingOfContact, membershipStatement } from "../pending";
-import { deletePendingLink, pendingLinkOfPair, type RelationshipOp, upsertPendingLink } from "../pending-links";
+import {
+  applyPendingOfCompany,
+  applyPendingOfContact,
+  deletePendingLink,
+  membershipStatement,
+  pendingLinkOfPair,
+  type RelationshipOp,
+  upsertPendingLink,
+} from "../pending-links";
+import type { Capture } from "../work";
 import { combine, type HandlerContext, nothing, type Work } from "../work";
 import { captureCompany } from "./company";
 import { captureContact } from "./contact";

@@ -5,9 +5,10 @@
  * `company.updated` notifications. A scroll cannot resume after a minute, so a run reads at most `MAX_SCROLL_PAGES`.
  */
 import type { IntercomClient } from "intercom-client";
+import type { Connection } from "../../connections/repository";
 import type { Database } from "../../db/client";
-import type { connections } from "../../db/schema";
 import type { Env } from "../../env";
+import { scrollCompanies } from "../../intercom/gateway";
 import { log } from "../../lib/log";
 import type { InboundMessage } from "../inbound-message";
 import { feedUncaptured, recordSweep } from "./feed";
@@ -16,8 +17,6 @@ import { feedUncaptured, recordSweep } from "./feed";
 export const COMPANY_SWEEP_EVERY_SECONDS = 60 * 60;
 /** 20,000 companies a run; beyond that a run covers the companies Intercom lists first (logged). */
 export const MAX_SCROLL_PAGES = 400;
-
-type ConnectionRow = typeof connections.$inferSelect;
 
 export interface CompanySweepResult {
   seen: number;
@@ -42,7 +41,7 @@ export async function sweepCompanies(
   env: Env,
   db: Database,
   client: IntercomClient,
-  connection: ConnectionRow,
+  connection: Connection,
   options: { from: number; now: number; overlapSeconds: number },
 ): Promise<CompanySweepResult> {
   const appId = connection.appId!;
@@ -54,10 +53,10 @@ export async function sweepCompanies(
     sweptUntil: startedAt - options.overlapSeconds,
     complete: false,
   };
-  let scrollParam: string | undefined;
+  let scrollParam: string | null = null;
   for (let page = 0; page < MAX_SCROLL_PAGES; page++) {
-    const answer = await client.companies.scroll(scrollParam ? { scroll_param: scrollParam } : {});
-    const companies = (answer.response?.data ?? []) as unknown as Array<Record<string, unknown>>;
+    const answer = await scrollCompanies(client, scrollParam);
+    const companies = answer.items;
     if (companies.length === 0) {
       result.complete = true;
       break;
@@ -68,7 +67,7 @@ export async function sweepCompanies(
     result.seen += fed.seen;
     result.alreadyCaptured += fed.alreadyCaptured;
     result.queued += fed.queued;
-    scrollParam = answer.response?.scroll_param;
+    scrollParam = answer.next;
     if (!scrollParam) {
       result.complete = true;
       break;

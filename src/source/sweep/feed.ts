@@ -1,9 +1,9 @@
 /** What both halves of the reconciliation sweep do with a page of REST items: queue those not captured yet. */
-import { and, eq } from "drizzle-orm";
+import { saveSweepBound } from "../../connections/repository";
 import type { Database } from "../../db/client";
-import { connections } from "../../db/schema";
 import type { Env } from "../../env";
 import { linkByIntercomId } from "../../graph/links";
+import { sendAll } from "../../lib/queue-batches";
 import { writeSyncLog } from "../../lib/sync-log";
 import type { InboundMessage } from "../inbound-message";
 
@@ -29,7 +29,7 @@ export async function feedUncaptured(
   toMessage: (item: Record<string, unknown>, updatedAt: number) => InboundMessage,
 ): Promise<FedPage> {
   const fed: FedPage = { seen: 0, alreadyCaptured: 0, queued: 0, newest: null };
-  const messages: Array<{ body: InboundMessage }> = [];
+  const messages: InboundMessage[] = [];
   for (const item of items) {
     const updatedAt = Number(item.updated_at);
     if (!Number.isFinite(updatedAt) || updatedAt < from) continue;
@@ -40,9 +40,9 @@ export async function feedUncaptured(
       fed.alreadyCaptured++;
       continue;
     }
-    messages.push({ body: toMessage(item, updatedAt) });
+    messages.push(toMessage(item, updatedAt));
   }
-  for (let i = 0; i < messages.length; i += 100) await env.INBOUND.sendBatch(messages.slice(i, i + 100));
+  await sendAll(env.INBOUND, messages);
   fed.queued = messages.length;
   return fed;
 }
@@ -54,10 +54,7 @@ export async function recordSweep(
   bound: { sweptUntil: number } | { companiesSweptUntil: number },
   run: { action: "sweep" | "sweep_companies"; queued: number; detail: string },
 ): Promise<void> {
-  await db
-    .update(connections)
-    .set(bound)
-    .where(and(eq(connections.id, connection.id), eq(connections.status, "connected")));
+  await saveSweepBound(db, connection.id, bound);
   await writeSyncLog(db, {
     connectionId: connection.id,
     workspaceId: connection.workspaceId,

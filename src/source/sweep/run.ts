@@ -3,16 +3,16 @@
  * could not deliver within 2 hours, so for each connection whose source is on, the sweep searches the contacts
  * updated since the last sweep (with an overlap) and feeds those not captured yet through the same INBOUND pipeline
  * as webhooks. Searches spend the workspace's shared rate budget; a run reads at most `MAX_PAGES` pages and the next
- * run continues where it stopped. Companies follow about hourly (`sweep-companies.ts`).
+ * run continues where it stopped. Companies follow about hourly (companies.ts).
  */
-import { eq } from "drizzle-orm";
-import { connectionToken, markRevoked } from "../../connections/service";
+import { type Connection, connectionsWithStatus } from "../../connections/repository";
+import { connectionToken, markRevoked } from "../../connections/tokens";
 import { type Database, database } from "../../db/client";
-import { connections } from "../../db/schema";
 import type { Env } from "../../env";
 import { budgetedFetch } from "../../intercom/budgeted-fetch";
 import { intercomClient } from "../../intercom/client";
-import { classifyError } from "../../intercom/errors";
+import { failureOf } from "../../intercom/errors";
+import { searchContactsUpdatedAfter } from "../../intercom/gateway";
 import { log } from "../../lib/log";
 import { writeSyncLog } from "../../lib/sync-log";
 import type { InboundMessage } from "../inbound-message";
@@ -26,8 +26,6 @@ export const FIRST_LOOKBACK_SECONDS = 3 * 60 * 60;
 const PAGE_SIZE = 150;
 const MAX_PAGES = 20;
 const DAY_SECONDS = 86_400;
-
-type ConnectionRow = typeof connections.$inferSelect;
 
 export interface SweepResult {
   connectionId: string;
@@ -43,14 +41,14 @@ export interface SweepResult {
 /** Sweeps every connected connection whose source is on; one failing connection does not stop the others. */
 export async function runSweeps(env: Env, now = Date.now()): Promise<SweepResult[]> {
   const db = database(env.DB);
-  const rows = await db.select().from(connections).where(eq(connections.status, "connected"));
+  const rows = await connectionsWithStatus(db, "connected");
   const results: SweepResult[] = [];
   for (const connection of rows) {
     if (!connection.source.enabled || !connection.appId || !connection.tokenJwe) continue;
     try {
       results.push(await sweepConnection(env, db, connection, now));
     } catch (error) {
-      const failure = classifyError(error);
+      const failure = failureOf(error);
       if (failure.kind === "unauthorized")
         await markRevoked(db, connection, `Intercom answered 401 to the sweep: ${failure.message}`);
       await writeSyncLog(db, {
@@ -76,7 +74,7 @@ export function sweepWindow(sweptUntil: number | null, nowSeconds: number): { fr
   return { from, queryAfter: from - DAY_SECONDS };
 }
 
-async function sweepConnection(env: Env, db: Database, connection: ConnectionRow, now: number): Promise<SweepResult> {
+async function sweepConnection(env: Env, db: Database, connection: Connection, now: number): Promise<SweepResult> {
   const token = await connectionToken(env, db, connection);
   const appId = connection.appId!;
   const client = intercomClient(env, { token: token!, region: connection.region, fetch: budgetedFetch(env, appId) });
@@ -90,23 +88,20 @@ async function sweepConnection(env: Env, db: Database, connection: ConnectionRow
     complete: true,
     companies: null,
   };
-  let startingAfter: string | undefined;
+  let startingAfter: string | null = null;
   let newest = window.from;
   for (let page = 0; page < MAX_PAGES; page++) {
-    const answer = (await client.contacts.search({
-      query: { field: "updated_at", operator: ">", value: window.queryAfter },
-      sort: { field: "updated_at", order: "ascending" },
-      pagination: { per_page: PAGE_SIZE, ...(startingAfter ? { starting_after: startingAfter } : {}) },
-    } as never)) as unknown as {
-      data: Array<Record<string, unknown>>;
-      response: { pages?: { next?: { starting_after?: string } } };
-    };
+    const answer = await searchContactsUpdatedAfter(client, {
+      after: window.queryAfter,
+      perPage: PAGE_SIZE,
+      ...(startingAfter ? { startingAfter } : {}),
+    });
     const fed = await feedUncaptured(
       env,
       db,
       connection.id,
       "contact",
-      answer.data,
+      answer.items,
       window.from,
       (contact, updatedAt) => sweptNotification(appId, contact, updatedAt, now),
     );
@@ -114,7 +109,7 @@ async function sweepConnection(env: Env, db: Database, connection: ConnectionRow
     result.alreadyCaptured += fed.alreadyCaptured;
     result.queued += fed.queued;
     if (fed.newest !== null) newest = Math.max(newest, fed.newest);
-    startingAfter = answer.response.pages?.next?.starting_after;
+    startingAfter = answer.next;
     if (!startingAfter) break;
     if (page === MAX_PAGES - 1) result.complete = false;
   }

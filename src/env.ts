@@ -4,12 +4,15 @@
  * stubs of the Durable Objects come from their own modules (`contactSyncObject`, `rateBudgetObject`).
  */
 import type { OutboundMessage } from "./destination/outbound-message";
+import type { JobMessage } from "./jobs/messages";
 import type { InboundMessage } from "./source/inbound-message";
 
 export interface Env {
   DB: D1Database;
   INBOUND: Queue<InboundMessage>;
   OUTBOUND: Queue<OutboundMessage>;
+  /** The bulk lane: one page of a job (a connection's sweep) per message. */
+  JOBS: Queue<JobMessage>;
   /** Typed through `contactSyncObject()` (destination/contact-sync.ts). */
   CONTACT_SYNC: DurableObjectNamespace;
   /** Typed through `rateBudgetObject()` (intercom/rate-budget.ts). */

@@ -3,7 +3,7 @@ import { app } from "./api/app";
 import type { Env } from "./env";
 import { runHousekeeping } from "./ops/housekeeping";
 import { handleQueueBatch } from "./queues";
-import { runSweeps } from "./source/sweep/run";
+import { scheduleSweeps } from "./source/sweep/run";
 
 export { ContactSync } from "./destination/contact-sync";
 export { RateBudget } from "./intercom/rate-budget";
@@ -13,6 +13,6 @@ export default {
   queue: (batch, env, ctx) => handleQueueBatch(batch, env, ctx),
   scheduled: (controller, env, ctx) => {
     ctx.waitUntil(runHousekeeping(env, controller.scheduledTime));
-    ctx.waitUntil(runSweeps(env, controller.scheduledTime));
+    ctx.waitUntil(scheduleSweeps(env, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>;

@@ -17,7 +17,8 @@ import type { Env } from "../src/env";
 import { recordDeadLetter } from "../src/ops/dead-letters";
 import { runHousekeeping } from "../src/ops/housekeeping";
 import { listDeadLetters, replayDeadLetters } from "../src/ops/replay";
-import { runSweeps } from "../src/source/sweep/run";
+import { sweepStart } from "../src/source/sweep/messages";
+import { runSweepPage, scheduleSweeps } from "../src/source/sweep/run";
 import { connectDestination } from "./helpers/destination";
 import { useIntercomSim } from "./helpers/intercom-sim";
 import { type Recorded, recordingD1, scanningStatements } from "./helpers/query-plans";
@@ -103,7 +104,9 @@ describe("query plans of the destination, actions and operations", () => {
     await listDeadLetters(proxied, connection.id, { limit: 10 });
     await listDeadLetters(proxied, connection.id, { limit: 10, cursor: 1_000 });
     await replayDeadLetters(proxied, { id: connection.id, workspaceId: ws });
-    await runSweeps(proxied);
+    await scheduleSweeps(proxied);
+    await runSweepPage(proxied, sweepStart(connection.id, Date.now()));
+    await runSweepPage(proxied, { ...sweepStart(connection.id, Date.now()), phase: "companies", from: 0 });
     await runHousekeeping(proxied, Date.now());
 
     const { checked, offenders } = await scanningStatements(recorded);

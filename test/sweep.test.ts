@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { sealToken } from "../src/connections/token-vault";
 import worker from "../src/index";
 import { COMPANY_SWEEP_EVERY_SECONDS, companySweepPlan } from "../src/source/sweep/companies";
-import { FIRST_LOOKBACK_SECONDS, OVERLAP_SECONDS, runSweeps, sweepWindow } from "../src/source/sweep/run";
+import { FIRST_LOOKBACK_SECONDS, OVERLAP_SECONDS, sweepWindow } from "../src/source/sweep/contacts";
 import { authHeaders } from "./helpers/auth";
 import { seedConnection } from "./helpers/connections";
 import { intercomRest, settle, waitFor } from "./helpers/destination";
@@ -35,6 +35,48 @@ async function lookup(workspaceId: string, userId: string) {
     headers: await authHeaders({ workspaceId, scope: "ingest" }),
   });
   return response.status === 200 ? ((await response.json()) as { properties: Record<string, unknown> }) : null;
+}
+
+/** Runs the cron once and waits until each connection's sweep run (JOBS pages) has logged its end. */
+async function runCron(): Promise<void> {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "*/10 * * * *" }), env, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+async function sweepRows(connectionId: string, action: "sweep" | "sweep_companies") {
+  const { results } = await env.DB.prepare(
+    "SELECT outcome, detail FROM sync_logs WHERE connection_id = ? AND action = ? ORDER BY id",
+  )
+    .bind(connectionId, action)
+    .all<{ outcome: string; detail: string }>();
+  return results;
+}
+
+/** Runs the cron and returns the connection's new sweep rows (contacts, and companies when that half ran). */
+async function sweep(connectionId: string, options: { companies: boolean }) {
+  const before = {
+    contacts: (await sweepRows(connectionId, "sweep")).length,
+    companies: (await sweepRows(connectionId, "sweep_companies")).length,
+  };
+  await runCron();
+  const contacts = await waitFor(
+    async () => (await sweepRows(connectionId, "sweep"))[before.contacts] ?? null,
+    10_000,
+    "contacts swept",
+  );
+  const companies = options.companies
+    ? await waitFor(
+        async () => (await sweepRows(connectionId, "sweep_companies"))[before.companies] ?? null,
+        10_000,
+        "companies swept",
+      )
+    : null;
+  if (!options.companies) {
+    await settle();
+    expect(await sweepRows(connectionId, "sweep_companies")).toHaveLength(before.companies);
+  }
+  return { contacts, companies };
 }
 
 describe("reconciliation sweep", () => {
@@ -77,27 +119,20 @@ describe("reconciliation sweep", () => {
     const dropped = sim.takeWebhooks();
     expect(dropped.length).toBe(3);
 
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "*/10 * * * *" }), env, ctx);
-    await waitOnExecutionContext(ctx);
+    const first = await sweep(connection.id, { companies: true });
     for (const i of [1, 2, 3]) {
       const user = await waitFor(() => lookup(workspaceId, `u-lost-${i}`), 10_000, `u-lost-${i}`);
       expect(user.properties.full_name).toBe(`Lost ${i}`);
     }
-    const { results } = await env.DB.prepare(
-      "SELECT detail FROM sync_logs WHERE connection_id = ? AND action = 'sweep'",
-    )
-      .bind(connection.id)
-      .all<{ detail: string }>();
-    expect(results[0]!.detail).toMatch(/4 contacts updated since .*, 1 already captured, 3 queued$/);
+    expect(first.contacts.detail).toMatch(/4 contacts updated since .*, 1 already captured, 3 queued$/);
     const swept = await env.DB.prepare("SELECT swept_until FROM connections WHERE id = ?")
       .bind(connection.id)
       .first<{ swept_until: number }>();
     expect(swept!.swept_until).toBeGreaterThan(Math.floor(Date.now() / 1000) - OVERLAP_SECONDS - 5);
 
     // A second sweep finds everything captured: nothing is queued again.
-    const [again] = await runSweeps(env);
-    expect(again).toMatchObject({ queued: 0 });
+    const again = await sweep(connection.id, { companies: false });
+    expect(again.contacts.detail).toMatch(/, 0 queued$/);
   });
 
   it("scrolls companies about hourly and captures those whose webhooks never arrived", async () => {
@@ -108,11 +143,11 @@ describe("reconciliation sweep", () => {
     await intercomRest(workspace, "POST", "/companies", { company_id: "acme-lost", name: "Lost" });
     expect(sim.takeWebhooks()).toHaveLength(1);
 
-    const [first] = await runSweeps(env);
-    expect(first!.companies).toMatchObject({ seen: 2, alreadyCaptured: 1, queued: 1, complete: true });
+    const first = await sweep(connection.id, { companies: true });
+    expect(first.companies!.detail).toMatch(/2 companies updated since .*, 1 already captured, 1 queued$/);
     expect(await waitFor(() => account(workspaceId, "acme-lost"), 10_000, "acme-lost")).toMatchObject({ name: "Lost" });
-    const [notDue] = await runSweeps(env);
-    expect(notDue!.companies).toBeNull();
+    // Not due an hour later: this run sweeps contacts only.
+    await sweep(connection.id, { companies: false });
 
     // An hour later the company has changed again and that webhook was lost too.
     await env.DB.prepare("UPDATE connections SET companies_swept_until = companies_swept_until - ? WHERE id = ?")
@@ -120,8 +155,8 @@ describe("reconciliation sweep", () => {
       .run();
     await intercomRest(workspace, "POST", "/companies", { company_id: "acme-lost", name: "Renamed" });
     sim.takeWebhooks();
-    const [hourly] = await runSweeps(env);
-    expect(hourly!.companies).toMatchObject({ seen: 2, alreadyCaptured: 1, queued: 1 });
+    const hourly = await sweep(connection.id, { companies: true });
+    expect(hourly.companies!.detail).toMatch(/2 companies updated since .*, 1 already captured, 1 queued$/);
     await waitFor(
       async () => ((await account(workspaceId, "acme-lost"))?.name === "Renamed" ? true : null),
       10_000,
@@ -142,7 +177,7 @@ describe("reconciliation sweep", () => {
     const { workspace, workspaceId, connection } = await connectSource();
     await intercomRest(workspace, "POST", "/contacts", { external_id: "u-late", name: "Late" });
     const late = sim.takeWebhooks();
-    await runSweeps(env);
+    await sweep(connection.id, { companies: true });
     await waitFor(() => lookup(workspaceId, "u-late"), 10_000, "swept");
     const before = await lookup(workspaceId, "u-late");
     for (const notification of late) await sim.deliver(notification);
@@ -161,18 +196,37 @@ describe("reconciliation sweep", () => {
     await seedConnection({ appId: off.app_id, tokenJwe: await sealToken(env, off.token), source: { enabled: false } });
     const { workspace, connection } = await connectSource();
     sim.revokeTokens(workspace.app_id);
-    const results = await runSweeps(env);
-    expect(results.find((result) => result.connectionId === connection.id)).toBeUndefined();
-    expect(sim.journal({ app_id: off.app_id })).toHaveLength(0);
-    const row = await env.DB.prepare(
-      "SELECT outcome, detail FROM sync_logs WHERE connection_id = ? AND action = 'sweep'",
-    )
-      .bind(connection.id)
-      .first<{ outcome: string; detail: string }>();
+    await runCron();
+    const row = await waitFor(async () => (await sweepRows(connection.id, "sweep"))[0] ?? null, 10_000, "sweep failed");
     expect(row).toMatchObject({ outcome: "failed" });
+    expect(sim.journal({ app_id: off.app_id })).toHaveLength(0);
     const status = await env.DB.prepare("SELECT status FROM connections WHERE id = ?")
       .bind(connection.id)
       .first<{ status: string }>();
     expect(status).toEqual({ status: "revoked" });
+  });
+
+  it("sweeps each connection in its own invocations: one failing connection does not stop another", async () => {
+    const failing = await connectSource();
+    const healthy = await connectSource();
+    await intercomRest(healthy.workspace, "POST", "/contacts", { external_id: "u-healthy", name: "Healthy" });
+    sim.takeWebhooks();
+    sim.revokeTokens(failing.workspace.app_id);
+    await runCron();
+    const failed = await waitFor(
+      async () => (await sweepRows(failing.connection.id, "sweep"))[0] ?? null,
+      10_000,
+      "failed",
+    );
+    expect(failed).toMatchObject({ outcome: "failed" });
+    const swept = await waitFor(
+      async () => (await sweepRows(healthy.connection.id, "sweep"))[0] ?? null,
+      10_000,
+      "swept",
+    );
+    expect(swept.detail).toMatch(/1 contacts updated since .*, 0 already captured, 1 queued$/);
+    expect(await waitFor(() => lookup(healthy.workspaceId, "u-healthy"), 10_000, "u-healthy")).toMatchObject({
+      properties: { full_name: "Healthy" },
+    });
   });
 });

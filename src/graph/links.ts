@@ -26,6 +26,30 @@ export async function linkByIntercomId(
   return row ?? null;
 }
 
+/**
+ * The links of many Intercom objects in one query, keyed by Intercom id. The ids travel as one JSON parameter, so the
+ * statement has the same size and parameter count however many there are (D1 allows 100 parameters).
+ */
+export async function linksByIntercomIds(
+  db: Database,
+  connectionId: string,
+  objectType: IntercomObjectType,
+  intercomIds: readonly string[],
+): Promise<Map<string, LinkRow>> {
+  if (intercomIds.length === 0) return new Map();
+  const rows = await db
+    .select()
+    .from(intercomLinks)
+    .where(
+      and(
+        eq(intercomLinks.connectionId, connectionId),
+        eq(intercomLinks.objectType, objectType),
+        sql`${intercomLinks.intercomId} IN (SELECT value FROM json_each(${JSON.stringify(intercomIds)}))`,
+      ),
+    );
+  return new Map(rows.map((row) => [row.intercomId, row]));
+}
+
 /** The link of a CDP user or account, if known. */
 export async function linkByLocal(
   db: Database,

@@ -2,8 +2,10 @@
 export const QUEUE_NAMES = {
   inbound: "intercom-inbound",
   outbound: "intercom-outbound",
+  jobs: "intercom-jobs",
   inboundDead: "intercom-inbound-dlq",
   outboundDead: "intercom-outbound-dlq",
+  jobsDead: "intercom-jobs-dlq",
 } as const;
 
 /** Whether `queue` is one of the dead-letter queues. */

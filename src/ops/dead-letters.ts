@@ -9,7 +9,7 @@ import { deadLetters } from "../db/schema";
 import type { Env } from "../env";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
-import { originalQueue } from "../lib/queue-names";
+import { originalQueue, QUEUE_NAMES } from "../lib/queue-names";
 import { logSyncOutcome, type SyncLogEntry, syncLogInsert } from "../lib/sync-log";
 
 /** Records each dead letter once (by queue message id), then acknowledges it. */
@@ -22,7 +22,7 @@ export async function recordDeadLetters(batch: MessageBatch, env: Env): Promise<
       const entry: SyncLogEntry = {
         connectionId,
         workspaceId,
-        direction: queue.includes("inbound") ? "in" : "out",
+        direction: directionOf(queue, message.body),
         outcome: "dead_letter",
         objectType: "message",
         objectId: message.id,
@@ -77,7 +77,7 @@ export async function recordDeadLetter(
   const entry: SyncLogEntry = {
     connectionId: letter.connectionId,
     workspaceId: letter.workspaceId,
-    direction: letter.queue.includes("inbound") ? "in" : "out",
+    direction: directionOf(letter.queue, letter.body),
     outcome: "dead_letter",
     objectType: "message",
     objectId: messageId,
@@ -100,4 +100,11 @@ async function owningConnection(
   if (!byId && !appId) return { connectionId: null, workspaceId: null };
   const row = byId ? await findConnectionById(db, byId) : await findByAppId(db, appId!);
   return { connectionId: row?.id ?? byId, workspaceId: row?.workspaceId ?? null };
+}
+
+/** Which direction a dead letter belongs to: INBOUND's and the sweep's are the source's, the rest the destination's. */
+function directionOf(queue: string, body: unknown): "in" | "out" {
+  if (queue === QUEUE_NAMES.inbound) return "in";
+  const kind = typeof body === "object" && body !== null ? (body as { kind?: unknown }).kind : undefined;
+  return queue === QUEUE_NAMES.jobs && kind === "sweep" ? "in" : "out";
 }

@@ -82,6 +82,10 @@ async function send(env: Env, letter: DeadLetterRow): Promise<void> {
     await env.INBOUND.send(body as never);
     return;
   }
+  if (letter.queue === QUEUE_NAMES.jobs) {
+    await env.JOBS.send(body as never);
+    return;
+  }
   if (typeof body.action_id === "string") {
     await database(env.DB)
       .update(actions)

@@ -2,7 +2,8 @@
  * The company half of the reconciliation sweep. Intercom cannot search companies by update time, so about once an
  * hour the sweep scrolls over every company (`GET /companies/scroll`, one call per 50), keeps those updated since the
  * last company sweep (with the same overlap as contacts) and not captured yet, and feeds them through INBOUND as
- * `company.updated` notifications. A scroll cannot resume after a minute, so a run reads at most `MAX_SCROLL_PAGES`.
+ * `company.updated` notifications, one scroll page per invocation. A scroll expires after a minute unused, so each
+ * page queues the next at once; a run reads at most `MAX_SCROLL_PAGES`.
  */
 import type { IntercomClient } from "intercom-client";
 import type { Connection } from "../../connections/repository";
@@ -10,21 +11,13 @@ import type { Database } from "../../db/client";
 import type { Env } from "../../env";
 import { scrollCompanies } from "../../intercom/gateway";
 import { log } from "../../lib/log";
-import type { InboundMessage } from "../inbound-message";
-import { feedUncaptured, recordSweep } from "./feed";
+import { feedPage, recordSweep } from "./feed";
+import type { SweepMessage } from "./messages";
 
 /** A company sweep runs when the last one's lower bound is at least this old. */
 export const COMPANY_SWEEP_EVERY_SECONDS = 60 * 60;
 /** 20,000 companies a run; beyond that a run covers the companies Intercom lists first (logged). */
 export const MAX_SCROLL_PAGES = 400;
-
-export interface CompanySweepResult {
-  seen: number;
-  queued: number;
-  alreadyCaptured: number;
-  sweptUntil: number;
-  complete: boolean;
-}
 
 /** Whether a company sweep is due, and from which `updated_at` (Unix seconds) it captures (pure). */
 export function companySweepPlan(
@@ -36,83 +29,44 @@ export function companySweepPlan(
   return { due: nowSeconds - sweptUntil >= COMPANY_SWEEP_EVERY_SECONDS, from: sweptUntil };
 }
 
-/** Scrolls the connection's companies and queues those updated since `from` that were not captured yet. */
-export async function sweepCompanies(
+/** Reads and feeds one page of the company scroll; returns the next message of this connection's run, if any. */
+export async function sweepCompaniesPage(
   env: Env,
   db: Database,
   client: IntercomClient,
   connection: Connection,
-  options: { from: number; now: number; overlapSeconds: number },
-): Promise<CompanySweepResult> {
-  const appId = connection.appId!;
-  const startedAt = Math.floor(options.now / 1000);
-  const result: CompanySweepResult = {
-    seen: 0,
-    queued: 0,
-    alreadyCaptured: 0,
-    sweptUntil: startedAt - options.overlapSeconds,
-    complete: false,
-  };
-  let scrollParam: string | null = null;
-  for (let page = 0; page < MAX_SCROLL_PAGES; page++) {
-    const answer = await scrollCompanies(client, scrollParam);
-    const companies = answer.items;
-    if (companies.length === 0) {
-      result.complete = true;
-      break;
-    }
-    const fed = await feedUncaptured(env, db, connection.id, "company", companies, options.from, (company, updatedAt) =>
-      sweptCompanyNotification(appId, company, updatedAt, options.now),
-    );
-    result.seen += fed.seen;
-    result.alreadyCaptured += fed.alreadyCaptured;
-    result.queued += fed.queued;
-    scrollParam = answer.next;
-    if (!scrollParam) {
-      result.complete = true;
-      break;
-    }
-  }
+  message: SweepMessage,
+  overlapSeconds: number,
+): Promise<SweepMessage | null> {
+  const from = message.from ?? Math.floor(message.run_at / 1000);
+  const answer = await scrollCompanies(client, message.cursor);
+  const totals = await feedPage(env, db, connection, "company", answer.items, from, message.totals, message.run_at);
+  const page = message.page + 1;
+  const complete = answer.items.length === 0 || answer.next === null;
+  if (!complete && page < MAX_SCROLL_PAGES) return { ...message, from, cursor: answer.next, page, totals };
+
   // An incomplete scroll still moves on: re-reading the same first pages every run would never reach the rest.
+  const sweptUntil = Math.floor(message.run_at / 1000) - overlapSeconds;
   await recordSweep(
     db,
     connection,
-    { companiesSweptUntil: result.sweptUntil },
+    { companiesSweptUntil: sweptUntil },
     {
       action: "sweep_companies",
-      queued: result.queued,
+      queued: totals.queued,
       detail:
-        `reconciliation sweep: ${result.seen} companies updated since ${new Date(options.from * 1000).toISOString()}, ` +
-        `${result.alreadyCaptured} already captured, ${result.queued} queued` +
-        (result.complete ? "" : `; stopped after ${MAX_SCROLL_PAGES} pages, companies beyond them were not read`),
+        `reconciliation sweep: ${totals.seen} companies updated since ${new Date(from * 1000).toISOString()}, ` +
+        `${totals.already_captured} already captured, ${totals.queued} queued` +
+        (complete ? "" : `; stopped after ${MAX_SCROLL_PAGES} pages, companies beyond them were not read`),
     },
   );
   log({
     msg: "reconciliation sweep of companies",
     connection_id: connection.id,
-    outcome: result.complete ? "done" : "partial",
-    seen: result.seen,
-    queued: result.queued,
+    outcome: complete ? "done" : "partial",
+    seen: totals.seen,
+    queued: totals.queued,
+    pages: page,
   });
-  return result;
-}
-
-/** A company read by the sweep as an INBOUND message: its own id per state, so each state is processed once. */
-export function sweptCompanyNotification(
-  appId: string,
-  company: Record<string, unknown>,
-  updatedAt: number,
-  now: number,
-): InboundMessage {
-  return {
-    received_at: now,
-    app_id: appId,
-    origin: "sweep",
-    notification: {
-      id: `sweep:company:${String(company.id)}:${updatedAt}`,
-      topic: "company.updated",
-      created_at: updatedAt,
-      item: company,
-    },
-  };
+  return null;
 }

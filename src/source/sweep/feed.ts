@@ -1,50 +1,92 @@
-/** What both halves of the reconciliation sweep do with a page of REST items: queue those not captured yet. */
-import { saveSweepBound } from "../../connections/repository";
+/**
+ * What both halves of the reconciliation sweep do with a page of REST items: queue on INBOUND, projected like a
+ * webhook's item, those not captured yet; and, at the end of a run, save where the next run starts.
+ */
+import { type Connection, saveSweepBound } from "../../connections/repository";
 import type { Database } from "../../db/client";
 import type { Env } from "../../env";
-import { linkByIntercomId } from "../../graph/links";
+import { linksByIntercomIds } from "../../graph/links";
 import { sendAll } from "../../lib/queue-batches";
 import { writeSyncLog } from "../../lib/sync-log";
-import type { InboundMessage } from "../inbound-message";
+import { type InboundMessage, projectItem } from "../inbound-message";
+import type { SweepTotals } from "./messages";
 
-export interface FedPage {
-  seen: number;
-  alreadyCaptured: number;
-  queued: number;
-  /** The newest `updated_at` (Unix seconds) among the items seen, or null when none was. */
-  newest: number | null;
-}
-
-/**
- * Queues on INBOUND each item updated at or after `from` whose state is newer than what its link records; items
- * without a valid `updated_at` are left out.
- */
-export async function feedUncaptured(
-  env: Env,
-  db: Database,
-  connectionId: string,
-  kind: "contact" | "company",
-  items: Array<Record<string, unknown>>,
+/** Which REST items of a page to queue (pure): updated at or after `from` and newer than their link records. */
+export function uncapturedItems(
+  items: ReadonlyArray<Record<string, unknown>>,
   from: number,
-  toMessage: (item: Record<string, unknown>, updatedAt: number) => InboundMessage,
-): Promise<FedPage> {
-  const fed: FedPage = { seen: 0, alreadyCaptured: 0, queued: 0, newest: null };
-  const messages: InboundMessage[] = [];
+  recordedMs: ReadonlyMap<string, number | null>,
+): { fresh: Array<{ item: Record<string, unknown>; updatedAt: number }>; seen: number; newest: number | null } {
+  const fresh: Array<{ item: Record<string, unknown>; updatedAt: number }> = [];
+  let seen = 0;
+  let newest: number | null = null;
   for (const item of items) {
     const updatedAt = Number(item.updated_at);
     if (!Number.isFinite(updatedAt) || updatedAt < from) continue;
-    fed.seen++;
-    fed.newest = Math.max(fed.newest ?? updatedAt, updatedAt);
-    const link = await linkByIntercomId(db, connectionId, kind, String(item.id));
-    if (link?.remoteUpdatedAt && link.remoteUpdatedAt >= updatedAt * 1000) {
-      fed.alreadyCaptured++;
-      continue;
-    }
-    messages.push(toMessage(item, updatedAt));
+    seen++;
+    newest = Math.max(newest ?? updatedAt, updatedAt);
+    const recorded = recordedMs.get(String(item.id));
+    if (recorded && recorded >= updatedAt * 1000) continue;
+    fresh.push({ item, updatedAt });
   }
-  await sendAll(env.INBOUND, messages);
-  fed.queued = messages.length;
-  return fed;
+  return { fresh, seen, newest };
+}
+
+/**
+ * Queues the page's uncaptured items (one link lookup for the whole page) and returns the run's totals with this
+ * page added. Items without a valid `updated_at` are left out.
+ */
+export async function feedPage(
+  env: Env,
+  db: Database,
+  connection: Connection,
+  kind: "contact" | "company",
+  items: ReadonlyArray<Record<string, unknown>>,
+  from: number,
+  totals: SweepTotals,
+  now: number,
+): Promise<SweepTotals> {
+  const ids = items.map((item) => String(item.id));
+  const links = await linksByIntercomIds(db, connection.id, kind, ids);
+  const recorded = new Map([...links].map(([id, link]) => [id, link.remoteUpdatedAt]));
+  const page = uncapturedItems(items, from, recorded);
+  const appId = connection.appId!;
+  await sendAll(
+    env.INBOUND,
+    page.fresh.map(({ item, updatedAt }) => sweptNotification(appId, kind, item, updatedAt, now)),
+  );
+  return {
+    seen: totals.seen + page.seen,
+    queued: totals.queued + page.fresh.length,
+    already_captured: totals.already_captured + page.seen - page.fresh.length,
+    newest: page.newest === null ? totals.newest : Math.max(totals.newest ?? page.newest, page.newest),
+  };
+}
+
+/**
+ * An item read by the sweep as an INBOUND message, projected like a webhook's: its own notification id per state, so
+ * each state is processed once whatever path it arrives by.
+ */
+export function sweptNotification(
+  appId: string,
+  kind: "contact" | "company",
+  item: Record<string, unknown>,
+  updatedAt: number,
+  now: number,
+): InboundMessage {
+  const contactTopic = item.role === "lead" ? "contact.lead.updated" : "contact.user.updated";
+  return {
+    received_at: now,
+    app_id: appId,
+    origin: "sweep",
+    notification: {
+      id:
+        kind === "contact" ? `sweep:${String(item.id)}:${updatedAt}` : `sweep:company:${String(item.id)}:${updatedAt}`,
+      topic: kind === "contact" ? contactTopic : "company.updated",
+      created_at: updatedAt,
+      item: projectItem(item),
+    },
+  };
 }
 
 /** Saves a sweep's new lower bound (unless the connection was disconnected meanwhile) and writes its sync-log row. */

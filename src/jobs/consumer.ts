@@ -1,0 +1,50 @@
+/**
+ * The JOBS consumer: each message is one page of a job; pages of different connections run side by side, and one
+ * page's failure (retried by the queue, then recorded as a dead letter) never touches another's.
+ */
+import { database } from "../db/client";
+import type { Env } from "../env";
+import { describeError } from "../lib/errors";
+import { log } from "../lib/log";
+import { QUEUE_NAMES } from "../lib/queue-names";
+import { recordDeadLetter } from "../ops/dead-letters";
+import { runSweepPage } from "../source/sweep/run";
+import { JobMessage } from "./messages";
+
+/** Seconds before a failed page is tried again. */
+const RETRY_DELAY_SECONDS = 30;
+
+/** Consumes a batch of JOBS messages. */
+export async function consumeJobs(batch: MessageBatch, env: Env): Promise<void> {
+  await Promise.all(
+    batch.messages.map(async (message) => {
+      const parsed = JobMessage.safeParse(message.body);
+      if (!parsed.success) {
+        // Kept for inspection in the dead-letter record: it cannot be processed, but it is not lost.
+        await recordDeadLetter(database(env.DB), {
+          queue: QUEUE_NAMES.jobs,
+          connectionId: null,
+          workspaceId: null,
+          body: message.body,
+          detail: `malformed job message: ${parsed.error.issues.map((issue) => issue.message).join("; ")}`,
+        });
+        message.ack();
+        return;
+      }
+      try {
+        await runSweepPage(env, parsed.data);
+        message.ack();
+      } catch (error) {
+        log({
+          level: "warn",
+          msg: "job page failed; retrying",
+          outcome: "retrying",
+          connection_id: parsed.data.connection_id,
+          kind: parsed.data.kind,
+          error: describeError(error),
+        });
+        message.retry({ delaySeconds: RETRY_DELAY_SECONDS });
+      }
+    }),
+  );
+}

@@ -52,20 +52,33 @@ describe("destination: Intercom's answers", () => {
     expect(link).toEqual({ intercom_id: existing.json.id });
   });
 
-  it("the archived 409 is logged as a conflict and not retried", async () => {
+  it("an archived 409: the contact is unarchived, then updated, once", async () => {
     const { workspace, workspaceId, connection } = await connectDestination(sim);
     sim.configure({ search_lag_ms: 60_000 });
     const existing = await intercomRest(workspace, "POST", "/contacts", { external_id: "u-arch" });
     await intercomRest(workspace, "POST", `/contacts/${existing.json.id}/archive`);
+    const mark = sim.journal().length;
     await identifyUser(env, workspaceId, { user_id: "u-arch", properties: { full_name: "Archived" } });
     await waitFor(
-      async () => (await logsFor(connection.id, "outcome = 'conflict'")).length === 1,
+      async () => (await logsFor(connection.id, "action = 'update' AND outcome = 'synced'")).length === 1,
       10_000,
-      "conflict logged",
+      "updated",
     );
     await settle();
-    expect((await logsFor(connection.id, "outcome = 'conflict'"))[0]!.detail).toMatch(/archived contact/);
-    expect(sim.journal().filter((entry) => entry.status === 409)).toHaveLength(1);
+    const calls = sim.journal().slice(mark).map((entry) => `${entry.method} ${entry.path} ${entry.status}`);
+    expect(calls).toEqual([
+      "POST /contacts/search 200",
+      "POST /contacts 409",
+      `POST /contacts/${existing.json.id}/unarchive 200`,
+      `PUT /contacts/${existing.json.id} 200`,
+    ]);
+    expect(await logsFor(connection.id, "outcome = 'conflict'")).toHaveLength(0);
+    const contact = await intercomRest(workspace, "GET", `/contacts/${existing.json.id}`);
+    expect(contact.json).toMatchObject({ name: "Archived", external_id: "u-arch" });
+    const link = await env.DB.prepare("SELECT intercom_id FROM intercom_links WHERE connection_id = ?")
+      .bind(connection.id)
+      .first();
+    expect(link).toEqual({ intercom_id: existing.json.id });
   });
 
   it("a 429 waits for the reset and then lands", async () => {

@@ -130,6 +130,10 @@ describe("contact matching", () => {
     name: null,
     phone: null,
     signed_up_at: null,
+    avatar: null,
+    owner_id: null,
+    last_seen_at: null,
+    unsubscribed_from_emails: null,
     updated_at: null,
     custom_attributes: {},
   });

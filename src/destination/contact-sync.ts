@@ -13,7 +13,7 @@ import { getAccount } from "../graph/accounts";
 import { linkByLocal } from "../graph/links";
 import { usersOfAccount } from "../graph/memberships";
 import { getUser } from "../graph/users";
-import { failureOf, IntercomCallError, type IntercomFailure } from "../intercom/errors";
+import { failureOf, IntercomCallError, type IntercomFailure, isContactGone } from "../intercom/errors";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { sendAll } from "../lib/queue-batches";
@@ -25,7 +25,7 @@ import { park, revokeAndPark } from "./parking";
 import { decide, type FailureDecision, retryLimits } from "./plan/retry-policy";
 import { executeAction, finishAction, queuedActions, startAction } from "./sync/action";
 import { syncCompany } from "./sync/company";
-import { syncContact } from "./sync/contact";
+import { forgetGoneContact, syncContact } from "./sync/contact";
 import { logOut } from "./sync/steps";
 
 interface Target {
@@ -259,17 +259,27 @@ export class ContactSync extends DurableObject<Env> {
   private async runAction(context: SyncContext, target: Target, actionId: string): Promise<void> {
     const action = await startAction(context.db, actionId);
     if (!action) return; // already done or failed: an action runs once
-    const outcome = await syncContact(context, target.localPk, {
-      ignoreFilter: true,
-      companyIdOf: (accountPk) => this.companyIdOf(context, accountPk),
-    });
     const subject = await subjectOf(context.db, context.connection.workspaceId, target);
-    if (outcome.kind !== "synced") {
-      await finishAction(context, action, { status: "failed", detail: outcome.detail, subject });
-      return;
+    for (let round = 0; ; round++) {
+      const outcome = await syncContact(context, target.localPk, {
+        ignoreFilter: true,
+        companyIdOf: (accountPk) => this.companyIdOf(context, accountPk),
+      });
+      if (outcome.kind !== "synced") {
+        await finishAction(context, action, { status: "failed", detail: outcome.detail, subject });
+        return;
+      }
+      try {
+        const detail = await executeAction(context, action, outcome.contactId);
+        await finishAction(context, action, { status: "done", detail, intercomId: outcome.contactId, subject });
+        return;
+      } catch (error) {
+        // The contact was deleted or merged away since it was linked: resolve it again and run the action once more.
+        if (round > 0 || !(error instanceof IntercomCallError) || !isContactGone(error.failure)) throw error;
+        const user = { pk: target.localPk, userId: subject.objectId, email: subject.email };
+        await forgetGoneContact(context, user, outcome.contactId, error);
+      }
     }
-    const detail = await executeAction(context, action, outcome.contactId);
-    await finishAction(context, action, { status: "done", detail, intercomId: outcome.contactId, subject });
   }
 
   /** The Intercom company of an account, through that account's own object (which creates it when allowed). */

@@ -102,6 +102,15 @@ function classifyError(error: unknown): IntercomFailure {
   return { kind: "server", status: null, message: describeError(error) };
 }
 
+/**
+ * Whether a failure of a contact-scoped call says the contact itself is gone: merged away (410 with the survivor's id
+ * in `Link`, only on GET) or deleted or merged ("User Not Found" 404 on every other contact route). A tag's or a
+ * company's own 404 ("Resource Not Found", `company_not_found`) is not the contact's.
+ */
+export function isContactGone(failure: IntercomFailure): boolean {
+  return failure.kind === "gone" || (failure.kind === "not_found" && /user not found/i.test(failure.message));
+}
+
 /** Whether a failure is worth retrying later (the rest are final until something changes). */
 export function isRetryable(failure: IntercomFailure): boolean {
   return failure.kind === "rate_limited" || failure.kind === "server";

@@ -29,6 +29,10 @@ export function contactFields(contact: ContactSummary): Record<string, unknown> 
     name: contact.name,
     phone: contact.phone,
     signed_up_at: contact.signed_up_at,
+    avatar: contact.avatar,
+    owner_id: contact.owner_id,
+    last_seen_at: contact.last_seen_at,
+    unsubscribed_from_emails: contact.unsubscribed_from_emails,
     ...prefixed(contact.custom_attributes),
   };
 }
@@ -41,6 +45,9 @@ export function companyFields(company: CompanySummary): Record<string, unknown> 
     plan: company.plan,
     monthly_spend: company.monthly_spend,
     remote_created_at: company.remote_created_at,
+    size: company.size,
+    website: company.website,
+    industry: company.industry,
     ...prefixed(company.custom_attributes),
   };
 }

@@ -121,6 +121,11 @@ export async function updateContact(
   );
 }
 
+/** `POST /contacts/{id}/unarchive`: an archived contact can be updated again. */
+export async function unarchiveContact(client: IntercomClient, contactId: string): Promise<void> {
+  await call("POST /contacts/{id}/unarchive", () => client.contacts.unarchive({ contact_id: contactId }));
+}
+
 /** `POST /contacts/{id}/companies`. */
 export async function attachCompany(client: IntercomClient, contactId: string, companyId: string): Promise<void> {
   await call("POST /contacts/{id}/companies", () =>

@@ -1,6 +1,7 @@
 /**
  * The parts of Intercom's contacts and companies the connector reads, and their reduction from REST answers (pure).
- * REST objects are far wider (tags, notes, location…); only these fields reach the identity map.
+ * REST objects are far wider (tags, notes, location…); only these fields reach the identity map: every attribute a
+ * mapping may write is read back, so a write Intercom already holds is recognised as a no-op.
  */
 
 /** The parts of an Intercom contact the connector reads. */
@@ -12,6 +13,11 @@ export interface ContactSummary {
   name: string | null;
   phone: string | null;
   signed_up_at: number | null;
+  /** The avatar's image URL (Intercom answers `{type: "avatar", image_url}`; writes take the URL). */
+  avatar: string | null;
+  owner_id: string | null;
+  last_seen_at: number | null;
+  unsubscribed_from_emails: boolean | null;
   updated_at: number | null;
   custom_attributes: Record<string, unknown>;
 }
@@ -24,6 +30,9 @@ export interface CompanySummary {
   plan: string | null;
   monthly_spend: number | null;
   remote_created_at: number | null;
+  size: number | null;
+  website: string | null;
+  industry: string | null;
   updated_at: number | null;
   custom_attributes: Record<string, unknown>;
 }
@@ -39,6 +48,11 @@ export function contactSummary(raw: unknown): ContactSummary {
     name: (contact.name as string | undefined) ?? null,
     phone: (contact.phone as string | undefined) ?? null,
     signed_up_at: (contact.signed_up_at as number | undefined) ?? null,
+    avatar: avatarUrl(contact.avatar),
+    // 2.16 gives the admin id as a string; older versions as a number.
+    owner_id: contact.owner_id === undefined || contact.owner_id === null ? null : String(contact.owner_id),
+    last_seen_at: (contact.last_seen_at as number | undefined) ?? null,
+    unsubscribed_from_emails: (contact.unsubscribed_from_emails as boolean | undefined) ?? null,
     updated_at: (contact.updated_at as number | undefined) ?? null,
     custom_attributes: (contact.custom_attributes as Record<string, unknown> | undefined) ?? {},
   };
@@ -55,7 +69,16 @@ export function companySummary(raw: unknown): CompanySummary {
     plan: typeof plan === "string" ? plan : (plan?.name ?? null),
     monthly_spend: (company.monthly_spend as number | undefined) ?? null,
     remote_created_at: (company.remote_created_at as number | undefined) ?? null,
+    size: (company.size as number | undefined) ?? null,
+    website: (company.website as string | undefined) ?? null,
+    industry: (company.industry as string | undefined) ?? null,
     updated_at: (company.updated_at as number | undefined) ?? null,
     custom_attributes: (company.custom_attributes as Record<string, unknown> | undefined) ?? {},
   };
+}
+
+function avatarUrl(avatar: unknown): string | null {
+  if (typeof avatar === "string") return avatar || null;
+  const url = (avatar as { image_url?: unknown } | null | undefined)?.image_url;
+  return typeof url === "string" && url ? url : null;
 }

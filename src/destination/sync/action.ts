@@ -9,7 +9,7 @@ import type { IntercomClient } from "intercom-client";
 import type { Database } from "../../db/client";
 import { actions, tagCache } from "../../db/schema";
 import { eventEchoKey } from "../../graph/events";
-import { IntercomCallError } from "../../intercom/errors";
+import { IntercomCallError, isContactGone } from "../../intercom/errors";
 import { createEvent, createOrGetTag, listTags, tagContact, untagContact } from "../../intercom/gateway";
 import type { SyncContext } from "../context";
 import { logOut } from "./steps";
@@ -83,7 +83,13 @@ export async function executeAction(context: SyncContext, action: ActionRow, con
           await untagContact(context.client, contactId, tagId);
           return true;
         } catch (error) {
-          if (error instanceof IntercomCallError && error.failure.kind === "not_found") return false;
+          if (
+            error instanceof IntercomCallError &&
+            error.failure.kind === "not_found" &&
+            !isContactGone(error.failure)
+          ) {
+            return false;
+          }
           throw error;
         }
       });

@@ -4,10 +4,10 @@
  * user's accounts. Runs inside the user's ContactSync Durable Object, so one user's syncs never overlap. Intercom
  * failures are thrown as `IntercomCallError` for the object to retry or park.
  */
-import { deleteLinkByIntercomId, linkByLocal, upsertLink } from "../../graph/links";
+import { deleteLinkByIntercomId, type LinkRow, linkByIntercomId, linkByLocal, upsertLink } from "../../graph/links";
 import { accountsOfUser } from "../../graph/memberships";
 import { getUser, type UserRow } from "../../graph/users";
-import { IntercomCallError } from "../../intercom/errors";
+import { IntercomCallError, isContactGone } from "../../intercom/errors";
 import { contactFields, type Fields, requestBody } from "../../intercom/fields";
 import { attachCompany, detachCompany, updateContact } from "../../intercom/gateway";
 import type { SyncContext } from "../context";
@@ -75,18 +75,9 @@ export async function syncContact(
       await writeContact(context, user, payload, resolution, options);
       return { kind: "synced", contactId: resolution.contactId };
     } catch (error) {
-      // The linked contact was deleted or merged away in Intercom: forget the link and resolve again, once.
-      if (round === 0 && link && error instanceof IntercomCallError && isGoneContact(error)) {
-        await deleteLinkByIntercomId(db, connection.id, "contact", link.intercomId);
-        await logOut(context, {
-          ...subject,
-          intercomId: link.intercomId,
-          outcome: "skipped",
-          objectType: "contact",
-          action: error.operation,
-          detail: "the linked Intercom contact is gone; resolving it again",
-        });
-        link = null;
+      // The contact was deleted or merged away in Intercom: forget it and resolve again, once.
+      if (round === 0 && error instanceof IntercomCallError && isContactGone(error.failure)) {
+        link = await forgetGoneContact(context, user, resolution.contactId, error);
         continue;
       }
       throw error;
@@ -180,7 +171,9 @@ async function reconcileCompanies(
       await detachCompany(context.client, contactId, companyId);
     } catch (error) {
       // Already detached in Intercom: the goal is reached.
-      if (!(error instanceof IntercomCallError) || error.failure.kind !== "not_found") throw error;
+      if (!(error instanceof IntercomCallError) || error.failure.kind !== "not_found" || isContactGone(error.failure)) {
+        throw error;
+      }
     }
     attached.delete(companyId);
     await recordAttached(context, user.pk, contactId, attached);
@@ -244,9 +237,34 @@ async function skipped(
   return { kind: "skipped", contactId, detail };
 }
 
-/** The linked contact was deleted or merged away: Intercom answers 404 on its update, or 410 with the survivor. */
-function isGoneContact(error: IntercomCallError): boolean {
-  return (
-    (error.failure.kind === "not_found" && error.operation === "PUT /contacts/{id}") || error.failure.kind === "gone"
-  );
+/**
+ * Drops the link of a contact Intercom says is gone and returns the user's new link: the survivor a 410's `Link` names
+ * (with nothing known of its values yet), or none, so the next round resolves the user by search. Also used by
+ * actions, whose tag and event calls may be the first to meet the gone contact.
+ */
+export async function forgetGoneContact(
+  context: SyncContext,
+  user: Pick<UserRow, "pk" | "userId" | "email">,
+  contactId: string,
+  error: IntercomCallError,
+): Promise<LinkRow | null> {
+  const { db, connection } = context;
+  await deleteLinkByIntercomId(db, connection.id, "contact", contactId);
+  const survivor = error.failure.kind === "gone" ? error.failure.canonicalId : null;
+  const taken = survivor ? await linkByIntercomId(db, connection.id, "contact", survivor) : null;
+  await logOut(context, {
+    objectId: userRef(user),
+    email: user.email,
+    intercomId: contactId,
+    outcome: "skipped",
+    objectType: "contact",
+    action: error.operation,
+    detail:
+      survivor && !taken
+        ? `the Intercom contact was merged into ${survivor}; following it`
+        : "the Intercom contact is gone (deleted or merged); resolving it again",
+  });
+  if (!survivor || taken) return null;
+  await upsertLink(db, { connectionId: connection.id, objectType: "contact", localPk: user.pk, intercomId: survivor });
+  return linkByLocal(db, connection.id, "contact", user.pk);
 }

@@ -1,14 +1,15 @@
 /**
  * Which Intercom contact a CDP user is, when the identity map does not say: one search by external_id OR email with
  * the precedence rules (plan/match.ts), else a create when allowed. A 409 on create names the contact Intercom's
- * lagging search did not show yet: that contact is then updated. An archived match is a conflict.
+ * lagging search did not show yet, or an archived one (search never shows those): that contact is then updated, after
+ * it is unarchived.
  */
 import type { DestinationSettings } from "../../db/schema";
 import type { LinkRow } from "../../graph/links";
 import type { UserRow } from "../../graph/users";
 import { IntercomCallError } from "../../intercom/errors";
 import { contactFields } from "../../intercom/fields";
-import { createContact, createContactBody, searchContactsByIdentity } from "../../intercom/gateway";
+import { createContact, createContactBody, searchContactsByIdentity, unarchiveContact } from "../../intercom/gateway";
 import type { SyncContext } from "../context";
 import { chooseContact } from "../plan/match";
 import type { Payload } from "../plan/payload";
@@ -88,8 +89,19 @@ export async function resolveContact(
   } catch (error) {
     if (!(error instanceof IntercomCallError) || error.failure.kind !== "conflict") throw error;
     const failure = error.failure;
-    if (failure.archived || !failure.existingId) {
-      return { kind: "conflict", detail: `Intercom refused the create: ${failure.message}` };
+    if (!failure.existingId) return { kind: "conflict", detail: `Intercom refused the create: ${failure.message}` };
+    if (failure.archived) {
+      // Search does not show archived contacts: bring the one the 409 names back, then update it like any other.
+      await unarchiveContact(context.client, failure.existingId);
+      await logOut(context, {
+        objectId: userRef(user),
+        email: user.email,
+        intercomId: failure.existingId,
+        outcome: "synced",
+        objectType: "contact",
+        action: "unarchive",
+        detail: "the contact was archived in Intercom; unarchived to be updated",
+      });
     }
     // A contact Intercom's search did not show yet (search lags behind writes): update the one the 409 names.
     return { kind: "resolved", contactId: failure.existingId, known: {}, origin: "conflict", convertLead: false };

@@ -65,7 +65,10 @@ describe("destination: Intercom's answers", () => {
       "updated",
     );
     await settle();
-    const calls = sim.journal().slice(mark).map((entry) => `${entry.method} ${entry.path} ${entry.status}`);
+    const calls = sim
+      .journal()
+      .slice(mark)
+      .map((entry) => `${entry.method} ${entry.path} ${entry.status}`);
     expect(calls).toEqual([
       "POST /contacts/search 200",
       "POST /contacts 409",

@@ -8,6 +8,7 @@ import type {
   EventRecord,
   RateLimitConfig,
   Region,
+  SegmentRecord,
   TagRecord,
 } from "./types";
 
@@ -39,6 +40,9 @@ export class Workspace {
   readonly planIds = new Map<string, string>();
   /** The one open company scroll (Intercom allows one per app): the ids it walks and where it is. */
   companyScroll: { param: string; ids: string[]; offset: number; usedAtMs: number } | null = null;
+
+  /** Segments (made in Intercom's UI; the simulator only shows them on companies). */
+  readonly segments = new Map<string, SegmentRecord>();
 
   readonly tags = new Map<string, TagRecord>();
   private readonly tagIdByName = new Map<string, string>();

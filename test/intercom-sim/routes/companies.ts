@@ -7,6 +7,7 @@ import { bodyObject, optionalBoolean, optionalInteger, optionalString, rejectUnk
 import { numericId, objectId } from "../ids";
 import { liveContact } from "../lookup";
 import { attachmentCompanyJson } from "../payloads";
+import { blankCompany } from "../records";
 import type { CompanyRecord, ContactRecord, CustomValue } from "../types";
 import type { Workspace } from "../workspace";
 
@@ -173,22 +174,7 @@ export function companyRoutes(core: SimCore) {
       const patch = readCompanyPatch(body, ws, core.nowSeconds());
       const existing = ws.companyByCompanyId(companyId);
       if (existing) return c.json(core.companyJson(ws, updateCompany(core, ws, existing, patch)));
-      const now = core.now();
-      const blank: CompanyRecord = {
-        id: objectId(now),
-        company_id: companyId,
-        name: null,
-        plan: null,
-        size: null,
-        website: null,
-        industry: null,
-        monthly_spend: 0,
-        remote_created_at: null,
-        last_request_at: null,
-        custom_attributes: {},
-        created_at_ms: now,
-        updated_at_ms: now,
-      };
+      const blank = blankCompany({ id: objectId(core.now()), company_id: companyId, nowMs: core.now() });
       const company = applyPatch(blank, patch).next;
       saveCompany(core, ws, company, "created");
       return c.json(core.companyJson(ws, company));

@@ -7,6 +7,7 @@ import { bodyObject, optionalBoolean, optionalInteger, optionalString, rejectUnk
 import { objectId } from "../ids";
 import { liveContact, liveUserByExternalId } from "../lookup";
 import { archivedContactJson, deletedContactJson, seconds } from "../payloads";
+import { blankContact } from "../records";
 import {
   compareForSort,
   type FieldKind,
@@ -18,7 +19,7 @@ import {
   parseSort,
   type QueryNode,
 } from "../search";
-import type { ContactRecord, CustomValue, Role } from "../types";
+import type { ContactLocation, ContactRecord, CustomValue, ObservedContactFields, Role } from "../types";
 import type { Workspace } from "../workspace";
 
 const CONTACT_KEYS = new Set([
@@ -126,18 +127,47 @@ function applyPatch(contact: ContactRecord, patch: ContactPatch): { next: Contac
   return { next, changed };
 }
 
+/** Searchable standard fields (Spec 2.16's list, for the fields the simulator stores). */
 const CONTACT_FIELD_KINDS: Record<string, FieldKind> = {
   id: "text",
   external_id: "text",
   role: "text",
   name: "text",
+  avatar: "text",
+  owner_id: "text",
   phone: "text",
+  formatted_phone: "text",
   email: "text-ci",
   email_domain: "text-ci",
+  language_override: "text",
+  browser: "text",
+  browser_language: "text",
+  os: "text",
+  "location.country": "text",
+  "location.region": "text",
+  "location.city": "text",
+  ios_app_name: "text",
+  ios_app_version: "text",
+  ios_device: "text",
+  ios_os_version: "text",
+  ios_sdk_version: "text",
+  android_app_name: "text",
+  android_app_version: "text",
+  android_device: "text",
+  android_sdk_version: "text",
+  unsubscribed_from_emails: "boolean",
+  marked_email_as_spam: "boolean",
+  has_hard_bounced: "boolean",
   created_at: "date",
   updated_at: "date",
   signed_up_at: "date",
   last_seen_at: "date",
+  last_contacted_at: "date",
+  last_replied_at: "date",
+  last_email_opened_at: "date",
+  last_email_clicked_at: "date",
+  ios_last_seen_at: "date",
+  android_last_seen_at: "date",
 };
 
 const CUSTOM_PREFIX = "custom_attributes.";
@@ -160,14 +190,17 @@ function contactFieldValue(contact: ContactRecord, field: string): unknown {
   switch (field) {
     case "email_domain":
       return contact.email?.split("@")[1] ?? null;
+    case "formatted_phone":
+      return contact.observed.formatted_phone ?? contact.phone;
     case "created_at":
       return seconds(contact.created_at_ms);
     case "updated_at":
       return seconds(contact.updated_at_ms);
-    default:
-      if (field.startsWith(CUSTOM_PREFIX)) return contact.custom_attributes[field.slice(CUSTOM_PREFIX.length)] ?? null;
-      return contact[field as keyof ContactRecord] ?? null;
   }
+  if (field.startsWith(CUSTOM_PREFIX)) return contact.custom_attributes[field.slice(CUSTOM_PREFIX.length)] ?? null;
+  if (field.startsWith("location.")) return contact.observed.location[field.slice(9) as keyof ContactLocation] ?? null;
+  if (field in contact.observed) return contact.observed[field as keyof ObservedContactFields] ?? null;
+  return contact[field as keyof ContactRecord] ?? null;
 }
 
 /** Fields an equality search resolves through an index instead of a scan. */
@@ -207,24 +240,9 @@ export function contactRoutes(core: SimCore) {
       const duplicate = duplicateOf(ws, externalId, patch.email ?? null);
       if (duplicate) throw conflictWith(duplicate);
       const now = core.now();
-      const blank: ContactRecord = {
-        id: objectId(now),
-        role,
-        external_id: externalId,
-        email: null,
-        phone: null,
-        name: null,
-        avatar: null,
-        owner_id: null,
-        unsubscribed_from_emails: false,
-        signed_up_at: null,
-        last_seen_at: null,
-        custom_attributes: {},
-        created_at_ms: now,
-        updated_at_ms: now,
-        archived: false,
-      };
+      const blank = blankContact({ id: objectId(now), role, external_id: externalId, nowMs: now });
       const { next: contact } = applyPatch(blank, { ...patch, role, external_id: externalId });
+      contact.searchable_at_ms = core.searchableAt(now);
       ws.putContact(contact);
       core.notifyContact(ws, contact, "created");
       return c.json(core.contactJson(ws, contact));
@@ -238,13 +256,13 @@ export function contactRoutes(core: SimCore) {
       const query = parseQuery(body.query, kindOf);
       const sort = parseSort(body.sort, kindOf);
       const page = parsePagination(body.pagination);
-      // Search is eventually consistent in Intercom: contacts younger than search_lag_ms are not indexed yet.
-      const indexedBefore = core.now() - core.config.search_lag_ms;
+      // Search is eventually consistent in Intercom: a contact written within its search lag is not indexed yet.
+      const now = core.now();
       const hits: ContactRecord[] = [];
       for (const contact of candidates(ws, query)) {
         if (
           !contact.archived &&
-          contact.created_at_ms <= indexedBefore &&
+          contact.searchable_at_ms <= now &&
           matches(query, (f) => contactFieldValue(contact, f))
         )
           hits.push(contact);
@@ -279,6 +297,7 @@ export function contactRoutes(core: SimCore) {
       const { next, changed } = applyPatch(contact, patch);
       if (!changed) return c.json(core.contactJson(ws, contact));
       next.updated_at_ms = core.now();
+      next.searchable_at_ms = core.searchableAt(next.updated_at_ms);
       ws.putContact(next, contact);
       core.notifyContact(ws, next, "updated");
       return c.json(core.contactJson(ws, next));

@@ -12,6 +12,10 @@ import type {
   TagRecord,
 } from "./types";
 
+/** The key Intercom de-duplicates events on: (contact, event_name, created_at). */
+export const eventKey = (contactId: string, eventName: string, createdAt: number) =>
+  `${contactId}\u0000${eventName}\u0000${createdAt}`;
+
 export interface Admin {
   id: string;
   name: string;

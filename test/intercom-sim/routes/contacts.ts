@@ -5,7 +5,8 @@ import type { SimCore } from "../core";
 import { IntercomError, invalid, userNotFound } from "../errors";
 import { bodyObject, optionalBoolean, optionalInteger, optionalString, rejectUnknownKeys, type SimEnv } from "../http";
 import { objectId } from "../ids";
-import { liveContact, liveUserByExternalId } from "../lookup";
+import { liveContact, liveUserByExternalId, readableContact } from "../lookup";
+import { checkMerge, mergeContacts } from "../merge";
 import { archivedContactJson, deletedContactJson, seconds } from "../payloads";
 import { blankContact } from "../records";
 import {
@@ -276,6 +277,21 @@ export function contactRoutes(core: SimCore) {
         pages: pagesJson(page, hits.length),
       });
     })
+    .post("/contacts/merge", (c) => {
+      const ws = c.get("ws");
+      const body = bodyObject(c);
+      rejectUnknownKeys(body, new Set(["from", "into", "skip_duplicate_validation"]));
+      const fromId = optionalString(body, "from");
+      const intoId = optionalString(body, "into");
+      if (!fromId || !intoId) throw invalid("from and into are required");
+      const from = liveContact(ws, fromId);
+      const into = liveContact(ws, intoId);
+      checkMerge(from, into, optionalBoolean(body, "skip_duplicate_validation") ?? false);
+      const survivor = mergeContacts(core, ws, from, into);
+      // The recorded contact.merged item is the survivor alone: no merged_from (Intercom documents one, sends none).
+      core.notify(ws.appId, "contact.merged", core.webhookContactJson(ws, survivor));
+      return c.json(core.contactJson(ws, survivor));
+    })
     .get("/contacts/find_by_external_id/:external_id", (c) => {
       const ws = c.get("ws");
       const contact = liveUserByExternalId(ws, c.req.param("external_id"));
@@ -284,7 +300,7 @@ export function contactRoutes(core: SimCore) {
     })
     .get("/contacts/:id", (c) => {
       const ws = c.get("ws");
-      return c.json(core.contactJson(ws, liveContact(ws, c.req.param("id"))));
+      return c.json(core.contactJson(ws, readableContact(ws, c.req.param("id"))));
     })
     .put("/contacts/:id", (c) => {
       const ws = c.get("ws");

@@ -84,16 +84,25 @@ function conflictWith(existing: ContactRecord): IntercomError {
 }
 
 /**
- * The contact a new one would duplicate: same external_id, or same email when either of the two has no external_id
- * (two users may share an email when their external ids differ). Archived contacts count.
+ * The contact a new one would duplicate. Intercom matches its id, then external_id, then email (API-NOTES §6): any
+ * contact (lead or user, archived too) with the same external_id; for a new user, a user with the same email when
+ * either of the two has no external_id (two users with different external ids may share an email). Leads never
+ * clash on email: a lead may share one with leads and users alike.
  */
-function duplicateOf(ws: Workspace, externalId: string | null, email: string | null): ContactRecord | undefined {
+function duplicateOf(
+  ws: Workspace,
+  role: Role,
+  externalId: string | null,
+  email: string | null,
+): ContactRecord | undefined {
   if (externalId !== null) {
     const byExternalId = ws.contactByExternalId(externalId);
     if (byExternalId) return byExternalId;
   }
-  if (email === null) return undefined;
-  return ws.contactsByEmail(email).find((existing) => externalId === null || existing.external_id === null);
+  if (email === null || role === "lead") return undefined;
+  return ws
+    .contactsByEmail(email)
+    .find((existing) => existing.role === "user" && (externalId === null || existing.external_id === null));
 }
 
 const SCALAR_FIELDS = [
@@ -238,7 +247,7 @@ export function contactRoutes(core: SimCore) {
       const role = patch.role ?? "user";
       // Intercom gives every lead a generated UUID as external_id (seen in every recorded lead).
       const externalId = patch.external_id ?? (role === "lead" ? crypto.randomUUID() : null);
-      const duplicate = duplicateOf(ws, externalId, patch.email ?? null);
+      const duplicate = duplicateOf(ws, role, externalId, patch.email ?? null);
       if (duplicate) throw conflictWith(duplicate);
       const now = core.now();
       const blank = blankContact({ id: objectId(now), role, external_id: externalId, nowMs: now });

@@ -133,17 +133,21 @@ export const SCROLL_PAGE_SIZE = 50;
 const SCROLL_TTL_MS = 60_000;
 
 /**
- * `GET /companies/scroll`: without `scroll_param` a new scroll starts (replacing the workspace's previous one), with it
- * the next page follows; the end is an empty page, after which the parameter is gone. An unknown or expired parameter
- * is a 404 **(sim)**: Intercom documents only that such calls fail.
+ * `GET /companies/scroll`: without `scroll_param` a new scroll starts, with it the next page follows; the end is an
+ * empty page, after which the parameter is gone. Intercom allows one open scroll per app: starting another while one
+ * is open (not finished, used within the last minute) is a 400 with the recorded message "scroll already exists for
+ * this app" (its code was never recorded: `bad_request` is the simulator's). An unknown or expired parameter is a 404
+ * **(sim)**: Intercom documents only that such calls fail.
  */
 function scrollCompanies(core: SimCore, ws: Workspace, param: string | undefined) {
   const now = core.now();
   let scroll = ws.companyScroll;
+  const open = scroll !== null && now - scroll.usedAtMs <= SCROLL_TTL_MS;
   if (param === undefined) {
+    if (open) throw new IntercomError(400, "bad_request", "scroll already exists for this app");
     scroll = { param: crypto.randomUUID(), ids: [...ws.companies.keys()], offset: 0, usedAtMs: now };
     ws.companyScroll = scroll;
-  } else if (!scroll || scroll.param !== param || now - scroll.usedAtMs > SCROLL_TTL_MS) {
+  } else if (!scroll || !open || scroll.param !== param) {
     throw new IntercomError(404, "not_found", "scroll parameter not found or expired");
   }
   const page: CompanyRecord[] = [];

@@ -194,7 +194,8 @@ describe("pagination and sort", () => {
       next = page.body.pages.next;
       if (!next) expect(page.body.pages).toEqual({ type: "pages", page: 3, per_page: 3, total_pages: 3 });
     }
-    expect(seen).toEqual(["u1", "u2", "u3", "u4", "u5", "u6", "u7"]);
+    // Without a sort, the most recently updated come first.
+    expect(seen).toEqual(["u7", "u6", "u5", "u4", "u3", "u2", "u1"]);
   });
 
   it("defaults to 50 per page and answers 400 beyond 150 or for a forged cursor", async () => {
@@ -224,7 +225,29 @@ describe("pagination and sort", () => {
     expect(newest.body.data[0].external_id).toBe("u7");
     const bad = await search(api, query, { sort: { field: "name", order: "sideways" } });
     expect(bad.status).toBe(400);
-    expect(bad.body.errors[0].code).toBe("invalid_sort_order");
+    expect(bad.body.errors).toEqual([
+      { code: "invalid_sort_order", message: "Invalid sort order 'sideways'. Must be one of: ascending, descending" },
+    ]);
+  });
+
+  it("sorts descending when sort has no order, and by updated_at (newest first) without a sort", async () => {
+    const { api, clock } = await seven();
+    const query = { field: "role", operator: "=", value: "user" };
+    const byName = await search(api, query, { sort: { field: "name" } });
+    expect(byName.body.data.map((c: { name: string }) => c.name)[0]).toBe("Name 7");
+    clock.advance(1000);
+    const u3 = (await search(api, { field: "external_id", operator: "=", value: "u3" })).body.data[0];
+    await api.put(`/contacts/${u3.id}`, { name: "Renamed" });
+    const recent = await search(api, query);
+    expect(recent.body.data.map((c: { external_id: string }) => c.external_id)).toEqual([
+      "u3",
+      "u7",
+      "u6",
+      "u5",
+      "u4",
+      "u2",
+      "u1",
+    ]);
   });
 });
 

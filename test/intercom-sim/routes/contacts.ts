@@ -277,8 +277,13 @@ export function contactRoutes(core: SimCore) {
         )
           hits.push(contact);
       }
-      if (sort)
+      if (sort) {
         hits.sort((a, b) => compareForSort(contactFieldValue(a, sort.field), contactFieldValue(b, sort.field), sort));
+      } else {
+        // Without a sort, the most recently updated come first **(sim: Intercom documents only that order defaults
+        // to descending)**; equal times keep the newest contact first.
+        hits.reverse().sort((a, b) => b.updated_at_ms - a.updated_at_ms);
+      }
       return c.json({
         type: "list",
         data: hits.slice(page.offset, page.offset + page.perPage).map((contact) => core.contactJson(ws, contact)),

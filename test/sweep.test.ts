@@ -76,6 +76,8 @@ describe("reconciliation sweep", () => {
     }
     const dropped = sim.takeWebhooks();
     expect(dropped.length).toBe(3);
+    // The sweep runs minutes after the lost webhooks, when search has indexed the contacts (its overlap covers the lag).
+    sim.settleSearch();
 
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "*/10 * * * *" }), env, ctx);
@@ -142,6 +144,8 @@ describe("reconciliation sweep", () => {
     const { workspace, workspaceId, connection } = await connectSource();
     await intercomRest(workspace, "POST", "/contacts", { external_id: "u-late", name: "Late" });
     const late = sim.takeWebhooks();
+    // The sweep runs minutes after the lost webhook, when search has indexed the contact.
+    sim.settleSearch();
     await runSweeps(env);
     await waitFor(() => lookup(workspaceId, "u-late"), 10_000, "swept");
     const before = await lookup(workspaceId, "u-late");

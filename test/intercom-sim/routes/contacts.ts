@@ -349,7 +349,10 @@ function setArchived(core: SimCore, ws: Workspace, id: string, archived: boolean
   const contact = ws.contacts.get(id);
   if (!contact) throw userNotFound();
   if (contact.archived !== archived) {
-    const next = { ...contact, archived };
+    // An unarchived contact goes back into the search index, which takes its usual lag.
+    const next = archived
+      ? { ...contact, archived }
+      : { ...contact, archived, searchable_at_ms: core.searchableAt(core.now()) };
     ws.putContact(next, contact);
     core.notify(ws.appId, archived ? "contact.archived" : "contact.unarchive", core.webhookContactJson(ws, next));
     return Response.json(archivedContactJson(next));

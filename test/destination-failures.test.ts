@@ -166,6 +166,8 @@ describe("destination: companies", () => {
     expect(sim.state(workspace.app_id).attachments).toHaveLength(0);
 
     await intercomRest(workspace, "POST", "/contacts", { external_id: "u-later" });
+    // "Once it is" in Intercom means once search finds it: let the index catch up.
+    sim.settleSearch();
     await identifyUser(env, workspaceId, { user_id: "u-later", properties: { full_name: "Later On" } });
     await waitFor(() => sim.state(workspace.app_id).attachments.length === 1, 10_000, "attached");
   });
@@ -173,6 +175,8 @@ describe("destination: companies", () => {
   it("a link whose company is not in Intercom yet stays pending and is applied when the company appears", async () => {
     const { workspace, workspaceId, connection } = await connectDestination(sim, { allow_create: false });
     await intercomRest(workspace, "POST", "/contacts", { external_id: "u-member" });
+    // u-member has been in Intercom for a while: its search index has caught up.
+    sim.settleSearch();
     await upsertAccount(env, workspaceId, "globex", { name: "Globex" });
     await identifyUser(env, workspaceId, { user_id: "u-member", properties: { full_name: "Member" } });
     await setMembership(env, workspaceId, "globex", "u-member", true);

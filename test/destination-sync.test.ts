@@ -74,6 +74,8 @@ describe("destination sync: call efficiency", () => {
   it("new users arriving together are resolved with one search, then one create each", async () => {
     const { workspace, workspaceId: ws } = await connectDestination(sim);
     await intercomRest(workspace, "POST", "/contacts", { external_id: "u-batch-0", email: "batch0@example.com" });
+    // u-batch-0 has been in Intercom for a while: its search index has caught up.
+    sim.settleSearch();
     sim.clearJournal();
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
@@ -127,6 +129,8 @@ describe("destination sync: settings", () => {
   it("with creation off, an unknown contact is skipped with the reason and a known one is updated", async () => {
     const { workspace, workspaceId: ws } = await connectDestination(sim, { allow_create: false });
     await intercomRest(workspace, "POST", "/contacts", { external_id: "u-known", email: "known@example.com" });
+    // u-known has been in Intercom for a while: its search index has caught up.
+    sim.settleSearch();
     await identifyUser(env, ws, { user_id: "u-unknown", properties: { full_name: "Nobody" } });
     await identifyUser(env, ws, { user_id: "u-known", properties: { full_name: "Known Person" } });
     await waitFor(

@@ -118,6 +118,8 @@ describe("reconciliation sweep", () => {
     }
     const dropped = sim.takeWebhooks();
     expect(dropped.length).toBe(3);
+    // The sweep runs minutes after the lost webhooks, when search has indexed the contacts (its overlap covers the lag).
+    sim.settleSearch();
 
     const first = await sweep(connection.id, { companies: true });
     for (const i of [1, 2, 3]) {
@@ -177,6 +179,8 @@ describe("reconciliation sweep", () => {
     const { workspace, workspaceId, connection } = await connectSource();
     await intercomRest(workspace, "POST", "/contacts", { external_id: "u-late", name: "Late" });
     const late = sim.takeWebhooks();
+    // The sweep runs minutes after the lost webhook, when search has indexed the contact.
+    sim.settleSearch();
     await sweep(connection.id, { companies: true });
     await waitFor(() => lookup(workspaceId, "u-late"), 10_000, "swept");
     const before = await lookup(workspaceId, "u-late");
@@ -211,6 +215,7 @@ describe("reconciliation sweep", () => {
     const healthy = await connectSource();
     await intercomRest(healthy.workspace, "POST", "/contacts", { external_id: "u-healthy", name: "Healthy" });
     sim.takeWebhooks();
+    sim.settleSearch();
     sim.revokeTokens(failing.workspace.app_id);
     await runCron();
     const failed = await waitFor(

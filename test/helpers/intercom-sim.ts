@@ -15,10 +15,17 @@ export const INTERCOM_SIM_ORIGIN = "https://intercom.sim.test";
 export const CONNECTOR_ORIGIN = "https://connector.test";
 
 /**
+ * Intercom's search is eventually consistent, so in tests a created or updated contact stays invisible to search for
+ * a seeded random 0–2 s. A test that needs none says so: `useIntercomSim({ config: { search_lag_ms: 0 } })`, or
+ * `sim.configure({ search_lag_ms: 0 })` inside one test; `sim.settleSearch()` lets the index catch up at once.
+ */
+export const TEST_SEARCH_LAG_MS = { min: 0, max: 2_000 };
+
+/**
  * Call at the top of a test file: creates a simulator (manual webhook delivery, the test bindings' client id and
- * secret), routes both origins through msw (unhandled requests fail the test), and resets the simulator before each
- * test. Each test creates the workspaces it needs with `sim.createWorkspace()`. `extraHandlers` serve other origins
- * the test needs (a JWKS, say) from the same msw server.
+ * secret, search lag `TEST_SEARCH_LAG_MS`), routes both origins through msw (unhandled requests fail the test), and
+ * resets the simulator before each test. Each test creates the workspaces it needs with `sim.createWorkspace()`.
+ * `extraHandlers` serve other origins the test needs (a JWKS, say) from the same msw server.
  */
 export function useIntercomSim(options: SimulatorOptions = {}, extraHandlers: RequestHandler[] = []): Simulator {
   const sim = createSimulator({
@@ -28,6 +35,7 @@ export function useIntercomSim(options: SimulatorOptions = {}, extraHandlers: Re
       client_secret: env.INTERCOM_CLIENT_SECRET,
       webhook_url: `${CONNECTOR_ORIGIN}/webhooks/intercom`,
       webhook_delivery: "manual",
+      search_lag_ms: TEST_SEARCH_LAG_MS,
       ...options.config,
     },
   });
@@ -62,3 +70,11 @@ export function countCalls(
           (typeof filter.path === "string" ? entry.path === filter.path : filter.path.test(entry.path))),
     ).length;
 }
+
+/** The distinct `Intercom-Version` headers the matching calls carried (null: none), e.g. to check every call had 2.16. */
+export function versionsSent(sim: Simulator, filter: { since?: number; app_id?: string } = {}): Array<string | null> {
+  return [...new Set(sim.journal(filter).map((entry) => entry.intercom_version))];
+}
+
+export { wideAttributeDefinitions } from "../intercom-sim/wide/data";
+export { wideCompanyItem, wideContactItem, wideNotification } from "../intercom-sim/wide/webhooks";

@@ -116,6 +116,28 @@ describe("scrolling over companies", () => {
     clock.advance(61_000);
     expect((await api.get(`/companies/scroll?scroll_param=${fresh.body.scroll_param}`)).status).toBe(404);
   });
+
+  it("allows one open scroll per app: another one is a 400 until the first ends or expires", async () => {
+    const { api, clock } = setup();
+    for (let i = 0; i < 60; i++) await api.post("/companies", { company_id: `c${i}` });
+    const first = await api.get("/companies/scroll");
+    expect(first.body.data).toHaveLength(50);
+    const second = await api.get("/companies/scroll");
+    expect(second.status).toBe(400);
+    expect(second.body.errors).toEqual([{ code: "bad_request", message: "scroll already exists for this app" }]);
+    clock.advance(59_000);
+    expect((await api.get("/companies/scroll")).status).toBe(400);
+    // Using the scroll keeps it open; reading to the end (an empty page) closes it.
+    let page = await api.get(`/companies/scroll?scroll_param=${first.body.scroll_param}`);
+    expect(page.body.data).toHaveLength(10);
+    page = await api.get(`/companies/scroll?scroll_param=${first.body.scroll_param}`);
+    expect(page.body.data).toEqual([]);
+    const third = await api.get("/companies/scroll");
+    expect(third.status).toBe(200);
+    // An abandoned scroll expires after a minute unused, and a new one may start.
+    clock.advance(60_001);
+    expect((await api.get("/companies/scroll")).status).toBe(200);
+  });
 });
 
 describe("attaching contacts to companies", () => {

@@ -1,6 +1,6 @@
 /** The simulator's configuration: defaults, and validated partial updates (`POST /_sim/config`, `sim.configure`). */
 import { IntercomError } from "./errors";
-import type { ConfigPatch, SimConfig } from "./types";
+import type { ConfigPatch, SearchLag, SimConfig } from "./types";
 
 /** Intercom's documented default: 1000 calls a minute spread over 10-second windows is 166; 10,000 a minute is 1666. */
 export const DEFAULT_CONFIG: SimConfig = {
@@ -57,8 +57,7 @@ export function applyConfigPatch(base: SimConfig, patch: unknown): SimConfig {
         next.webhook_topics = value as string[] | null;
         break;
       case "search_lag_ms":
-        check(isCount(value), "search_lag_ms must be a number ≥ 0");
-        next.search_lag_ms = value as number;
+        next.search_lag_ms = checkSearchLag(value);
         break;
       case "oauth_app_id":
         check(value === null || typeof value === "string", "oauth_app_id must be a string or null");
@@ -79,6 +78,28 @@ export function applyConfigPatch(base: SimConfig, patch: unknown): SimConfig {
     }
   }
   return next;
+}
+
+/** A search lag is a number of milliseconds ≥ 0, or a range `{min, max}` with 0 ≤ min ≤ max (no partial merge). */
+function checkSearchLag(value: unknown): SearchLag {
+  if (typeof value === "number") {
+    check(isCount(value), "search_lag_ms must be a number ≥ 0");
+    return value;
+  }
+  check(
+    typeof value === "object" && value !== null && !Array.isArray(value),
+    "search_lag_ms must be a number or {min, max}",
+  );
+  const { min, max, ...rest } = value as Record<string, unknown>;
+  check(Object.keys(rest).length === 0, "search_lag_ms takes only min and max");
+  check(isCount(min) && isCount(max) && (min as number) <= (max as number), "search_lag_ms needs 0 ≤ min ≤ max");
+  return { min: min as number, max: max as number };
+}
+
+/** The lag of one write: the fixed lag, or a draw in [min, max] from `random`. */
+export function drawSearchLag(lag: SearchLag, random: () => number): number {
+  if (typeof lag === "number") return lag;
+  return lag.min === lag.max ? lag.min : Math.round(lag.min + random() * (lag.max - lag.min));
 }
 
 /** Merges a partial rate limit; used by the global config and by per-workspace overrides. */

@@ -164,6 +164,27 @@ describe("409 on duplicates", () => {
     expect(res.body.errors[0].message).toContain(`id=${bare.id}`);
   });
 
+  it("lets leads share an email with leads and users alike; users clash on email only with users", async () => {
+    const { api } = setup();
+    const bareUser = (await api.post("/contacts", { email: "shared@example.com" })).body;
+    const lead = await api.post("/contacts", { role: "lead", email: "shared@example.com" });
+    expect(lead.status).toBe(200);
+    expect((await api.post("/contacts", { role: "lead", email: "SHARED@example.com" })).status).toBe(200);
+    const again = await api.post("/contacts", { email: "shared@example.com" });
+    expect(again.status).toBe(409);
+    expect(again.body.errors[0].message).toBe(`A contact matching those details already exists with id=${bareUser.id}`);
+
+    expect((await api.post("/contacts", { role: "lead", email: "lead-first@example.com" })).status).toBe(200);
+    const userAfterLead = await api.post("/contacts", { email: "lead-first@example.com" });
+    expect(userAfterLead.status).toBe(200);
+    expect(userAfterLead.body.role).toBe("user");
+    expect((await api.post("/contacts", { external_id: "u-7", email: "lead-first@example.com" })).status).toBe(409);
+    // A lead's external_id (its generated UUID) is still unique.
+    const taken = await api.post("/contacts", { role: "lead", external_id: lead.body.external_id });
+    expect(taken.status).toBe(409);
+    expect(taken.body.errors[0].message).toContain(`id=${lead.body.id}`);
+  });
+
   it("uses the archived wording when the duplicate is archived", async () => {
     const { api } = setup();
     const { id } = (await api.post("/contacts", { external_id: "u-1" })).body;

@@ -2,7 +2,7 @@
  * The simulator's whole state and the operations every route shares: clock, configuration, workspaces and tokens,
  * OAuth codes, the request journal, the webhook outbox and the seeded PRNG. Everything lives in memory.
  */
-import { applyConfigPatch, DEFAULT_CONFIG, mergeRateLimit } from "./config";
+import { applyConfigPatch, DEFAULT_CONFIG, drawSearchLag, mergeRateLimit } from "./config";
 import { IntercomError } from "./errors";
 import { accessToken, appIdCode, numericId } from "./ids";
 import {
@@ -42,6 +42,9 @@ export interface SimulatorOptions {
 
 const REGIONS: readonly Region[] = ["US", "EU", "AU"];
 
+/** The search-lag PRNG's seed, derived from the configured seed. */
+const searchSeed = (seed: number) => seed ^ 0x5ea4c4;
+
 export class SimCore {
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
@@ -49,7 +52,10 @@ export class SimCore {
   private readonly initialConfig: SimConfig;
 
   config: SimConfig;
+  /** Draws fault injection and latency. */
   random: () => number;
+  /** Draws search lags: a stream of its own, so turning lag on does not shift which requests fault. */
+  searchRandom: () => number;
   readonly workspaces = new Map<string, Workspace>();
   /** token → workspace id; revoked tokens are removed. */
   readonly tokens = new Map<string, string>();
@@ -67,10 +73,26 @@ export class SimCore {
       options.config === undefined ? structuredClone(DEFAULT_CONFIG) : applyConfigPatch(DEFAULT_CONFIG, options.config);
     this.config = structuredClone(this.initialConfig);
     this.random = seededRandom(this.config.seed);
+    this.searchRandom = seededRandom(searchSeed(this.config.seed));
   }
 
   nowSeconds(): number {
     return Math.floor(this.now() / 1000);
+  }
+
+  /** When search will see a contact written now: after the configured lag (a fresh draw for each write). */
+  searchableAt(nowMs: number): number {
+    return nowMs + drawSearchLag(this.config.search_lag_ms, this.searchRandom);
+  }
+
+  /** Lets search see every contact written so far, as if the index had caught up. */
+  settleSearch(): void {
+    const now = this.now();
+    for (const ws of this.workspaces.values()) {
+      for (const contact of ws.contacts.values()) {
+        if (contact.searchable_at_ms > now) ws.putContact({ ...contact, searchable_at_ms: now }, contact);
+      }
+    }
   }
 
   /** Forgets every workspace, token, code, journal entry and webhook; configuration returns to the initial one. */
@@ -82,12 +104,16 @@ export class SimCore {
     this.outbox.clear();
     this.config = structuredClone(this.initialConfig);
     this.random = seededRandom(this.config.seed);
+    this.searchRandom = seededRandom(searchSeed(this.config.seed));
   }
 
   /** Applies a partial configuration; a new `seed` restarts the PRNG. */
   configure(patch: unknown): SimConfig {
     const next = applyConfigPatch(this.config, patch);
-    if (next.seed !== this.config.seed) this.random = seededRandom(next.seed);
+    if (next.seed !== this.config.seed) {
+      this.random = seededRandom(next.seed);
+      this.searchRandom = seededRandom(searchSeed(next.seed));
+    }
     this.config = next;
     return structuredClone(this.config);
   }
@@ -165,6 +191,8 @@ export class SimCore {
       appId: ws.appId,
       userCount: ws.userCount(company.id),
       planId: company.plan === null ? null : (ws.planIds.get(company.plan) ?? null),
+      tags: company.tag_ids.flatMap((id) => ws.tags.get(id) ?? []),
+      segments: company.segment_ids.flatMap((id) => ws.segments.get(id) ?? []),
     };
   }
 

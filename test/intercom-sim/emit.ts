@@ -5,6 +5,7 @@
 import type { SimCore } from "./core";
 import { companyNotFound, IntercomError, invalid, userNotFound } from "./errors";
 import { numericId } from "./ids";
+import { mergeContacts } from "./merge";
 import { attachmentCompanyJson, conversationJson, deletedCompanyJson, deletedContactJson } from "./payloads";
 import type { CompanyRecord, ContactRecord, EmitRequest, NotificationEnvelope } from "./types";
 import type { Workspace } from "./workspace";
@@ -42,12 +43,11 @@ function itemFor(core: SimCore, ws: Workspace, request: EmitRequest): unknown {
       });
     }
     case "contact.merged": {
+      // As recorded, the item is the survivor alone, without the merged_from Intercom documents.
       const into = requireContact(ws, request.contact_id);
       if (request.from_contact_id === undefined) return core.webhookContactJson(ws, into);
       const from = requireContact(ws, request.from_contact_id);
-      ws.removeContact(from);
-      ws.mergedInto.set(from.id, into.id);
-      return { ...core.webhookContactJson(ws, into), merged_from: { type: "contact", id: from.id } };
+      return core.webhookContactJson(ws, mergeContacts(core, ws, from, into));
     }
     case "contact.deleted": {
       const contact = requireContact(ws, request.contact_id);

@@ -1,6 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { countCalls, INTERCOM_SIM_ORIGIN, journalMark, useIntercomSim } from "../helpers/intercom-sim";
+import {
+  countCalls,
+  INTERCOM_SIM_ORIGIN,
+  journalMark,
+  TEST_SEARCH_LAG_MS,
+  useIntercomSim,
+  versionsSent,
+} from "../helpers/intercom-sim";
 
 const sim = useIntercomSim();
 
@@ -37,7 +44,21 @@ describe("msw wiring", () => {
       client_secret: env.INTERCOM_CLIENT_SECRET,
       webhook_url: "https://connector.test/webhooks/intercom",
       webhook_delivery: "manual",
+      // Search lag is on by default in tests: a test that needs none opts out explicitly.
+      search_lag_ms: TEST_SEARCH_LAG_MS,
     });
+  });
+
+  it("tells which Intercom-Version each call carried, without rejecting any", async () => {
+    const { token } = sim.createWorkspace();
+    const mark = journalMark(sim);
+    for (const version of ["2.16", "2.11", undefined]) {
+      const res = await fetch(`${INTERCOM_SIM_ORIGIN}/me`, {
+        headers: { Authorization: `Bearer ${token}`, ...(version ? { "Intercom-Version": version } : {}) },
+      });
+      expect(res.status).toBe(200);
+    }
+    expect(versionsSent(sim, { since: mark })).toEqual(["2.16", "2.11", null]);
   });
 
   it("delivers webhooks to the connector Worker", async () => {

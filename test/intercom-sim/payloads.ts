@@ -2,7 +2,7 @@
  * How stored records look on the wire: REST responses (Unix-second timestamps) and webhook items
  * (contact and company `created_at`/`updated_at` as ISO-8601 strings, as Intercom really sends them).
  */
-import type { CompanyRecord, ContactRecord, EventRecord, TagRecord } from "./types";
+import type { CompanyRecord, ContactRecord, EventRecord, SegmentRecord, TagRecord } from "./types";
 
 /** Unix seconds from milliseconds. */
 export const seconds = (ms: number): number => Math.floor(ms / 1000);
@@ -44,7 +44,7 @@ export function webhookContactJson(c: ContactRecord, links: ContactLinks) {
     sms_consent: false,
     unsubscribed_from_sms: false,
   });
-  return { ...json, formatted_phone: c.phone };
+  return { ...json, formatted_phone: c.observed.formatted_phone ?? c.phone };
 }
 
 function contactShape<T>(
@@ -55,6 +55,7 @@ function contactShape<T>(
   extra: Record<string, unknown>,
 ) {
   const base = `/contacts/${c.id}`;
+  const o = c.observed;
   return {
     type: "contact",
     id: c.id,
@@ -67,48 +68,51 @@ function contactShape<T>(
     name: c.name,
     avatar: c.avatar === null ? null : { type: "avatar", image_url: c.avatar },
     owner_id: c.owner_id,
-    social_profiles: { type: "list", data: [] },
-    has_hard_bounced: false,
-    marked_email_as_spam: false,
+    social_profiles: {
+      type: "list",
+      data: o.social_profiles.map((profile) => ({ type: "social_profile", name: profile.name, url: profile.url })),
+    },
+    has_hard_bounced: o.has_hard_bounced,
+    marked_email_as_spam: o.marked_email_as_spam,
     unsubscribed_from_emails: c.unsubscribed_from_emails,
     created_at: createdAt,
     updated_at: updatedAt,
     signed_up_at: c.signed_up_at,
     last_seen_at: c.last_seen_at,
-    last_replied_at: null,
-    last_contacted_at: null,
-    last_email_opened_at: null,
-    last_email_clicked_at: null,
-    language_override: null,
-    browser: null,
-    browser_version: null,
-    browser_language: null,
-    os: null,
-    location: { type: "location", country: null, region: null, city: null, country_code: null, continent_code: null },
-    android_app_name: null,
-    android_app_version: null,
-    android_device: null,
-    android_os_version: null,
-    android_sdk_version: null,
-    android_last_seen_at: null,
-    ios_app_name: null,
-    ios_app_version: null,
-    ios_device: null,
-    ios_os_version: null,
-    ios_sdk_version: null,
-    ios_last_seen_at: null,
+    last_replied_at: o.last_replied_at,
+    last_contacted_at: o.last_contacted_at,
+    last_email_opened_at: o.last_email_opened_at,
+    last_email_clicked_at: o.last_email_clicked_at,
+    language_override: o.language_override,
+    browser: o.browser,
+    browser_version: o.browser_version,
+    browser_language: o.browser_language,
+    os: o.os,
+    location: { type: "location", ...o.location },
+    android_app_name: o.android_app_name,
+    android_app_version: o.android_app_version,
+    android_device: o.android_device,
+    android_os_version: o.android_os_version,
+    android_sdk_version: o.android_sdk_version,
+    android_last_seen_at: o.android_last_seen_at,
+    ios_app_name: o.ios_app_name,
+    ios_app_version: o.ios_app_version,
+    ios_device: o.ios_device,
+    ios_os_version: o.ios_os_version,
+    ios_sdk_version: o.ios_sdk_version,
+    ios_last_seen_at: o.ios_last_seen_at,
     custom_attributes: { ...c.custom_attributes },
     tags: embeddedList(links.tagIds, "tag", "tags", `${base}/tags`),
-    notes: emptyList(`${base}/notes`),
+    notes: embeddedList(o.note_ids, "note", "notes", `${base}/notes`),
     companies: embeddedList(links.companyIds, "company", "companies", `${base}/companies`),
     opted_out_subscription_types: emptyList(`${base}/subscriptions`),
     opted_in_subscription_types: emptyList(`${base}/subscriptions`),
-    utm_campaign: null,
-    utm_content: null,
-    utm_medium: null,
-    utm_source: null,
-    utm_term: null,
-    referrer: null,
+    utm_campaign: o.utm_campaign,
+    utm_content: o.utm_content,
+    utm_medium: o.utm_medium,
+    utm_source: o.utm_source,
+    utm_term: o.utm_term,
+    referrer: o.referrer,
     ...extra,
     enabled_push_messaging: null,
   };
@@ -129,7 +133,19 @@ export interface CompanyLinks {
   userCount: number;
   /** Id of the plan named `company.plan`, when it has one. */
   planId: string | null;
+  /** The company's tags and segments, resolved from its ids. */
+  tags: readonly TagRecord[];
+  segments: readonly SegmentRecord[];
 }
+
+const segmentJson = (s: SegmentRecord) => ({
+  type: "segment",
+  id: s.id,
+  name: s.name,
+  created_at: s.created_at,
+  updated_at: s.updated_at,
+  person_type: s.person_type,
+});
 
 const planJson = (c: CompanyRecord, links: CompanyLinks) =>
   c.plan === null || links.planId === null ? null : { type: "plan", id: links.planId, name: c.plan };
@@ -147,13 +163,13 @@ export function companyJson(c: CompanyRecord, links: CompanyLinks) {
     updated_at: seconds(c.updated_at_ms),
     last_request_at: c.last_request_at,
     monthly_spend: c.monthly_spend,
-    session_count: 0,
+    session_count: c.session_count,
     user_count: links.userCount,
     size: c.size,
     website: c.website,
     industry: c.industry,
-    tags: { type: "tag.list", tags: [] },
-    segments: { type: "segment.list", segments: [] },
+    tags: { type: "tag.list", tags: links.tags.map((tag) => tagJson(tag)) },
+    segments: { type: "segment.list", segments: links.segments.map(segmentJson) },
     plan: planJson(c, links) ?? {},
     custom_attributes: { ...c.custom_attributes },
   };
@@ -176,10 +192,10 @@ export function webhookCompanyJson(c: CompanyRecord, links: CompanyLinks) {
     website: c.website,
     industry: c.industry,
     monthly_spend: c.monthly_spend,
-    session_count: 0,
+    session_count: c.session_count,
     user_count: links.userCount,
     custom_attributes: { ...c.custom_attributes },
-    tag_ids: [],
+    tag_ids: links.tags.map((tag) => tag.id),
   };
 }
 
@@ -197,9 +213,9 @@ export function attachmentCompanyJson(c: CompanyRecord, links: CompanyLinks) {
     updated_at: isoTimestamp(c.updated_at_ms),
     last_request_at: c.last_request_at,
     monthly_spend: c.monthly_spend,
-    session_count: 0,
+    session_count: c.session_count,
     user_count: links.userCount,
-    tag_ids: [],
+    tag_ids: links.tags.map((tag) => tag.id),
     custom_attributes: { ...c.custom_attributes },
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type FieldKind, indexLookups, parseQuery } from "./search";
-import { setup } from "./support";
+import { send, setup } from "./support";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -194,7 +194,8 @@ describe("pagination and sort", () => {
       next = page.body.pages.next;
       if (!next) expect(page.body.pages).toEqual({ type: "pages", page: 3, per_page: 3, total_pages: 3 });
     }
-    expect(seen).toEqual(["u1", "u2", "u3", "u4", "u5", "u6", "u7"]);
+    // Without a sort, the most recently updated come first.
+    expect(seen).toEqual(["u7", "u6", "u5", "u4", "u3", "u2", "u1"]);
   });
 
   it("defaults to 50 per page and answers 400 beyond 150 or for a forged cursor", async () => {
@@ -224,7 +225,29 @@ describe("pagination and sort", () => {
     expect(newest.body.data[0].external_id).toBe("u7");
     const bad = await search(api, query, { sort: { field: "name", order: "sideways" } });
     expect(bad.status).toBe(400);
-    expect(bad.body.errors[0].code).toBe("invalid_sort_order");
+    expect(bad.body.errors).toEqual([
+      { code: "invalid_sort_order", message: "Invalid sort order 'sideways'. Must be one of: ascending, descending" },
+    ]);
+  });
+
+  it("sorts descending when sort has no order, and by updated_at (newest first) without a sort", async () => {
+    const { api, clock } = await seven();
+    const query = { field: "role", operator: "=", value: "user" };
+    const byName = await search(api, query, { sort: { field: "name" } });
+    expect(byName.body.data.map((c: { name: string }) => c.name)[0]).toBe("Name 7");
+    clock.advance(1000);
+    const u3 = (await search(api, { field: "external_id", operator: "=", value: "u3" })).body.data[0];
+    await api.put(`/contacts/${u3.id}`, { name: "Renamed" });
+    const recent = await search(api, query);
+    expect(recent.body.data.map((c: { external_id: string }) => c.external_id)).toEqual([
+      "u3",
+      "u7",
+      "u6",
+      "u5",
+      "u4",
+      "u2",
+      "u1",
+    ]);
   });
 });
 
@@ -240,6 +263,66 @@ describe("search lag", () => {
     expect((await search(api, query)).body.total_count).toBe(0);
     clock.advance(1);
     expect(ids(await search(api, query))).toEqual(["fresh"]);
+  });
+
+  it("hides an updated contact again for the lag, and settleSearch lets the index catch up", async () => {
+    const { sim, api, clock } = setup({ config: { search_lag_ms: 1_000 } });
+    const created = (await api.post("/contacts", { external_id: "u1", email: "u1@example.com" })).body;
+    clock.advance(1_000);
+    const query = { field: "external_id", operator: "=", value: "u1" };
+    expect(ids(await search(api, query))).toEqual(["u1"]);
+    await api.put(`/contacts/${created.id}`, { name: "Changed" });
+    expect((await search(api, query)).body.total_count).toBe(0);
+    // An update that changes nothing does not touch the index.
+    clock.advance(1_000);
+    await api.put(`/contacts/${created.id}`, { name: "Changed" });
+    expect(ids(await search(api, query))).toEqual(["u1"]);
+    await api.put(`/contacts/${created.id}`, { name: "Again" });
+    expect((await search(api, query)).body.total_count).toBe(0);
+    sim.settleSearch();
+    expect((await search(api, query)).body.data[0].name).toBe("Again");
+    await api.put(`/contacts/${created.id}`, { name: "Over HTTP" });
+    expect((await send(sim, "POST", "/_sim/search/settle")).body).toEqual({ ok: true });
+    expect((await search(api, query)).body.total_count).toBe(1);
+  });
+
+  it("draws each write's lag from {min, max}, reproducibly for a seed", async () => {
+    const visibleAfter = async (seed: number) => {
+      const { api, clock } = setup({ config: { search_lag_ms: { min: 0, max: 2_000 }, seed } });
+      for (let i = 0; i < 20; i++) await api.post("/contacts", { external_id: `u${i}` });
+      const query = { field: "role", operator: "=", value: "user" };
+      const counts: number[] = [];
+      for (let t = 0; t <= 2_000; t += 250) {
+        counts.push((await search(api, query, { pagination: { per_page: 150 } })).body.total_count);
+        clock.advance(250);
+      }
+      return counts;
+    };
+    const counts = await visibleAfter(1);
+    expect(counts.at(-1)).toBe(20);
+    expect(counts[0]).toBeLessThan(20);
+    expect(new Set(counts).size).toBeGreaterThan(3);
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    expect(await visibleAfter(1)).toEqual(counts);
+    expect(await visibleAfter(2)).not.toEqual(counts);
+  });
+
+  it("draws lags from a stream of their own, so turning lag on keeps a seed's faults", async () => {
+    const faulted = async (lag: number | { min: number; max: number }) => {
+      const { api } = setup({ config: { search_lag_ms: lag, faults: { error_rate: 0.3 } } });
+      const statuses: number[] = [];
+      for (let i = 0; i < 30; i++) statuses.push((await api.post("/contacts", { external_id: `u${i}` })).status);
+      return statuses;
+    };
+    expect(await faulted({ min: 0, max: 2_000 })).toEqual(await faulted(0));
+  });
+
+  it("validates the lag: a number or {min, max} with 0 ≤ min ≤ max", async () => {
+    const { sim } = setup();
+    for (const bad of [-1, { min: 5, max: 1 }, { min: 0 }, { min: 0, max: 1, mean: 1 }, "1s"]) {
+      expect((await send(sim, "POST", "/_sim/config", { body: { search_lag_ms: bad } })).status).toBe(400);
+    }
+    expect(sim.configure({ search_lag_ms: { min: 100, max: 100 } }).search_lag_ms).toEqual({ min: 100, max: 100 });
   });
 });
 

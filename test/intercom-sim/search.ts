@@ -193,15 +193,19 @@ export function indexLookups(node: QueryNode, indexed: ReadonlySet<string>): Ind
   return union;
 }
 
-/** Parses `sort: {field, order}`; a bad order is Intercom's 400 `invalid_sort_order`. */
+/** Parses `sort: {field, order}`: order defaults to descending (Spec 2.16); a bad one is 400 `invalid_sort_order`. */
 export function parseSort(raw: unknown, kindOf: (field: string) => FieldKind | undefined): Sort | null {
   if (raw === undefined || raw === null) return null;
   if (!isRecord(raw) || typeof raw.field !== "string") throw invalidQuery("sort needs a field");
   const fieldKind = kindOf(raw.field);
   if (!fieldKind) throw invalidQuery(`'${raw.field}' is not a sortable field`);
-  const order = raw.order ?? "ascending";
+  const order = raw.order ?? "descending";
   if (order !== "ascending" && order !== "descending") {
-    throw new IntercomError(400, "invalid_sort_order", "Sort order must be either 'ascending' or 'descending'");
+    throw new IntercomError(
+      400,
+      "invalid_sort_order",
+      `Invalid sort order '${String(order)}'. Must be one of: ascending, descending`,
+    );
   }
   return { field: raw.field, fieldKind, descending: order === "descending" };
 }

@@ -28,9 +28,11 @@ import type {
   WorkspaceInfo,
   WorkspaceInit,
 } from "./types";
+import { seedWideWorkspace, type WideWorkspaceOptions, type WideWorkspaceSummary } from "./wide/seed";
 
 export type { SimulatorOptions } from "./core";
 export type * from "./types";
+export type { WideWorkspaceOptions, WideWorkspaceSummary } from "./wide/seed";
 
 export interface Simulator {
   /** Serves Intercom's REST API and the control API; `sim.app.fetch(request)`. */
@@ -55,6 +57,13 @@ export interface Simulator {
   clearJournal(): void;
   /** Everything a workspace holds. */
   state(appId: string): ReturnType<typeof workspaceState>;
+  /**
+   * Fills a workspace with wide, real-shaped data (custom attributes of mixed types, unicode and long values, users,
+   * leads, companies, tags, segments), deterministic for `options.seed`; no webhooks, searchable at once.
+   */
+  seedWideWorkspace(appId: string, options?: WideWorkspaceOptions): WideWorkspaceSummary;
+  /** Makes every contact written so far visible to search, as if the search index had caught up. */
+  settleSearch(): void;
   /** Queues a notification of something that happened inside Intercom; null when filtered out by the config. */
   emit(request: EmitRequest): NotificationEnvelope | null;
   /** Pending notifications, left in the outbox. */
@@ -88,6 +97,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       core.journal.length = 0;
     },
     state: (appId) => workspaceState(core, appId),
+    seedWideWorkspace: (appId, seedOptions) => seedWideWorkspace(core, appId, seedOptions),
+    settleSearch: () => core.settleSearch(),
     emit: (request) => emit(core, request),
     pendingWebhooks: () => core.outbox.peek(),
     takeWebhooks: () => core.outbox.take(),

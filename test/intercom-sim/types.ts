@@ -8,6 +8,9 @@ export type CustomValue = string | number | boolean;
 export type WebhookDelivery = "auto" | "manual";
 export type FaultPhase = "before" | "after";
 
+/** A fixed search lag in milliseconds, or a range each write draws from. */
+export type SearchLag = number | { min: number; max: number };
+
 export interface RateLimitConfig {
   /** Requests allowed per window and workspace. */
   limit: number;
@@ -34,8 +37,11 @@ export interface SimConfig {
   webhooks_enabled: boolean;
   /** Allow-list of topics; null sends every topic. */
   webhook_topics: string[] | null;
-  /** Contacts younger than this are missing from search results. */
-  search_lag_ms: number;
+  /**
+   * How long a created or changed contact stays invisible to search: a fixed number of milliseconds, or a range from
+   * which each write draws its own lag (seeded, so runs repeat).
+   */
+  search_lag_ms: SearchLag;
   rate_limit: RateLimitConfig;
   faults: FaultConfig;
   /** OAuth consent answers `error=access_denied`. */
@@ -68,6 +74,67 @@ export interface ContactRecord {
   created_at_ms: number;
   updated_at_ms: number;
   archived: boolean;
+  /** When search starts to see this version of the contact (Intercom's search is eventually consistent). */
+  searchable_at_ms: number;
+  /** What Intercom records about the contact by itself; the REST API cannot write these. */
+  observed: ObservedContactFields;
+}
+
+/** A social profile as listed in a contact's `social_profiles`. */
+export interface SocialProfile {
+  name: string;
+  url: string;
+}
+
+/** A contact's location, as Intercom resolves it from the contact's sessions. */
+export interface ContactLocation {
+  country: string | null;
+  region: string | null;
+  city: string | null;
+  country_code: string | null;
+  continent_code: string | null;
+}
+
+/**
+ * The Contact fields Intercom fills from the Messenger, emails and its own UI (read-only through the REST API):
+ * activity times (Unix seconds), browser and device, location, social profiles, UTM parameters, notes.
+ */
+export interface ObservedContactFields {
+  /** The phone in E.164, as webhooks carry it; null = the phone as written. */
+  formatted_phone: string | null;
+  has_hard_bounced: boolean;
+  marked_email_as_spam: boolean;
+  last_replied_at: number | null;
+  last_contacted_at: number | null;
+  last_email_opened_at: number | null;
+  last_email_clicked_at: number | null;
+  language_override: string | null;
+  browser: string | null;
+  browser_version: string | null;
+  browser_language: string | null;
+  os: string | null;
+  location: ContactLocation;
+  android_app_name: string | null;
+  android_app_version: string | null;
+  android_device: string | null;
+  android_os_version: string | null;
+  android_sdk_version: string | null;
+  android_last_seen_at: number | null;
+  ios_app_name: string | null;
+  ios_app_version: string | null;
+  ios_device: string | null;
+  ios_os_version: string | null;
+  ios_sdk_version: string | null;
+  ios_last_seen_at: number | null;
+  social_profiles: SocialProfile[];
+  utm_campaign: string | null;
+  utm_content: string | null;
+  utm_medium: string | null;
+  utm_source: string | null;
+  utm_term: string | null;
+  referrer: string | null;
+  /** Ids of the notes admins wrote on the contact, oldest first. */
+  note_ids: string[];
 }
 
 export interface CompanyRecord {
@@ -81,9 +148,23 @@ export interface CompanyRecord {
   monthly_spend: number;
   remote_created_at: number | null;
   last_request_at: number | null;
+  /** Messenger sessions of the company's users, counted by Intercom (not writable through the API). */
+  session_count: number;
+  /** Tags applied to the company (in Intercom's UI or by bulk tagging), in tagging order. */
+  tag_ids: string[];
+  /** Segments the company belongs to. */
+  segment_ids: string[];
   custom_attributes: Record<string, CustomValue>;
   created_at_ms: number;
   updated_at_ms: number;
+}
+
+export interface SegmentRecord {
+  id: string;
+  name: string;
+  person_type: "contact" | "user";
+  created_at: number;
+  updated_at: number;
 }
 
 export interface TagRecord {

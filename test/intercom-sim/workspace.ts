@@ -8,8 +8,13 @@ import type {
   EventRecord,
   RateLimitConfig,
   Region,
+  SegmentRecord,
   TagRecord,
 } from "./types";
+
+/** The key Intercom de-duplicates events on: (contact, event_name, created_at). */
+export const eventKey = (contactId: string, eventName: string, createdAt: number) =>
+  `${contactId}\u0000${eventName}\u0000${createdAt}`;
 
 export interface Admin {
   id: string;
@@ -39,6 +44,9 @@ export class Workspace {
   readonly planIds = new Map<string, string>();
   /** The one open company scroll (Intercom allows one per app): the ids it walks and where it is. */
   companyScroll: { param: string; ids: string[]; offset: number; usedAtMs: number } | null = null;
+
+  /** Segments (made in Intercom's UI; the simulator only shows them on companies). */
+  readonly segments = new Map<string, SegmentRecord>();
 
   readonly tags = new Map<string, TagRecord>();
   private readonly tagIdByName = new Map<string, string>();

@@ -7,6 +7,7 @@ import { bodyObject, optionalBoolean, optionalInteger, optionalString, rejectUnk
 import { numericId, objectId } from "../ids";
 import { liveContact } from "../lookup";
 import { attachmentCompanyJson } from "../payloads";
+import { blankCompany } from "../records";
 import type { CompanyRecord, ContactRecord, CustomValue } from "../types";
 import type { Workspace } from "../workspace";
 
@@ -132,17 +133,21 @@ export const SCROLL_PAGE_SIZE = 50;
 const SCROLL_TTL_MS = 60_000;
 
 /**
- * `GET /companies/scroll`: without `scroll_param` a new scroll starts (replacing the workspace's previous one), with it
- * the next page follows; the end is an empty page, after which the parameter is gone. An unknown or expired parameter
- * is a 404 **(sim)**: Intercom documents only that such calls fail.
+ * `GET /companies/scroll`: without `scroll_param` a new scroll starts, with it the next page follows; the end is an
+ * empty page, after which the parameter is gone. Intercom allows one open scroll per app: starting another while one
+ * is open (not finished, used within the last minute) is a 400 with the recorded message "scroll already exists for
+ * this app" (its code was never recorded: `bad_request` is the simulator's). An unknown or expired parameter is a 404
+ * **(sim)**: Intercom documents only that such calls fail.
  */
 function scrollCompanies(core: SimCore, ws: Workspace, param: string | undefined) {
   const now = core.now();
   let scroll = ws.companyScroll;
+  const open = scroll !== null && now - scroll.usedAtMs <= SCROLL_TTL_MS;
   if (param === undefined) {
+    if (open) throw new IntercomError(400, "bad_request", "scroll already exists for this app");
     scroll = { param: crypto.randomUUID(), ids: [...ws.companies.keys()], offset: 0, usedAtMs: now };
     ws.companyScroll = scroll;
-  } else if (!scroll || scroll.param !== param || now - scroll.usedAtMs > SCROLL_TTL_MS) {
+  } else if (!scroll || !open || scroll.param !== param) {
     throw new IntercomError(404, "not_found", "scroll parameter not found or expired");
   }
   const page: CompanyRecord[] = [];
@@ -173,22 +178,7 @@ export function companyRoutes(core: SimCore) {
       const patch = readCompanyPatch(body, ws, core.nowSeconds());
       const existing = ws.companyByCompanyId(companyId);
       if (existing) return c.json(core.companyJson(ws, updateCompany(core, ws, existing, patch)));
-      const now = core.now();
-      const blank: CompanyRecord = {
-        id: objectId(now),
-        company_id: companyId,
-        name: null,
-        plan: null,
-        size: null,
-        website: null,
-        industry: null,
-        monthly_spend: 0,
-        remote_created_at: null,
-        last_request_at: null,
-        custom_attributes: {},
-        created_at_ms: now,
-        updated_at_ms: now,
-      };
+      const blank = blankCompany({ id: objectId(core.now()), company_id: companyId, nowMs: core.now() });
       const company = applyPatch(blank, patch).next;
       saveCompany(core, ws, company, "created");
       return c.json(core.companyJson(ws, company));

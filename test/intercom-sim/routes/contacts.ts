@@ -5,8 +5,10 @@ import type { SimCore } from "../core";
 import { IntercomError, invalid, userNotFound } from "../errors";
 import { bodyObject, optionalBoolean, optionalInteger, optionalString, rejectUnknownKeys, type SimEnv } from "../http";
 import { objectId } from "../ids";
-import { liveContact, liveUserByExternalId } from "../lookup";
+import { liveContact, liveUserByExternalId, readableContact } from "../lookup";
+import { checkMerge, mergeContacts } from "../merge";
 import { archivedContactJson, deletedContactJson, seconds } from "../payloads";
+import { blankContact } from "../records";
 import {
   compareForSort,
   type FieldKind,
@@ -18,7 +20,7 @@ import {
   parseSort,
   type QueryNode,
 } from "../search";
-import type { ContactRecord, CustomValue, Role } from "../types";
+import type { ContactLocation, ContactRecord, CustomValue, ObservedContactFields, Role } from "../types";
 import type { Workspace } from "../workspace";
 
 const CONTACT_KEYS = new Set([
@@ -82,16 +84,25 @@ function conflictWith(existing: ContactRecord): IntercomError {
 }
 
 /**
- * The contact a new one would duplicate: same external_id, or same email when either of the two has no external_id
- * (two users may share an email when their external ids differ). Archived contacts count.
+ * The contact a new one would duplicate. Intercom matches its id, then external_id, then email (API-NOTES §6): any
+ * contact (lead or user, archived too) with the same external_id; for a new user, a user with the same email when
+ * either of the two has no external_id (two users with different external ids may share an email). Leads never
+ * clash on email: a lead may share one with leads and users alike.
  */
-function duplicateOf(ws: Workspace, externalId: string | null, email: string | null): ContactRecord | undefined {
+function duplicateOf(
+  ws: Workspace,
+  role: Role,
+  externalId: string | null,
+  email: string | null,
+): ContactRecord | undefined {
   if (externalId !== null) {
     const byExternalId = ws.contactByExternalId(externalId);
     if (byExternalId) return byExternalId;
   }
-  if (email === null) return undefined;
-  return ws.contactsByEmail(email).find((existing) => externalId === null || existing.external_id === null);
+  if (email === null || role === "lead") return undefined;
+  return ws
+    .contactsByEmail(email)
+    .find((existing) => existing.role === "user" && (externalId === null || existing.external_id === null));
 }
 
 const SCALAR_FIELDS = [
@@ -126,18 +137,47 @@ function applyPatch(contact: ContactRecord, patch: ContactPatch): { next: Contac
   return { next, changed };
 }
 
+/** Searchable standard fields (Spec 2.16's list, for the fields the simulator stores). */
 const CONTACT_FIELD_KINDS: Record<string, FieldKind> = {
   id: "text",
   external_id: "text",
   role: "text",
   name: "text",
+  avatar: "text",
+  owner_id: "text",
   phone: "text",
+  formatted_phone: "text",
   email: "text-ci",
   email_domain: "text-ci",
+  language_override: "text",
+  browser: "text",
+  browser_language: "text",
+  os: "text",
+  "location.country": "text",
+  "location.region": "text",
+  "location.city": "text",
+  ios_app_name: "text",
+  ios_app_version: "text",
+  ios_device: "text",
+  ios_os_version: "text",
+  ios_sdk_version: "text",
+  android_app_name: "text",
+  android_app_version: "text",
+  android_device: "text",
+  android_sdk_version: "text",
+  unsubscribed_from_emails: "boolean",
+  marked_email_as_spam: "boolean",
+  has_hard_bounced: "boolean",
   created_at: "date",
   updated_at: "date",
   signed_up_at: "date",
   last_seen_at: "date",
+  last_contacted_at: "date",
+  last_replied_at: "date",
+  last_email_opened_at: "date",
+  last_email_clicked_at: "date",
+  ios_last_seen_at: "date",
+  android_last_seen_at: "date",
 };
 
 const CUSTOM_PREFIX = "custom_attributes.";
@@ -160,14 +200,17 @@ function contactFieldValue(contact: ContactRecord, field: string): unknown {
   switch (field) {
     case "email_domain":
       return contact.email?.split("@")[1] ?? null;
+    case "formatted_phone":
+      return contact.observed.formatted_phone ?? contact.phone;
     case "created_at":
       return seconds(contact.created_at_ms);
     case "updated_at":
       return seconds(contact.updated_at_ms);
-    default:
-      if (field.startsWith(CUSTOM_PREFIX)) return contact.custom_attributes[field.slice(CUSTOM_PREFIX.length)] ?? null;
-      return contact[field as keyof ContactRecord] ?? null;
   }
+  if (field.startsWith(CUSTOM_PREFIX)) return contact.custom_attributes[field.slice(CUSTOM_PREFIX.length)] ?? null;
+  if (field.startsWith("location.")) return contact.observed.location[field.slice(9) as keyof ContactLocation] ?? null;
+  if (field in contact.observed) return contact.observed[field as keyof ObservedContactFields] ?? null;
+  return contact[field as keyof ContactRecord] ?? null;
 }
 
 /** Fields an equality search resolves through an index instead of a scan. */
@@ -204,27 +247,12 @@ export function contactRoutes(core: SimCore) {
       const role = patch.role ?? "user";
       // Intercom gives every lead a generated UUID as external_id (seen in every recorded lead).
       const externalId = patch.external_id ?? (role === "lead" ? crypto.randomUUID() : null);
-      const duplicate = duplicateOf(ws, externalId, patch.email ?? null);
+      const duplicate = duplicateOf(ws, role, externalId, patch.email ?? null);
       if (duplicate) throw conflictWith(duplicate);
       const now = core.now();
-      const blank: ContactRecord = {
-        id: objectId(now),
-        role,
-        external_id: externalId,
-        email: null,
-        phone: null,
-        name: null,
-        avatar: null,
-        owner_id: null,
-        unsubscribed_from_emails: false,
-        signed_up_at: null,
-        last_seen_at: null,
-        custom_attributes: {},
-        created_at_ms: now,
-        updated_at_ms: now,
-        archived: false,
-      };
+      const blank = blankContact({ id: objectId(now), role, external_id: externalId, nowMs: now });
       const { next: contact } = applyPatch(blank, { ...patch, role, external_id: externalId });
+      contact.searchable_at_ms = core.searchableAt(now);
       ws.putContact(contact);
       core.notifyContact(ws, contact, "created");
       return c.json(core.contactJson(ws, contact));
@@ -238,25 +266,45 @@ export function contactRoutes(core: SimCore) {
       const query = parseQuery(body.query, kindOf);
       const sort = parseSort(body.sort, kindOf);
       const page = parsePagination(body.pagination);
-      // Search is eventually consistent in Intercom: contacts younger than search_lag_ms are not indexed yet.
-      const indexedBefore = core.now() - core.config.search_lag_ms;
+      // Search is eventually consistent in Intercom: a contact written within its search lag is not indexed yet.
+      const now = core.now();
       const hits: ContactRecord[] = [];
       for (const contact of candidates(ws, query)) {
         if (
           !contact.archived &&
-          contact.created_at_ms <= indexedBefore &&
+          contact.searchable_at_ms <= now &&
           matches(query, (f) => contactFieldValue(contact, f))
         )
           hits.push(contact);
       }
-      if (sort)
+      if (sort) {
         hits.sort((a, b) => compareForSort(contactFieldValue(a, sort.field), contactFieldValue(b, sort.field), sort));
+      } else {
+        // Without a sort, the most recently updated come first **(sim: Intercom documents only that order defaults
+        // to descending)**; equal times keep the newest contact first.
+        hits.reverse().sort((a, b) => b.updated_at_ms - a.updated_at_ms);
+      }
       return c.json({
         type: "list",
         data: hits.slice(page.offset, page.offset + page.perPage).map((contact) => core.contactJson(ws, contact)),
         total_count: hits.length,
         pages: pagesJson(page, hits.length),
       });
+    })
+    .post("/contacts/merge", (c) => {
+      const ws = c.get("ws");
+      const body = bodyObject(c);
+      rejectUnknownKeys(body, new Set(["from", "into", "skip_duplicate_validation"]));
+      const fromId = optionalString(body, "from");
+      const intoId = optionalString(body, "into");
+      if (!fromId || !intoId) throw invalid("from and into are required");
+      const from = liveContact(ws, fromId);
+      const into = liveContact(ws, intoId);
+      checkMerge(from, into, optionalBoolean(body, "skip_duplicate_validation") ?? false);
+      const survivor = mergeContacts(core, ws, from, into);
+      // The recorded contact.merged item is the survivor alone: no merged_from (Intercom documents one, sends none).
+      core.notify(ws.appId, "contact.merged", core.webhookContactJson(ws, survivor));
+      return c.json(core.contactJson(ws, survivor));
     })
     .get("/contacts/find_by_external_id/:external_id", (c) => {
       const ws = c.get("ws");
@@ -266,7 +314,7 @@ export function contactRoutes(core: SimCore) {
     })
     .get("/contacts/:id", (c) => {
       const ws = c.get("ws");
-      return c.json(core.contactJson(ws, liveContact(ws, c.req.param("id"))));
+      return c.json(core.contactJson(ws, readableContact(ws, c.req.param("id"))));
     })
     .put("/contacts/:id", (c) => {
       const ws = c.get("ws");
@@ -279,6 +327,7 @@ export function contactRoutes(core: SimCore) {
       const { next, changed } = applyPatch(contact, patch);
       if (!changed) return c.json(core.contactJson(ws, contact));
       next.updated_at_ms = core.now();
+      next.searchable_at_ms = core.searchableAt(next.updated_at_ms);
       ws.putContact(next, contact);
       core.notifyContact(ws, next, "updated");
       return c.json(core.contactJson(ws, next));
@@ -300,7 +349,10 @@ function setArchived(core: SimCore, ws: Workspace, id: string, archived: boolean
   const contact = ws.contacts.get(id);
   if (!contact) throw userNotFound();
   if (contact.archived !== archived) {
-    const next = { ...contact, archived };
+    // An unarchived contact goes back into the search index, which takes its usual lag.
+    const next = archived
+      ? { ...contact, archived }
+      : { ...contact, archived, searchable_at_ms: core.searchableAt(core.now()) };
     ws.putContact(next, contact);
     core.notify(ws.appId, archived ? "contact.archived" : "contact.unarchive", core.webhookContactJson(ws, next));
     return Response.json(archivedContactJson(next));

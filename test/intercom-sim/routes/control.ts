@@ -4,6 +4,7 @@ import { IntercomError, invalid } from "../errors";
 import { rejectUnknownKeys, type SimEnv } from "../http";
 import type { Simulator } from "../simulator";
 import type { EmitRequest, WorkspaceInit } from "../types";
+import type { WideWorkspaceOptions } from "../wide/seed";
 
 /** The JSON object body of a control request ({} when empty). */
 async function controlBody(c: Context<SimEnv>): Promise<Record<string, unknown>> {
@@ -56,6 +57,15 @@ export function controlRoutes(sim: Omit<Simulator, "app">) {
     .post("/workspaces/:app_id/tokens", (c) => c.json({ token: sim.issueToken(c.req.param("app_id")) }, 201))
     .post("/workspaces/:app_id/revoke", (c) => {
       sim.revokeTokens(c.req.param("app_id"));
+      return c.json({ ok: true });
+    })
+    .post("/workspaces/:app_id/seed-wide", async (c) => {
+      const body = await controlBody(c);
+      rejectUnknownKeys(body, new Set(["contacts", "leads", "companies", "attributes", "seed"]));
+      return c.json(sim.seedWideWorkspace(c.req.param("app_id"), body as WideWorkspaceOptions), 201);
+    })
+    .post("/search/settle", (c) => {
+      sim.settleSearch();
       return c.json({ ok: true });
     })
     .get("/journal", (c) => {

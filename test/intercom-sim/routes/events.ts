@@ -6,7 +6,7 @@ import { bodyObject, type SimEnv } from "../http";
 import { liveContact, liveUserByExternalId } from "../lookup";
 import { webhookEventJson } from "../payloads";
 import type { ContactRecord } from "../types";
-import type { Workspace } from "../workspace";
+import { eventKey, type Workspace } from "../workspace";
 
 /** Intercom keeps the first 10 metadata keys of an event and silently drops the rest. */
 const MAX_METADATA_KEYS = 10;
@@ -44,7 +44,7 @@ export function eventRoutes(core: SimCore) {
     if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata))
       throw invalid("metadata must be an object");
     const contact = eventContact(ws, body);
-    const key = `${contact.id}\u0000${eventName}\u0000${createdAt}`;
+    const key = eventKey(contact.id, eventName, createdAt as number);
     if (!ws.eventKeys.has(key)) {
       ws.eventKeys.add(key);
       const event = {

@@ -10,15 +10,18 @@ import { apiBodyLimit } from "./body-limit";
 import { connectionsApi } from "./connections";
 import { deadLettersApi } from "./dead-letters";
 import { destinationAdmin } from "./destination-admin";
+import { docs } from "./docs";
 import { health } from "./health";
 import { connectionLogs } from "./logs";
 import { oauthCallback, oauthStart } from "./oauth";
 import { router } from "./router";
+import { noSniff } from "./security-headers";
 import { uninstall } from "./uninstall";
 import { users } from "./users";
 import { webhooks } from "./webhooks";
 
 const api = router();
+api.use(noSniff);
 // A path that exists, asked with another method: 405 with `Allow`, rather than the 404 of a path that does not.
 api.use(
   methodNotAllowed({
@@ -32,6 +35,7 @@ api.use("/webhooks/intercom/uninstall", apiBodyLimit);
 
 export const app = api
   .route("/", health)
+  .route("/", docs)
   .route("/v1/connections", oauthStart)
   .route("/v1/connections", connectionsApi)
   .route("/v1/connections", connectionLogs)

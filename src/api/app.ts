@@ -16,6 +16,7 @@ import { connectionLogs } from "./logs";
 import { oauthCallback, oauthStart } from "./oauth";
 import { router } from "./router";
 import { noSniff } from "./security-headers";
+import { connectionSummary } from "./summary";
 import { uninstall } from "./uninstall";
 import { users } from "./users";
 import { webhooks } from "./webhooks";
@@ -41,6 +42,7 @@ export const app = api
   .route("/v1/connections", connectionLogs)
   .route("/v1/connections", destinationAdmin)
   .route("/v1/connections", deadLettersApi)
+  .route("/v1/connections", connectionSummary)
   .route("/oauth/intercom", oauthCallback)
   .route("/webhooks/intercom/uninstall", uninstall)
   .route("/webhooks/intercom", webhooks)

@@ -20,7 +20,7 @@ import { router } from "./router";
 export const DEFAULT_LOG_LIMIT = 50;
 export const MAX_LOG_LIMIT = 200;
 
-const OUTCOMES = [
+export const OUTCOMES = [
   "captured",
   "skipped",
   "duplicate",

@@ -8,6 +8,7 @@ import { accounts } from "./accounts";
 import { actionsApi } from "./actions";
 import { apiBodyLimit } from "./body-limit";
 import { connectionsApi } from "./connections";
+import { consoleApp } from "./console";
 import { deadLettersApi } from "./dead-letters";
 import { destinationAdmin } from "./destination-admin";
 import { docs } from "./docs";
@@ -37,6 +38,7 @@ api.use("/webhooks/intercom/uninstall", apiBodyLimit);
 export const app = api
   .route("/", health)
   .route("/", docs)
+  .route("/console", consoleApp)
   .route("/v1/connections", oauthStart)
   .route("/v1/connections", connectionsApi)
   .route("/v1/connections", connectionLogs)

@@ -165,7 +165,10 @@
       if (target) fieldError(target[0], target[1], String(entry.message));
       else unplaced.push(`${entry.path}: ${entry.message}`);
     }
-    formMessage.textContent = [error.message, ...unplaced].join(" ");
+    const placed = (error.problem?.errors ?? []).length - unplaced.length;
+    const headline =
+      placed > 0 && unplaced.length === 0 ? "Not saved: see the messages beside the fields." : error.message;
+    formMessage.textContent = [headline, ...unplaced].join(" ");
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -330,6 +333,9 @@
     }
     fillSettings();
     selectTab(location.hash.slice(1) || "connection");
+    window.addEventListener("hashchange", () => {
+      if (location.hash.slice(1) !== activeTab) selectTab(location.hash.slice(1));
+    });
   }
 
   function fillSettings() {

@@ -14,6 +14,7 @@ import { log } from "../lib/log";
 import { ProblemError } from "../lib/problem";
 import { requireScope } from "./auth";
 import { ConnectionIdParams } from "./connection-schemas";
+import { EXAMPLES } from "./examples";
 import { problems } from "./problems";
 import { router } from "./router";
 
@@ -183,7 +184,9 @@ export const connectionLogs = router().openapi(
         description: "One page of log entries.",
         content: {
           "application/json": {
-            schema: z.object({ items: z.array(LogItem), next_cursor: z.string().nullable() }).openapi("SyncLogPage"),
+            schema: z
+              .object({ items: z.array(LogItem), next_cursor: z.string().nullable() })
+              .openapi("SyncLogPage", { example: EXAMPLES.syncLogPage }),
           },
         },
       },

@@ -21,6 +21,7 @@ import { log } from "../lib/log";
 import { ProblemError } from "../lib/problem";
 import { requireScope } from "./auth";
 import { emptyBodyIsEmptyObject } from "./connection-schemas";
+import { EXAMPLES } from "./examples";
 import { problems } from "./problems";
 import { router } from "./router";
 
@@ -54,7 +55,9 @@ function callbackUrl(env: Env): string {
   return `${env.PUBLIC_URL.replace(/\/+$/, "")}${CALLBACK_PATH}`;
 }
 
-const StartBody = z.strictObject({ name: ConnectionName.optional() }).openapi("StartOAuth");
+const StartBody = z
+  .strictObject({ name: ConnectionName.optional() })
+  .openapi("StartOAuth", { example: EXAMPLES.startOAuth });
 
 /** `POST /v1/connections/oauth`, mounted under `/v1/connections`. */
 export const oauthStart = router().openapi(
@@ -79,7 +82,7 @@ export const oauthStart = router().openapi(
                 authorize_url: z.string().openapi({ format: "uri" }),
                 expires_at: z.string().openapi({ format: "date-time" }),
               })
-              .openapi("OAuthStart"),
+              .openapi("OAuthStart", { example: EXAMPLES.oauthStart }),
           },
         },
       },

@@ -13,6 +13,7 @@ import { readCappedBody } from "../source/capped-body";
 import { readEnvelope } from "../source/envelope";
 import { inboundMessageOf, messageBytes } from "../source/inbound-message";
 import { verifySignature } from "../source/signature";
+import { EXAMPLES } from "./examples";
 import { problem } from "./problems";
 import { router } from "./router";
 
@@ -56,6 +57,7 @@ const receive = createRoute({
             description:
               "Intercom's notification envelope: `type`, `app_id`, `id`, `topic`, `created_at`, `data.item`.",
             required: ["type", "app_id", "id", "topic", "data"],
+            example: EXAMPLES.webhook,
           },
         },
       },
@@ -63,10 +65,10 @@ const receive = createRoute({
   },
   responses: {
     200: { description: "Accepted (queued, or a ping)." },
-    400: problem("Not JSON, not a notification envelope, or an item nested deeper than 32 levels."),
-    401: problem("Missing or wrong signature."),
-    413: problem("The body exceeds 1 MiB, or its projection exceeds the queue's message size."),
-    503: problem("The notification could not be queued; Intercom retries it."),
+    400: problem("Not JSON, not a notification envelope, or an item nested deeper than 32 levels.", 400),
+    401: problem("Missing or wrong signature.", 401),
+    413: problem("The body exceeds 1 MiB, or its projection exceeds the queue's message size.", 413),
+    503: problem("The notification could not be queued; Intercom retries it.", 503),
   },
 });
 

@@ -101,6 +101,8 @@ start("connector", [
   `INTERCOM_OAUTH_URL:${SIM}/oauth`,
   "--var",
   `PUBLIC_URL:${CONNECTOR}`,
+  "--var",
+  `OAUTH_RETURN_URL:${CONNECTOR}/console`,
   "--show-interactive-dev-session=false",
 ]);
 
@@ -110,6 +112,8 @@ await waitFor(`${SIM}/me`, { authorization: `Bearer ${DEV_INTERCOM_TOKEN}` });
 const token = await mintDevToken(config, { workspace: "ws_dev", scope: "admin ingest", expires: "12h" });
 console.log(`
 Intercom Connector is running on ${CONNECTOR} (simulated Intercom on ${SIM}).
+
+  Console: ${CONNECTOR}/console (sign in with the token below)   API reference: ${CONNECTOR}/docs
 
   export TOKEN=${token}
 

@@ -267,6 +267,7 @@ describe("another workspace's ids answer 404 on every resource route, leak nothi
       "GET /v1/connections/{id}/dead-letters",
       "GET /v1/connections/{id}/logs",
       "GET /v1/connections/{id}/preview",
+      "GET /v1/connections/{id}/summary",
       "PATCH /v1/connections/{id}",
       "POST /v1/connections/{id}/dead-letters/replay",
       "POST /v1/connections/{id}/resync",

@@ -11,6 +11,7 @@ import { type AccountRow, findAccount } from "../graph/accounts";
 import { intercomIdOfLocal } from "../graph/links";
 import { usersOfAccount } from "../graph/memberships";
 import { requireScope } from "./auth";
+import { EXAMPLES } from "./examples";
 import { ProblemError } from "./problem";
 import { problem } from "./problems";
 import { router } from "./router";
@@ -31,7 +32,7 @@ export const AccountSchema = z
     created_at: Iso,
     updated_at: Iso,
   })
-  .openapi("Account");
+  .openapi("Account", { example: EXAMPLES.account });
 
 export const AccountParams = z.object({
   account_id: z
@@ -68,7 +69,7 @@ const AccountBody = z
       description: "Merged into the stored properties; `null` removes one.",
     }),
   })
-  .openapi("AccountUpsert");
+  .openapi("AccountUpsert", { example: EXAMPLES.accountUpsert });
 
 const MembershipParams = AccountParams.extend({
   user_id: z
@@ -80,7 +81,7 @@ const MembershipParams = AccountParams.extend({
 
 const MembershipSchema = z
   .object({ account_id: z.string(), user_id: z.string(), linked: z.boolean() })
-  .openapi("Membership");
+  .openapi("Membership", { example: EXAMPLES.membership });
 
 export const accounts = router()
   .openapi(
@@ -98,9 +99,9 @@ export const accounts = router()
           description: "The account after the write.",
           content: { "application/json": { schema: AccountSchema } },
         },
-        401: problem("Missing or invalid bearer token."),
-        403: problem("The token lacks the ingest scope."),
-        422: problem("Invalid body (one entry per bad path)."),
+        401: problem("Missing or invalid bearer token.", 401),
+        403: problem("The token lacks the ingest scope.", 403),
+        422: problem("Invalid body (one entry per bad path).", 422),
       },
     }),
     async (c) => {
@@ -121,9 +122,9 @@ export const accounts = router()
           description: "Linked (linking twice changes nothing).",
           content: { "application/json": { schema: MembershipSchema } },
         },
-        401: problem("Missing or invalid bearer token."),
-        403: problem("The token lacks the ingest scope."),
-        404: problem("No such user or account in the token's workspace."),
+        401: problem("Missing or invalid bearer token.", 401),
+        403: problem("The token lacks the ingest scope.", 403),
+        404: problem("No such user or account in the token's workspace.", 404),
       },
     }),
     async (c) => {
@@ -144,9 +145,9 @@ export const accounts = router()
           description: "Unlinked (unlinking twice changes nothing).",
           content: { "application/json": { schema: MembershipSchema } },
         },
-        401: problem("Missing or invalid bearer token."),
-        403: problem("The token lacks the ingest scope."),
-        404: problem("No such user or account in the token's workspace."),
+        401: problem("Missing or invalid bearer token.", 401),
+        403: problem("The token lacks the ingest scope.", 403),
+        404: problem("No such user or account in the token's workspace.", 404),
       },
     }),
     async (c) => {
@@ -165,9 +166,9 @@ export const accounts = router()
       request: { params: AccountParams },
       responses: {
         200: { description: "The account.", content: { "application/json": { schema: AccountSchema } } },
-        401: problem("Missing or invalid bearer token."),
-        403: problem("The token lacks the ingest scope."),
-        404: problem("No such account in the token's workspace."),
+        401: problem("Missing or invalid bearer token.", 401),
+        403: problem("The token lacks the ingest scope.", 403),
+        404: problem("No such account in the token's workspace.", 404),
       },
     }),
     async (c) => {

@@ -2,6 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { acceptAction, getAction } from "../destination/actions";
 import { requireScope } from "./auth";
+import { EXAMPLES } from "./examples";
 import { problem } from "./problems";
 import { router } from "./router";
 
@@ -60,7 +61,7 @@ const ActionBody = z
     if (body.type !== "trigger_event" && body.event)
       ctx.addIssue({ code: "custom", path: ["event"], message: `not allowed for ${body.type}` });
   })
-  .openapi("ActionRequest");
+  .openapi("ActionRequest", { example: EXAMPLES.actionRequest });
 
 const ActionStatus = z
   .object({
@@ -72,7 +73,7 @@ const ActionStatus = z
     created_at: z.string().openapi({ format: "date-time" }),
     updated_at: z.string().openapi({ format: "date-time" }),
   })
-  .openapi("Action");
+  .openapi("Action", { example: EXAMPLES.action });
 
 const ingest = { middleware: [requireScope("ingest")], security: [{ bearerAuth: [] }] };
 
@@ -87,13 +88,15 @@ export const actionsApi = router()
       responses: {
         202: {
           description: "Accepted and queued",
-          content: { "application/json": { schema: z.object({ id: z.string() }) } },
+          content: {
+            "application/json": { schema: z.object({ id: z.string() }).openapi({ example: EXAMPLES.actionAccepted }) },
+          },
         },
-        401: problem("Missing or invalid bearer token."),
-        403: problem("The token lacks the ingest scope."),
-        404: problem("Unknown user or connection."),
-        409: problem("The connection is not connected, or its destination is off."),
-        422: problem("Invalid request (one entry per bad path)."),
+        401: problem("Missing or invalid bearer token.", 401),
+        403: problem("The token lacks the ingest scope.", 403),
+        404: problem("Unknown user or connection.", 404),
+        409: problem("The connection is not connected, or its destination is off.", 409),
+        422: problem("Invalid request (one entry per bad path).", 422),
       },
     }),
     async (c) => {
@@ -110,9 +113,9 @@ export const actionsApi = router()
       request: { params: z.object({ id: z.string() }) },
       responses: {
         200: { description: "The action", content: { "application/json": { schema: ActionStatus } } },
-        401: problem("Missing or invalid bearer token."),
-        403: problem("The token lacks the ingest scope."),
-        404: problem("No such action in this workspace."),
+        401: problem("Missing or invalid bearer token.", 401),
+        403: problem("The token lacks the ingest scope.", 403),
+        404: problem("No such action in this workspace.", 404),
       },
     }),
     async (c) => {

@@ -6,18 +6,23 @@ import { accounts } from "./accounts";
 import { actionsApi } from "./actions";
 import { apiBodyLimit } from "./body-limit";
 import { connectionsApi } from "./connections";
+import { consoleApp } from "./console";
 import { deadLettersApi } from "./dead-letters";
 import { destinationAdmin } from "./destination-admin";
+import { docs } from "./docs";
 import { health } from "./health";
 import { webhooks } from "./intercom-webhook/route";
 import { connectionLogs } from "./logs";
 import { oauthCallback, oauthStart } from "./oauth";
 import { problemOf, problemResponse } from "./problem";
 import { router } from "./router";
+import { noSniff } from "./security-headers";
+import { connectionSummary } from "./summary";
 import { uninstall } from "./uninstall";
 import { users } from "./users";
 
 const api = router();
+api.use(noSniff);
 // A path that exists, asked with another method: 405 with `Allow`, rather than the 404 of a path that does not.
 api.use(
   methodNotAllowed({
@@ -31,11 +36,14 @@ api.use("/webhooks/intercom/uninstall", apiBodyLimit);
 
 export const app = api
   .route("/", health)
+  .route("/", docs)
+  .route("/console", consoleApp)
   .route("/v1/connections", oauthStart)
   .route("/v1/connections", connectionsApi)
   .route("/v1/connections", connectionLogs)
   .route("/v1/connections", destinationAdmin)
   .route("/v1/connections", deadLettersApi)
+  .route("/v1/connections", connectionSummary)
   .route("/oauth/intercom", oauthCallback)
   .route("/webhooks/intercom/uninstall", uninstall)
   .route("/webhooks/intercom", webhooks)

@@ -1,13 +1,14 @@
 /** OpenAPI building blocks shared by the connection routes: the connection id parameter, optional JSON bodies. */
 import { z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
+import { EXAMPLES } from "./examples";
 
 export const ConnectionIdParams = z.object({
   id: z
     .string()
     .min(1)
     .max(64)
-    .openapi({ param: { name: "id", in: "path" }, description: "Connection id." }),
+    .openapi({ param: { name: "id", in: "path" }, description: "Connection id.", example: EXAMPLES.connectionId }),
 });
 
 /**

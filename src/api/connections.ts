@@ -7,6 +7,7 @@ import { findConnection, listConnections, updateSettings, WorkspaceTakenError } 
 import { connect, disconnect, resolveMappings, testConnection } from "../connections/service";
 import {
   applyPatch,
+  CONNECTION_EXAMPLE,
   ConnectionName,
   ConnectionPatchSchema,
   ConnectionSchema,
@@ -20,6 +21,7 @@ import { IntercomCallError } from "../intercom/errors";
 import { log } from "../lib/log";
 import { requireScope } from "./auth";
 import { ConnectionIdParams } from "./connection-schemas";
+import { EXAMPLES } from "./examples";
 import { ProblemError } from "./problem";
 import { problems } from "./problems";
 import { router } from "./router";
@@ -39,7 +41,7 @@ const CreateConnectionBody = z
       description: "Host to verify the token on. Omitted: the US, EU and AU hosts are tried in turn.",
     }),
   })
-  .openapi("CreateConnection");
+  .openapi("CreateConnection", { example: EXAMPLES.createConnection });
 
 const TestResultSchema = z
   .object({
@@ -47,7 +49,7 @@ const TestResultSchema = z
     app: z.object({ id: z.string(), name: z.string().nullable(), region: Region }).optional(),
     detail: z.string().optional(),
   })
-  .openapi("ConnectionTest");
+  .openapi("ConnectionTest", { example: EXAMPLES.connectionTest });
 
 async function mustFind(env: Env, workspaceId: string, id: string) {
   const row = await findConnection(database(env.DB), workspaceId, id);
@@ -148,7 +150,9 @@ export const connectionsApi = router()
       summary: "List the workspace's connections",
       responses: {
         200: json(
-          z.object({ items: z.array(ConnectionSchema) }).openapi("ConnectionList"),
+          z
+            .object({ items: z.array(ConnectionSchema) })
+            .openapi("ConnectionList", { example: { items: [CONNECTION_EXAMPLE] } }),
           "The connections, oldest first.",
         ),
         ...problems(401, 403),

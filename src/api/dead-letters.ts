@@ -6,6 +6,7 @@ import type { Env } from "../env";
 import { listDeadLetters, replayDeadLetters } from "../ops/replay";
 import { requireScope } from "./auth";
 import { ConnectionIdParams } from "./connection-schemas";
+import { EXAMPLES } from "./examples";
 import { ProblemError } from "./problem";
 import { problem, problems } from "./problems";
 import { router } from "./router";
@@ -48,11 +49,13 @@ export const deadLettersApi = router()
           description: "A page of dead letters",
           content: {
             "application/json": {
-              schema: z.object({ items: z.array(DeadLetterSchema), next_cursor: z.string().nullable() }),
+              schema: z
+                .object({ items: z.array(DeadLetterSchema), next_cursor: z.string().nullable() })
+                .openapi({ example: EXAMPLES.deadLetterPage }),
             },
           },
         },
-        404: problem("Unknown connection."),
+        404: problem("Unknown connection.", 404),
       },
     }),
     async (c) => {
@@ -88,9 +91,13 @@ export const deadLettersApi = router()
         ...problems(401, 403),
         202: {
           description: "Re-queued",
-          content: { "application/json": { schema: z.object({ replayed: z.number().int() }) } },
+          content: {
+            "application/json": {
+              schema: z.object({ replayed: z.number().int() }).openapi({ example: EXAMPLES.replay }),
+            },
+          },
         },
-        404: problem("Unknown connection."),
+        404: problem("Unknown connection.", 404),
       },
     }),
     async (c) => {

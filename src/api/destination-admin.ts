@@ -10,6 +10,7 @@ import { startResync } from "../destination/resync";
 import type { Env } from "../env";
 import { requireScope } from "./auth";
 import { ConnectionIdParams } from "./connection-schemas";
+import { EXAMPLES } from "./examples";
 import { ProblemError } from "./problem";
 import { problem, problems } from "./problems";
 import { router } from "./router";
@@ -32,7 +33,7 @@ const PreviewSchema = z
     notes: z.array(z.string()),
     warnings: z.array(z.object({ path: z.string(), from: z.string(), reason: z.string() })),
   })
-  .openapi("SyncPreview");
+  .openapi("SyncPreview", { example: EXAMPLES.preview });
 
 async function connectionOf(env: Env, workspaceId: string, id: string) {
   const connection = await findConnection(database(env.DB), workspaceId, id);
@@ -51,7 +52,7 @@ export const destinationAdmin = router()
       responses: {
         ...problems(401, 403),
         200: { description: "The planned requests", content: { "application/json": { schema: PreviewSchema } } },
-        404: problem("Unknown connection or user."),
+        404: problem("Unknown connection or user.", 404),
       },
     }),
     async (c) => {
@@ -70,10 +71,14 @@ export const destinationAdmin = router()
         ...problems(401, 403),
         202: {
           description: "Queued in the background",
-          content: { "application/json": { schema: z.object({ queued: z.number().int() }) } },
+          content: {
+            "application/json": {
+              schema: z.object({ queued: z.number().int() }).openapi({ example: EXAMPLES.resync }),
+            },
+          },
         },
-        404: problem("Unknown connection."),
-        409: problem("Not connected, or the destination is off."),
+        404: problem("Unknown connection.", 404),
+        409: problem("Not connected, or the destination is off.", 409),
       },
     }),
     async (c) => {

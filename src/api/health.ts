@@ -1,5 +1,6 @@
 /** Liveness. */
 import { createRoute, z } from "@hono/zod-openapi";
+import { EXAMPLES } from "./examples";
 import { router } from "./router";
 
 export const health = router().openapi(
@@ -10,7 +11,9 @@ export const health = router().openapi(
     responses: {
       200: {
         description: "The Worker is up.",
-        content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } },
+        content: {
+          "application/json": { schema: z.object({ ok: z.literal(true) }).openapi({ example: EXAMPLES.healthz }) },
+        },
       },
     },
   }),

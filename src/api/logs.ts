@@ -13,6 +13,7 @@ import type { SyncOutcome } from "../db/schema";
 import { log } from "../lib/log";
 import { requireScope } from "./auth";
 import { ConnectionIdParams } from "./connection-schemas";
+import { EXAMPLES } from "./examples";
 import { ProblemError } from "./problem";
 import { problems } from "./problems";
 import { router } from "./router";
@@ -20,7 +21,7 @@ import { router } from "./router";
 export const DEFAULT_LOG_LIMIT = 50;
 export const MAX_LOG_LIMIT = 200;
 
-const OUTCOMES = [
+export const OUTCOMES = [
   "captured",
   "skipped",
   "duplicate",
@@ -183,7 +184,9 @@ export const connectionLogs = router().openapi(
         description: "One page of log entries.",
         content: {
           "application/json": {
-            schema: z.object({ items: z.array(LogItem), next_cursor: z.string().nullable() }).openapi("SyncLogPage"),
+            schema: z
+              .object({ items: z.array(LogItem), next_cursor: z.string().nullable() })
+              .openapi("SyncLogPage", { example: EXAMPLES.syncLogPage }),
           },
         },
       },

@@ -21,6 +21,7 @@ import { exchangeCode } from "../intercom/oauth";
 import { log } from "../lib/log";
 import { requireScope } from "./auth";
 import { emptyBodyIsEmptyObject } from "./connection-schemas";
+import { EXAMPLES } from "./examples";
 import { ProblemError } from "./problem";
 import { problems } from "./problems";
 import { router } from "./router";
@@ -55,7 +56,9 @@ function callbackUrl(env: Env): string {
   return `${env.PUBLIC_URL.replace(/\/+$/, "")}${CALLBACK_PATH}`;
 }
 
-const StartBody = z.strictObject({ name: ConnectionName.optional() }).openapi("StartOAuth");
+const StartBody = z
+  .strictObject({ name: ConnectionName.optional() })
+  .openapi("StartOAuth", { example: EXAMPLES.startOAuth });
 
 /** `POST /v1/connections/oauth`, mounted under `/v1/connections`. */
 export const oauthStart = router().openapi(
@@ -80,7 +83,7 @@ export const oauthStart = router().openapi(
                 authorize_url: z.string().openapi({ format: "uri" }),
                 expires_at: z.string().openapi({ format: "date-time" }),
               })
-              .openapi("OAuthStart"),
+              .openapi("OAuthStart", { example: EXAMPLES.oauthStart }),
           },
         },
       },

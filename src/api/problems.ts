@@ -1,5 +1,7 @@
 /** OpenAPI descriptions of problem+json responses, shared by every route. */
 import { z } from "@hono/zod-openapi";
+import { problemExample } from "./examples";
+import { type ProblemBody, problemBody } from "./problem";
 
 export const ProblemSchema = z
   .object({
@@ -10,6 +12,7 @@ export const ProblemSchema = z
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
   .openapi("Problem", {
+    example: problemExample(422),
     description: "RFC 9457 problem details; `errors` lists one `{path, message}` per bad input path.",
   });
 
@@ -26,12 +29,27 @@ const DESCRIPTIONS: Record<number, string> = {
   503: "Try again later (Intercom rate limit, or authentication keys unavailable).",
 };
 
-/** One problem+json response with its own description, for `createRoute({ responses })`. */
-export function problem(description: string) {
-  return { description, content: { "application/problem+json": { schema: ProblemSchema } } };
+/**
+ * One problem+json response with its own description, for `createRoute({ responses })`; with `status`, its example is
+ * that status with the description as `detail`.
+ */
+export function problem(
+  description: string,
+  status?: number,
+  example: ProblemBody | undefined = status === undefined ? undefined : problemBody(status, description),
+) {
+  return {
+    description,
+    content: { "application/problem+json": { schema: ProblemSchema, ...(example ? { example } : {}) } },
+  };
 }
 
-/** Problem+json responses for the given statuses, with the standard descriptions. */
+/** Problem+json responses for the given statuses, with the standard descriptions and examples. */
 export function problems(...statuses: number[]) {
-  return Object.fromEntries(statuses.map((status) => [status, problem(DESCRIPTIONS[status] ?? "Error.")]));
+  return Object.fromEntries(
+    statuses.map((status) => {
+      const description = DESCRIPTIONS[status] ?? "Error.";
+      return [status, problem(description, status, problemExample(status) ?? problemBody(status, description))];
+    }),
+  );
 }

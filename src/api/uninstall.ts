@@ -10,10 +10,13 @@ import { confirmUninstall } from "../connections/service";
 import { database } from "../db/client";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
+import { EXAMPLES } from "./examples";
 import { problems } from "./problems";
 import { router } from "./router";
 
-const UninstallBody = z.object({ app_id: z.string().trim().min(1).max(100) }).openapi("UninstallNotification");
+const UninstallBody = z.object({ app_id: z.string().trim().min(1).max(100) }).openapi("UninstallNotification", {
+  example: EXAMPLES.uninstall,
+});
 
 /** Mounted at `/webhooks/intercom/uninstall` (before the `/webhooks/intercom` app). */
 export const uninstall = router().openapi(
@@ -25,7 +28,12 @@ export const uninstall = router().openapi(
     description: "Unsigned hint: the connection's token is checked with GET /me; a 401 marks it revoked. Always 200.",
     request: { body: { required: true, content: { "application/json": { schema: UninstallBody } } } },
     responses: {
-      200: { description: "Received.", content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } } },
+      200: {
+        description: "Received.",
+        content: {
+          "application/json": { schema: z.object({ ok: z.literal(true) }).openapi({ example: EXAMPLES.healthz }) },
+        },
+      },
       ...problems(400, 422),
     },
   }),

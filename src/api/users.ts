@@ -13,6 +13,7 @@ import { accountsOfUser } from "../graph/memberships";
 import { nestsDeeperThan } from "../graph/properties";
 import { findUser, type UserRow } from "../graph/users";
 import { requireScope } from "./auth";
+import { EXAMPLES } from "./examples";
 import { ProblemError } from "./problem";
 import { problem } from "./problems";
 import { router } from "./router";
@@ -33,7 +34,7 @@ export const UserSchema = z
     created_at: Iso,
     updated_at: Iso,
   })
-  .openapi("User");
+  .openapi("User", { example: EXAMPLES.user });
 
 /** `user_id` or `email` (one is required; with both, the `user_id` wins and the email finds an email-only user). */
 const UserQuery = z
@@ -156,7 +157,7 @@ const IdentifyBody = z
     message: "user_id or email is required",
     path: ["user_id"],
   })
-  .openapi("Identify");
+  .openapi("Identify", { example: EXAMPLES.identify });
 
 export const users = router()
   .openapi(
@@ -171,9 +172,9 @@ export const users = router()
       request: { body: { required: true, content: { "application/json": { schema: IdentifyBody } } } },
       responses: {
         200: { description: "The user after the write.", content: { "application/json": { schema: UserSchema } } },
-        401: problem("Missing or invalid bearer token."),
-        403: problem("The token lacks the ingest scope."),
-        422: problem("Invalid body (one entry per bad path)."),
+        401: problem("Missing or invalid bearer token.", 401),
+        403: problem("The token lacks the ingest scope.", 403),
+        422: problem("Invalid body (one entry per bad path).", 422),
       },
     }),
     async (c) => {
@@ -191,10 +192,10 @@ export const users = router()
       request: { query: UserQuery },
       responses: {
         200: { description: "The user.", content: { "application/json": { schema: UserSchema } } },
-        401: problem("Missing or invalid bearer token."),
-        403: problem("The token lacks the ingest scope."),
-        404: problem("No such user in the token's workspace."),
-        422: problem("Neither user_id nor email, or a malformed one."),
+        401: problem("Missing or invalid bearer token.", 401),
+        403: problem("The token lacks the ingest scope.", 403),
+        404: problem("No such user in the token's workspace.", 404),
+        422: problem("Neither user_id nor email, or a malformed one.", 422),
       },
     }),
     async (c) => {
@@ -216,14 +217,16 @@ export const users = router()
           description: "A page of events; `next_cursor` is null on the last page.",
           content: {
             "application/json": {
-              schema: z.object({ items: z.array(EventSchema), next_cursor: z.string().nullable() }),
+              schema: z
+                .object({ items: z.array(EventSchema), next_cursor: z.string().nullable() })
+                .openapi({ example: EXAMPLES.eventsPage }),
             },
           },
         },
-        401: problem("Missing or invalid bearer token."),
-        403: problem("The token lacks the ingest scope."),
-        404: problem("No such user in the token's workspace."),
-        422: problem("Neither user_id nor email, a bad limit, or a cursor not from this API."),
+        401: problem("Missing or invalid bearer token.", 401),
+        403: problem("The token lacks the ingest scope.", 403),
+        404: problem("No such user in the token's workspace.", 404),
+        422: problem("Neither user_id nor email, a bad limit, or a cursor not from this API.", 422),
       },
     }),
     async (c) => {

@@ -48,6 +48,30 @@ export const DestinationSettingsSchema = z
   })
   .openapi("DestinationSettings", { description: "CDP → Intercom." });
 
+/** The example of a connection in the OpenAPI description. */
+export const CONNECTION_EXAMPLE = {
+  id: "2b0c6d6e-3f7e-4c52-9a51-1f0d3c8e9a10",
+  name: "Acme Intercom",
+  status: "connected",
+  intercom: { app_id: "abc123de", name: "Acme", region: "EU" },
+  source: {
+    enabled: true,
+    capture_chat_events: true,
+    capture_user_events: true,
+    create_users_from_contacts: true,
+    create_accounts_from_companies: true,
+    capture_relationships: true,
+  },
+  destination: {
+    enabled: true,
+    segments: ["customers"],
+    allow_create: false,
+    mappings: { contact: [{ from: "health", to: "custom_attributes.health", type: "float" }], company: [] },
+  },
+  created_at: "2026-11-20T08:00:00.000Z",
+  updated_at: "2026-11-28T09:58:02.000Z",
+} as const;
+
 export const ConnectionSchema = z
   .object({
     id: z.string(),
@@ -61,7 +85,7 @@ export const ConnectionSchema = z
     created_at: z.string().openapi({ format: "date-time" }),
     updated_at: z.string().openapi({ format: "date-time" }),
   })
-  .openapi("Connection");
+  .openapi("Connection", { example: CONNECTION_EXAMPLE });
 
 export type ConnectionJson = z.infer<typeof ConnectionSchema>;
 
@@ -146,6 +170,12 @@ export const ConnectionPatchSchema = z
       .optional(),
   })
   .openapi("ConnectionPatch", {
+    example: {
+      destination: {
+        enabled: true,
+        mappings: { contact: [{ from: "health", to: "custom_attributes.health", type: "float" }] },
+      },
+    },
     description:
       "Partial update: only the keys present change; `segments` and each model's `mappings` replace the stored list. " +
       "Unknown keys are errors.",

@@ -5,7 +5,16 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { initialRateState, observe, type RateObservation, type Reservation, release, reserve } from "./rate-plan";
+import {
+  initialRateState,
+  observe,
+  type RateObservation,
+  type RateUsage,
+  type Reservation,
+  rateUsage,
+  release,
+  reserve,
+} from "./rate-plan";
 
 export class RateBudget extends DurableObject<Env> {
   private readonly state = initialRateState();
@@ -19,6 +28,11 @@ export class RateBudget extends DurableObject<Env> {
   async report(window: number, observation: RateObservation | null): Promise<void> {
     if (observation) observe(this.state, observation, window, Date.now());
     else release(this.state, window);
+  }
+
+  /** The latest window's use, for the connection summary; changes nothing. */
+  async usage(): Promise<RateUsage> {
+    return rateUsage(this.state);
   }
 }
 

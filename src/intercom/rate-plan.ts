@@ -143,3 +143,32 @@ function rollWindow(state: RateState, now: number): void {
   state.windowEnd = nextEnd;
   state.serverRemaining = state.limit;
 }
+
+/** How much of a workspace's rate budget the latest window used, as the connection summary shows it. */
+export interface RateUsage {
+  /** Calls allowed per window; null until an Intercom response has told. */
+  limit: number | null;
+  /** Calls left in that window (the server's last figure, less calls still in flight). */
+  remaining: number | null;
+  /** Share of the window's calls used, 0–1. */
+  usedShare: number | null;
+  /** End of the window (Unix ms); in the past when no call was made since. */
+  windowEnd: number | null;
+  windowMs: number | null;
+}
+
+/** The latest window's use (pure, reads only: reserving nothing, rolling nothing). */
+export function rateUsage(state: RateState): RateUsage {
+  const { limit } = state;
+  if (limit === null || state.windowEnd === 0) {
+    return { limit, remaining: null, usedShare: null, windowEnd: null, windowMs: state.windowMs };
+  }
+  const remaining = Math.max(0, Math.min(limit, (state.serverRemaining ?? limit) - state.inFlight));
+  return {
+    limit,
+    remaining,
+    usedShare: (limit - remaining) / limit,
+    windowEnd: state.windowEnd,
+    windowMs: state.windowMs,
+  };
+}

@@ -99,7 +99,8 @@ export function devVars(dir) {
 }
 
 /**
- * Starts `wrangler dev <args>` on a free port of 127.0.0.1 and waits until `readyPath` answers 2xx. Returns
+ * Starts `wrangler dev <args>` on a free port of 127.0.0.1 and waits until `readyPath` answers 2xx (`args` may be a
+ * function of the Worker's base URL, for vars that name it, such as PUBLIC_URL). Returns
  * `{ base, inspectorPort, readyMs, stop }`; `stop()` ends the whole process group (SIGTERM, SIGKILL after 10 s).
  */
 export async function startDev(options) {
@@ -126,7 +127,7 @@ async function startDevOnce({ args, logFile, readyPath = "/healthz", readyHeader
     WRANGLER,
     [
       "dev",
-      ...args,
+      ...(typeof args === "function" ? args(base) : args),
       "--port",
       String(port),
       "--ip",
@@ -187,6 +188,7 @@ export function benchSession({ prefix, keep = false, baseDir = os.tmpdir() }) {
   return {
     tmp,
     persist,
+    cleanup,
     d1: (sql) => d1(persist, sql),
     async start(options) {
       const worker = await startDev(options);

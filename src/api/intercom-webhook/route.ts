@@ -10,6 +10,7 @@ import { describeError } from "../../lib/errors";
 import { log } from "../../lib/log";
 import { messageBytes } from "../../lib/queue-batches";
 import type { InboundMessage } from "../../source/inbound-message";
+import { EXAMPLES } from "../examples";
 import { ProblemError, problemOf, problemResponse } from "../problem";
 import { problem } from "../problems";
 import { router } from "../router";
@@ -57,6 +58,7 @@ const receive = createRoute({
             description:
               "Intercom's notification envelope: `type`, `app_id`, `id`, `topic`, `created_at`, `data.item`.",
             required: ["type", "app_id", "id", "topic", "data"],
+            example: EXAMPLES.webhook,
           },
         },
       },
@@ -64,10 +66,10 @@ const receive = createRoute({
   },
   responses: {
     200: { description: "Accepted (queued, or a ping)." },
-    400: problem("Not JSON, not a notification envelope, or an item nested deeper than 32 levels."),
-    401: problem("Missing or wrong signature."),
-    413: problem("The body exceeds 1 MiB, or its projection exceeds the queue's message size."),
-    503: problem("The notification could not be queued; Intercom retries it."),
+    400: problem("Not JSON, not a notification envelope, or an item nested deeper than 32 levels.", 400),
+    401: problem("Missing or wrong signature.", 401),
+    413: problem("The body exceeds 1 MiB, or its projection exceeds the queue's message size.", 413),
+    503: problem("The notification could not be queued; Intercom retries it.", 503),
   },
 });
 

@@ -46,7 +46,7 @@ interface Source<T> {
   read: (input: T) => unknown;
 }
 
-const CONTACT_DEFAULTS: Source<UserInput>[] = [
+export const CONTACT_DEFAULTS: Source<UserInput>[] = [
   { from: "email", to: "email", type: "string", read: (u) => u.email },
   { from: "user_id", to: "external_id", type: "string", read: (u) => u.userId },
   { from: "full_name", to: "name", type: "string", read: fullName },
@@ -54,7 +54,7 @@ const CONTACT_DEFAULTS: Source<UserInput>[] = [
   { from: "registered_at", to: "signed_up_at", type: "date", read: (u) => u.properties.registered_at },
 ];
 
-const COMPANY_DEFAULTS: Source<AccountInput>[] = [
+export const COMPANY_DEFAULTS: Source<AccountInput>[] = [
   { from: "account_id", to: "company_id", type: "string", read: (a) => a.accountId },
   { from: "name", to: "name", type: "string", read: (a) => a.name },
   { from: "plan", to: "plan", type: "string", read: (a) => a.properties.plan },

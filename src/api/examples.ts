@@ -1,0 +1,154 @@
+/**
+ * Examples for the OpenAPI description (`GET /openapi.json`, rendered at `/docs`): one realistic value per request
+ * and response shape, attached to the schemas with `.openapi({ example })`. They are checked against their schemas
+ * by test/openapi-examples.test.ts.
+ */
+import { problemBody } from "./problem";
+
+const CONNECTION_ID = "2b0c6d6e-3f7e-4c52-9a51-1f0d3c8e9a10";
+const AT = "2026-11-28T09:58:02.000Z";
+
+export const EXAMPLES = {
+  connectionId: CONNECTION_ID,
+  createConnection: { name: "Acme Intercom", access_token: "<an Intercom access token>", region: "EU" },
+  connectionTest: { ok: true, app: { id: "abc123de", name: "Acme", region: "EU" } },
+  startOAuth: { name: "Acme Intercom" },
+  oauthStart: {
+    authorize_url:
+      "https://app.intercom.com/oauth?client_id=dev-client-id&state=eyJhbGciOiJIUzI1NiJ9.example&redirect_uri=https%3A%2F%2Fconnector.example.com%2Foauth%2Fintercom%2Fcallback",
+    expires_at: "2026-11-28T10:08:02.000Z",
+  },
+  syncLogPage: {
+    items: [
+      {
+        id: "18231",
+        direction: "out",
+        outcome: "synced",
+        object_type: "user",
+        object_id: "u-42",
+        intercom_id: "6a1f0c2b9e8d7f6a5b4c3d2e",
+        email: "ada@example.com",
+        action: "update",
+        detail: "name, custom_attributes.health",
+        created_at: AT,
+      },
+    ],
+    next_cursor: "18231",
+  },
+  preview: {
+    user_id: "u-42",
+    email: "ada@example.com",
+    intercom_contact_id: "6a1f0c2b9e8d7f6a5b4c3d2e",
+    requests: [
+      {
+        method: "PUT",
+        url: "/contacts/6a1f0c2b9e8d7f6a5b4c3d2e",
+        body: { name: "Ada Lovelace", custom_attributes: { health: 0.82 } },
+      },
+    ],
+    notes: ["the contact is known from the identity map: no search"],
+    warnings: [],
+  },
+  resync: { queued: 1250 },
+  deadLetterPage: {
+    items: [
+      {
+        id: "7",
+        queue: "intercom-outbound",
+        body: { kind: "user", connection_id: CONNECTION_ID, local_pk: 42 },
+        created_at: AT,
+        replayed_at: null,
+      },
+    ],
+    next_cursor: null,
+  },
+  replay: { replayed: 1 },
+  healthz: { ok: true },
+  uninstall: { app_id: "abc123de" },
+  identify: {
+    user_id: "u-42",
+    email: "ada@example.com",
+    properties: { full_name: "Ada Lovelace", plan: "pro", health: 0.82 },
+    segments: ["beta"],
+  },
+  user: {
+    user_id: "u-42",
+    email: "ada@example.com",
+    properties: { full_name: "Ada Lovelace", plan: "pro", health: 0.82 },
+    segments: ["beta"],
+    account_ids: ["acme"],
+    intercom_contact_id: "6a1f0c2b9e8d7f6a5b4c3d2e",
+    created_at: "2026-01-10T04:22:28.240Z",
+    updated_at: AT,
+  },
+  eventsPage: {
+    items: [{ name: "Chat started", properties: {}, occurred_at: AT, source: "intercom" }],
+    next_cursor: null,
+  },
+  accountUpsert: { name: "Acme Inc.", properties: { plan: "Scale", mrr: 1200 } },
+  account: {
+    account_id: "acme",
+    name: "Acme Inc.",
+    properties: { plan: "Scale", mrr: 1200 },
+    user_ids: ["u-42"],
+    intercom_company_id: "65f1a2b3c4d5e6f7a8b9c0d1",
+    created_at: "2026-01-10T04:22:28.240Z",
+    updated_at: AT,
+  },
+  membership: { account_id: "acme", user_id: "u-42", linked: true },
+  actionRequest: {
+    user_id: "u-42",
+    type: "trigger_event",
+    event: { name: "invited-teammate", metadata: { seats: 3 } },
+    idempotency_key: "invite-u-42-2026-11-28",
+  },
+  actionAccepted: { id: "act_01JD3X9Z5Q" },
+  action: {
+    id: "act_01JD3X9Z5Q",
+    type: "trigger_event",
+    status: "done",
+    detail: null,
+    attempts: 1,
+    created_at: AT,
+    updated_at: AT,
+  },
+  webhook: {
+    type: "notification_event",
+    app_id: "abc123de",
+    id: "notif_0b6a5c1e-1d2f-4c3b-9a8e-7f6d5c4b3a21",
+    topic: "contact.user.updated",
+    created_at: 1764323882,
+    delivery_attempts: 1,
+    data: {
+      type: "notification_event_data",
+      item: { type: "contact", id: "6a1f0c2b9e8d7f6a5b4c3d2e", external_id: "u-42", email: "ada@example.com" },
+    },
+  },
+} as const;
+
+const PROBLEM_EXAMPLES: Record<number, { detail: string; errors?: Array<{ path: string; message: string }> }> = {
+  400: { detail: "The body is not valid JSON." },
+  401: { detail: "The token has expired." },
+  403: { detail: 'This token lacks the "admin" scope.' },
+  404: { detail: `No connection ${CONNECTION_ID} in this workspace.` },
+  405: { detail: "This route answers GET, PATCH, DELETE." },
+  409: { detail: "The destination is switched off: turn it on first." },
+  413: { detail: "The body is larger than 1 MiB." },
+  422: {
+    detail: "The request is not valid; see `errors`.",
+    errors: [
+      {
+        path: "destination.mappings.contact.0.type",
+        message: '"signed_up_at" is a date attribute; "boolean" does not fit it',
+      },
+    ],
+  },
+  502: { detail: "Intercom did not answer GET /me (HTTP 500); try again." },
+  503: { detail: "Intercom is rate limiting this workspace; try again shortly." },
+};
+
+/** An example problem+json body for `status`, or undefined for a status without one. */
+export function problemExample(status: number) {
+  const example = PROBLEM_EXAMPLES[status];
+  return example && problemBody(status, example.detail, example.errors);
+}

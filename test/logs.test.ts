@@ -1,7 +1,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { logsQuery } from "../src/api/logs";
+import { logsQuery } from "../src/api/admin/logs";
 import { database } from "../src/db/client";
 import { syncLogs } from "../src/db/schema";
 import worker from "../src/index";

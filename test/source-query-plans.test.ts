@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { accountJson } from "../src/api/accounts";
-import { userJson } from "../src/api/users";
+import { accountJson } from "../src/api/ingest/accounts";
+import { userJson } from "../src/api/ingest/users";
 import { findByAppId } from "../src/connections/repository";
 import { database } from "../src/db/client";
 import { findAccount } from "../src/graph/accounts";

@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DAY_MS, HOUR_MS, readSummary } from "../src/api/summary-reads";
+import { DAY_MS, HOUR_MS, readSummary } from "../src/api/admin/summary-reads";
 import { database } from "../src/db/client";
 import { connections, deadLetters, parkedSyncs, syncLogs } from "../src/db/schema";
 import { rateBudgetObject } from "../src/intercom/rate-budget";

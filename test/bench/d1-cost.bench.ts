@@ -15,8 +15,8 @@
  */
 import { env } from "cloudflare:workers";
 import { it } from "vitest";
+import { userJson } from "../../src/api/ingest/users";
 import { inboundMessageOf, readEnvelope } from "../../src/api/intercom-webhook/envelope";
-import { userJson } from "../../src/api/users";
 import { database } from "../../src/db/client";
 import { acceptAction } from "../../src/destination/actions";
 import { identifyUser, setMembership, upsertAccount } from "../../src/destination/ingest";

@@ -6,7 +6,7 @@
 import { MAPPING_TYPES, REGIONS } from "../../connections/settings";
 import { COMPANY_DEFAULTS, CONTACT_DEFAULTS } from "../../destination/plan/payload";
 import { STANDARD_COMPANY_ATTRIBUTES, STANDARD_CONTACT_ATTRIBUTES } from "../../intercom/attributes";
-import { OUTCOMES } from "../logs";
+import { OUTCOMES } from "../admin/logs";
 
 export function ConnectionsPage() {
   return (

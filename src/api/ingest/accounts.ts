@@ -3,18 +3,18 @@
  * what Intercom should hold queue a sync per connection with the destination on.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { connectionIdsOfWorkspace } from "../connections/repository";
-import type { Database } from "../db/client";
-import { database } from "../db/client";
-import { setMembership, upsertAccount } from "../destination/ingest";
-import { type AccountRow, findAccount } from "../graph/accounts";
-import { intercomIdOfLocal } from "../graph/links";
-import { usersOfAccount } from "../graph/memberships";
-import { requireScope } from "./auth";
-import { EXAMPLES } from "./examples";
-import { ProblemError } from "./problem";
-import { problem } from "./problems";
-import { router } from "./router";
+import { connectionIdsOfWorkspace } from "../../connections/repository";
+import type { Database } from "../../db/client";
+import { database } from "../../db/client";
+import { setMembership, upsertAccount } from "../../destination/ingest";
+import { type AccountRow, findAccount } from "../../graph/accounts";
+import { intercomIdOfLocal } from "../../graph/links";
+import { usersOfAccount } from "../../graph/memberships";
+import { requireScope } from "../auth";
+import { EXAMPLES } from "../examples";
+import { ProblemError } from "../problem";
+import { problem } from "../problems";
+import { router } from "../router";
 import { Properties } from "./users";
 
 const ingest = { middleware: [requireScope("ingest")], security: [{ bearerAuth: [] }] };

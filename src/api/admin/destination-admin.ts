@@ -3,17 +3,17 @@
  * and resync every user passing the segment filter.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { findConnection } from "../connections/repository";
-import { database } from "../db/client";
-import { previewContactSync } from "../destination/preview";
-import { startResync } from "../destination/resync";
-import type { Env } from "../env";
-import { requireScope } from "./auth";
+import { findConnection } from "../../connections/repository";
+import { database } from "../../db/client";
+import { previewContactSync } from "../../destination/preview";
+import { startResync } from "../../destination/resync";
+import type { Env } from "../../env";
+import { requireScope } from "../auth";
+import { EXAMPLES } from "../examples";
+import { ProblemError } from "../problem";
+import { problem, problems } from "../problems";
+import { router } from "../router";
 import { ConnectionIdParams } from "./connection-schemas";
-import { EXAMPLES } from "./examples";
-import { ProblemError } from "./problem";
-import { problem, problems } from "./problems";
-import { router } from "./router";
 
 const admin = { middleware: [requireScope("admin")], security: [{ bearerAuth: [] }], tags: ["Destination"] };
 

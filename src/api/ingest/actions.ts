@@ -1,10 +1,10 @@
 /** Actions API (`ingest` scope): add or remove a tag, trigger an event; then follow the action to done or failed. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { acceptAction, getAction } from "../destination/actions";
-import { requireScope } from "./auth";
-import { EXAMPLES } from "./examples";
-import { problem } from "./problems";
-import { router } from "./router";
+import { acceptAction, getAction } from "../../destination/actions";
+import { requireScope } from "../auth";
+import { EXAMPLES } from "../examples";
+import { problem } from "../problems";
+import { router } from "../router";
 
 /** Intercom keeps at most this many metadata keys per event and silently drops the rest. */
 export const MAX_METADATA_KEYS = 10;

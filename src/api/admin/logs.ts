@@ -7,16 +7,16 @@
  * order and limited, instead of one OR that SQLite may answer by walking all of the connection's rows.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { findConnection } from "../connections/repository";
-import { database } from "../db/client";
-import type { SyncOutcome } from "../db/schema";
-import { log } from "../lib/log";
-import { requireScope } from "./auth";
+import { findConnection } from "../../connections/repository";
+import { database } from "../../db/client";
+import type { SyncOutcome } from "../../db/schema";
+import { log } from "../../lib/log";
+import { requireScope } from "../auth";
+import { EXAMPLES } from "../examples";
+import { ProblemError } from "../problem";
+import { problems } from "../problems";
+import { router } from "../router";
 import { ConnectionIdParams } from "./connection-schemas";
-import { EXAMPLES } from "./examples";
-import { ProblemError } from "./problem";
-import { problems } from "./problems";
-import { router } from "./router";
 
 export const DEFAULT_LOG_LIMIT = 50;
 export const MAX_LOG_LIMIT = 200;

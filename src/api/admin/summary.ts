@@ -5,20 +5,20 @@
  * and their shape is fixed here so the console can show progress as soon as they are filled.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { findConnection } from "../connections/repository";
-import { Region, STATUSES } from "../connections/settings";
-import { database } from "../db/client";
-import type { Env } from "../env";
-import { rateBudgetObject } from "../intercom/rate-budget";
-import type { RateUsage } from "../intercom/rate-plan";
-import { describeError } from "../lib/errors";
-import { log } from "../lib/log";
-import { requireScope } from "./auth";
+import { findConnection } from "../../connections/repository";
+import { Region, STATUSES } from "../../connections/settings";
+import { database } from "../../db/client";
+import type { Env } from "../../env";
+import { rateBudgetObject } from "../../intercom/rate-budget";
+import type { RateUsage } from "../../intercom/rate-plan";
+import { describeError } from "../../lib/errors";
+import { log } from "../../lib/log";
+import { requireScope } from "../auth";
+import { ProblemError } from "../problem";
+import { problems } from "../problems";
+import { router } from "../router";
 import { ConnectionIdParams } from "./connection-schemas";
 import { OUTCOMES } from "./logs";
-import { ProblemError } from "./problem";
-import { problems } from "./problems";
-import { router } from "./router";
 import { COUNT_CAP, type LatestRow, readSummary } from "./summary-reads";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

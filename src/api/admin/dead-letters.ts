@@ -1,15 +1,15 @@
 /** Dead letters of a connection (admin scope): what exhausted its retries, and replay onto its queue. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { findConnection } from "../connections/repository";
-import { database } from "../db/client";
-import type { Env } from "../env";
-import { listDeadLetters, replayDeadLetters } from "../ops/replay";
-import { requireScope } from "./auth";
+import { findConnection } from "../../connections/repository";
+import { database } from "../../db/client";
+import type { Env } from "../../env";
+import { listDeadLetters, replayDeadLetters } from "../../ops/replay";
+import { requireScope } from "../auth";
+import { EXAMPLES } from "../examples";
+import { ProblemError } from "../problem";
+import { problem, problems } from "../problems";
+import { router } from "../router";
 import { ConnectionIdParams } from "./connection-schemas";
-import { EXAMPLES } from "./examples";
-import { ProblemError } from "./problem";
-import { problem, problems } from "./problems";
-import { router } from "./router";
 
 const admin = { middleware: [requireScope("admin")], security: [{ bearerAuth: [] }], tags: ["Operations"] };
 

@@ -3,20 +3,20 @@
  * changes what Intercom should hold queues a sync per connection with the destination on.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { connectionIdsOfWorkspace } from "../connections/repository";
-import type { Database } from "../db/client";
-import { database } from "../db/client";
-import { identifyUser } from "../destination/ingest";
-import { type EventPosition, type EventRow, eventsOfUser } from "../graph/events";
-import { intercomIdOfLocal } from "../graph/links";
-import { accountsOfUser } from "../graph/memberships";
-import { nestsDeeperThan } from "../graph/properties";
-import { findUser, type UserRow } from "../graph/users";
-import { requireScope } from "./auth";
-import { EXAMPLES } from "./examples";
-import { ProblemError } from "./problem";
-import { problem } from "./problems";
-import { router } from "./router";
+import { connectionIdsOfWorkspace } from "../../connections/repository";
+import type { Database } from "../../db/client";
+import { database } from "../../db/client";
+import { identifyUser } from "../../destination/ingest";
+import { type EventPosition, type EventRow, eventsOfUser } from "../../graph/events";
+import { intercomIdOfLocal } from "../../graph/links";
+import { accountsOfUser } from "../../graph/memberships";
+import { nestsDeeperThan } from "../../graph/properties";
+import { findUser, type UserRow } from "../../graph/users";
+import { requireScope } from "../auth";
+import { EXAMPLES } from "../examples";
+import { ProblemError } from "../problem";
+import { problem } from "../problems";
+import { router } from "../router";
 
 const ingest = { middleware: [requireScope("ingest")], security: [{ bearerAuth: [] }] };
 

@@ -1,7 +1,7 @@
 /** OpenAPI building blocks shared by the connection routes: the connection id parameter, optional JSON bodies. */
 import { z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import { EXAMPLES } from "./examples";
+import { EXAMPLES } from "../examples";
 
 export const ConnectionIdParams = z.object({
   id: z

@@ -3,8 +3,8 @@
  * Admin scope; a connection of another CDP workspace answers 404.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { findConnection, listConnections, updateSettings, WorkspaceTakenError } from "../connections/repository";
-import { connect, disconnect, resolveMappings, testConnection } from "../connections/service";
+import { findConnection, listConnections, updateSettings, WorkspaceTakenError } from "../../connections/repository";
+import { connect, disconnect, resolveMappings, testConnection } from "../../connections/service";
 import {
   applyPatch,
   CONNECTION_EXAMPLE,
@@ -13,18 +13,18 @@ import {
   ConnectionSchema,
   connectionJson,
   Region,
-} from "../connections/settings";
-import { database } from "../db/client";
-import { resumeOnRestore } from "../destination/parking";
-import type { Env } from "../env";
-import { IntercomCallError } from "../intercom/errors";
-import { log } from "../lib/log";
-import { requireScope } from "./auth";
+} from "../../connections/settings";
+import { database } from "../../db/client";
+import { resumeOnRestore } from "../../destination/parking";
+import type { Env } from "../../env";
+import { IntercomCallError } from "../../intercom/errors";
+import { log } from "../../lib/log";
+import { requireScope } from "../auth";
+import { EXAMPLES } from "../examples";
+import { ProblemError } from "../problem";
+import { problems } from "../problems";
+import { router } from "../router";
 import { ConnectionIdParams } from "./connection-schemas";
-import { EXAMPLES } from "./examples";
-import { ProblemError } from "./problem";
-import { problems } from "./problems";
-import { router } from "./router";
 
 const tags = ["Connections"];
 const security = [{ bearerAuth: [] }];

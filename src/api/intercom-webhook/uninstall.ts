@@ -6,13 +6,13 @@
  */
 
 import { createRoute, z } from "@hono/zod-openapi";
-import { confirmUninstall } from "../connections/service";
-import { database } from "../db/client";
-import { describeError } from "../lib/errors";
-import { log } from "../lib/log";
-import { EXAMPLES } from "./examples";
-import { problems } from "./problems";
-import { router } from "./router";
+import { confirmUninstall } from "../../connections/service";
+import { database } from "../../db/client";
+import { describeError } from "../../lib/errors";
+import { log } from "../../lib/log";
+import { EXAMPLES } from "../examples";
+import { problems } from "../problems";
+import { router } from "../router";
 
 const UninstallBody = z.object({ app_id: z.string().trim().min(1).max(100) }).openapi("UninstallNotification", {
   example: EXAMPLES.uninstall,

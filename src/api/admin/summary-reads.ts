@@ -8,7 +8,7 @@
  *   at `COUNT_CAP` rows per outcome: a busy connection's count then reads "at least" the cap.
  * - The latest webhook, capture and sync are the newest row of one index range each.
  */
-import type { SyncOutcome } from "../db/schema";
+import type { SyncOutcome } from "../../db/schema";
 import { OUTCOMES } from "./logs";
 
 /** Rows read at most per outcome (and for parked work and dead letters); a count at the cap means "at least". */

@@ -1,12 +1,13 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { clearUninstallThrottle } from "../src/connections/service";
-import { openToken } from "../src/connections/token-vault";
+import { openToken, TokenVaultError, unsealToken } from "../src/connections/token-vault";
 import { database } from "../src/db/client";
 import { users } from "../src/db/schema";
 import { authHeaders } from "./helpers/auth";
 import { connectionRow, connectViaApi } from "./helpers/connections";
 import { countCalls, journalMark, useIntercomSim } from "./helpers/intercom-sim";
+import { sealUnbound } from "./helpers/legacy-token";
 
 const sim = useIntercomSim();
 const BASE = "https://connector.test";
@@ -51,7 +52,7 @@ describe("POST /v1/connections (connect with an access token)", () => {
     ]);
     const row = await connectionRow(res.body.id);
     expect(row!.tokenJwe).not.toContain(ws.token);
-    expect(await openToken(env, row!.tokenJwe!)).toBe(ws.token);
+    expect(await openToken(env, row!.tokenJwe!, res.body.id)).toBe(ws.token);
   });
 
   it("connects an EU workspace with region EU, on the EU host only", async () => {
@@ -151,7 +152,7 @@ describe("POST /v1/connections (connect with an access token)", () => {
       status: "connected",
       destination: { enabled: true },
     });
-    expect(await openToken(env, (await connectionRow(connection.id))!.tokenJwe!)).toBe(newToken);
+    expect(await openToken(env, (await connectionRow(connection.id))!.tokenJwe!, connection.id)).toBe(newToken);
     expect((await api("GET", "/v1/connections", undefined, "ws_re")).body.items).toHaveLength(1);
   });
 
@@ -218,7 +219,7 @@ describe("POST /v1/connections/:id/test", () => {
     expect(failed.body).toEqual({ ok: false, detail: expect.stringMatching(/401/) });
     expect((await api("GET", `/v1/connections/${connection.id}`)).body.status).toBe("revoked");
     // Intercom accepts the stored token again (e.g. the 401 was a glitch on its side).
-    const stored = await openToken(env, (await connectionRow(connection.id))!.tokenJwe!);
+    const stored = await openToken(env, (await connectionRow(connection.id))!.tokenJwe!, connection.id);
     sim.issueToken(workspace.app_id, stored);
     expect((await api("POST", `/v1/connections/${connection.id}/test`)).body.ok).toBe(true);
     expect((await api("GET", `/v1/connections/${connection.id}`)).body.status).toBe("connected");
@@ -314,6 +315,54 @@ describe("POST /webhooks/intercom/uninstall (unsigned hint)", () => {
     const bad = await hint({ nope: 1 });
     expect(bad.status).toBe(422);
     expect(bad.headers.get("content-type")).toBe("application/problem+json");
+  });
+});
+
+describe("sealed tokens are bound to their connection", () => {
+  it("a token copied into another connection's row does not open there: the use is an error, logged, nothing sent", async () => {
+    const a = await connectViaApi(sim, { workspaceId: "ws_swap" });
+    const b = await connectViaApi(sim, { workspaceId: "ws_swap" });
+    const bBefore = (await connectionRow(b.connection.id))!.tokenJwe;
+    await env.DB.prepare(
+      "UPDATE connections SET token_jwe = (SELECT token_jwe FROM connections WHERE id = ?) WHERE id = ?",
+    )
+      .bind(a.connection.id, b.connection.id)
+      .run();
+    const swapped = (await connectionRow(b.connection.id))!.tokenJwe!;
+    expect(swapped).not.toBe(bBefore);
+    const errors = vi.spyOn(console, "error");
+    const mark = journalMark(sim);
+    const res = await api("POST", `/v1/connections/${b.connection.id}/test`, undefined, "ws_swap");
+    const logged = JSON.stringify(errors.mock.calls);
+    errors.mockRestore();
+    expect(res.status).toBe(500);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(res.body.detail).toMatch(/stored token cannot be decrypted: .*for this connection/);
+    expect(JSON.stringify(res.body)).not.toContain(a.workspace.token);
+    expect(logged).toContain('"outcome":"vault_error"');
+    expect(logged).toContain(b.connection.id);
+    expect(logged).not.toContain(a.workspace.token);
+    // A's token was never used on B's behalf, and B's row is left as it was found (not re-sealed).
+    expect(sim.journal({ since: mark })).toEqual([]);
+    expect((await connectionRow(b.connection.id))!.tokenJwe).toBe(swapped);
+    // A's own token still works for A.
+    expect((await api("POST", `/v1/connections/${a.connection.id}/test`, undefined, "ws_swap")).body.ok).toBe(true);
+  });
+
+  it("a token sealed before binding existed still opens, and is sealed again bound to its connection on first use", async () => {
+    const { connection, workspace } = await connectViaApi(sim, { workspaceId: "ws_legacy" });
+    const legacy = await sealUnbound(env.TOKEN_ENCRYPTION_KEY, workspace.token);
+    await env.DB.prepare("UPDATE connections SET token_jwe = ? WHERE id = ?").bind(legacy, connection.id).run();
+    const logs = vi.spyOn(console, "log");
+    const res = await api("POST", `/v1/connections/${connection.id}/test`, undefined, "ws_legacy");
+    const logged = JSON.stringify(logs.mock.calls);
+    logs.mockRestore();
+    expect(res.body).toMatchObject({ ok: true, app: { id: workspace.app_id } });
+    const resealed = (await connectionRow(connection.id))!.tokenJwe!;
+    expect(resealed).not.toBe(legacy);
+    expect(logged).toContain('"outcome":"resealed"');
+    expect(await unsealToken(env, resealed, connection.id)).toEqual({ token: workspace.token, bound: true });
+    await expect(openToken(env, resealed, "another-connection")).rejects.toThrow(TokenVaultError);
   });
 });
 

@@ -107,7 +107,7 @@ describe("GET /oauth/intercom/callback", () => {
     const row = await connectionRow(res.body.id);
     expect(row!.workspaceId).toBe("ws_round");
     // The stored token is the one Intercom issued, and it works.
-    const token = await openToken(env, row!.tokenJwe!);
+    const token = await openToken(env, row!.tokenJwe!, row!.id);
     expect(
       (await fetch("https://intercom.sim.test/me", { headers: { authorization: `Bearer ${token}` } })).status,
     ).toBe(200);
@@ -279,6 +279,8 @@ describe("GET /oauth/intercom/callback", () => {
     const res = await callback(await consent(body.authorize_url));
     expect(res.status).toBe(200);
     expect(res.body.id).toBe(connection.id);
-    expect(await openToken(env, (await connectionRow(connection.id))!.tokenJwe!)).not.toBe(workspace.token);
+    expect(await openToken(env, (await connectionRow(connection.id))!.tokenJwe!, connection.id)).not.toBe(
+      workspace.token,
+    );
   });
 });

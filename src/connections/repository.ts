@@ -95,7 +95,8 @@ export interface ConnectedInput {
   appId: string;
   appName: string | null;
   region: Region;
-  tokenJwe: string;
+  /** Seals the access token for the connection that will hold it (its id is known only once this is decided). */
+  sealFor: (connectionId: string) => Promise<string>;
 }
 
 export interface ConnectedResult {
@@ -117,7 +118,7 @@ export async function saveConnected(db: Database, input: ConnectedInput, now = D
       const [row] = await db
         .update(connections)
         .set({
-          tokenJwe: input.tokenJwe,
+          tokenJwe: await input.sealFor(existing.id),
           status: "connected",
           statusDetail: null,
           appName: input.appName,
@@ -144,18 +145,20 @@ export async function saveConnected(db: Database, input: ConnectedInput, now = D
           ),
         );
     }
+    const id = crypto.randomUUID();
+    const tokenJwe = await input.sealFor(id);
     try {
       const [row] = await db
         .insert(connections)
         .values({
-          id: crypto.randomUUID(),
+          id,
           workspaceId: input.workspaceId,
           name: input.name ?? input.appName ?? "Intercom",
           status: "connected",
           appId: input.appId,
           appName: input.appName,
           region: input.region,
-          tokenJwe: input.tokenJwe,
+          tokenJwe,
           source: DEFAULT_SOURCE_SETTINGS,
           destination: DEFAULT_DESTINATION_SETTINGS,
           createdAt: now,
@@ -225,7 +228,7 @@ export async function setStatus(
   return row ?? null;
 }
 
-/** Replaces a sealed token by the same token sealed with the current key, unless it changed meanwhile. */
+/** Replaces a sealed token by the same token sealed again (current key, bound), unless it changed meanwhile. */
 export async function replaceSealedToken(db: Database, id: string, oldJwe: string, newJwe: string): Promise<boolean> {
   const result = await db
     .update(connections)

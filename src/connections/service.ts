@@ -56,7 +56,6 @@ export async function connect(
 ): Promise<ConnectedResult> {
   const started = Date.now();
   const app = await identifyInRegion(env, input.token, input.region);
-  const tokenJwe = await sealToken(env, input.token);
   let result: ConnectedResult;
   try {
     result = await saveConnected(db, {
@@ -65,7 +64,7 @@ export async function connect(
       appId: app.appId,
       appName: app.name,
       region: app.region,
-      tokenJwe,
+      sealFor: (connectionId) => sealToken(env, input.token, connectionId),
     });
   } catch (error) {
     if (error instanceof WorkspaceTakenError) {

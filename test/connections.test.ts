@@ -171,6 +171,80 @@ describe("POST /v1/connections (connect with an access token)", () => {
     expect(old.body).toMatchObject({ status: "disconnected", intercom: { app_id: null } });
   });
 
+  it("a revoked connection whose token Intercom refuses is taken over by another CDP workspace; the old one stays revoked and says why", async () => {
+    const { connection, workspace } = await connectViaApi(sim, { workspaceId: "ws_gone" });
+    sim.revokeTokens(workspace.app_id);
+    expect((await api("POST", `/v1/connections/${connection.id}/test`, undefined, "ws_gone")).body.ok).toBe(false);
+    expect((await connectionRow(connection.id))!.status).toBe("revoked");
+    const warnings = vi.spyOn(console, "warn");
+    const mark = journalMark(sim);
+    const token = sim.issueToken(workspace.app_id);
+    const res = await api("POST", "/v1/connections", { name: "new home", access_token: token }, "ws_new_home");
+    const logged = JSON.stringify(warnings.mock.calls);
+    warnings.mockRestore();
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ status: "connected", intercom: { app_id: workspace.app_id } });
+    expect(res.body.id).not.toBe(connection.id);
+    // The new token is checked, then the old one: Intercom refuses it, so the old connection lets the workspace go.
+    expect(sim.journal({ since: mark }).map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual([
+      "GET /me 200",
+      "GET /me 401",
+    ]);
+    const old = await api("GET", `/v1/connections/${connection.id}`, undefined, "ws_gone");
+    expect(old.body).toMatchObject({ status: "revoked", intercom: { app_id: null } });
+    expect(await connectionRow(connection.id)).toMatchObject({
+      status: "revoked",
+      appId: null,
+      tokenJwe: null,
+      statusDetail: expect.stringMatching(/taken over by another CDP workspace after Intercom refused this token/),
+    });
+    expect(logged).toContain('"outcome":"taken_over"');
+    expect(logged).toContain(connection.id);
+    // Webhooks of that Intercom workspace now belong to the new connection.
+    const { findByAppId } = await import("../src/connections/repository");
+    expect((await findByAppId(database(env.DB), workspace.app_id))!.id).toBe(res.body.id);
+  });
+
+  it("a connected connection whose token Intercom refuses (not noticed yet) is marked revoked and taken over too", async () => {
+    const { connection, workspace } = await connectViaApi(sim, { workspaceId: "ws_unaware" });
+    sim.revokeTokens(workspace.app_id);
+    const res = await api(
+      "POST",
+      "/v1/connections",
+      { name: "x", access_token: sim.issueToken(workspace.app_id) },
+      "ws_taker",
+    );
+    expect(res.status).toBe(201);
+    expect(await connectionRow(connection.id)).toMatchObject({ status: "revoked", appId: null });
+  });
+
+  it("the takeover is refused (409) while the old token still works, even on a connection marked revoked", async () => {
+    const { connection, workspace } = await connectViaApi(sim, { workspaceId: "ws_keeps" });
+    await env.DB.prepare("UPDATE connections SET status = 'revoked', status_detail = 'a glitch' WHERE id = ?")
+      .bind(connection.id)
+      .run();
+    const before = await connectionRow(connection.id);
+    const warnings = vi.spyOn(console, "warn");
+    const mark = journalMark(sim);
+    const res = await api(
+      "POST",
+      "/v1/connections",
+      { name: "x", access_token: sim.issueToken(workspace.app_id) },
+      "ws_grabber",
+    );
+    const logged = JSON.stringify(warnings.mock.calls);
+    warnings.mockRestore();
+    expect(res.status).toBe(409);
+    expect(res.body.detail).toMatch(new RegExp(`Intercom workspace ${workspace.app_id} is already connected`));
+    expect(sim.journal({ since: mark }).map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual([
+      "GET /me 200",
+      "GET /me 200",
+    ]);
+    expect(await connectionRow(connection.id)).toEqual(before);
+    expect(logged).toContain('"outcome":"conflict"');
+    expect(logged).toContain('"takeover_check":"still_valid"');
+  });
+
   it("reconnecting a revoked connection restores it and resumes its parked syncs", async () => {
     const { park } = await import("../src/destination/parking");
     const { connection, workspace } = await connectViaApi(sim);

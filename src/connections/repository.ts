@@ -2,7 +2,7 @@
  * Connection rows in D1. Settings writes compare-and-set on `version` (concurrent PATCHes lose no field); status
  * and token writes touch only their own columns, so they never undo a settings write or the reverse.
  */
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, ne } from "drizzle-orm";
 import type { Database } from "../db/client";
 import {
   type ConnectionStatus,
@@ -17,7 +17,11 @@ export type Connection = typeof connections.$inferSelect;
 
 /** An Intercom workspace already connected to another CDP workspace. */
 export class WorkspaceTakenError extends Error {
-  constructor(readonly appId: string) {
+  constructor(
+    readonly appId: string,
+    /** The other CDP workspace's connection that holds it. */
+    readonly holder?: Connection,
+  ) {
     super(`Intercom workspace ${appId} is already connected to another CDP workspace.`);
     this.name = "WorkspaceTakenError";
   }
@@ -132,7 +136,7 @@ export async function saveConnected(db: Database, input: ConnectedInput, now = D
       continue; // released meanwhile: start over
     }
     if (existing) {
-      if (existing.status !== "disconnected") throw new WorkspaceTakenError(input.appId);
+      if (existing.status !== "disconnected") throw new WorkspaceTakenError(input.appId, existing);
       // A disconnected connection keeps its captured data but lets the Intercom workspace go.
       await db
         .update(connections)
@@ -172,6 +176,33 @@ export async function saveConnected(db: Database, input: ConnectedInput, now = D
     }
   }
   throw new Error(`could not store the connection for Intercom workspace ${input.appId} after 3 attempts`);
+}
+
+/**
+ * Makes a connection let its Intercom workspace go after Intercom refused its token, so another CDP workspace can
+ * connect it: status `revoked` with `detail`, no app id, no token (captured data stays). Only while the row still
+ * holds the token that was checked and is not disconnected; returns whether it did.
+ */
+export async function releaseWorkspace(
+  db: Database,
+  holder: Connection,
+  detail: string,
+  now = Date.now(),
+): Promise<boolean> {
+  if (!holder.appId || !holder.tokenJwe) return false;
+  const result = await db
+    .update(connections)
+    .set({ status: "revoked", statusDetail: detail, appId: null, tokenJwe: null, updatedAt: now })
+    .where(
+      and(
+        eq(connections.id, holder.id),
+        eq(connections.appId, holder.appId),
+        eq(connections.tokenJwe, holder.tokenJwe),
+        ne(connections.status, "disconnected"),
+      ),
+    )
+    .run();
+  return result.meta.changes > 0;
 }
 
 export interface Settings {

@@ -1,9 +1,9 @@
 import { env, exports } from "cloudflare:workers";
-import { beforeEach, describe, expect, it, vi } from "vitest";
-import { clearUninstallThrottle } from "../src/connections/service";
+import { describe, expect, it, vi } from "vitest";
 import { openToken, TokenVaultError, unsealToken } from "../src/connections/token-vault";
 import { database } from "../src/db/client";
 import { users } from "../src/db/schema";
+import { rateBudgetObject } from "../src/intercom/rate-budget";
 import { authHeaders } from "./helpers/auth";
 import { connectionRow, connectViaApi } from "./helpers/connections";
 import { countCalls, journalMark, useIntercomSim } from "./helpers/intercom-sim";
@@ -21,8 +21,6 @@ async function api(method: string, path: string, body?: unknown, workspaceId = "
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : null) as any };
 }
-
-beforeEach(() => clearUninstallThrottle());
 
 describe("POST /v1/connections (connect with an access token)", () => {
   it("verifies the token with GET /me on the US host and answers 201 with the documented shape", async () => {
@@ -381,6 +379,47 @@ describe("POST /webhooks/intercom/uninstall (unsigned hint)", () => {
     const mark = journalMark(sim);
     for (let i = 0; i < 5; i++) expect((await hint({ app_id: workspace.app_id })).status).toBe(200);
     await vi.waitFor(() => expect(countCalls(sim, { since: mark, path: "/me" })).toBe(1));
+    expect((await connectionRow(connection.id))!.status).toBe("connected");
+  });
+
+  it("the throttle lives in D1: a check made by any isolate in the last 30 s means no second GET /me; concurrent hints check once", async () => {
+    const { connection, workspace } = await connectViaApi(sim);
+    // Another isolate checked a hint for this workspace a moment ago.
+    await env.DB.prepare("UPDATE connections SET uninstall_checked_at = ? WHERE id = ?")
+      .bind(Date.now() - 1_000, connection.id)
+      .run();
+    const logs = vi.spyOn(console, "log");
+    const mark = journalMark(sim);
+    expect((await hint({ app_id: workspace.app_id })).status).toBe(200);
+    await vi.waitFor(() => expect(JSON.stringify(logs.mock.calls)).toContain('"outcome":"throttled"'));
+    logs.mockRestore();
+    expect(countCalls(sim, { since: mark, path: "/me" })).toBe(0);
+    // 31 s later, a burst of concurrent hints gets one check between them.
+    await env.DB.prepare("UPDATE connections SET uninstall_checked_at = ? WHERE id = ?")
+      .bind(Date.now() - 31_000, connection.id)
+      .run();
+    sim.revokeTokens(workspace.app_id);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => hint({ app_id: workspace.app_id })));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(10).fill(200));
+    await vi.waitFor(async () => expect((await connectionRow(connection.id))!.status).toBe("revoked"));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(countCalls(sim, { since: mark, path: "/me" })).toBe(1);
+    expect((await connectionRow(connection.id))!.uninstallCheckedAt).toBeGreaterThan(Date.now() - 10_000);
+  });
+
+  it("the check's GET /me spends the workspace's rate budget: with the budget spent, nothing is sent", async () => {
+    const { connection, workspace } = await connectViaApi(sim);
+    const budget = rateBudgetObject(env, workspace.app_id);
+    const grant = await budget.reserve();
+    await budget.report(grant.window, { limit: 5, remaining: 0, resetAt: Date.now() + 60_000, limited: true });
+    const logs = vi.spyOn(console, "log");
+    const mark = journalMark(sim);
+    expect((await hint({ app_id: workspace.app_id })).status).toBe(200);
+    await vi.waitFor(() => expect(JSON.stringify(logs.mock.calls)).toContain('"outcome":"check_failed"'));
+    const logged = JSON.stringify(logs.mock.calls);
+    logs.mockRestore();
+    expect(logged).toContain("rate_limited");
+    expect(countCalls(sim, { since: mark })).toBe(0);
     expect((await connectionRow(connection.id))!.status).toBe("connected");
   });
 

@@ -26,6 +26,7 @@ import { type MappingPatches, modelsToCheck, planMappings } from "./mapping-plan
 import {
   type ConnectedResult,
   type Connection,
+  claimUninstallCheck,
   findByAppId,
   releaseWorkspace,
   saveConnected,
@@ -285,10 +286,9 @@ export async function disconnect(env: Env, db: Database, row: Connection): Promi
   return updated ?? row;
 }
 
-// Uninstall hints are unsigned: anyone can post one. Each is checked with GET /me, at most once per app every 30 s
-// in an isolate, so a flood of hints cannot spend the workspace's rate budget.
+// Uninstall hints are unsigned: anyone can post one. Each is checked with GET /me on the workspace's rate budget, at
+// most once per app every 30 s across all isolates (claimed in D1), so a flood of hints cannot spend that budget.
 const UNINSTALL_CHECK_INTERVAL_MS = 30_000;
-const lastUninstallCheck = new Map<string, number>();
 
 export type UninstallOutcome =
   | "revoked"
@@ -314,10 +314,7 @@ export async function confirmUninstall(env: Env, db: Database, appId: string): P
   };
   if (!row) return finish("unknown_app");
   if (row.status === "disconnected" || row.status === "revoked" || !row.tokenJwe) return finish("not_connected");
-  const now = Date.now();
-  const last = lastUninstallCheck.get(appId);
-  if (last !== undefined && now - last < UNINSTALL_CHECK_INTERVAL_MS) return finish("throttled");
-  lastUninstallCheck.set(appId, now);
+  if (!(await claimUninstallCheck(db, row.id, UNINSTALL_CHECK_INTERVAL_MS))) return finish("throttled");
   let token: string | null;
   try {
     token = await connectionToken(env, db, row);
@@ -326,7 +323,7 @@ export async function confirmUninstall(env: Env, db: Database, appId: string): P
   }
   if (!token) return finish("not_connected");
   try {
-    await identify(env, token, row.region);
+    await identify(env, token, row.region, budgetedFetch(env, appId));
     return finish("still_valid");
   } catch (error) {
     if (error instanceof IntercomCallError && error.failure.kind === "unauthorized") {
@@ -337,11 +334,6 @@ export async function confirmUninstall(env: Env, db: Database, appId: string): P
       error instanceof IntercomCallError ? `${error.failure.kind}: ${error.failure.message}` : describeError(error);
     return finish("check_failed", { reason });
   }
-}
-
-/** Forgets the uninstall throttle (tests). */
-export function clearUninstallThrottle(): void {
-  lastUninstallCheck.clear();
 }
 
 /**

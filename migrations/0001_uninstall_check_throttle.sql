@@ -1,0 +1,1 @@
+ALTER TABLE `connections` ADD `uninstall_checked_at` integer;

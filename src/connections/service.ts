@@ -118,7 +118,14 @@ export async function connect(
 }
 
 /** What checking another CDP workspace's connection found: `released` when its token is dead and it let go. */
-type TakeoverCheck = "released" | "still_valid" | "no_token" | "token_unreadable" | "check_failed" | "changed";
+type TakeoverCheck =
+  | "released"
+  | "still_valid"
+  | "other_app"
+  | "no_token"
+  | "token_unreadable"
+  | "check_failed"
+  | "changed";
 
 const TAKEN_OVER_DETAIL =
   "Intercom workspace taken over by another CDP workspace after Intercom refused this token (401 on GET /me).";
@@ -137,8 +144,9 @@ async function takeOver(env: Env, db: Database, holder: Connection, takerWorkspa
     return "token_unreadable";
   }
   try {
-    await identify(env, token, holder.region, budgetedFetch(env, holder.appId));
-    return "still_valid";
+    const app = await identify(env, token, holder.region, budgetedFetch(env, holder.appId));
+    // A token that works for another Intercom workspace proves nothing about this one: refused all the same.
+    return app.appId === holder.appId ? "still_valid" : "other_app";
   } catch (error) {
     if (!(error instanceof IntercomCallError) || error.failure.kind !== "unauthorized") {
       log({

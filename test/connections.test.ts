@@ -382,29 +382,27 @@ describe("POST /webhooks/intercom/uninstall (unsigned hint)", () => {
     expect((await connectionRow(connection.id))!.status).toBe("connected");
   });
 
-  it("the throttle lives in D1: a check made by any isolate in the last 30 s means no second GET /me; concurrent hints check once", async () => {
+  it("the throttle is shared by every isolate (the workspace's RateBudget object) and writes nothing to D1; concurrent hints check once", async () => {
     const { connection, workspace } = await connectViaApi(sim);
     // Another isolate checked a hint for this workspace a moment ago.
-    await env.DB.prepare("UPDATE connections SET uninstall_checked_at = ? WHERE id = ?")
-      .bind(Date.now() - 1_000, connection.id)
-      .run();
+    expect(await rateBudgetObject(env, workspace.app_id).claimHintCheck(30_000)).toBe(true);
+    const before = await connectionRow(connection.id);
     const logs = vi.spyOn(console, "log");
     const mark = journalMark(sim);
     expect((await hint({ app_id: workspace.app_id })).status).toBe(200);
     await vi.waitFor(() => expect(JSON.stringify(logs.mock.calls)).toContain('"outcome":"throttled"'));
     logs.mockRestore();
     expect(countCalls(sim, { since: mark, path: "/me" })).toBe(0);
-    // 31 s later, a burst of concurrent hints gets one check between them.
-    await env.DB.prepare("UPDATE connections SET uninstall_checked_at = ? WHERE id = ?")
-      .bind(Date.now() - 31_000, connection.id)
-      .run();
-    sim.revokeTokens(workspace.app_id);
-    const answers = await Promise.all(Array.from({ length: 10 }, () => hint({ app_id: workspace.app_id })));
+    expect(await connectionRow(connection.id)).toEqual(before);
+    // A burst of concurrent hints about another workspace gets one check between them.
+    const other = await connectViaApi(sim);
+    sim.revokeTokens(other.workspace.app_id);
+    const burstMark = journalMark(sim);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => hint({ app_id: other.workspace.app_id })));
     expect(answers.map((answer) => answer.status)).toEqual(Array(10).fill(200));
-    await vi.waitFor(async () => expect((await connectionRow(connection.id))!.status).toBe("revoked"));
+    await vi.waitFor(async () => expect((await connectionRow(other.connection.id))!.status).toBe("revoked"));
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(countCalls(sim, { since: mark, path: "/me" })).toBe(1);
-    expect((await connectionRow(connection.id))!.uninstallCheckedAt).toBeGreaterThan(Date.now() - 10_000);
+    expect(countCalls(sim, { since: burstMark, path: "/me" })).toBe(1);
   });
 
   it("the check's GET /me spends the workspace's rate budget: with the budget spent, nothing is sent", async () => {

@@ -2,7 +2,7 @@
  * Connection rows in D1. Settings writes compare-and-set on `version` (concurrent PATCHes lose no field); status
  * and token writes touch only their own columns, so they never undo a settings write or the reverse.
  */
-import { and, asc, eq, inArray, isNull, lte, ne, or } from "drizzle-orm";
+import { and, asc, eq, inArray, ne } from "drizzle-orm";
 import type { Database } from "../db/client";
 import {
   type ConnectionStatus,
@@ -257,29 +257,6 @@ export async function setStatus(
     .where(and(...conditions))
     .returning();
   return row ?? null;
-}
-
-/**
- * Claims the check of an uninstall hint for connection `id`: true for the first caller in `intervalMs`, whatever
- * isolate it runs in (a conditional UPDATE: concurrent hints cannot both win).
- */
-export async function claimUninstallCheck(
-  db: Database,
-  id: string,
-  intervalMs: number,
-  now = Date.now(),
-): Promise<boolean> {
-  const result = await db
-    .update(connections)
-    .set({ uninstallCheckedAt: now })
-    .where(
-      and(
-        eq(connections.id, id),
-        or(isNull(connections.uninstallCheckedAt), lte(connections.uninstallCheckedAt, now - intervalMs)),
-      ),
-    )
-    .run();
-  return result.meta.changes > 0;
 }
 
 /** Replaces a sealed token by the same token sealed again (current key, bound), unless it changed meanwhile. */

@@ -12,6 +12,7 @@ import { budgetedFetch } from "../intercom/budgeted-fetch";
 import { intercomClient } from "../intercom/client";
 import { IntercomCallError } from "../intercom/errors";
 import { revokeToken } from "../intercom/oauth";
+import { rateBudgetObject } from "../intercom/rate-budget";
 import {
   createDataAttribute,
   type DataAttributeInfo,
@@ -26,7 +27,6 @@ import { type MappingPatches, modelsToCheck, planMappings } from "./mapping-plan
 import {
   type ConnectedResult,
   type Connection,
-  claimUninstallCheck,
   findByAppId,
   releaseWorkspace,
   saveConnected,
@@ -295,7 +295,8 @@ export async function disconnect(env: Env, db: Database, row: Connection): Promi
 }
 
 // Uninstall hints are unsigned: anyone can post one. Each is checked with GET /me on the workspace's rate budget, at
-// most once per app every 30 s across all isolates (claimed in D1), so a flood of hints cannot spend that budget.
+// most once per app every 30 s across all isolates (claimed in the workspace's RateBudget object, not in D1: a hint
+// writes nothing), so a flood of hints cannot spend that budget.
 const UNINSTALL_CHECK_INTERVAL_MS = 30_000;
 
 export type UninstallOutcome =
@@ -322,7 +323,7 @@ export async function confirmUninstall(env: Env, db: Database, appId: string): P
   };
   if (!row) return finish("unknown_app");
   if (row.status === "disconnected" || row.status === "revoked" || !row.tokenJwe) return finish("not_connected");
-  if (!(await claimUninstallCheck(db, row.id, UNINSTALL_CHECK_INTERVAL_MS))) return finish("throttled");
+  if (!(await rateBudgetObject(env, appId).claimHintCheck(UNINSTALL_CHECK_INTERVAL_MS))) return finish("throttled");
   let token: string | null;
   try {
     token = await connectionToken(env, db, row);

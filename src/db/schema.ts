@@ -59,8 +59,6 @@ export const connections = sqliteTable(
     sweptUntil: integer("swept_until"),
     /** Lower bound of the next company sweep (Unix seconds): companies are scrolled about hourly, not searched. */
     companiesSweptUntil: integer("companies_swept_until"),
-    /** When an unsigned uninstall hint was last checked with `GET /me`: one check per interval across isolates. */
-    uninstallCheckedAt: integer("uninstall_checked_at"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

@@ -1,1 +1,0 @@
-ALTER TABLE `connections` ADD `uninstall_checked_at` integer;

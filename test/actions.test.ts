@@ -179,6 +179,43 @@ describe("actions", () => {
     }
   });
 
+  it("a rich link's url must be https: javascript:, data:, http: and malformed URLs are a 422 on that path", async () => {
+    const { workspace, workspaceId } = await connectDestination(sim);
+    for (const url of [
+      "javascript:alert(document.cookie)",
+      "JavaScript:alert(1)",
+      "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+      "http://example.com/offer",
+      "ftp://example.com/file",
+      "not a url",
+    ]) {
+      const response = await post(workspaceId, {
+        user_id: "u",
+        type: "trigger_event",
+        event: {
+          name: "Offer",
+          metadata: { fine: { url: "https://example.com/a", value: "Fine" }, offer: { url, value: "Click" } },
+        },
+      });
+      expect(response.status, url).toBe(422);
+      expect(response.json.errors, url).toEqual([
+        { path: "event.metadata.offer.url", message: "must be an https URL" },
+      ]);
+    }
+    // An https rich link is sent as is; a plain string is text (Intercom links only http/https strings), whatever it
+    // starts with.
+    await identifyUser(env, workspaceId, { user_id: "u-link" });
+    const metadata = { offer: { url: "https://example.com/offer?id=7", value: "See offer" }, note: "data: 42 rows" };
+    const { status: accepted, json } = await post(workspaceId, {
+      user_id: "u-link",
+      type: "trigger_event",
+      event: { name: "Offer shown", metadata },
+    });
+    expect(accepted).toBe(202);
+    expect(await finished(workspaceId, json.id)).toMatchObject({ status: "done" });
+    expect(sim.state(workspace.app_id).events.map((event) => event.metadata)).toEqual([metadata]);
+  });
+
   it("an unknown user is a 404; a connection not connected or with the destination off is a 409 saying which", async () => {
     const { workspaceId } = await connectDestination(sim);
     expect((await post(workspaceId, { user_id: "ghost", type: "add_tag", tag: "x" })).status).toBe(404);

@@ -356,6 +356,60 @@ describe("RS256/ES256 tokens (ADMIN_JWKS_URL)", () => {
     expect(fetches).toBe(2);
   });
 
+  it("a failed fetch is remembered: while the JWKS is down it is tried at most once per 30 s, whatever the traffic", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    jwksResponse = () => new HttpResponse("down", { status: 503 });
+    const token = `Bearer ${await sign({}, { alg: "RS256", kid: "rsa-1", key: rsa.privateKey })}`;
+    const first = await call(token, "/v1/connections", jwksOnly);
+    expect(first.status).toBe(503);
+    expect(first.headers.get("retry-after")).toBe("30");
+    expect(fetches).toBe(1);
+    // 10 s later: sequential and concurrent requests get the 503 straight away, with the time left to wait.
+    vi.setSystemTime(Date.now() + 10_000);
+    for (let i = 0; i < 10; i++) expect((await call(token, "/v1/connections", jwksOnly)).status).toBe(503);
+    const burst = await Promise.all(Array.from({ length: 40 }, () => call(token, "/v1/connections", jwksOnly)));
+    expect(burst.map((res) => res.status)).toEqual(Array(40).fill(503));
+    expect(burst.map((res) => res.headers.get("retry-after"))).toEqual(Array(40).fill("20"));
+    expect(burst[0]!.body.detail).toMatch(/ADMIN_JWKS_URL is unavailable/);
+    expect(fetches).toBe(1);
+    // Once the 30 s are over, a burst retries once between all its requests.
+    vi.setSystemTime(Date.now() + 21_000);
+    const retry = await Promise.all(Array.from({ length: 20 }, () => call(token, "/v1/connections", jwksOnly)));
+    expect(retry.map((res) => res.status)).toEqual(Array(20).fill(503));
+    expect(fetches).toBe(2);
+    // The provider is back: the first request after the next 30 s fetches the keys and gets through.
+    jwksResponse = () => HttpResponse.json({ keys: published });
+    vi.setSystemTime(Date.now() + 10_000);
+    expect((await call(token, "/v1/connections", jwksOnly)).status).toBe(503);
+    vi.setSystemTime(Date.now() + 21_000);
+    expect((await call(token, "/v1/connections", jwksOnly)).status).toBe(200);
+    expect((await call(token, "/v1/connections", jwksOnly)).status).toBe(200);
+    expect(fetches).toBe(3);
+  });
+
+  it("with cached keys, a failed refresh keeps serving them and is not retried for 30 s (unknown kids included)", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const token = async () => `Bearer ${await sign({}, { alg: "RS256", kid: "rsa-1", key: rsa.privateKey })}`;
+    expect((await call(await token(), "/v1/connections", jwksOnly)).status).toBe(200);
+    expect(fetches).toBe(1);
+    vi.setSystemTime(Date.now() + 11 * 60_000);
+    jwksResponse = () => HttpResponse.error();
+    const fresh = await token();
+    expect((await call(fresh, "/v1/connections", jwksOnly)).status).toBe(200);
+    expect(fetches).toBe(2);
+    const burst = await Promise.all(Array.from({ length: 30 }, () => call(fresh, "/v1/connections", jwksOnly)));
+    expect(burst.map((res) => res.status)).toEqual(Array(30).fill(200));
+    const stranger = await keyPair("RS256", "rsa-new");
+    const unknownKid = `Bearer ${await sign({}, { alg: "RS256", kid: "rsa-new", key: stranger.privateKey })}`;
+    vi.setSystemTime(Date.now() + 10_000);
+    for (let i = 0; i < 10; i++) expect((await call(unknownKid, "/v1/connections", jwksOnly)).status).toBe(401);
+    expect((await call(fresh, "/v1/connections", jwksOnly)).status).toBe(200);
+    expect(fetches).toBe(2);
+    vi.setSystemTime(Date.now() + 21_000);
+    expect((await call(fresh, "/v1/connections", jwksOnly)).status).toBe(200);
+    expect(fetches).toBe(3);
+  });
+
   it("keeps using cached keys when a refresh fails, and refreshes again every 10 minutes", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     const token = async () => `Bearer ${await sign({}, { alg: "RS256", kid: "rsa-1", key: rsa.privateKey })}`;

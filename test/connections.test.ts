@@ -1,12 +1,13 @@
 import { env, exports } from "cloudflare:workers";
-import { beforeEach, describe, expect, it, vi } from "vitest";
-import { clearUninstallThrottle } from "../src/connections/service";
-import { openToken } from "../src/connections/token-vault";
+import { describe, expect, it, vi } from "vitest";
+import { openToken, TokenVaultError, unsealToken } from "../src/connections/token-vault";
 import { database } from "../src/db/client";
 import { users } from "../src/db/schema";
+import { rateBudgetObject } from "../src/intercom/rate-budget";
 import { authHeaders } from "./helpers/auth";
 import { connectionRow, connectViaApi } from "./helpers/connections";
 import { countCalls, journalMark, useIntercomSim } from "./helpers/intercom-sim";
+import { sealUnbound } from "./helpers/legacy-token";
 
 const sim = useIntercomSim();
 const BASE = "https://connector.test";
@@ -20,8 +21,6 @@ async function api(method: string, path: string, body?: unknown, workspaceId = "
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : null) as any };
 }
-
-beforeEach(() => clearUninstallThrottle());
 
 describe("POST /v1/connections (connect with an access token)", () => {
   it("verifies the token with GET /me on the US host and answers 201 with the documented shape", async () => {
@@ -51,7 +50,7 @@ describe("POST /v1/connections (connect with an access token)", () => {
     ]);
     const row = await connectionRow(res.body.id);
     expect(row!.tokenJwe).not.toContain(ws.token);
-    expect(await openToken(env, row!.tokenJwe!)).toBe(ws.token);
+    expect(await openToken(env, row!.tokenJwe!, res.body.id)).toBe(ws.token);
   });
 
   it("connects an EU workspace with region EU, on the EU host only", async () => {
@@ -151,7 +150,7 @@ describe("POST /v1/connections (connect with an access token)", () => {
       status: "connected",
       destination: { enabled: true },
     });
-    expect(await openToken(env, (await connectionRow(connection.id))!.tokenJwe!)).toBe(newToken);
+    expect(await openToken(env, (await connectionRow(connection.id))!.tokenJwe!, connection.id)).toBe(newToken);
     expect((await api("GET", "/v1/connections", undefined, "ws_re")).body.items).toHaveLength(1);
   });
 
@@ -168,6 +167,80 @@ describe("POST /v1/connections (connect with an access token)", () => {
     // The old connection stays (disconnected, its data kept) but no longer names the Intercom workspace.
     const old = await api("GET", `/v1/connections/${connection.id}`, undefined, "ws_owner");
     expect(old.body).toMatchObject({ status: "disconnected", intercom: { app_id: null } });
+  });
+
+  it("a revoked connection whose token Intercom refuses is taken over by another CDP workspace; the old one stays revoked and says why", async () => {
+    const { connection, workspace } = await connectViaApi(sim, { workspaceId: "ws_gone" });
+    sim.revokeTokens(workspace.app_id);
+    expect((await api("POST", `/v1/connections/${connection.id}/test`, undefined, "ws_gone")).body.ok).toBe(false);
+    expect((await connectionRow(connection.id))!.status).toBe("revoked");
+    const warnings = vi.spyOn(console, "warn");
+    const mark = journalMark(sim);
+    const token = sim.issueToken(workspace.app_id);
+    const res = await api("POST", "/v1/connections", { name: "new home", access_token: token }, "ws_new_home");
+    const logged = JSON.stringify(warnings.mock.calls);
+    warnings.mockRestore();
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ status: "connected", intercom: { app_id: workspace.app_id } });
+    expect(res.body.id).not.toBe(connection.id);
+    // The new token is checked, then the old one: Intercom refuses it, so the old connection lets the workspace go.
+    expect(sim.journal({ since: mark }).map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual([
+      "GET /me 200",
+      "GET /me 401",
+    ]);
+    const old = await api("GET", `/v1/connections/${connection.id}`, undefined, "ws_gone");
+    expect(old.body).toMatchObject({ status: "revoked", intercom: { app_id: null } });
+    expect(await connectionRow(connection.id)).toMatchObject({
+      status: "revoked",
+      appId: null,
+      tokenJwe: null,
+      statusDetail: expect.stringMatching(/taken over by another CDP workspace after Intercom refused this token/),
+    });
+    expect(logged).toContain('"outcome":"taken_over"');
+    expect(logged).toContain(connection.id);
+    // Webhooks of that Intercom workspace now belong to the new connection.
+    const { findByAppId } = await import("../src/connections/repository");
+    expect((await findByAppId(database(env.DB), workspace.app_id))!.id).toBe(res.body.id);
+  });
+
+  it("a connected connection whose token Intercom refuses (not noticed yet) is marked revoked and taken over too", async () => {
+    const { connection, workspace } = await connectViaApi(sim, { workspaceId: "ws_unaware" });
+    sim.revokeTokens(workspace.app_id);
+    const res = await api(
+      "POST",
+      "/v1/connections",
+      { name: "x", access_token: sim.issueToken(workspace.app_id) },
+      "ws_taker",
+    );
+    expect(res.status).toBe(201);
+    expect(await connectionRow(connection.id)).toMatchObject({ status: "revoked", appId: null });
+  });
+
+  it("the takeover is refused (409) while the old token still works, even on a connection marked revoked", async () => {
+    const { connection, workspace } = await connectViaApi(sim, { workspaceId: "ws_keeps" });
+    await env.DB.prepare("UPDATE connections SET status = 'revoked', status_detail = 'a glitch' WHERE id = ?")
+      .bind(connection.id)
+      .run();
+    const before = await connectionRow(connection.id);
+    const warnings = vi.spyOn(console, "warn");
+    const mark = journalMark(sim);
+    const res = await api(
+      "POST",
+      "/v1/connections",
+      { name: "x", access_token: sim.issueToken(workspace.app_id) },
+      "ws_grabber",
+    );
+    const logged = JSON.stringify(warnings.mock.calls);
+    warnings.mockRestore();
+    expect(res.status).toBe(409);
+    expect(res.body.detail).toMatch(new RegExp(`Intercom workspace ${workspace.app_id} is already connected`));
+    expect(sim.journal({ since: mark }).map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual([
+      "GET /me 200",
+      "GET /me 200",
+    ]);
+    expect(await connectionRow(connection.id)).toEqual(before);
+    expect(logged).toContain('"outcome":"conflict"');
+    expect(logged).toContain('"takeover_check":"still_valid"');
   });
 
   it("reconnecting a revoked connection restores it and resumes its parked syncs", async () => {
@@ -218,7 +291,7 @@ describe("POST /v1/connections/:id/test", () => {
     expect(failed.body).toEqual({ ok: false, detail: expect.stringMatching(/401/) });
     expect((await api("GET", `/v1/connections/${connection.id}`)).body.status).toBe("revoked");
     // Intercom accepts the stored token again (e.g. the 401 was a glitch on its side).
-    const stored = await openToken(env, (await connectionRow(connection.id))!.tokenJwe!);
+    const stored = await openToken(env, (await connectionRow(connection.id))!.tokenJwe!, connection.id);
     sim.issueToken(workspace.app_id, stored);
     expect((await api("POST", `/v1/connections/${connection.id}/test`)).body.ok).toBe(true);
     expect((await api("GET", `/v1/connections/${connection.id}`)).body.status).toBe("connected");
@@ -309,11 +382,98 @@ describe("POST /webhooks/intercom/uninstall (unsigned hint)", () => {
     expect((await connectionRow(connection.id))!.status).toBe("connected");
   });
 
+  it("the throttle is shared by every isolate (the workspace's RateBudget object) and writes nothing to D1; concurrent hints check once", async () => {
+    const { connection, workspace } = await connectViaApi(sim);
+    // Another isolate checked a hint for this workspace a moment ago.
+    expect(await rateBudgetObject(env, workspace.app_id).claimHintCheck(30_000)).toBe(true);
+    const before = await connectionRow(connection.id);
+    const logs = vi.spyOn(console, "log");
+    const mark = journalMark(sim);
+    expect((await hint({ app_id: workspace.app_id })).status).toBe(200);
+    await vi.waitFor(() => expect(JSON.stringify(logs.mock.calls)).toContain('"outcome":"throttled"'));
+    logs.mockRestore();
+    expect(countCalls(sim, { since: mark, path: "/me" })).toBe(0);
+    expect(await connectionRow(connection.id)).toEqual(before);
+    // A burst of concurrent hints about another workspace gets one check between them.
+    const other = await connectViaApi(sim);
+    sim.revokeTokens(other.workspace.app_id);
+    const burstMark = journalMark(sim);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => hint({ app_id: other.workspace.app_id })));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(10).fill(200));
+    await vi.waitFor(async () => expect((await connectionRow(other.connection.id))!.status).toBe("revoked"));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(countCalls(sim, { since: burstMark, path: "/me" })).toBe(1);
+  });
+
+  it("the check's GET /me spends the workspace's rate budget: with the budget spent, nothing is sent", async () => {
+    const { connection, workspace } = await connectViaApi(sim);
+    const budget = rateBudgetObject(env, workspace.app_id);
+    const grant = await budget.reserve();
+    await budget.report(grant.window, { limit: 5, remaining: 0, resetAt: Date.now() + 60_000, limited: true });
+    const logs = vi.spyOn(console, "log");
+    const mark = journalMark(sim);
+    expect((await hint({ app_id: workspace.app_id })).status).toBe(200);
+    await vi.waitFor(() => expect(JSON.stringify(logs.mock.calls)).toContain('"outcome":"check_failed"'));
+    const logged = JSON.stringify(logs.mock.calls);
+    logs.mockRestore();
+    expect(logged).toContain("rate_limited");
+    expect(countCalls(sim, { since: mark })).toBe(0);
+    expect((await connectionRow(connection.id))!.status).toBe("connected");
+  });
+
   it("an unknown app_id is the same 200; a body without app_id is a 422", async () => {
     expect((await hint({ app_id: "nobody" })).status).toBe(200);
     const bad = await hint({ nope: 1 });
     expect(bad.status).toBe(422);
     expect(bad.headers.get("content-type")).toBe("application/problem+json");
+  });
+});
+
+describe("sealed tokens are bound to their connection", () => {
+  it("a token copied into another connection's row does not open there: the use is an error, logged, nothing sent", async () => {
+    const a = await connectViaApi(sim, { workspaceId: "ws_swap" });
+    const b = await connectViaApi(sim, { workspaceId: "ws_swap" });
+    const bBefore = (await connectionRow(b.connection.id))!.tokenJwe;
+    await env.DB.prepare(
+      "UPDATE connections SET token_jwe = (SELECT token_jwe FROM connections WHERE id = ?) WHERE id = ?",
+    )
+      .bind(a.connection.id, b.connection.id)
+      .run();
+    const swapped = (await connectionRow(b.connection.id))!.tokenJwe!;
+    expect(swapped).not.toBe(bBefore);
+    const errors = vi.spyOn(console, "error");
+    const mark = journalMark(sim);
+    const res = await api("POST", `/v1/connections/${b.connection.id}/test`, undefined, "ws_swap");
+    const logged = JSON.stringify(errors.mock.calls);
+    errors.mockRestore();
+    expect(res.status).toBe(500);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(res.body.detail).toMatch(/stored token cannot be decrypted: .*for this connection/);
+    expect(JSON.stringify(res.body)).not.toContain(a.workspace.token);
+    expect(logged).toContain('"outcome":"vault_error"');
+    expect(logged).toContain(b.connection.id);
+    expect(logged).not.toContain(a.workspace.token);
+    // A's token was never used on B's behalf, and B's row is left as it was found (not re-sealed).
+    expect(sim.journal({ since: mark })).toEqual([]);
+    expect((await connectionRow(b.connection.id))!.tokenJwe).toBe(swapped);
+    // A's own token still works for A.
+    expect((await api("POST", `/v1/connections/${a.connection.id}/test`, undefined, "ws_swap")).body.ok).toBe(true);
+  });
+
+  it("a token sealed before binding existed still opens, and is sealed again bound to its connection on first use", async () => {
+    const { connection, workspace } = await connectViaApi(sim, { workspaceId: "ws_legacy" });
+    const legacy = await sealUnbound(env.TOKEN_ENCRYPTION_KEY, workspace.token);
+    await env.DB.prepare("UPDATE connections SET token_jwe = ? WHERE id = ?").bind(legacy, connection.id).run();
+    const logs = vi.spyOn(console, "log");
+    const res = await api("POST", `/v1/connections/${connection.id}/test`, undefined, "ws_legacy");
+    const logged = JSON.stringify(logs.mock.calls);
+    logs.mockRestore();
+    expect(res.body).toMatchObject({ ok: true, app: { id: workspace.app_id } });
+    const resealed = (await connectionRow(connection.id))!.tokenJwe!;
+    expect(resealed).not.toBe(legacy);
+    expect(logged).toContain('"outcome":"resealed"');
+    expect(await unsealToken(env, resealed, connection.id)).toEqual({ token: workspace.token, bound: true });
+    await expect(openToken(env, resealed, "another-connection")).rejects.toThrow(TokenVaultError);
   });
 });
 

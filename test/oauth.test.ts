@@ -107,7 +107,7 @@ describe("GET /oauth/intercom/callback", () => {
     const row = await connectionRow(res.body.id);
     expect(row!.workspaceId).toBe("ws_round");
     // The stored token is the one Intercom issued, and it works.
-    const token = await openToken(env, row!.tokenJwe!);
+    const token = await openToken(env, row!.tokenJwe!, row!.id);
     expect(
       (await fetch("https://intercom.sim.test/me", { headers: { authorization: `Bearer ${token}` } })).status,
     ).toBe(200);
@@ -150,6 +150,45 @@ describe("GET /oauth/intercom/callback", () => {
     expect(location.searchParams.get("error_description")).toMatch(/did not grant access/);
     expect(location.searchParams.has("connection_id")).toBe(false);
     expect(await connectionsOf("ws_denied")).toEqual([]);
+  });
+
+  it("Intercom's error text never reaches the return URL or the answer: a fixed text per code, Intercom's words in the logs", async () => {
+    const injected = `Your account is locked. Call +1-555-0100 <script>alert(1)</script> ${"x".repeat(900)}`;
+    const denied = async (returnUrl?: string) => {
+      const { body } = await start("ws_inject");
+      const url = new URL(`${BASE}/oauth/intercom/callback`);
+      url.searchParams.set("state", stateOf(body.authorize_url));
+      url.searchParams.set("error", "access_denied");
+      url.searchParams.set("error_description", injected);
+      return callback(url.toString(), returnUrl);
+    };
+    const warnings = vi.spyOn(console, "warn");
+    const redirect = await denied(RETURN_URL);
+    const problem = await denied();
+    const logged = JSON.stringify(warnings.mock.calls);
+    warnings.mockRestore();
+    const location = new URL(redirect.location!);
+    expect(location.searchParams.get("error")).toBe("access_denied");
+    expect(location.searchParams.get("error_description")).toBe("The Intercom admin did not grant access.");
+    expect(redirect.location).not.toMatch(/locked|alert|555/);
+    expect(problem.status).toBe(403);
+    expect(problem.body.detail).toBe("access_denied: The Intercom admin did not grant access.");
+    // Intercom's own words are kept for the operator: at warn level, cut to 200 characters.
+    expect(logged).toContain('"outcome":"access_denied"');
+    expect(logged).toContain('"intercom_error":"access_denied"');
+    expect(logged).toContain("Your account is locked. Call +1-555-0100");
+    expect(logged).not.toContain("x".repeat(200));
+    // The same for a code Intercom refuses: the return URL gets the fixed text, not Intercom's message.
+    sim.createWorkspace();
+    const { body } = await start("ws_inject");
+    const url = new URL(await consent(body.authorize_url));
+    url.searchParams.set("code", "forged-code");
+    const refused = await callback(url.toString(), RETURN_URL);
+    const refusedAt = new URL(refused.location!);
+    expect(refusedAt.searchParams.get("error")).toBe("exchange_failed");
+    expect(refusedAt.searchParams.get("error_description")).toBe(
+      "Intercom refused the authorization code; start connecting again.",
+    );
   });
 
   it("a state is single-use: the second callback is state_reused", async () => {
@@ -279,6 +318,8 @@ describe("GET /oauth/intercom/callback", () => {
     const res = await callback(await consent(body.authorize_url));
     expect(res.status).toBe(200);
     expect(res.body.id).toBe(connection.id);
-    expect(await openToken(env, (await connectionRow(connection.id))!.tokenJwe!)).not.toBe(workspace.token);
+    expect(await openToken(env, (await connectionRow(connection.id))!.tokenJwe!, connection.id)).not.toBe(
+      workspace.token,
+    );
   });
 });

@@ -11,7 +11,6 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { sealToken } from "../src/connections/token-vault";
 import { database } from "../src/db/client";
 import { actions } from "../src/db/schema";
 import { mintToken } from "./helpers/auth";
@@ -158,7 +157,7 @@ describe("every route of /openapi.json under generated bad input", () => {
     const connection = await seedConnection({
       workspaceId: WS,
       appId: workspace.app_id,
-      tokenJwe: await sealToken(env, workspace.token),
+      token: workspace.token,
     });
     const ingest = { authorization: `Bearer ${await mintToken({ workspaceId: WS, scope: "ingest" })}`, ...json };
     const userId = `rb-user-${rng.hex(6)}`;

@@ -9,7 +9,6 @@ import { env, exports } from "cloudflare:workers";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { HttpResponse, http } from "msw";
 import { beforeAll, describe, expect, it } from "vitest";
-import { sealToken } from "../src/connections/token-vault";
 import { database } from "../src/db/client";
 import { actions } from "../src/db/schema";
 import type { Env } from "../src/env";
@@ -71,7 +70,7 @@ async function victim(workspaceId = `ws_victim_${crypto.randomUUID().slice(0, 6)
   const connection = await seedConnection({
     workspaceId,
     appId: workspace.app_id,
-    tokenJwe: await sealToken(env, workspace.token),
+    token: workspace.token,
   });
   const headers = await authHeaders({ workspaceId, scope: "ingest" });
   const userId = `victim-user-${crypto.randomUUID().slice(0, 6)}`;

@@ -79,7 +79,7 @@ describe("no secret at rest or in logs", () => {
     const sealed = await env.DB.prepare("SELECT token_jwe FROM connections WHERE id = ?")
       .bind(euConnection.id)
       .first<{ token_jwe: string }>();
-    secrets.token_oauth = await openToken(env, sealed!.token_jwe);
+    secrets.token_oauth = await openToken(env, sealed!.token_jwe, euConnection.id);
     expect(secrets.token_oauth).not.toBe(eu.token);
 
     // Everything else that opens the token: settings with Intercom calls, test, uninstall hint, a refused token.

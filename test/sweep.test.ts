@@ -1,7 +1,6 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { sealToken } from "../src/connections/token-vault";
 import worker from "../src/index";
 import { COMPANY_SWEEP_EVERY_SECONDS, companySweepPlan } from "../src/source/sweep/companies";
 import { FIRST_LOOKBACK_SECONDS, OVERLAP_SECONDS, sweepWindow } from "../src/source/sweep/contacts";
@@ -18,7 +17,7 @@ async function connectSource() {
   const connection = await seedConnection({
     workspaceId,
     appId: workspace.app_id,
-    tokenJwe: await sealToken(env, workspace.token),
+    token: workspace.token,
   });
   return { workspace, workspaceId, connection };
 }
@@ -197,7 +196,7 @@ describe("reconciliation sweep", () => {
 
   it("leaves connections whose source is off alone, and a failing search is logged", async () => {
     const off = sim.createWorkspace();
-    await seedConnection({ appId: off.app_id, tokenJwe: await sealToken(env, off.token), source: { enabled: false } });
+    await seedConnection({ appId: off.app_id, token: off.token, source: { enabled: false } });
     const { workspace, connection } = await connectSource();
     sim.revokeTokens(workspace.app_id);
     await runCron();

@@ -169,7 +169,9 @@ function unauthorized(detail: string): ProblemError {
 // ---------------------------------------------------------------------------------------------------------------
 // JWKS: fetched on demand and cached per isolate. A kid that is not in the cached set triggers a refetch (at most
 // every 30 s); when a refetch fails, keys fetched in the last 24 h keep working; without any, the request gets a 503.
-// Fetches are not shared between requests (Workers forbids awaiting another request's I/O).
+// A failed fetch is remembered too: the next try waits 30 s, and meanwhile requests are answered from the cached keys
+// (or a 503 with Retry-After), so an identity provider that is down gets one fetch per 30 s per isolate, not one per
+// request. Fetches are not shared between requests (Workers forbids awaiting another request's I/O).
 
 const JWKS_FRESH_MS = 10 * 60_000;
 const JWKS_STALE_MAX_MS = 24 * 60 * 60_000;
@@ -182,10 +184,13 @@ interface CachedKeySet {
 }
 
 const keySets = new Map<string, CachedKeySet>();
+/** When the last fetch of a URL failed (or a retry after a failure began); absent once a fetch succeeds. */
+const failedFetches = new Map<string, number>();
 
-/** Forgets cached key sets (tests). */
+/** Forgets cached key sets and failed fetches (tests). */
 export function clearJwksCache(): void {
   keySets.clear();
+  failedFetches.clear();
 }
 
 function remoteKeys(url: string): JWTVerifyGetKey {
@@ -199,6 +204,8 @@ function remoteKeys(url: string): JWTVerifyGetKey {
       if (!(error instanceof joseErrors.JWKSNoMatchingKey) || Date.now() - cached.fetchedAt < JWKS_REFETCH_COOLDOWN_MS)
         throw error;
       const fresh = await refresh(url, cached);
+      // No newer set (the fetch failed, or waits for its cooldown): the cached keys have answered.
+      if (fresh === cached) throw error;
       return importKey(fresh, protectedHeader, token);
     }
   };
@@ -221,28 +228,45 @@ async function importKey(set: CachedKeySet, ...args: Parameters<JWTVerifyGetKey>
   }
 }
 
+/**
+ * A fresh key set, or, when the fetch fails or must wait for the cooldown after a failure, `previous` while it is
+ * less than 24 h old; otherwise a 503 problem with Retry-After.
+ */
 async function refresh(url: string, previous: CachedKeySet | undefined): Promise<CachedKeySet> {
+  const failedAt = failedFetches.get(url);
+  if (failedAt !== undefined && Date.now() - failedAt < JWKS_REFETCH_COOLDOWN_MS) {
+    return lastKnown(previous, failedAt, null);
+  }
+  // A retry after a failure: claimed before the fetch, so the other requests of this isolate do not join it.
+  if (failedAt !== undefined) failedFetches.set(url, Date.now());
   try {
     const keys = createLocalJWKSet(await fetchJwks(url));
     const next = { keys, fetchedAt: Date.now() };
     keySets.set(url, next);
+    failedFetches.delete(url);
     return next;
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    if (previous && Date.now() - previous.fetchedAt < JWKS_STALE_MAX_MS) {
-      log({ level: "warn", msg: "JWKS refresh failed; using cached keys", outcome: "jwks_stale", reason });
-      return previous;
-    }
-    log({ level: "error", msg: "JWKS unavailable", outcome: "jwks_unavailable", reason });
-    throw new ProblemError(
-      503,
-      "The token cannot be verified now: the key set at ADMIN_JWKS_URL is unavailable.",
-      undefined,
-      {
-        "Retry-After": "30",
-      },
-    );
+    const now = Date.now();
+    failedFetches.set(url, now);
+    return lastKnown(previous, now, error instanceof Error ? error.message : String(error));
   }
+}
+
+/** The keys to use while the JWKS cannot be fetched; `reason` is set when a fetch just failed (logged once). */
+function lastKnown(previous: CachedKeySet | undefined, failedAt: number, reason: string | null): CachedKeySet {
+  if (previous && Date.now() - previous.fetchedAt < JWKS_STALE_MAX_MS) {
+    if (reason !== null)
+      log({ level: "warn", msg: "JWKS refresh failed; using cached keys", outcome: "jwks_stale", reason });
+    return previous;
+  }
+  if (reason !== null) log({ level: "error", msg: "JWKS unavailable", outcome: "jwks_unavailable", reason });
+  const retryAfter = Math.max(1, Math.ceil((failedAt + JWKS_REFETCH_COOLDOWN_MS - Date.now()) / 1000));
+  throw new ProblemError(
+    503,
+    "The token cannot be verified now: the key set at ADMIN_JWKS_URL is unavailable.",
+    undefined,
+    { "Retry-After": String(retryAfter) },
+  );
 }
 
 async function fetchJwks(url: string): Promise<JSONWebKeySet> {

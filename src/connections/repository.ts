@@ -2,7 +2,7 @@
  * Connection rows in D1. Settings writes compare-and-set on `version` (concurrent PATCHes lose no field); status
  * and token writes touch only their own columns, so they never undo a settings write or the reverse.
  */
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, ne } from "drizzle-orm";
 import type { Database } from "../db/client";
 import {
   type ConnectionStatus,
@@ -17,7 +17,11 @@ export type Connection = typeof connections.$inferSelect;
 
 /** An Intercom workspace already connected to another CDP workspace. */
 export class WorkspaceTakenError extends Error {
-  constructor(readonly appId: string) {
+  constructor(
+    readonly appId: string,
+    /** The other CDP workspace's connection that holds it. */
+    readonly holder?: Connection,
+  ) {
     super(`Intercom workspace ${appId} is already connected to another CDP workspace.`);
     this.name = "WorkspaceTakenError";
   }
@@ -95,7 +99,8 @@ export interface ConnectedInput {
   appId: string;
   appName: string | null;
   region: Region;
-  tokenJwe: string;
+  /** Seals the access token for the connection that will hold it (its id is known only once this is decided). */
+  sealFor: (connectionId: string) => Promise<string>;
 }
 
 export interface ConnectedResult {
@@ -117,7 +122,7 @@ export async function saveConnected(db: Database, input: ConnectedInput, now = D
       const [row] = await db
         .update(connections)
         .set({
-          tokenJwe: input.tokenJwe,
+          tokenJwe: await input.sealFor(existing.id),
           status: "connected",
           statusDetail: null,
           appName: input.appName,
@@ -131,7 +136,7 @@ export async function saveConnected(db: Database, input: ConnectedInput, now = D
       continue; // released meanwhile: start over
     }
     if (existing) {
-      if (existing.status !== "disconnected") throw new WorkspaceTakenError(input.appId);
+      if (existing.status !== "disconnected") throw new WorkspaceTakenError(input.appId, existing);
       // A disconnected connection keeps its captured data but lets the Intercom workspace go.
       await db
         .update(connections)
@@ -144,18 +149,20 @@ export async function saveConnected(db: Database, input: ConnectedInput, now = D
           ),
         );
     }
+    const id = crypto.randomUUID();
+    const tokenJwe = await input.sealFor(id);
     try {
       const [row] = await db
         .insert(connections)
         .values({
-          id: crypto.randomUUID(),
+          id,
           workspaceId: input.workspaceId,
           name: input.name ?? input.appName ?? "Intercom",
           status: "connected",
           appId: input.appId,
           appName: input.appName,
           region: input.region,
-          tokenJwe: input.tokenJwe,
+          tokenJwe,
           source: DEFAULT_SOURCE_SETTINGS,
           destination: DEFAULT_DESTINATION_SETTINGS,
           createdAt: now,
@@ -169,6 +176,33 @@ export async function saveConnected(db: Database, input: ConnectedInput, now = D
     }
   }
   throw new Error(`could not store the connection for Intercom workspace ${input.appId} after 3 attempts`);
+}
+
+/**
+ * Makes a connection let its Intercom workspace go after Intercom refused its token, so another CDP workspace can
+ * connect it: status `revoked` with `detail`, no app id, no token (captured data stays). Only while the row still
+ * holds the token that was checked and is not disconnected; returns whether it did.
+ */
+export async function releaseWorkspace(
+  db: Database,
+  holder: Connection,
+  detail: string,
+  now = Date.now(),
+): Promise<boolean> {
+  if (!holder.appId || !holder.tokenJwe) return false;
+  const result = await db
+    .update(connections)
+    .set({ status: "revoked", statusDetail: detail, appId: null, tokenJwe: null, updatedAt: now })
+    .where(
+      and(
+        eq(connections.id, holder.id),
+        eq(connections.appId, holder.appId),
+        eq(connections.tokenJwe, holder.tokenJwe),
+        ne(connections.status, "disconnected"),
+      ),
+    )
+    .run();
+  return result.meta.changes > 0;
 }
 
 export interface Settings {
@@ -225,7 +259,7 @@ export async function setStatus(
   return row ?? null;
 }
 
-/** Replaces a sealed token by the same token sealed with the current key, unless it changed meanwhile. */
+/** Replaces a sealed token by the same token sealed again (current key, bound), unless it changed meanwhile. */
 export async function replaceSealedToken(db: Database, id: string, oldJwe: string, newJwe: string): Promise<boolean> {
   const result = await db
     .update(connections)

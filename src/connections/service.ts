@@ -8,9 +8,11 @@ import type { Database } from "../db/client";
 import type { FieldMapping, Region } from "../db/schema";
 import type { Env } from "../env";
 import type { IntercomModel } from "../intercom/attributes";
+import { budgetedFetch } from "../intercom/budgeted-fetch";
 import { intercomClient } from "../intercom/client";
 import { IntercomCallError } from "../intercom/errors";
 import { revokeToken } from "../intercom/oauth";
+import { rateBudgetObject } from "../intercom/rate-budget";
 import {
   createDataAttribute,
   type DataAttributeInfo,
@@ -26,11 +28,12 @@ import {
   type ConnectedResult,
   type Connection,
   findByAppId,
+  releaseWorkspace,
   saveConnected,
   setStatus,
   WorkspaceTakenError,
 } from "./repository";
-import { sealToken } from "./token-vault";
+import { openToken, sealToken } from "./token-vault";
 import { connectionToken, markRevoked } from "./tokens";
 
 /** Resumes what waited for a connection to work again; returns how many pieces of work it queued. */
@@ -46,7 +49,9 @@ export interface ConnectInput {
 
 /**
  * Verifies `token` with `GET /me`, seals it and stores the connection (new, or the workspace's existing one for the
- * same Intercom workspace). Throws IntercomCallError (the token was refused, Intercom failed) or WorkspaceTakenError.
+ * same Intercom workspace). When another CDP workspace's connection holds that Intercom workspace, its own token is
+ * checked with `GET /me`: a 401 (the token is dead) lets this workspace take it over; otherwise the connect is
+ * refused. Throws IntercomCallError (the token was refused, Intercom failed) or WorkspaceTakenError.
  */
 export async function connect(
   env: Env,
@@ -56,29 +61,44 @@ export async function connect(
 ): Promise<ConnectedResult> {
   const started = Date.now();
   const app = await identifyInRegion(env, input.token, input.region);
-  const tokenJwe = await sealToken(env, input.token);
-  let result: ConnectedResult;
-  try {
-    result = await saveConnected(db, {
+  const save = () =>
+    saveConnected(db, {
       workspaceId: input.workspaceId,
       ...(input.name ? { name: input.name } : {}),
       appId: app.appId,
       appName: app.name,
       region: app.region,
-      tokenJwe,
+      sealFor: (connectionId) => sealToken(env, input.token, connectionId),
     });
+  const refused = (error: WorkspaceTakenError, check: TakeoverCheck | "taken_again") => {
+    log({
+      level: "warn",
+      msg: "connection refused: Intercom workspace taken",
+      outcome: "conflict",
+      workspace_id: input.workspaceId,
+      app_id: app.appId,
+      method: input.method,
+      holder_connection_id: error.holder?.id ?? null,
+      takeover_check: check,
+    });
+    return error;
+  };
+  let result: ConnectedResult;
+  let takenOverFrom: string | null = null;
+  try {
+    result = await save();
   } catch (error) {
-    if (error instanceof WorkspaceTakenError) {
-      log({
-        level: "warn",
-        msg: "connection refused: Intercom workspace taken",
-        outcome: "conflict",
-        workspace_id: input.workspaceId,
-        app_id: app.appId,
-        method: input.method,
-      });
+    if (!(error instanceof WorkspaceTakenError)) throw error;
+    const check = error.holder ? await takeOver(env, db, error.holder, input.workspaceId) : "no_token";
+    if (check !== "released") throw refused(error, check);
+    takenOverFrom = error.holder!.id;
+    try {
+      result = await save();
+    } catch (again) {
+      // Someone else connected it in between: decide nothing more here.
+      if (again instanceof WorkspaceTakenError) throw refused(again, "taken_again");
+      throw again;
     }
-    throw error;
   }
   const { row, created, previousStatus } = result;
   log({
@@ -90,10 +110,69 @@ export async function connect(
     region: row.region,
     method: input.method,
     previous_status: previousStatus,
+    ...(takenOverFrom ? { taken_over_from: takenOverFrom } : {}),
     duration_ms: Date.now() - started,
   });
   if (previousStatus !== null && previousStatus !== "connected") await resume(row.id, onRestored);
   return result;
+}
+
+/** What checking another CDP workspace's connection found: `released` when its token is dead and it let go. */
+type TakeoverCheck =
+  | "released"
+  | "still_valid"
+  | "other_app"
+  | "no_token"
+  | "token_unreadable"
+  | "check_failed"
+  | "changed";
+
+const TAKEN_OVER_DETAIL =
+  "Intercom workspace taken over by another CDP workspace after Intercom refused this token (401 on GET /me).";
+
+/**
+ * Checks the token of `holder` (another CDP workspace's connection of the same Intercom workspace) with `GET /me`,
+ * on that workspace's rate budget. Only a 401 releases the Intercom workspace; the token is opened without being
+ * re-sealed, so the release applies only if the row still holds the token that was checked.
+ */
+async function takeOver(env: Env, db: Database, holder: Connection, takerWorkspaceId: string): Promise<TakeoverCheck> {
+  if (!holder.tokenJwe || !holder.appId) return "no_token";
+  let token: string;
+  try {
+    token = await openToken(env, holder.tokenJwe, holder.id);
+  } catch {
+    return "token_unreadable";
+  }
+  try {
+    const app = await identify(env, token, holder.region, budgetedFetch(env, holder.appId));
+    // A token that works for another Intercom workspace proves nothing about this one: refused all the same.
+    return app.appId === holder.appId ? "still_valid" : "other_app";
+  } catch (error) {
+    if (!(error instanceof IntercomCallError) || error.failure.kind !== "unauthorized") {
+      log({
+        level: "warn",
+        msg: "takeover check failed",
+        outcome: "failed",
+        connection_id: holder.id,
+        app_id: holder.appId,
+        reason:
+          error instanceof IntercomCallError ? `${error.failure.kind}: ${error.failure.message}` : describeError(error),
+      });
+      return "check_failed";
+    }
+  }
+  if (!(await releaseWorkspace(db, holder, TAKEN_OVER_DETAIL))) return "changed";
+  log({
+    level: "warn",
+    msg: "connection taken over by another CDP workspace",
+    outcome: "taken_over",
+    connection_id: holder.id,
+    workspace_id: holder.workspaceId,
+    app_id: holder.appId,
+    previous_status: holder.status,
+    new_workspace_id: takerWorkspaceId,
+  });
+  return "released";
 }
 
 export interface TestResult {
@@ -215,10 +294,10 @@ export async function disconnect(env: Env, db: Database, row: Connection): Promi
   return updated ?? row;
 }
 
-// Uninstall hints are unsigned: anyone can post one. Each is checked with GET /me, at most once per app every 30 s
-// in an isolate, so a flood of hints cannot spend the workspace's rate budget.
+// Uninstall hints are unsigned: anyone can post one. Each is checked with GET /me on the workspace's rate budget, at
+// most once per app every 30 s across all isolates (claimed in the workspace's RateBudget object, not in D1: a hint
+// writes nothing), so a flood of hints cannot spend that budget.
 const UNINSTALL_CHECK_INTERVAL_MS = 30_000;
-const lastUninstallCheck = new Map<string, number>();
 
 export type UninstallOutcome =
   | "revoked"
@@ -244,10 +323,7 @@ export async function confirmUninstall(env: Env, db: Database, appId: string): P
   };
   if (!row) return finish("unknown_app");
   if (row.status === "disconnected" || row.status === "revoked" || !row.tokenJwe) return finish("not_connected");
-  const now = Date.now();
-  const last = lastUninstallCheck.get(appId);
-  if (last !== undefined && now - last < UNINSTALL_CHECK_INTERVAL_MS) return finish("throttled");
-  lastUninstallCheck.set(appId, now);
+  if (!(await rateBudgetObject(env, appId).claimHintCheck(UNINSTALL_CHECK_INTERVAL_MS))) return finish("throttled");
   let token: string | null;
   try {
     token = await connectionToken(env, db, row);
@@ -256,7 +332,7 @@ export async function confirmUninstall(env: Env, db: Database, appId: string): P
   }
   if (!token) return finish("not_connected");
   try {
-    await identify(env, token, row.region);
+    await identify(env, token, row.region, budgetedFetch(env, appId));
     return finish("still_valid");
   } catch (error) {
     if (error instanceof IntercomCallError && error.failure.kind === "unauthorized") {
@@ -267,11 +343,6 @@ export async function confirmUninstall(env: Env, db: Database, appId: string): P
       error instanceof IntercomCallError ? `${error.failure.kind}: ${error.failure.message}` : describeError(error);
     return finish("check_failed", { reason });
   }
-}
-
-/** Forgets the uninstall throttle (tests). */
-export function clearUninstallThrottle(): void {
-  lastUninstallCheck.clear();
 }
 
 /**

@@ -3,6 +3,10 @@
  * `TOKEN_ENCRYPTION_KEY`, whose format is `kid:base64url-32-byte-key[,kid:key…]`. The first key encrypts; every key
  * decrypts (chosen by the JWE's `kid` header), so a new key can be put first and old tokens still open until they are
  * sealed again (`needsReseal`).
+ *
+ * A token is bound to its connection: it is encrypted under a key derived (HKDF-SHA256) from the vault key and the
+ * connection id, so a sealed token copied into another connection's row does not open there. Tokens sealed before
+ * binding existed (under the vault key itself) still open, reported as unbound, and are sealed again on first use.
  */
 import { base64url, CompactEncrypt, compactDecrypt, decodeProtectedHeader } from "jose";
 import type { Env } from "../env";
@@ -59,16 +63,33 @@ export function parseVaultKeys(source: string | undefined): VaultKeys {
   return keys;
 }
 
-/** Encrypts an access token with the current key; the result is safe to store. */
-export async function sealToken(env: Pick<Env, "TOKEN_ENCRYPTION_KEY">, token: string): Promise<string> {
+/** Encrypts connection `connectionId`'s access token with the current key, bound to that connection. */
+export async function sealToken(
+  env: Pick<Env, "TOKEN_ENCRYPTION_KEY">,
+  token: string,
+  connectionId: string,
+): Promise<string> {
   const { current } = parseVaultKeys(env.TOKEN_ENCRYPTION_KEY);
   return new CompactEncrypt(new TextEncoder().encode(token))
     .setProtectedHeader({ alg: ALG, enc: ENC, kid: current.kid })
-    .encrypt(current.key);
+    .encrypt(await connectionKey(current.key, connectionId));
 }
 
-/** Decrypts a sealed token with the key its `kid` names. */
-export async function openToken(env: Pick<Env, "TOKEN_ENCRYPTION_KEY">, jwe: string): Promise<string> {
+/** A token opened from its sealed form; `bound` is false for a token sealed before binding (seal it again). */
+export interface UnsealedToken {
+  token: string;
+  bound: boolean;
+}
+
+/**
+ * Decrypts connection `connectionId`'s sealed token with the key its `kid` names. A token bound to another connection
+ * does not open (TokenVaultError); one sealed before binding existed opens with `bound: false`.
+ */
+export async function unsealToken(
+  env: Pick<Env, "TOKEN_ENCRYPTION_KEY">,
+  jwe: string,
+  connectionId: string,
+): Promise<UnsealedToken> {
   const keys = parseVaultKeys(env.TOKEN_ENCRYPTION_KEY);
   const kid = kidOf(jwe);
   const key = keys.byKid.get(kid);
@@ -76,6 +97,25 @@ export async function openToken(env: Pick<Env, "TOKEN_ENCRYPTION_KEY">, jwe: str
     throw new TokenVaultError(
       `No key "${kid}" in TOKEN_ENCRYPTION_KEY opens this token; keep old keys listed after the new one.`,
     );
+  const bound = await decrypt(jwe, await connectionKey(key, connectionId));
+  if (bound !== null) return { token: bound, bound: true };
+  const unbound = await decrypt(jwe, key);
+  if (unbound !== null) return { token: unbound, bound: false };
+  throw new TokenVaultError(
+    `The sealed token does not decrypt with key "${kid}" for this connection (altered, or copied from another connection).`,
+  );
+}
+
+/** Decrypts connection `connectionId`'s sealed token (see `unsealToken`). */
+export async function openToken(
+  env: Pick<Env, "TOKEN_ENCRYPTION_KEY">,
+  jwe: string,
+  connectionId: string,
+): Promise<string> {
+  return (await unsealToken(env, jwe, connectionId)).token;
+}
+
+async function decrypt(jwe: string, key: Uint8Array): Promise<string | null> {
   try {
     const { plaintext } = await compactDecrypt(jwe, key, {
       keyManagementAlgorithms: [ALG],
@@ -83,8 +123,27 @@ export async function openToken(env: Pick<Env, "TOKEN_ENCRYPTION_KEY">, jwe: str
     });
     return new TextDecoder().decode(plaintext);
   } catch {
-    throw new TokenVaultError(`The sealed token does not decrypt with key "${kid}".`);
+    return null;
   }
+}
+
+const BINDING_INFO = "intercom-connector token-vault v1 connection:";
+
+/** The content key of one connection's token: HKDF-SHA256 of the vault key, with the connection id as info. */
+async function connectionKey(key: Uint8Array, connectionId: string): Promise<Uint8Array> {
+  if (!connectionId) throw new TokenVaultError("A sealed token needs the id of its connection.");
+  const material = await crypto.subtle.importKey("raw", key, "HKDF", false, ["deriveBits"]);
+  const bits = await crypto.subtle.deriveBits(
+    {
+      name: "HKDF",
+      hash: "SHA-256",
+      salt: new Uint8Array(0),
+      info: new TextEncoder().encode(`${BINDING_INFO}${connectionId}`),
+    },
+    material,
+    256,
+  );
+  return new Uint8Array(bits);
 }
 
 /** Whether a sealed token was encrypted with a key other than the current one (it should be sealed again). */

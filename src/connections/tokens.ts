@@ -8,17 +8,19 @@ import type { Env } from "../env";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { type Connection, replaceSealedToken, setStatus } from "./repository";
-import { needsReseal, openToken, sealToken, TokenVaultError } from "./token-vault";
+import { needsReseal, sealToken, TokenVaultError, unsealToken } from "./token-vault";
 
 /**
- * The clear access token of a connection (null when it has none). A token sealed with an older key is sealed again
- * with the current one on the way (best effort). Throws a TokenVaultError when the stored token cannot be opened.
+ * The clear access token of a connection (null when it has none). A token sealed with an older key, or before tokens
+ * were bound to their connection, is sealed again with the current key, bound, on the way (best effort). Throws a
+ * TokenVaultError when the stored token cannot be opened (another connection's token copied into this row included).
  */
 export async function connectionToken(env: Env, db: Database, row: Connection): Promise<string | null> {
   if (!row.tokenJwe) return null;
   let token: string;
+  let bound: boolean;
   try {
-    token = await openToken(env, row.tokenJwe);
+    ({ token, bound } = await unsealToken(env, row.tokenJwe, row.id));
   } catch (error) {
     const reason = error instanceof TokenVaultError ? error.message : "unexpected vault error";
     log({
@@ -30,11 +32,17 @@ export async function connectionToken(env: Env, db: Database, row: Connection): 
     });
     throw error instanceof TokenVaultError ? error : new TokenVaultError(reason);
   }
-  if (needsReseal(env, row.tokenJwe)) {
+  const rotated = needsReseal(env, row.tokenJwe);
+  if (rotated || !bound) {
     try {
-      const resealed = await sealToken(env, token);
+      const resealed = await sealToken(env, token, row.id);
       if (await replaceSealedToken(db, row.id, row.tokenJwe, resealed)) {
-        log({ msg: "token sealed with the current key", outcome: "resealed", connection_id: row.id });
+        log({
+          msg: "token sealed again",
+          outcome: "resealed",
+          connection_id: row.id,
+          reason: bound ? "older key" : "not bound to its connection",
+        });
       }
     } catch (error) {
       log({

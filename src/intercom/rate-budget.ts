@@ -1,7 +1,9 @@
 /**
  * One Durable Object per Intercom workspace (`app_id`): the rate budget shared by every sync of that workspace.
- * Callers reserve a slot before each Intercom call and report the response's rate headers after it. State lives in
- * memory: after an eviction the budget relearns the limit from the next response.
+ * Callers reserve a slot before each Intercom call and report the response's rate headers after it. It also throttles
+ * the checks of unsigned hints about the workspace (an uninstall notification anyone can post), so a flood of them
+ * cannot spend the budget: every isolate asks this one object. State lives in memory: after an eviction the budget
+ * relearns the limit from the next response, and the next hint may be checked at once.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
@@ -18,10 +20,19 @@ import {
 
 export class RateBudget extends DurableObject<Env> {
   private readonly state = initialRateState();
+  private lastHintCheck = 0;
 
   /** Reserves one call: how long to wait before making it, and which window it belongs to. */
   async reserve(): Promise<Reservation> {
     return reserve(this.state, Date.now());
+  }
+
+  /** Claims the check of an unsigned hint: true for the first caller in `intervalMs`, false for the rest. */
+  async claimHintCheck(intervalMs: number): Promise<boolean> {
+    const now = Date.now();
+    if (now - this.lastHintCheck < intervalMs) return false;
+    this.lastHintCheck = now;
+    return true;
   }
 
   /** Records a response's rate headers (or their absence, with `observation` null) for a reservation. */

@@ -22,13 +22,14 @@ function isRegion(value: unknown): value is Region {
   return typeof value === "string" && (REGIONS as readonly string[]).includes(value);
 }
 
-/** `GET /me` on the regional host of `region`. */
+/** `GET /me` on the regional host of `region`; through `fetch` (a rate-budgeted one, say) when given. */
 export async function identify(
   env: Pick<Env, "INTERCOM_API_BASE">,
   token: string,
   region: Region,
+  fetch?: typeof globalThis.fetch,
 ): Promise<IntercomApp> {
-  const client = intercomClient(env, { token, region });
+  const client = intercomClient(env, { token, region, ...(fetch ? { fetch } : {}) });
   const me = await call("GET /me", () => client.admins.identify());
   const app = me?.app;
   if (!app?.id_code) {

@@ -6,6 +6,7 @@ import { env, exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { DEFAULT_DESTINATION_SETTINGS, DEFAULT_SOURCE_SETTINGS } from "../../src/connections/defaults";
 import type { ConnectionJson } from "../../src/connections/settings";
+import { sealToken } from "../../src/connections/token-vault";
 import { database } from "../../src/db/client";
 import { connections, type DestinationSettings, type Region, type SourceSettings } from "../../src/db/schema";
 import type { Simulator, WorkspaceInfo } from "../intercom-sim/simulator";
@@ -18,6 +19,8 @@ export interface SeedConnectionOptions {
   region?: Region;
   status?: "connected" | "revoked" | "error" | "disconnected";
   tokenJwe?: string | null;
+  /** An access token to store sealed (bound to the row's id), instead of `tokenJwe`. */
+  token?: string;
   source?: Partial<SourceSettings>;
   destination?: Partial<DestinationSettings>;
 }
@@ -25,15 +28,16 @@ export interface SeedConnectionOptions {
 /** Inserts a connection row and returns it. */
 export async function seedConnection(options: SeedConnectionOptions = {}) {
   const now = Date.now();
+  const id = options.id ?? crypto.randomUUID();
   const row = {
-    id: options.id ?? crypto.randomUUID(),
+    id,
     workspaceId: options.workspaceId ?? "ws_test",
     name: "Test connection",
     status: options.status ?? "connected",
     appId: options.appId ?? `app_${crypto.randomUUID().slice(0, 8)}`,
     appName: "Test workspace",
     region: options.region ?? "US",
-    tokenJwe: options.tokenJwe ?? null,
+    tokenJwe: options.token === undefined ? (options.tokenJwe ?? null) : await sealToken(env, options.token, id),
     source: { ...DEFAULT_SOURCE_SETTINGS, ...options.source },
     destination: { ...DEFAULT_DESTINATION_SETTINGS, ...options.destination },
     createdAt: now,

@@ -1,6 +1,4 @@
 /** Fixtures for destination tests: a connection to a simulator workspace with the destination on, and waiting. */
-import { env } from "cloudflare:workers";
-import { sealToken } from "../../src/connections/token-vault";
 import type { DestinationSettings } from "../../src/db/schema";
 import type { Simulator } from "../intercom-sim/simulator";
 import { seedConnection } from "./connections";
@@ -19,7 +17,7 @@ export async function connectDestination(
   const connection = await seedConnection({
     workspaceId,
     appId: workspace.app_id,
-    tokenJwe: await sealToken(env, workspace.token),
+    token: workspace.token,
     destination: { enabled: true, allow_create: true, ...destination },
   });
   return { workspace, connection, workspaceId };

@@ -124,12 +124,32 @@ type FailureCode =
   | "workspace_conflict"
   | "intercom_unavailable";
 
+/**
+ * What the browser is told on `OAUTH_RETURN_URL` for each failure: a fixed text, never Intercom's words (anyone can
+ * put any `error_description` in a callback URL and have it shown on the CDP's page). Intercom's text is logged.
+ */
+const RETURN_DESCRIPTIONS: Record<FailureCode, string> = {
+  invalid_request: "The sign-in came back without what it needs; start connecting again.",
+  invalid_state: "This sign-in link is not one this connector issued; start connecting again.",
+  expired_state: "This sign-in link has expired (10 minutes); start connecting again.",
+  state_reused: "This sign-in link was already used; start connecting again.",
+  access_denied: "The Intercom admin did not grant access.",
+  exchange_failed: "Intercom refused the authorization code; start connecting again.",
+  workspace_conflict: "This Intercom workspace is connected to another CDP workspace; disconnect it there first.",
+  intercom_unavailable: "Intercom could not complete the connection now; try again shortly.",
+};
+
+/** Intercom's text about a failure, as much of it as a log line keeps. */
+const MAX_LOGGED_INTERCOM_TEXT = 200;
+
 /** A failed callback: a redirect with `?error=` when `OAUTH_RETURN_URL` is set, a problem otherwise. */
 class CallbackFailure extends Error {
   constructor(
     readonly code: FailureCode,
     readonly status: 400 | 403 | 409 | 502 | 503,
     detail: string,
+    /** What Intercom said (query `error`/`error_description`, or its answer to a call), for the logs only. */
+    readonly intercomText: Record<string, string> = {},
   ) {
     super(detail);
   }
@@ -171,8 +191,10 @@ export const oauthCallback = router().openapi(
     try {
       const { workspaceId, name } = await consumeState(c.env, query.state);
       if (query.error) {
-        const reason = (query.error_description ?? query.error).slice(0, 200);
-        throw new CallbackFailure("access_denied", 403, `The Intercom admin did not grant access (${reason}).`);
+        throw new CallbackFailure("access_denied", 403, RETURN_DESCRIPTIONS.access_denied, {
+          intercom_error: query.error,
+          ...(query.error_description ? { intercom_error_description: query.error_description } : {}),
+        });
       }
       if (!query.code) throw new CallbackFailure("invalid_request", 400, "The callback has no code.");
       const token = await exchange(c.env, query.code);
@@ -199,6 +221,7 @@ export const oauthCallback = router().openapi(
             "intercom_unavailable",
             502,
             `Intercom failed ${error.operation} (${error.failure.message}).`,
+            { intercom_message: error.failure.message },
           );
         }
         throw error;
@@ -215,10 +238,19 @@ export const oauthCallback = router().openapi(
       return c.json(connectionJsonBody, 200);
     } catch (error) {
       if (!(error instanceof CallbackFailure)) throw error;
-      log({ level: "warn", msg: "oauth callback failed", outcome: error.code, duration_ms: Date.now() - started });
+      log({
+        level: "warn",
+        msg: "oauth callback failed",
+        outcome: error.code,
+        ...Object.fromEntries(
+          Object.entries(error.intercomText).map(([key, text]) => [key, text.slice(0, MAX_LOGGED_INTERCOM_TEXT)]),
+        ),
+        duration_ms: Date.now() - started,
+      });
       const returnUrl = c.env.OAUTH_RETURN_URL;
       if (returnUrl) {
-        return c.redirect(withParams(returnUrl, { error: error.code, error_description: error.message }), 302);
+        const description = RETURN_DESCRIPTIONS[error.code];
+        return c.redirect(withParams(returnUrl, { error: error.code, error_description: description }), 302);
       }
       throw new ProblemError(error.status, `${error.code}: ${error.message}`);
     }
@@ -282,11 +314,13 @@ async function exchange(env: Env, code: string): Promise<string> {
   } catch (error) {
     if (!(error instanceof IntercomCallError)) throw error;
     const { failure } = error;
+    const intercomText = { intercom_message: failure.message };
     if (failure.kind === "server") {
       throw new CallbackFailure(
         "intercom_unavailable",
         502,
         `Intercom did not answer the code exchange (${failure.message}); try again.`,
+        intercomText,
       );
     }
     if (failure.kind === "rate_limited") {
@@ -294,12 +328,14 @@ async function exchange(env: Env, code: string): Promise<string> {
         "intercom_unavailable",
         503,
         "Intercom is rate limiting the code exchange; try again shortly.",
+        intercomText,
       );
     }
     throw new CallbackFailure(
       "exchange_failed",
       400,
       `Intercom refused the authorization code (${failure.status}: ${failure.message}).`,
+      intercomText,
     );
   }
 }

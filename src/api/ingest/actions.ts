@@ -9,14 +9,21 @@ import { router } from "../router";
 /** Intercom keeps at most this many metadata keys per event and silently drops the rest. */
 export const MAX_METADATA_KEYS = 10;
 
+/**
+ * Intercom shows a rich link's `url` as a link in the contact's activity, so only https is accepted: `javascript:` or
+ * `data:` would run in an Intercom teammate's browser, and `http:` would be a cleartext link. Plain strings are text
+ * (Intercom makes links only of http/https strings) and are not checked.
+ */
+const RichLinkUrl = z.url({ protocol: /^https$/, error: "must be an https URL" });
+
 const MetadataValue = z.union(
   [
     z.string().max(255),
     z.number().finite(),
-    z.object({ url: z.url(), value: z.string() }).strict(),
+    z.object({ url: RichLinkUrl, value: z.string() }).strict(),
     z.object({ amount: z.number().int(), currency: z.string().length(3) }).strict(),
   ],
-  { error: "must be a string, a number, a rich link {url, value} or an amount {amount (cents), currency}" },
+  { error: "must be a string, a number, a rich link {url (https), value} or an amount {amount (cents), currency}" },
 );
 
 const EventSchema = z

@@ -1,8 +1,9 @@
 /**
- * `POST /webhooks/intercom/uninstall` (Intercom's "Installing and uninstalling apps" docs): Intercom's optional uninstall notification,
- * `{"app_id": "…"}`. It is not signed, so it is only a hint: the connection's token is checked with `GET /me`, and
- * only a 401 marks the connection `revoked`. The answer is always the same 200, whatever was found, so the endpoint
- * tells a caller nothing about which workspaces are connected.
+ * `POST /webhooks/intercom/uninstall` (Intercom's "Installing and uninstalling apps" docs): Intercom's optional
+ * uninstall notification, `{"app_id": "…"}`. It is not signed, so it is only a hint: the connection's token is checked
+ * with `GET /me` (at most once per app every 30 s, on the workspace's rate budget: see confirmUninstall), and only a
+ * 401 marks the connection `revoked`. The answer is always the same 200, whatever was found, so the endpoint tells a
+ * caller nothing about which workspaces are connected.
  */
 
 import { createRoute, z } from "@hono/zod-openapi";
@@ -25,7 +26,9 @@ export const uninstall = router().openapi(
     path: "/",
     tags: ["Webhooks"],
     summary: "Intercom uninstall notification",
-    description: "Unsigned hint: the connection's token is checked with GET /me; a 401 marks it revoked. Always 200.",
+    description:
+      "Unsigned hint: the connection's token is checked with GET /me, at most once per app every 30 s and on the " +
+      "workspace's rate budget; a 401 marks it revoked. Always 200.",
     request: { body: { required: true, content: { "application/json": { schema: UninstallBody } } } },
     responses: {
       200: {

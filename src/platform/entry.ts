@@ -23,7 +23,7 @@ export function limitedWorker<H extends ExportedHandler<Env>>(handler: H): H {
     }),
     ...(queue && {
       queue: (batch, env, ctx) =>
-        runInvocation(`queue ${batch.queue}`, () => {
+        runInvocation(`queue ${batch.queue}`, async () => {
           const size = batch.messages.length;
           if (size > PLATFORM_LIMITS["queues.consumer_batch"].max) {
             crossed("queues.consumer_batch", size, `consumer batch of ${batch.queue}`);

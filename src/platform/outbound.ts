@@ -32,9 +32,14 @@ function countingFetch(target: typeof fetch): typeof fetch {
       const budget = currentBudget();
       if (!budget || fetchInProgress.getStore() === budget) return Reflect.apply(fn, self, args);
       const what = describeRequest(...args);
-      budget.subrequest(what);
-      budget.fetchStarted(what);
       let pending: Promise<Response>;
+      try {
+        budget.subrequest(what);
+        budget.fetchStarted(what);
+      } catch (error) {
+        // fetch() fails by rejecting, never by throwing.
+        return Promise.reject(error);
+      }
       try {
         pending = fetchInProgress.run(budget, () => Reflect.apply(fn, self, args) as Promise<Response>);
       } catch (error) {
@@ -83,7 +88,12 @@ function countedStub<T extends object>(stub: T, binding: string): T {
       if (typeof value !== "function" || property === "then") return value;
       const what = `${binding}.${String(property)}`;
       return (...args: unknown[]) => {
-        currentBudget()?.subrequest(what);
+        try {
+          currentBudget()?.subrequest(what);
+        } catch (error) {
+          // A stub call fails by rejecting.
+          return Promise.reject(error);
+        }
         return Reflect.apply(value, target, args);
       };
     },

@@ -27,7 +27,7 @@ export function limitedQueue<T extends Queue<never>>(queue: T, name: string): T 
   return new Proxy(queue, {
     get(target, property) {
       if (property === "send") {
-        return (body: unknown, options?: QueueSendOptions) => {
+        return async (body: unknown, options?: QueueSendOptions) => {
           const what = `${name}.send`;
           checkMessage(body, what);
           currentBudget()?.subrequest(what);
@@ -35,7 +35,7 @@ export function limitedQueue<T extends Queue<never>>(queue: T, name: string): T 
         };
       }
       if (property === "sendBatch") {
-        return (messages: Iterable<MessageSendRequest<unknown>>, options?: QueueSendBatchOptions) => {
+        return async (messages: Iterable<MessageSendRequest<unknown>>, options?: QueueSendBatchOptions) => {
           const list = [...messages];
           const what = `${name}.sendBatch`;
           if (list.length > PLATFORM_LIMITS["queues.batch_messages"].max) {

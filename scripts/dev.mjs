@@ -89,6 +89,9 @@ start("sim", [
   String(SIM_PORT + 1000),
   "--show-interactive-dev-session=false",
 ]);
+// Production's D1, Queues and Workers limits fail loudly in dev as in the tests (README, "Platform limits");
+// PLATFORM_LIMITS=off in .dev.vars turns the layer off.
+const platformLimits = config.get("PLATFORM_LIMITS") ?? "enforce";
 start("connector", [
   "dev",
   "--port",
@@ -101,6 +104,8 @@ start("connector", [
   `INTERCOM_OAUTH_URL:${SIM}/oauth`,
   "--var",
   `PUBLIC_URL:${CONNECTOR}`,
+  "--var",
+  `PLATFORM_LIMITS:${platformLimits}`,
   "--show-interactive-dev-session=false",
 ]);
 

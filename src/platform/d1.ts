@@ -72,7 +72,7 @@ function boundViolation(sql: string, shape: StatementShape, values: unknown[]): 
 }
 
 /** Counts statements as queries and the call as a subrequest of the current invocation (none outside one). */
-function spend(statements: number, what: string): void {
+function spend(statements: number, what: () => string): void {
   const budget = currentBudget();
   if (!budget) return;
   budget.queried(statements, what);
@@ -103,25 +103,25 @@ class LimitedStatement {
 
   async first(column?: string) {
     this.check();
-    spend(1, describeSql(this.sql));
+    spend(1, () => describeSql(this.sql));
     return column === undefined ? this.real.first() : this.real.first(column);
   }
 
   async run() {
     this.check();
-    spend(1, describeSql(this.sql));
+    spend(1, () => describeSql(this.sql));
     return this.real.run();
   }
 
   async all() {
     this.check();
-    spend(1, describeSql(this.sql));
+    spend(1, () => describeSql(this.sql));
     return this.real.all();
   }
 
   async raw(options?: { columnNames?: boolean }) {
     this.check();
-    spend(1, describeSql(this.sql));
+    spend(1, () => describeSql(this.sql));
     return this.real.raw(options as { columnNames: true });
   }
 }
@@ -141,7 +141,7 @@ async function batch<T>(target: Pick<D1Database, "batch">, statements: D1Prepare
   const first = statements[0];
   spend(
     statements.length,
-    `batch of ${statements.length}, first "${first instanceof LimitedStatement ? describeSql(first.sql) : "?"}"`,
+    () => `batch of ${statements.length}, first "${first instanceof LimitedStatement ? describeSql(first.sql) : "?"}"`,
   );
   return target.batch<T>(real);
 }
@@ -153,7 +153,7 @@ async function exec(target: D1Database, sql: string): Promise<D1ExecResult> {
     const violation = shapeOf(statement).violation;
     if (violation) crossed(violation.limit, violation.count, violation.what);
   }
-  spend(statements.length, `exec "${describeSql(sql)}"`);
+  spend(statements.length, () => `exec "${describeSql(sql)}"`);
   return target.exec(sql);
 }
 

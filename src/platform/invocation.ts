@@ -8,6 +8,11 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { log } from "../lib/log";
 import { MAX_CONNECTIONS_WAITING_FOR_HEADERS, PLATFORM_LIMITS, type PlatformLimit, PlatformLimitError } from "./limits";
 
+/** A description, or how to make one: most counted calls never need theirs. */
+export type Described = string | (() => string);
+
+const describe = (what: Described) => (typeof what === "string" ? what : what());
+
 /** What one invocation has spent so far. */
 export class InvocationBudget {
   queries = 0;
@@ -23,17 +28,17 @@ export class InvocationBudget {
     readonly owner: object | null = null,
   ) {}
 
-  /** Counts `statements` D1 queries (one per statement of a batch). */
-  queried(statements: number, what: string): void {
+  /** Counts `statements` D1 queries (one per statement of a batch); `what` describes them, only when it throws. */
+  queried(statements: number, what: Described): void {
     this.queries += statements;
-    if (this.queries > PLATFORM_LIMITS["d1.queries"].max) crossed("d1.queries", this.queries, what);
+    if (this.queries > PLATFORM_LIMITS["d1.queries"].max) crossed("d1.queries", this.queries, describe(what));
   }
 
   /** Counts one subrequest: a fetch, a Durable Object call, a D1 or queue call. */
-  subrequest(what: string): void {
+  subrequest(what: Described): void {
     this.subrequests++;
     if (this.subrequests > PLATFORM_LIMITS["workers.subrequests"].max) {
-      crossed("workers.subrequests", this.subrequests, what);
+      crossed("workers.subrequests", this.subrequests, describe(what));
     }
   }
 
@@ -42,7 +47,7 @@ export class InvocationBudget {
    * queues the 7th until one gets its headers (Cloudflare's 2026-04 change: a connection is freed when headers
    * arrive): a 7th is a delay, not a failure, so it is recorded and logged, never thrown.
    */
-  fetchStarted(what: string): void {
+  fetchStarted(what: Described): void {
     this.waitingFetches++;
     if (this.waitingFetches <= this.peakWaitingFetches) return;
     this.peakWaitingFetches = this.waitingFetches;
@@ -53,7 +58,7 @@ export class InvocationBudget {
         entry: this.entry,
         waiting: this.waitingFetches,
         max: MAX_CONNECTIONS_WAITING_FOR_HEADERS,
-        call: what,
+        call: describe(what),
       });
     }
   }

@@ -31,7 +31,7 @@ function countingFetch(target: typeof fetch): typeof fetch {
     apply(fn, self, args: Parameters<typeof fetch>) {
       const budget = currentBudget();
       if (!budget || fetchInProgress.getStore() === budget) return Reflect.apply(fn, self, args);
-      const what = describeRequest(...args);
+      const what = () => describeRequest(...args);
       let pending: Promise<Response>;
       try {
         budget.subrequest(what);

@@ -45,6 +45,8 @@ export async function connectorPool(extraBindings: Record<string, string>) {
         PUBLIC_URL: "https://connector.test",
         OAUTH_RETURN_URL: "",
         LOG_RETENTION_DAYS: "30",
+        // Production's D1, Queues and Workers limits, checked in every test (src/platform/).
+        PLATFORM_LIMITS: "enforce",
         ...extraBindings,
       },
     },

@@ -89,6 +89,9 @@ start("sim", [
   String(SIM_PORT + 1000),
   "--show-interactive-dev-session=false",
 ]);
+// Production's D1, Queues and Workers limits fail loudly in dev as in the tests (README, "Platform limits");
+// PLATFORM_LIMITS=off in .dev.vars turns the layer off.
+const platformLimits = config.get("PLATFORM_LIMITS") ?? "enforce";
 start("connector", [
   "dev",
   "--port",
@@ -103,6 +106,7 @@ start("connector", [
   `PUBLIC_URL:${CONNECTOR}`,
   "--var",
   `OAUTH_RETURN_URL:${CONNECTOR}/console`,
+  `PLATFORM_LIMITS:${platformLimits}`,
   "--show-interactive-dev-session=false",
 ]);
 

@@ -41,6 +41,8 @@ export interface Env {
   SYNC_BACKOFF_BASE_MS?: string;
   /** Chaos testing only: the share of OUTBOUND batches that fail on purpose. Never set in production. */
   CHAOS_OUTBOUND_FAILURE_RATE?: string;
+  /** `enforce`: check production's D1, Queues and Workers limits locally (tests, `npm run dev`). Unset in production. */
+  PLATFORM_LIMITS?: string;
 }
 
 /** Hono's generic for this app. */

@@ -1,8 +1,9 @@
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterAll, expect } from "vitest";
+import { afterAll, afterEach, expect } from "vitest";
 import { app } from "../src/api/app";
 import worker from "../src/index";
+import { takePlatformLimitViolations } from "../src/platform/invocation";
 import {
   bindingSecrets,
   captureConsole,
@@ -39,6 +40,13 @@ globals[SCANNER_KEY] = {
     captureResponses(recorder, app, "fetch"),
   ],
 };
+
+// The platform-limits layer (src/platform/, on in every test) records each production limit crossed, also where the
+// connector catches the error (a consumer retrying the message): a test that crossed one fails, naming it.
+afterEach(() => {
+  const crossed = takePlatformLimitViolations().map((error) => error.message);
+  expect(crossed, "production platform limits crossed (see src/platform/limits.ts)").toEqual([]);
+});
 
 afterAll(async () => {
   const items = [...recorder.items, ...(await dumpD1(env.DB))];

@@ -110,7 +110,7 @@ export interface LinkWrite {
 
 /**
  * Creates or updates a link (an Intercom object → CDP object, one each way per connection). The remote state
- * is merged key by key in SQL (`json_set`, which keeps a known `null`), so two writers of different fields both land.
+ * is merged key by key in SQL (keeping a known `null`), so two writers of different fields both land.
  */
 export function upsertLink(db: Database, link: LinkWrite, now = Date.now()) {
   return db
@@ -132,7 +132,7 @@ export function upsertLink(db: Database, link: LinkWrite, now = Date.now()) {
           link.remoteUpdatedAt == null
             ? sqlKeep("remote_updated_at")
             : sqlMax("remote_updated_at", link.remoteUpdatedAt),
-        remoteState: sqlJsonSet("remote_state", link.remoteState ?? {}),
+        remoteState: sqlJsonMerge("remote_state", link.remoteState ?? {}),
         updatedAt: now,
       },
     });
@@ -164,12 +164,20 @@ function sqlMax(column: string, value: number): SQL {
   return sql`max(coalesce(${sqlKeep(column)}, 0), ${value})`;
 }
 
-/** `json_set(column, '$."key"', json(value), …)`: keys may contain dots (`custom_attributes.plan`). */
-function sqlJsonSet(column: string, values: Record<string, unknown>): SQL {
+/**
+ * `column` with `values` merged over it, each top-level key replaced whole, from one JSON parameter: the statement
+ * does not grow with the number of keys (D1 allows 32 arguments per SQL function and 100 parameters, and a wide
+ * contact has over 100 keys). Not `json_patch`: it would delete the keys whose value is null (RFC 7396) and merge
+ * nested objects. `->` with `fullkey` copies each value's JSON text exactly (numbers keep every digit).
+ */
+function sqlJsonMerge(column: string, values: Record<string, unknown>): SQL {
   const entries = Object.entries(values);
   if (entries.length === 0) return sqlKeep(column);
-  const args = entries.map(
-    ([key, value]) => sql`, ${`$."${key.replaceAll('"', '""')}"`}, json(${JSON.stringify(value ?? null)})`,
-  );
-  return sql`json_set(${sqlKeep(column)}${sql.join(args, sql``)})`;
+  const patch = JSON.stringify(Object.fromEntries(entries.map(([key, value]) => [key, value ?? null])));
+  const stored = sqlKeep(column);
+  return sql`(with patch(doc) as (select json(${patch})) select json_group_object(merged.key, json(merged.value)) from (
+    select old.key as key, ${stored} -> old.fullkey as value from json_each(${stored}) as old
+      where old.key not in (select key from patch, json_each(patch.doc))
+    union all
+    select new.key, patch.doc -> new.fullkey from patch, json_each(patch.doc) as new) as merged)`;
 }

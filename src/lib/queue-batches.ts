@@ -3,11 +3,13 @@
  * `sendBatch`, 128 KB per message. Every producer that sends more than one message goes through `sendAll`.
  */
 
-/** Queues' limits (Cloudflare docs). */
+import { PLATFORM_LIMITS } from "../platform/limits";
+
+/** Queues' limits (the platform-limits layer checks the same numbers). */
 export const QUEUE_LIMITS = {
-  messagesPerBatch: 100,
-  batchBytes: 256 * 1024,
-  messageBytes: 128 * 1024,
+  messagesPerBatch: PLATFORM_LIMITS["queues.batch_messages"].max,
+  batchBytes: PLATFORM_LIMITS["queues.batch_bytes"].max,
+  messageBytes: PLATFORM_LIMITS["queues.message_bytes"].max,
 } as const;
 
 /** Room left for the queue's own per-message overhead when summing a batch. */

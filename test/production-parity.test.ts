@@ -113,10 +113,11 @@ describe("production parity: writable standard attributes are read back", () => 
         ],
       },
     });
+    const admin = String((await intercomRest(workspace, "GET", "/me")).json.id);
     const properties = {
       full_name: "Wide Reader",
       picture: "https://example.com/a.png",
-      owner: "321",
+      owner: admin,
       seen: "2026-11-30T10:00:00Z",
       optout: true,
     };
@@ -129,7 +130,7 @@ describe("production parity: writable standard attributes are read back", () => 
     await waitFor(() => sim.state(workspace.app_id).attachments.length === 1, 10_000, "attached");
     await settle(500);
     const contact = sim.state(workspace.app_id).contacts[0]!;
-    expect(contact).toMatchObject({ owner_id: "321", unsubscribed_from_emails: true });
+    expect(contact).toMatchObject({ owner_id: admin, unsubscribed_from_emails: true });
 
     // A change of another field sends only that field; a resync with nothing new sends nothing.
     const mark = journalMark(sim);

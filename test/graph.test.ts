@@ -3,25 +3,52 @@ import { describe, expect, it } from "vitest";
 import { database } from "../src/db/client";
 import { writeAccount } from "../src/graph/accounts";
 import { linkByLocal, upsertLink } from "../src/graph/links";
-import { applyUserPatch, findUser, writeUser } from "../src/graph/users";
+import { mergeProperties } from "../src/graph/properties";
+import { findUser, writeUser } from "../src/graph/users";
 
 const db = database(env.DB);
 
 describe("identity graph", () => {
-  it("merges properties with null removing a key and reports no change for a no-op", () => {
-    const first = applyUserPatch(null, { userId: "u1", properties: { plan: "pro", seats: 3 } });
-    expect(first.changed).toBe(true);
-    const second = applyUserPatch(first.next, { properties: { seats: null, plan: "pro" } });
-    expect(second.next.properties).toEqual({ plan: "pro" });
-    expect(applyUserPatch(second.next, { properties: { plan: "pro" }, segments: [] }).changed).toBe(false);
+  it("merges properties with null removing a key and reports no change for a no-op", async () => {
+    expect(mergeProperties({ plan: "pro", seats: 3 }, { seats: null, plan: "pro" })).toEqual({ plan: "pro" });
+    const first = await writeUser(
+      db,
+      "ws_graph",
+      { userId: "u1" },
+      { properties: { plan: "pro", seats: 3 } },
+      { create: true },
+    );
+    expect(first).toMatchObject({ before: null, changed: true });
+    const second = await writeUser(
+      db,
+      "ws_graph",
+      { userId: "u1" },
+      { properties: { seats: null, plan: "pro" } },
+      { create: true },
+    );
+    expect(second).toMatchObject({ changed: true, user: { properties: { plan: "pro" } } });
+    const third = await writeUser(
+      db,
+      "ws_graph",
+      { userId: "u1" },
+      { properties: { plan: "pro" }, segments: [] },
+      { create: true },
+    );
+    expect(third).toMatchObject({ changed: false, user: { version: second!.user.version } });
   });
 
   it("concurrent writers of one user lose no property", async () => {
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        writeUser(db, "ws_graph", { userId: "racer" }, () => ({ userId: "racer", properties: { [`p${i}`]: i } }), {
-          create: true,
-        }),
+        writeUser(
+          db,
+          "ws_graph",
+          { userId: "racer" },
+          { properties: { [`p${i}`]: i } },
+          {
+            create: true,
+          },
+        ),
       ),
     );
     const user = await findUser(db, "ws_graph", { userId: "racer" });
@@ -31,9 +58,15 @@ describe("identity graph", () => {
   it("concurrent first writes of an email-only user create one row", async () => {
     await Promise.all(
       Array.from({ length: 10 }, () =>
-        writeUser(db, "ws_graph", { email: "Solo@Example.com" }, () => ({ email: "solo@example.com" }), {
-          create: true,
-        }),
+        writeUser(
+          db,
+          "ws_graph",
+          { email: "Solo@Example.com" },
+          {},
+          {
+            create: true,
+          },
+        ),
       ),
     );
     const rows = await env.DB.prepare("SELECT count(*) AS n FROM users WHERE email = ?")
@@ -43,25 +76,29 @@ describe("identity graph", () => {
   });
 
   it("an identity with user_id adopts the email-only user of the same email", async () => {
-    await writeUser(db, "ws_graph", { email: "adopt@example.com" }, () => ({ email: "adopt@example.com" }), {
-      create: true,
-    });
+    await writeUser(
+      db,
+      "ws_graph",
+      { email: "adopt@example.com" },
+      {},
+      {
+        create: true,
+      },
+    );
     const write = await writeUser(
       db,
       "ws_graph",
       { userId: "adopt", email: "adopt@example.com" },
-      () => ({ userId: "adopt" }),
-      {
-        create: true,
-      },
+      {},
+      { create: true },
     );
     expect(write!.before).not.toBeNull();
     expect(write!.user.userId).toBe("adopt");
   });
 
   it("does not create when creation is off", async () => {
-    expect(await writeUser(db, "ws_graph", { userId: "nobody" }, () => ({}), { create: false })).toBeNull();
-    expect(await writeAccount(db, "ws_graph", "acme", () => ({}), { create: false })).toBeNull();
+    expect(await writeUser(db, "ws_graph", { userId: "nobody" }, {}, { create: false })).toBeNull();
+    expect(await writeAccount(db, "ws_graph", "acme", {}, { create: false })).toBeNull();
   });
 
   it("link remote state merges per key and keeps a known null", async () => {

@@ -9,7 +9,8 @@ import { connections, type DestinationSettings } from "../db/schema";
 import type { Env } from "../env";
 import { type AccountRow, type AccountState, findAccount, writeAccount } from "../graph/accounts";
 import { addMembership, removeMembership } from "../graph/memberships";
-import { mergeProperties, type Properties, propertiesBytes, sameJson } from "../graph/properties";
+import { sameJson } from "../graph/properties";
+import { MAX_STORED_PROPERTIES_BYTES, PropertiesTooLargeError } from "../graph/property-merge-sql";
 import { findUser, type UserRow, type UserState, writeUser } from "../graph/users";
 import { log } from "../lib/log";
 import { ProblemError } from "../lib/problem";
@@ -32,34 +33,17 @@ export interface WriteResult<T> {
   queued: number;
 }
 
-/** Stored properties of one user or account, as JSON: a D1 row holds at most 2 MB, segments and ids included. */
-export const MAX_STORED_PROPERTIES_BYTES = 1024 * 1024;
-
-/** A 422 problem when merging `patch` would grow the stored properties past their limit. */
-function checkPropertiesFit(current: Properties | undefined, patch: Record<string, unknown> | undefined): void {
-  if (!patch) return;
-  const bytes = propertiesBytes(mergeProperties(current ?? {}, patch));
-  if (bytes <= MAX_STORED_PROPERTIES_BYTES) return;
-  throw new ProblemError(422, "The request is not valid; see `errors`.", [
-    {
-      path: "properties",
-      message: `the stored properties would take ${bytes} bytes; at most ${MAX_STORED_PROPERTIES_BYTES} are kept`,
-    },
-  ]);
-}
-
 /** Identify: finds or creates the user, merges properties (`null` removes), replaces segments when given. */
 export async function identifyUser(env: Env, workspaceId: string, input: IdentifyInput): Promise<WriteResult<UserRow>> {
   const db = database(env.DB);
-  const write = await writeUser(
-    db,
-    workspaceId,
-    { userId: input.user_id ?? null, email: input.email ?? null },
-    (current) => {
-      checkPropertiesFit(current?.properties, input.properties);
-      return { userId: input.user_id, email: input.email, properties: input.properties, segments: input.segments };
-    },
-    { create: true },
+  const write = await refusedAs422(() =>
+    writeUser(
+      db,
+      workspaceId,
+      { userId: input.user_id ?? null, email: input.email ?? null },
+      { properties: input.properties, segments: input.segments },
+      { create: true, maxPropertiesBytes: MAX_STORED_PROPERTIES_BYTES },
+    ),
   );
   const { user, before, changed } = write!;
   const queued = changed ? await enqueueUserSyncs(env, db, workspaceId, user, before) : 0;
@@ -82,15 +66,14 @@ export async function upsertAccount(
   input: { name?: string | null; properties?: Record<string, unknown> },
 ): Promise<WriteResult<AccountRow>> {
   const db = database(env.DB);
-  const write = await writeAccount(
-    db,
-    workspaceId,
-    accountId,
-    (current) => {
-      checkPropertiesFit(current?.properties, input.properties);
-      return { name: input.name, properties: input.properties };
-    },
-    { create: true },
+  const write = await refusedAs422(() =>
+    writeAccount(
+      db,
+      workspaceId,
+      accountId,
+      { name: input.name, properties: input.properties },
+      { create: true, maxPropertiesBytes: MAX_STORED_PROPERTIES_BYTES },
+    ),
   );
   const { account, before, changed } = write!;
   let queued = 0;
@@ -110,6 +93,18 @@ export async function upsertAccount(
     queued,
   });
   return { row: account, created: before === null, changed, queued };
+}
+
+/** Runs a graph write; a write refused for the size of the stored properties is a 422 problem. */
+async function refusedAs422<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (!(error instanceof PropertiesTooLargeError)) throw error;
+    throw new ProblemError(422, "The request is not valid; see `errors`.", [
+      { path: "properties", message: error.message },
+    ]);
+  }
 }
 
 /** Links (or unlinks) a user and an account; either missing is a 404 problem. */

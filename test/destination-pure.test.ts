@@ -4,6 +4,7 @@ import { passesSegmentFilter } from "../src/destination/filter";
 import { chooseContact } from "../src/destination/match";
 import { changedFields, companyPayload, contactPayload } from "../src/destination/payload";
 import { backoff, decide } from "../src/destination/retry-policy";
+import { DEFAULT_SYNC_DEBOUNCE_MS, syncDebounceMs } from "../src/destination/sync-debounce";
 import { requestBody } from "../src/intercom/fields";
 import type { ContactSummary } from "../src/intercom/gateway";
 
@@ -205,5 +206,18 @@ describe("retry policy", () => {
     expect(backoff(1, 0)).toBe(1_000);
     expect(backoff(3, 0.999)).toBeLessThanOrEqual(8_000);
     expect(backoff(30, 0.5)).toBeLessThanOrEqual(300_000);
+  });
+});
+
+describe("sync debounce", () => {
+  it("reads SYNC_DEBOUNCE_MS: 0 allowed, capped at 10 s, the default when unset or invalid", () => {
+    expect(syncDebounceMs({})).toBe(DEFAULT_SYNC_DEBOUNCE_MS);
+    expect(DEFAULT_SYNC_DEBOUNCE_MS).toBeLessThanOrEqual(250);
+    expect(syncDebounceMs({ SYNC_DEBOUNCE_MS: "0" })).toBe(0);
+    expect(syncDebounceMs({ SYNC_DEBOUNCE_MS: "100" })).toBe(100);
+    expect(syncDebounceMs({ SYNC_DEBOUNCE_MS: "60000" })).toBe(10_000);
+    for (const bad of ["", " ", "-1", "1.5", "soon"]) {
+      expect(syncDebounceMs({ SYNC_DEBOUNCE_MS: bad })).toBe(DEFAULT_SYNC_DEBOUNCE_MS);
+    }
   });
 });

@@ -1,7 +1,7 @@
 /** The HTTP app: one sub-app per resource, one error handler that answers problem+json, one OpenAPI document. */
 import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
-import { describeError } from "../lib/errors";
+import { describeError, isTransientPlatformError } from "../lib/errors";
 import { log } from "../lib/log";
 import { ProblemError, problemResponse } from "../lib/problem";
 import { accounts } from "./accounts";
@@ -17,6 +17,11 @@ import { router } from "./router";
 import { uninstall } from "./uninstall";
 import { users } from "./users";
 import { webhooks } from "./webhooks";
+
+/** The answer to a request the platform could not serve right now (D1, a queue or an object overloaded). */
+const OVERLOADED_DETAIL =
+  "The connector is busy right now; retry after the Retry-After delay (ingest writes and keyed actions are idempotent).";
+const OVERLOADED_RETRY_AFTER_S = 2;
 
 const api = router();
 // A path that exists, asked with another method: 405 with `Allow`, rather than the 404 of a path that does not.
@@ -47,6 +52,16 @@ export const app = api
   .onError((err, c) => {
     if (err instanceof ProblemError) return problemResponse(err.status, err.message, err.errors, err.headers);
     if (err instanceof HTTPException) return problemResponse(err.status, err.message || undefined);
+    if (isTransientPlatformError(err)) {
+      log({
+        level: "warn",
+        msg: "overloaded",
+        route: c.req.routePath,
+        method: c.req.method,
+        error: describeError(err),
+      });
+      return problemResponse(503, OVERLOADED_DETAIL, undefined, { "Retry-After": String(OVERLOADED_RETRY_AFTER_S) });
+    }
     // Described without values: a failed query's message carries its parameters (personal data, sealed tokens).
     log({
       level: "error",

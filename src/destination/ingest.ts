@@ -12,10 +12,11 @@ import { addMembership, removeMembership } from "../graph/memberships";
 import { sameJson } from "../graph/properties";
 import { MAX_STORED_PROPERTIES_BYTES, PropertiesTooLargeError } from "../graph/property-merge-sql";
 import { findUser, type UserRow, type UserState, writeUser } from "../graph/users";
+import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { ProblemError } from "../lib/problem";
 import { passesSegmentFilter } from "./filter";
-import type { SyncMessage } from "./outbound-message";
+import { type SyncMessage, syncObjectName } from "./outbound-message";
 import { companyPayload, contactPayload } from "./payload";
 
 export interface IdentifyInput {
@@ -188,6 +189,20 @@ async function destinationConnections(db: Database, workspaceId: string) {
   return rows.filter((row) => row.destination.enabled);
 }
 
+/** Queues a sync; when OUTBOUND refuses, hands it to its object directly (what the OUTBOUND consumer would do). */
 async function sendSync(env: Env, message: SyncMessage): Promise<void> {
-  await env.OUTBOUND.send(message);
+  try {
+    await env.OUTBOUND.send(message);
+  } catch (error) {
+    // The change is stored already: a client's retry would find nothing to change and queue nothing.
+    log({
+      level: "warn",
+      msg: "outbound send failed; sync handed to its object",
+      connection_id: message.connection_id,
+      object_type: message.kind,
+      outcome: "retrying",
+      error: describeError(error),
+    });
+    await env.CONTACT_SYNC.getByName(syncObjectName(message)).enqueue(message);
+  }
 }

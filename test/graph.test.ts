@@ -1,12 +1,19 @@
 import { env } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { describe, expect, it } from "vitest";
 import { database } from "../src/db/client";
 import { writeAccount } from "../src/graph/accounts";
 import { linkByLocal, upsertLink } from "../src/graph/links";
-import { mergeProperties } from "../src/graph/properties";
+import { mergeProperties, propertiesBytes } from "../src/graph/properties";
+import { mergedPropertiesSql } from "../src/graph/property-merge-sql";
 import { findUser, writeUser } from "../src/graph/users";
+import { Rng } from "./helpers/robustness";
 
 const db = database(env.DB);
+
+/** Keys for generated bags: a few collide on purpose; odd ones too. */
+const KEYS = ["a", "b", "c", "plan", "1", "__proto__", "é", "k.dot", 'q"uote'];
 
 describe("identity graph", () => {
   it("merges properties with null removing a key and reports no change for a no-op", async () => {
@@ -35,6 +42,33 @@ describe("identity graph", () => {
       { create: true },
     );
     expect(third).toMatchObject({ changed: false, user: { version: second!.user.version } });
+  });
+
+  it("the SQL merge (json_patch) and its TypeScript model agree, nested objects, nulls, arrays and odd keys included", async () => {
+    const rng = new Rng(19);
+    const value = (depth: number): unknown => {
+      const kind = rng.int(0, depth > 2 ? 4 : 6);
+      if (kind === 0) return null;
+      if (kind === 1) return rng.int(-5, 5) / (rng.chance(0.5) ? 1 : 4);
+      if (kind === 2) return rng.text(rng.int(0, 6));
+      if (kind === 3) return rng.chance(0.5);
+      if (kind === 4) return [value(depth + 1), null];
+      return Object.fromEntries(Array.from({ length: rng.int(0, 3) }, () => [rng.pick(KEYS), value(depth + 1)]));
+    };
+    const bag = () => Object.fromEntries(Array.from({ length: rng.int(0, 6) }, () => [rng.pick(KEYS), value(0)]));
+    for (let round = 0; round < 60; round++) {
+      const stored = mergeProperties({}, bag());
+      const patch = bag();
+      const query = new SQLiteAsyncDialect().sqlToQuery(
+        sql`SELECT ${mergedPropertiesSql(sql`${JSON.stringify(stored)}`, patch)} AS merged`,
+      );
+      const { results } = await env.DB.prepare(query.sql)
+        .bind(...query.params)
+        .all<{ merged: string }>();
+      const expected = mergeProperties(stored, patch);
+      expect(JSON.parse(results[0]!.merged), JSON.stringify({ stored, patch })).toEqual(expected);
+      expect(new TextEncoder().encode(results[0]!.merged).byteLength).toBe(propertiesBytes(expected));
+    }
   });
 
   it("concurrent writers of one user lose no property", async () => {

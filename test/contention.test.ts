@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { app } from "../src/api/app";
 import { database } from "../src/db/client";
 import { identifyUser, upsertAccount } from "../src/destination/ingest";
+import { syncObjectName } from "../src/destination/outbound-message";
 import type { Env } from "../src/env";
 import { writeUser } from "../src/graph/users";
 import { mintToken } from "./helpers/auth";
@@ -172,6 +173,47 @@ describe("concurrent writes to one user", () => {
     console.info({ msg: "contention: 50 users × 20 writes", intercom_calls: calls, per_user: calls / 50 });
     expect(calls / 50).toBeLessThanOrEqual(3);
   }, 120_000);
+});
+
+describe("the sync debounce", () => {
+  /** Changes `full_name` 10 times, 25 ms apart, each handed straight to the user's object (no queue batching). */
+  async function trickle(debounceMs: string | undefined) {
+    env.SYNC_DEBOUNCE_MS = debounceMs;
+    try {
+      const { workspace, workspaceId, connection } = await connectDestination(sim);
+      const db = database(env.DB);
+      const first = await identifyUser(env, workspaceId, { user_id: "trickle", properties: { full_name: "t-start" } });
+      await waitFor(() => contactOf(workspace.app_id, "trickle")?.name === "t-start", 10_000, "first sync");
+      await settle(500);
+      const mark = journalMark(sim);
+      const message = { kind: "user", connection_id: connection.id, local_pk: first.row.pk } as const;
+      const object = env.CONTACT_SYNC.getByName(syncObjectName(message));
+      for (let i = 0; i < 10; i++) {
+        await writeUser(
+          db,
+          workspaceId,
+          { userId: "trickle" },
+          { properties: { full_name: `t${i}` } },
+          { create: false },
+        );
+        await object.enqueue(message);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      await waitFor(() => contactOf(workspace.app_id, "trickle")?.name === "t9", 10_000, "last write synced");
+      await settle(1_000);
+      return countCalls(sim, { since: mark });
+    } finally {
+      env.SYNC_DEBOUNCE_MS = undefined;
+    }
+  }
+
+  it("gathers the changes of a quiet object that arrive within SYNC_DEBOUNCE_MS into one call; 0 turns it off", async () => {
+    const debounced = await trickle("1000");
+    const immediate = await trickle("0");
+    console.info({ msg: "contention: debounce", calls_debounced: debounced, calls_without: immediate });
+    expect(debounced).toBe(1);
+    expect(immediate).toBeGreaterThan(1);
+  });
 });
 
 describe("concurrent writes to one account", () => {

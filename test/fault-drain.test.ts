@@ -262,6 +262,8 @@ describe(`fault drain (${USERS} users)`, () => {
       }
       for (const [accountId, name] of accountNames) {
         const company = state.companies.find((candidate) => candidate.company_id === accountId);
+        // A company syncs while one of its members passes the segment filter (others may never reach Intercom).
+        if (!expected.some((user) => user.active && user.accounts.has(accountId))) continue;
         if (company?.name !== name) mismatches.push(`${accountId}: company name ${company?.name} ≠ ${name}`);
       }
       expect(mismatches).toEqual([]);

@@ -100,7 +100,8 @@ export function devVars(dir) {
 
 /**
  * Starts `wrangler dev <args>` on a free port of 127.0.0.1 and waits until `readyPath` answers 2xx. Returns
- * `{ base, inspectorPort, readyMs, stop }`; `stop()` ends the whole process group (SIGTERM, SIGKILL after 10 s).
+ * `{ base, inspectorPort, pid, readyMs, stop }` (`pid`: wrangler's, the leader of the process group that holds its
+ * workerd); `stop()` ends the whole process group (SIGTERM, SIGKILL after 10 s).
  */
 export async function startDev(options) {
   // A port found free may be taken before wrangler binds it: a start that fails is tried again on other ports.
@@ -160,7 +161,7 @@ async function startDevOnce({ args, logFile, readyPath = "/healthz", readyHeader
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}; see ${logFile}`);
     try {
       if ((await fetch(`${base}${readyPath}`, { headers: readyHeaders })).ok)
-        return { base, inspectorPort, readyMs: performance.now() - started, stop };
+        return { base, inspectorPort, pid: child.pid, readyMs: performance.now() - started, stop };
     } catch {
       // not listening yet
     }

@@ -6,6 +6,7 @@ import { log } from "../lib/log";
 import { ProblemError, problemResponse } from "../lib/problem";
 import { accounts } from "./accounts";
 import { actionsApi } from "./actions";
+import { ingestAdmission } from "./admission";
 import { apiBodyLimit } from "./body-limit";
 import { connectionsApi } from "./connections";
 import { deadLettersApi } from "./dead-letters";
@@ -33,6 +34,8 @@ api.use(
   }),
 );
 api.use("/v1/*", apiBodyLimit);
+// `/x/*` matches `/x` too: each path once, or a request would pass the gate twice.
+for (const path of ["/v1/users/*", "/v1/accounts/*", "/v1/actions/*"]) api.use(path, ingestAdmission);
 api.use("/webhooks/intercom/uninstall", apiBodyLimit);
 
 export const app = api

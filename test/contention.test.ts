@@ -11,7 +11,7 @@ import { database } from "../src/db/client";
 import { identifyUser, upsertAccount } from "../src/destination/ingest";
 import { syncObjectName } from "../src/destination/outbound-message";
 import type { Env } from "../src/env";
-import { writeUser } from "../src/graph/users";
+import { findUser, writeUser } from "../src/graph/users";
 import { mintToken } from "./helpers/auth";
 import { connectDestination, intercomRest, settle, waitFor } from "./helpers/destination";
 import { countCalls, journalMark, useIntercomSim } from "./helpers/intercom-sim";
@@ -300,6 +300,17 @@ describe("overload and failures of the platform", () => {
     return response;
   }
 
+  it("with INGEST_CONCURRENCY=1 the writes pass one at a time, each through the gate once, and all succeed", async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        call({ INGEST_CONCURRENCY: "1" }, "ws_gate", { user_id: "gated", properties: { [`g${i}`]: i } }),
+      ),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 200));
+    const user = await findUser(database(env.DB), "ws_gate", { userId: "gated" });
+    expect(Object.keys(user!.properties)).toHaveLength(30);
+  });
+
   it("an overloaded D1 answers 503 with Retry-After, not 500", async () => {
     const overloaded = new Proxy(env.DB, {
       get(target, property) {
@@ -350,8 +361,19 @@ describe("query plans of the contended writes", () => {
     await identifyUser(proxied, ws, { email: "plan@example.com", properties: { n: null } });
     await identifyUser(proxied, ws, { user_id: "adopter", email: "only@example.com" });
     await identifyUser(proxied, ws, { user_id: "plan", segments: ["s"] });
+    // As wide as a request may be: 500 properties, objects among them.
+    const wide = Object.fromEntries(
+      Array.from({ length: 500 }, (_, i) => [`attribute_${i}`, i % 2 ? { nested: "x".repeat(200) } : "y".repeat(200)]),
+    );
+    await identifyUser(proxied, ws, { user_id: "wide", properties: wide });
+    await identifyUser(proxied, ws, { user_id: "wide", properties: wide });
     await upsertAccount(proxied, ws, "acme", { name: "Acme", properties: { plan: "pro" } });
     await upsertAccount(proxied, ws, "acme", { properties: { plan: "scale" } });
+    // D1's limits: ≤ 100 bound parameters and ≤ 100 KB of SQL text per statement; the properties travel as parameters.
+    for (const { sql, params } of recorded) {
+      expect(params.length).toBeLessThanOrEqual(100);
+      expect(new TextEncoder().encode(sql).byteLength).toBeLessThan(4_000);
+    }
     const { checked, offenders } = await scanningStatements(recorded);
     expect(checked).toBeGreaterThanOrEqual(6);
     expect(offenders).toEqual([]);

@@ -39,6 +39,10 @@ export interface Env {
   SYNC_MAX_ATTEMPTS?: string;
   /** First retry delay after a 5xx, doubled per attempt with jitter (default 2000 ms). */
   SYNC_BACKOFF_BASE_MS?: string;
+  /** Ingest writes running at once per isolate; more wait their turn (default 32). */
+  INGEST_CONCURRENCY?: string;
+  /** How long a quiet contact or company waits after its first change before it syncs (default 250 ms). */
+  SYNC_DEBOUNCE_MS?: string;
   /** Chaos testing only: the share of OUTBOUND batches that fail on purpose. Never set in production. */
   CHAOS_OUTBOUND_FAILURE_RATE?: string;
   /** `enforce`: check production's D1, Queues and Workers limits locally (tests, `npm run dev`). Unset in production. */

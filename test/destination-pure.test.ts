@@ -4,6 +4,7 @@ import { passesSegmentFilter } from "../src/destination/plan/contact-plan";
 import { chooseContact } from "../src/destination/plan/match";
 import { changedFields, companyPayload, contactPayload } from "../src/destination/plan/payload";
 import { backoff, decide } from "../src/destination/plan/retry-policy";
+import { DEFAULT_SYNC_DEBOUNCE_MS, syncDebounceMs } from "../src/destination/plan/sync-debounce";
 import { requestBody } from "../src/intercom/fields";
 import type { ContactSummary } from "../src/intercom/objects";
 
@@ -209,5 +210,18 @@ describe("retry policy", () => {
     expect(backoff(1, 0)).toBe(1_000);
     expect(backoff(3, 0.999)).toBeLessThanOrEqual(8_000);
     expect(backoff(30, 0.5)).toBeLessThanOrEqual(300_000);
+  });
+});
+
+describe("sync debounce", () => {
+  it("reads SYNC_DEBOUNCE_MS: 0 allowed, capped at 10 s, the default when unset or invalid", () => {
+    expect(syncDebounceMs({})).toBe(DEFAULT_SYNC_DEBOUNCE_MS);
+    expect(DEFAULT_SYNC_DEBOUNCE_MS).toBeLessThanOrEqual(250);
+    expect(syncDebounceMs({ SYNC_DEBOUNCE_MS: "0" })).toBe(0);
+    expect(syncDebounceMs({ SYNC_DEBOUNCE_MS: "100" })).toBe(100);
+    expect(syncDebounceMs({ SYNC_DEBOUNCE_MS: "60000" })).toBe(10_000);
+    for (const bad of ["", " ", "-1", "1.5", "soon"]) {
+      expect(syncDebounceMs({ SYNC_DEBOUNCE_MS: bad })).toBe(DEFAULT_SYNC_DEBOUNCE_MS);
+    }
   });
 });

@@ -119,12 +119,24 @@ describe(`fault drain (${USERS} users)`, () => {
           await api(workspaceId, "DELETE", `/v1/accounts/acct-${(index + 1) % accounts}/users/${user.userId}`);
         }
       });
-      // Updates: everyone once; every 7th user a burst; a no-op for everyone.
+      // Updates: everyone once; every 7th user a burst of 5 concurrent writes, each with its own key and a plan (the
+      // last committed one wins, read back below); a no-op for everyone.
       await inParallel(expected, 10, async (user) => {
         const index = Number(user.userId.slice(2));
-        const burst = index % 7 === 0 ? 5 : 1;
-        for (let b = 0; b < burst; b++) {
-          user.plan = b === burst - 1 ? "pro" : `trial-${b}`;
+        if (index % 7 === 0) {
+          await Promise.all(
+            Array.from({ length: 5 }, (_, b) =>
+              api(workspaceId, "PUT", "/v1/users", {
+                user_id: user.userId,
+                properties: { full_name: user.name, plan: b === 4 ? "pro" : `trial-${b}`, [`burst_${b}`]: b },
+              }),
+            ),
+          );
+          const stored = (await api(workspaceId, "GET", `/v1/users/lookup?user_id=${user.userId}`)).json.properties;
+          for (let b = 0; b < 5; b++) expect(stored[`burst_${b}`]).toBe(b);
+          user.plan = stored.plan;
+        } else {
+          user.plan = "pro";
           await api(workspaceId, "PUT", "/v1/users", {
             user_id: user.userId,
             properties: { full_name: user.name, plan: user.plan },
@@ -132,6 +144,24 @@ describe(`fault drain (${USERS} users)`, () => {
         }
         await api(workspaceId, "PUT", "/v1/users", { user_id: user.userId, properties: { plan: user.plan } });
       });
+      // A bulk import touching each account from every member at once: each writes its own key and a name.
+      await Promise.all(
+        expected.map((user) => {
+          const account = [...user.accounts][0]!;
+          return api(workspaceId, "PUT", `/v1/accounts/${account}`, {
+            name: `${account} by ${user.userId}`,
+            properties: { [`seen_${user.userId}`]: true },
+          });
+        }),
+      );
+      const accountNames = new Map<string, string>();
+      for (let a = 0; a < accounts; a++) {
+        const stored = (await api(workspaceId, "GET", `/v1/accounts/acct-${a}`)).json;
+        const members = expected.filter((user) => user.accounts.has(`acct-${a}`));
+        for (const user of members) expect(stored.properties[`seen_${user.userId}`]).toBe(true);
+        expect(members.map((user) => `acct-${a} by ${user.userId}`)).toContain(stored.name);
+        accountNames.set(`acct-${a}`, stored.name);
+      }
       const actionIds: string[] = [];
       await inParallel(expected, 10, async (user) => {
         const requests = [
@@ -229,6 +259,12 @@ describe(`fault drain (${USERS} users)`, () => {
         if (taggings !== (user.tagged ? 1 : 0)) mismatches.push(`${user.userId}: ${taggings} taggings`);
         const events = state.events.filter((e) => e.contact_id === contact.id && e.event_name === "activated").length;
         if (events !== (user.event ? 1 : 0)) mismatches.push(`${user.userId}: ${events} events`);
+      }
+      for (const [accountId, name] of accountNames) {
+        const company = state.companies.find((candidate) => candidate.company_id === accountId);
+        // A company syncs while one of its members passes the segment filter (others may never reach Intercom).
+        if (!expected.some((user) => user.active && user.accounts.has(accountId))) continue;
+        if (company?.name !== name) mismatches.push(`${accountId}: company name ${company?.name} ≠ ${name}`);
       }
       expect(mismatches).toEqual([]);
       for (const id of actionIds) expect((await api(workspaceId, "GET", `/v1/actions/${id}`)).json.status).toBe("done");

@@ -27,12 +27,12 @@ beforeAll(async () => {
     db,
     WS,
     { userId: "ada" },
-    () => ({ userId: "ada", email: "Ada@Example.com", properties: { plan: "pro" }, segments: ["vip"] }),
+    { userId: "ada", email: "Ada@Example.com", properties: { plan: "pro" }, segments: ["vip"] },
     { create: true },
   );
-  await writeUser(db, WS, { email: "solo@example.com" }, () => ({ email: "solo@example.com" }), { create: true });
-  const acme = await writeAccount(db, WS, "acme", () => ({ name: "Acme", properties: { mrr: 10 } }), { create: true });
-  const solo = await writeUser(db, WS, { email: "solo@example.com" }, () => ({}), { create: false });
+  await writeUser(db, WS, { email: "solo@example.com" }, { email: "solo@example.com" }, { create: true });
+  const acme = await writeAccount(db, WS, "acme", { name: "Acme", properties: { mrr: 10 } }, { create: true });
+  const solo = await writeUser(db, WS, { email: "solo@example.com" }, {}, { create: false });
   await addMembership(db, WS, ada!.user.pk, acme!.account.pk);
   await addMembership(db, WS, solo!.user.pk, acme!.account.pk);
   // Two connections of the workspace link Ada; the most recently updated link wins.

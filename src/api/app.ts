@@ -1,6 +1,6 @@
 /** The HTTP app: one sub-app per resource, one error handler that answers problem+json, one OpenAPI document. */
 import { methodNotAllowed } from "hono/method-not-allowed";
-import { describeError } from "../lib/errors";
+import { describeError, isTransientPlatformError } from "../lib/errors";
 import { log } from "../lib/log";
 import { connectionsApi } from "./admin/connections";
 import { deadLettersApi } from "./admin/dead-letters";
@@ -14,12 +14,18 @@ import { docs } from "./docs";
 import { health } from "./health";
 import { accounts } from "./ingest/accounts";
 import { actionsApi } from "./ingest/actions";
+import { ingestAdmission } from "./ingest/admission";
 import { users } from "./ingest/users";
 import { webhooks } from "./intercom-webhook/route";
 import { uninstall } from "./intercom-webhook/uninstall";
 import { problemOf, problemResponse } from "./problem";
 import { router } from "./router";
 import { noSniff } from "./security-headers";
+
+/** The answer to a request the platform could not serve right now (D1, a queue or an object overloaded). */
+const OVERLOADED_DETAIL =
+  "The connector is busy right now; retry after the Retry-After delay (ingest writes and keyed actions are idempotent).";
+const OVERLOADED_RETRY_AFTER_S = 2;
 
 const api = router();
 api.use(noSniff);
@@ -32,6 +38,8 @@ api.use(
   }),
 );
 api.use("/v1/*", apiBodyLimit);
+// `/x/*` matches `/x` too: each path once, or a request would pass the gate twice.
+for (const path of ["/v1/users/*", "/v1/accounts/*", "/v1/actions/*"]) api.use(path, ingestAdmission);
 api.use("/webhooks/intercom/uninstall", apiBodyLimit);
 
 export const app = api
@@ -54,6 +62,16 @@ export const app = api
   .onError((err, c) => {
     const problem = problemOf(err);
     if (problem) return problemResponse(problem.status, problem.message || undefined, problem.errors, problem.headers);
+    if (isTransientPlatformError(err)) {
+      log({
+        level: "warn",
+        msg: "overloaded",
+        route: c.req.routePath,
+        method: c.req.method,
+        error: describeError(err),
+      });
+      return problemResponse(503, OVERLOADED_DETAIL, undefined, { "Retry-After": String(OVERLOADED_RETRY_AFTER_S) });
+    }
     // Described without values: a failed query's message carries its parameters (personal data, sealed tokens).
     log({
       level: "error",

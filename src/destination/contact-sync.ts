@@ -23,6 +23,7 @@ import { loadSyncContext, type SyncContext } from "./context";
 import { type SyncMessage, syncObjectName } from "./outbound-message";
 import { park, revokeAndPark } from "./parking";
 import { decide, type FailureDecision, retryLimits } from "./plan/retry-policy";
+import { syncDebounceMs } from "./plan/sync-debounce";
 import { executeAction, finishAction, queuedActions, startAction } from "./sync/action";
 import { syncCompany } from "./sync/company";
 import { forgetGoneContact, syncContact } from "./sync/contact";
@@ -70,8 +71,9 @@ export class ContactSync extends DurableObject<Env> {
       await storage.put(KEY.dirty, true);
     }
     if (message.absent_checked_at) await storage.put(KEY.absentCheckedAt, message.absent_checked_at);
-    // An alarm already set (possibly later, for a backoff or a rate-limit reset) will pick this up.
-    if ((await storage.getAlarm()) === null) await storage.setAlarm(Date.now());
+    // An alarm already set (possibly later, for a backoff or a rate-limit reset) will pick this up. A quiet object
+    // waits SYNC_DEBOUNCE_MS first, so the rest of a burst joins this run.
+    if ((await storage.getAlarm()) === null) await storage.setAlarm(Date.now() + syncDebounceMs(this.env));
   }
 
   /** For an account's object: its Intercom company id, syncing (and, when allowed, creating) the company first. */

@@ -9,11 +9,13 @@ import type { DestinationSettings } from "../db/schema";
 import type { Env } from "../env";
 import { type AccountRow, type AccountState, findAccount, writeAccount } from "../graph/accounts";
 import { addMembership, removeMembership } from "../graph/memberships";
-import { mergeProperties, type Properties, propertiesBytes, sameJson } from "../graph/properties";
+import { sameJson } from "../graph/properties";
+import { MAX_STORED_PROPERTIES_BYTES, PropertiesTooLargeError } from "../graph/property-merge-sql";
 import { findUser, type UserRow, type UserState, writeUser } from "../graph/users";
-import { RefusedError } from "../lib/errors";
+import { describeError, RefusedError } from "../lib/errors";
 import { log } from "../lib/log";
-import type { SyncMessage } from "./outbound-message";
+import { contactSyncObject } from "./contact-sync";
+import { type SyncMessage, syncObjectName } from "./outbound-message";
 import { passesSegmentFilter } from "./plan/contact-plan";
 import { companyPayload, contactPayload } from "./plan/payload";
 
@@ -32,34 +34,17 @@ export interface WriteResult<T> {
   queued: number;
 }
 
-/** Stored properties of one user or account, as JSON: a D1 row holds at most 2 MB, segments and ids included. */
-export const MAX_STORED_PROPERTIES_BYTES = 1024 * 1024;
-
-/** A 422 problem when merging `patch` would grow the stored properties past their limit. */
-function checkPropertiesFit(current: Properties | undefined, patch: Record<string, unknown> | undefined): void {
-  if (!patch) return;
-  const bytes = propertiesBytes(mergeProperties(current ?? {}, patch));
-  if (bytes <= MAX_STORED_PROPERTIES_BYTES) return;
-  throw new RefusedError("invalid", "The request is not valid; see `errors`.", [
-    {
-      path: "properties",
-      message: `the stored properties would take ${bytes} bytes; at most ${MAX_STORED_PROPERTIES_BYTES} are kept`,
-    },
-  ]);
-}
-
 /** Identify: finds or creates the user, merges properties (`null` removes), replaces segments when given. */
 export async function identifyUser(env: Env, workspaceId: string, input: IdentifyInput): Promise<WriteResult<UserRow>> {
   const db = database(env.DB);
-  const write = await writeUser(
-    db,
-    workspaceId,
-    { userId: input.user_id ?? null, email: input.email ?? null },
-    (current) => {
-      checkPropertiesFit(current?.properties, input.properties);
-      return { userId: input.user_id, email: input.email, properties: input.properties, segments: input.segments };
-    },
-    { create: true },
+  const write = await refusedAs422(() =>
+    writeUser(
+      db,
+      workspaceId,
+      { userId: input.user_id ?? null, email: input.email ?? null },
+      { properties: input.properties, segments: input.segments },
+      { create: true, maxPropertiesBytes: MAX_STORED_PROPERTIES_BYTES },
+    ),
   );
   const { user, before, changed } = write!;
   const queued = changed ? await enqueueUserSyncs(env, db, workspaceId, user, before) : 0;
@@ -82,15 +67,14 @@ export async function upsertAccount(
   input: { name?: string | null; properties?: Record<string, unknown> },
 ): Promise<WriteResult<AccountRow>> {
   const db = database(env.DB);
-  const write = await writeAccount(
-    db,
-    workspaceId,
-    accountId,
-    (current) => {
-      checkPropertiesFit(current?.properties, input.properties);
-      return { name: input.name, properties: input.properties };
-    },
-    { create: true },
+  const write = await refusedAs422(() =>
+    writeAccount(
+      db,
+      workspaceId,
+      accountId,
+      { name: input.name, properties: input.properties },
+      { create: true, maxPropertiesBytes: MAX_STORED_PROPERTIES_BYTES },
+    ),
   );
   const { account, before, changed } = write!;
   let queued = 0;
@@ -112,7 +96,19 @@ export async function upsertAccount(
   return { row: account, created: before === null, changed, queued };
 }
 
-/** Links (or unlinks) a user and an account; either missing is a 404 problem. */
+/** Runs a graph write; a write refused for the size of the stored properties is refused as invalid input. */
+async function refusedAs422<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (!(error instanceof PropertiesTooLargeError)) throw error;
+    throw new RefusedError("invalid", "The request is not valid; see `errors`.", [
+      { path: "properties", message: error.message },
+    ]);
+  }
+}
+
+/** Links (or unlinks) a user and an account; either missing is refused as not found. */
 export async function setMembership(
   env: Env,
   workspaceId: string,
@@ -190,6 +186,20 @@ async function destinationConnections(db: Database, workspaceId: string) {
   return rows.filter((row) => row.destination.enabled);
 }
 
+/** Queues a sync; when OUTBOUND refuses, hands it to its object directly (what the OUTBOUND consumer would do). */
 async function sendSync(env: Env, message: SyncMessage): Promise<void> {
-  await env.OUTBOUND.send(message);
+  try {
+    await env.OUTBOUND.send(message);
+  } catch (error) {
+    // The change is stored already: a client's retry would find nothing to change and queue nothing.
+    log({
+      level: "warn",
+      msg: "outbound send failed; sync handed to its object",
+      connection_id: message.connection_id,
+      object_type: message.kind,
+      outcome: "retrying",
+      error: describeError(error),
+    });
+    await contactSyncObject(env, syncObjectName(message)).enqueue(message);
+  }
 }

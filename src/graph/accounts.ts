@@ -1,9 +1,10 @@
-/** CDP accounts in D1: lookup by `account_id` and compare-and-set writes, for both directions. */
-import { and, eq } from "drizzle-orm";
+/** CDP accounts in D1: lookup by `account_id` and writes that merge inside the database, for both directions. */
+import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { accounts } from "../db/schema";
-import { retryOnConflict } from "./cas";
-import { mergeProperties, type Properties, sameJson } from "./properties";
+import { type Properties, sameJson } from "./properties";
+import { checkNotRefused, fitsSql, mergedPropertiesSql } from "./property-merge-sql";
+import { firstRow, prepareSql } from "./raw-batch";
 
 export type AccountRow = typeof accounts.$inferSelect;
 
@@ -39,20 +40,6 @@ export async function getAccount(db: Database, workspaceId: string, pk: number):
   return row ?? null;
 }
 
-/** What the account becomes after `patch` (pure), and whether anything changed. */
-export function applyAccountPatch(
-  current: AccountState | null,
-  patch: AccountPatch,
-): { next: AccountState; changed: boolean } {
-  const base: AccountState = current ?? { name: null, properties: {} };
-  const next: AccountState = {
-    name: patch.name === undefined ? base.name : patch.name,
-    properties: patch.properties ? mergeProperties(base.properties, patch.properties) : base.properties,
-  };
-  const changed = current === null || next.name !== base.name || !sameJson(next.properties, base.properties);
-  return { next, changed };
-}
-
 export interface AccountWrite {
   account: AccountRow;
   before: AccountState | null;
@@ -60,37 +47,65 @@ export interface AccountWrite {
 }
 
 /**
- * Applies the patch `patchOf` derives from the account's current state, creating it when `create` allows;
- * compare-and-set on `version` so concurrent writers lose nothing. Null when absent and not created.
+ * Applies `patch` to the account, creating it when `create` allows: one D1 batch (the state before, the merge done
+ * inside the UPDATE, the insert when absent, the state after), so concurrent writers serialize in D1 and none loses a
+ * key or retries. Null when absent and not created; `PropertiesTooLargeError` (nothing written) when the stored
+ * properties would outgrow `maxPropertiesBytes`.
  */
 export async function writeAccount(
   db: Database,
   workspaceId: string,
   accountId: string,
-  patchOf: (current: AccountRow | null) => AccountPatch,
-  options: { create: boolean; now?: number },
+  patch: AccountPatch,
+  options: { create: boolean; now?: number; maxPropertiesBytes?: number },
 ): Promise<AccountWrite | null> {
   const now = options.now ?? Date.now();
-  return retryOnConflict(`account write`, async () => {
-    const current = await findAccount(db, workspaceId, accountId);
-    if (!current && !options.create) return null;
-    const before = current ? { name: current.name, properties: current.properties } : null;
-    const { next, changed } = applyAccountPatch(before, patchOf(current));
-    if (!changed && current) return { account: current, before, changed: false };
-    if (!current) {
-      const [inserted] = await db
-        .insert(accounts)
-        .values({ workspaceId, accountId, ...next, version: 0, createdAt: now, updatedAt: now })
-        .onConflictDoNothing()
-        .returning();
-      if (inserted) return { account: inserted, before: null, changed: true };
-      return undefined;
-    }
-    const [updated] = await db
-      .update(accounts)
-      .set({ ...next, version: current.version + 1, updatedAt: now })
-      .where(and(eq(accounts.pk, current.pk), eq(accounts.version, current.version)))
-      .returning();
-    return updated ? { account: updated, before, changed: true } : undefined;
-  });
+  const merged = mergedPropertiesSql(sql`properties`, patch.properties);
+  const update = sql`WITH next AS MATERIALIZED (
+      SELECT pk, ${patch.name === undefined ? sql`name` : sql`${patch.name}`} AS name, ${merged} AS properties
+      FROM accounts WHERE workspace_id = ${workspaceId} AND account_id = ${accountId})
+    UPDATE accounts SET name = next.name, properties = next.properties, version = accounts.version + 1,
+      updated_at = max(accounts.updated_at, ${now})
+    FROM next
+    WHERE accounts.pk = next.pk
+      AND (next.name IS NOT accounts.name OR next.properties IS NOT accounts.properties)
+      AND ${fitsSql(sql`next.properties`, options.maxPropertiesBytes)}`;
+  const state = prepareSql(
+    db,
+    sql`SELECT * FROM accounts WHERE workspace_id = ${workspaceId} AND account_id = ${accountId}`,
+  );
+  const statements = [state, prepareSql(db, update)];
+  if (options.create) {
+    const properties = mergedPropertiesSql(sql`'{}'`, patch.properties);
+    const insert = sql`INSERT INTO accounts (workspace_id, account_id, name, properties, version, created_at, updated_at)
+      SELECT ${workspaceId}, ${accountId}, ${patch.name ?? null}, ${properties}, 0, ${now}, ${now}
+      WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE workspace_id = ${workspaceId} AND account_id = ${accountId})
+        AND ${fitsSql(properties, options.maxPropertiesBytes)}
+      ON CONFLICT DO NOTHING`;
+    statements.push(prepareSql(db, insert));
+  }
+  const results = await db.$client.batch([...statements, state]);
+  const before = firstRow(accounts, results[0]!);
+  const after = firstRow(accounts, results.at(-1)!);
+  if (!after) {
+    if (!options.create) return null;
+    checkNotRefused({}, patch.properties, options.maxPropertiesBytes);
+    throw new Error("account write: the account was neither found nor created");
+  }
+  if (before && after.version === before.version) {
+    checkNotRefused(before.properties, patch.properties, options.maxPropertiesBytes);
+  }
+  const state0 = before ? accountState(before) : null;
+  const changed = state0 === null || !sameAccountState(state0, accountState(after));
+  return { account: after, before: state0, changed };
+}
+
+/** Whether two states hold the same name and properties. */
+export function sameAccountState(a: AccountState, b: AccountState): boolean {
+  return a.name === b.name && sameJson(a.properties, b.properties);
+}
+
+/** The stored state of a row. */
+export function accountState(row: AccountRow): AccountState {
+  return { name: row.name, properties: row.properties };
 }

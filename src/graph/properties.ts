@@ -2,14 +2,34 @@
 
 export type Properties = Record<string, unknown>;
 
-/** `base` with `patch` applied: a `null` value removes the key, anything else sets it. */
+/**
+ * `base` with `patch` applied, exactly as the SQL merge (`./property-merge-sql.ts`, SQLite's `json_patch`) applies it:
+ * a `null` removes the key, any other value replaces the stored one whole; inside an object value a `null` member is
+ * not kept (JSON merge-patch, RFC 7396, reads it as "absent"). Arrays are kept as they are.
+ */
 export function mergeProperties(base: Properties, patch: Record<string, unknown>): Properties {
-  const next: Properties = { ...base };
+  const next = new Map(Object.entries(base));
   for (const [key, value] of Object.entries(patch)) {
-    if (value === null || value === undefined) delete next[key];
-    else next[key] = value;
+    if (value === null || value === undefined) next.delete(key);
+    else next.set(key, withoutNullMembers(value));
   }
-  return next;
+  // fromEntries defines own properties: a key named `__proto__` stays data.
+  return Object.fromEntries(next);
+}
+
+/** A value as merge-patch stores it: objects lose their `null` members, at every depth (arrays are left alone). */
+export function withoutNullMembers(value: unknown): unknown {
+  if (!isPlainObject(value)) return value;
+  const kept: Array<[string, unknown]> = [];
+  for (const [key, member] of Object.entries(value)) {
+    if (member !== null && member !== undefined) kept.push([key, withoutNullMembers(member)]);
+  }
+  return Object.fromEntries(kept);
+}
+
+/** A JSON object (not an array, not null). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Deep equality of JSON-like values (key order ignored). */

@@ -2,8 +2,9 @@
 import { and, desc, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { users } from "../db/schema";
-import { retryOnConflict } from "./cas";
-import { mergeProperties, type Properties, sameJson, sameSegments } from "./properties";
+import { type Properties, sameJson, sameSegments } from "./properties";
+import { checkNotRefused, fitsSql, mergedPropertiesSql } from "./property-merge-sql";
+import { firstRow, prepareSql } from "./raw-batch";
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -19,34 +20,31 @@ export function normalizeEmail(email: string | null | undefined): string | null 
 }
 
 /**
+ * The primary key of the user an identity names, as a scalar SQL subquery (NULL when there is none): by `user_id`
+ * first; else by email. With both, a user known only by that email (no `user_id` yet) is the same person; with an
+ * email alone, the most recently written user with that email. Null when the identity has neither.
+ */
+function userPkSql(workspaceId: string, identity: UserIdentity): SQL | null {
+  const email = normalizeEmail(identity.email);
+  const byUserId = identity.userId
+    ? sql`(SELECT pk FROM users WHERE workspace_id = ${workspaceId} AND user_id = ${identity.userId})`
+    : null;
+  if (byUserId && email) {
+    return sql`coalesce(${byUserId}, (SELECT pk FROM users WHERE workspace_id = ${workspaceId} AND email = ${email} AND user_id IS NULL))`;
+  }
+  if (byUserId) return byUserId;
+  if (!email) return null;
+  return sql`(SELECT pk FROM users WHERE workspace_id = ${workspaceId} AND email = ${email} ORDER BY updated_at DESC, pk DESC LIMIT 1)`;
+}
+
+/**
  * The user an identity names: by `user_id` first; else by email. With both, a user known only by that email (no
  * `user_id` yet) is the same person.
  */
 export async function findUser(db: Database, workspaceId: string, identity: UserIdentity): Promise<UserRow | null> {
-  const email = normalizeEmail(identity.email);
-  if (identity.userId) {
-    const byId = await db
-      .select()
-      .from(users)
-      .where(and(eq(users.workspaceId, workspaceId), eq(users.userId, identity.userId)))
-      .get();
-    if (byId || !email) return byId ?? null;
-    const byEmail = await db
-      .select()
-      .from(users)
-      .where(and(eq(users.workspaceId, workspaceId), eq(users.email, email), isNull(users.userId)))
-      .orderBy(desc(users.updatedAt))
-      .get();
-    return byEmail ?? null;
-  }
-  if (!email) return null;
-  const byEmail = await db
-    .select()
-    .from(users)
-    .where(and(eq(users.workspaceId, workspaceId), eq(users.email, email)))
-    .orderBy(desc(users.updatedAt))
-    .get();
-  return byEmail ?? null;
+  const pk = userPkSql(workspaceId, identity);
+  if (!pk) return null;
+  return (await db.select().from(users).where(eq(users.pk, pk)).get()) ?? null;
 }
 
 /** The user known only by this email (no `user_id`), if any: at most one per workspace. */
@@ -70,6 +68,7 @@ export async function getUser(db: Database, workspaceId: string, pk: number): Pr
 }
 
 export interface UserPatch {
+  /** Sets `user_id` when the user has none yet: the CDP owns its ids, so an existing one is never replaced. */
   userId?: string | null;
   email?: string | null;
   /** Merged into the stored properties; `null` removes a key. */
@@ -85,24 +84,6 @@ export interface UserState {
   segments: string[];
 }
 
-/** What the user becomes after `patch` (pure), and whether anything changed. */
-export function applyUserPatch(current: UserState | null, patch: UserPatch): { next: UserState; changed: boolean } {
-  const base: UserState = current ?? { userId: null, email: null, properties: {}, segments: [] };
-  const next: UserState = {
-    userId: patch.userId ?? base.userId,
-    email: patch.email === undefined ? base.email : (normalizeEmail(patch.email) ?? base.email),
-    properties: patch.properties ? mergeProperties(base.properties, patch.properties) : base.properties,
-    segments: patch.segments ? [...new Set(patch.segments)] : base.segments,
-  };
-  const changed =
-    current === null ||
-    next.userId !== base.userId ||
-    next.email !== base.email ||
-    !sameJson(next.properties, base.properties) ||
-    !sameSegments(next.segments, base.segments);
-  return { next, changed };
-}
-
 export interface UserWrite {
   user: UserRow;
   /** The state before the write; null when the user was created. */
@@ -110,76 +91,116 @@ export interface UserWrite {
   changed: boolean;
 }
 
+export interface UserWriteOptions {
+  now?: number;
+  /** Refuse (`PropertiesTooLargeError`, nothing written) a write whose stored properties would outgrow this. */
+  maxPropertiesBytes?: number;
+}
+
 /**
- * Finds the user named by `identity` and applies the patch that `patchOf` derives from its current state, creating
- * the user when `create` allows. Concurrent writers compare-and-set on `version` and retry, so none is lost.
- * Returns null when the user does not exist and may not be created.
+ * Applies `patch` to the user named by `identity`, creating the user when `create` allows. The ids written are the
+ * identity's, else the patch's (a `user_id` fills a missing one, an email replaces the stored one), so the row stays
+ * the one the identity names. One D1 batch (one transaction on the single writer): the state before, the merge done inside the
+ * UPDATE itself, the insert when there was no such user, the state after. Concurrent writers therefore serialize in
+ * D1, none can lose a key or has to retry, and creation races end in one row. Null when the user does not exist and
+ * may not be created.
  */
 export async function writeUser(
   db: Database,
   workspaceId: string,
   identity: UserIdentity,
-  patchOf: (current: UserRow | null) => UserPatch,
-  options: { create: boolean; now?: number },
+  patch: UserPatch,
+  options: UserWriteOptions & { create: boolean },
 ): Promise<UserWrite | null> {
-  return casWriteUser(db, workspaceId, () => findUser(db, workspaceId, identity), patchOf, options);
+  const target = userPkSql(workspaceId, identity);
+  if (!target) return null;
+  const ids = {
+    userId: identity.userId || patch.userId || null,
+    email: normalizeEmail(identity.email) ?? normalizeEmail(patch.email),
+  };
+  return applyUserWrite(db, target, { ...patch, ...ids }, options.create ? { workspaceId, ...ids } : null, options);
 }
 
 /**
- * Applies the patch `patchOf` derives from the current state of the user with primary key `pk` (compare-and-set on
- * `version`, like `writeUser`). For writers that already know which row they mean (an Intercom link), whatever its
- * ids say now. Null when there is no such user in the workspace.
+ * Applies `patch` to the user with primary key `pk`, like `writeUser`: for writers that already know which row they
+ * mean (an Intercom link), whatever its ids say now. Null when there is no such user in the workspace.
  */
 export async function updateUser(
   db: Database,
   workspaceId: string,
   pk: number,
-  patchOf: (current: UserRow) => UserPatch,
-  options: { now?: number } = {},
+  patch: UserPatch,
+  options: UserWriteOptions = {},
 ): Promise<UserWrite | null> {
-  return casWriteUser(
-    db,
-    workspaceId,
-    () => getUser(db, workspaceId, pk),
-    (current) => patchOf(current!),
-    {
-      create: false,
-      ...options,
-    },
-  );
+  const target = sql`(SELECT pk FROM users WHERE workspace_id = ${workspaceId} AND pk = ${pk})`;
+  return applyUserWrite(db, target, patch, null, options);
 }
 
-/** The compare-and-set loop behind `writeUser` and `updateUser`: `find` names the row, `create` allows inserting. */
-async function casWriteUser(
+/**
+ * The batch behind `writeUser` and `updateUser`. `target` names the row (a scalar subquery, evaluated afresh by each
+ * statement: it names the same row throughout, since `updated_at` only grows and ids are only ever added); `create`
+ * holds the ids of a row to insert when there is none.
+ */
+async function applyUserWrite(
   db: Database,
-  workspaceId: string,
-  find: () => Promise<UserRow | null>,
-  patchOf: (current: UserRow | null) => UserPatch,
-  options: { create: boolean; now?: number },
+  target: SQL,
+  patch: UserPatch,
+  create: { workspaceId: string; userId: string | null; email: string | null } | null,
+  options: UserWriteOptions,
 ): Promise<UserWrite | null> {
   const now = options.now ?? Date.now();
-  return retryOnConflict(`user write`, async () => {
-    const current = await find();
-    if (!current && !options.create) return null;
-    const before = current ? userState(current) : null;
-    const { next, changed } = applyUserPatch(before, patchOf(current));
-    if (!changed && current) return { user: current, before, changed: false };
-    if (!current) {
-      const [inserted] = await db
-        .insert(users)
-        .values({ workspaceId, ...next, version: 0, createdAt: now, updatedAt: now })
-        .onConflictDoNothing()
-        .returning();
-      if (inserted) return { user: inserted, before: null, changed: true };
-      return undefined; // another writer created it first: apply the patch to theirs
-    }
-    const [updated] = await db
-      .update(users)
-      .set({ ...next, version: current.version + 1, updatedAt: now })
-      .where(and(eq(users.pk, current.pk), eq(users.version, current.version)))
-      .returning();
-    return updated ? { user: updated, before, changed: true } : undefined;
-  });
+  const email = normalizeEmail(patch.email);
+  const segments = patch.segments ? JSON.stringify([...new Set(patch.segments)]) : null;
+  const merged = mergedPropertiesSql(sql`properties`, patch.properties);
+  // The new values are computed once (MATERIALIZED), then written only when they differ and fit.
+  const update = sql`WITH next AS MATERIALIZED (
+      SELECT pk,
+        ${patch.userId ? sql`coalesce(user_id, ${patch.userId})` : sql`user_id`} AS user_id,
+        ${email ? sql`${email}` : sql`email`} AS email,
+        ${merged} AS properties,
+        ${segments === null ? sql`segments` : sql`${segments}`} AS segments
+      FROM users WHERE pk = ${target})
+    UPDATE users SET user_id = next.user_id, email = next.email, properties = next.properties,
+      segments = next.segments, version = users.version + 1, updated_at = max(users.updated_at, ${now})
+    FROM next
+    WHERE users.pk = next.pk
+      AND (next.user_id IS NOT users.user_id OR next.email IS NOT users.email
+        OR next.properties IS NOT users.properties OR next.segments IS NOT users.segments)
+      AND ${fitsSql(sql`next.properties`, options.maxPropertiesBytes)}`;
+  const state = prepareSql(db, sql`SELECT * FROM users WHERE pk = ${target}`);
+  const statements = [state, prepareSql(db, update)];
+  if (create) {
+    const properties = mergedPropertiesSql(sql`'{}'`, patch.properties);
+    const insert = sql`INSERT INTO users (workspace_id, user_id, email, properties, segments, version, created_at, updated_at)
+      SELECT ${create.workspaceId}, ${create.userId}, ${create.email}, ${properties}, ${segments ?? "[]"}, 0, ${now}, ${now}
+      WHERE NOT EXISTS (SELECT 1 FROM users WHERE pk = ${target})
+        AND ${fitsSql(properties, options.maxPropertiesBytes)}
+      ON CONFLICT DO NOTHING`;
+    statements.push(prepareSql(db, insert));
+  }
+  const results = await db.$client.batch([...statements, state]);
+  const before = firstRow(users, results[0]!);
+  const after = firstRow(users, results.at(-1)!);
+  if (!after) {
+    if (!create) return null;
+    checkNotRefused({}, patch.properties, options.maxPropertiesBytes);
+    throw new Error("user write: the user was neither found nor created");
+  }
+  if (before && after.version === before.version) {
+    checkNotRefused(before.properties, patch.properties, options.maxPropertiesBytes);
+  }
+  const changed = before === null || !sameUserState(userState(before), userState(after));
+  return { user: after, before: before ? userState(before) : null, changed };
+}
+
+/** Whether two states hold the same ids, properties and segments (segments as a set). */
+export function sameUserState(a: UserState, b: UserState): boolean {
+  return (
+    a.userId === b.userId &&
+    a.email === b.email &&
+    sameJson(a.properties, b.properties) &&
+    sameSegments(a.segments, b.segments)
+  );
 }
 
 /** The stored state of a row. */

@@ -39,3 +39,29 @@ export class RefusedError extends Error {
     this.name = "RefusedError";
   }
 }
+
+/**
+ * Platform messages that mean "too busy or briefly unavailable: retry later" (D1's documented retryable errors and
+ * its overload, a queue or Durable Object that is overloaded), not a fault of the request or of our code.
+ */
+const TRANSIENT_MESSAGES = [
+  "D1 DB is overloaded",
+  "Network connection lost",
+  "reset because its code was updated",
+  "storage caused object to be reset",
+  "Cannot resolve D1 DB due to transient issue",
+  "Durable Object is overloaded",
+];
+const QUEUE_OVERLOADED = /^Queue \w+ failed: .*(overloaded|Too Many Requests)/i;
+
+/** Whether `error` (or its cause, as drizzle wraps the database's error) is a transient platform overload or outage. */
+export function isTransientPlatformError(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 5; depth++, current = current.cause) {
+    const flags = current as { overloaded?: unknown; retryable?: unknown };
+    if (flags.overloaded === true || flags.retryable === true) return true;
+    const message = current.message;
+    if (TRANSIENT_MESSAGES.some((part) => message.includes(part)) || QUEUE_OVERLOADED.test(message)) return true;
+  }
+  return false;
+}

@@ -101,8 +101,8 @@ export function devVars(dir) {
 /**
  * Starts `wrangler dev <args>` on a free port of 127.0.0.1 and waits until `readyPath` answers 2xx (`args` may be a
  * function of the Worker's base URL, for vars that name it, such as PUBLIC_URL). Returns
- * `{ base, inspectorPort, processGroup, readyMs, stop }`; `stop()` ends the whole process group (SIGTERM, SIGKILL
- * after 10 s).
+ * `{ base, inspectorPort, pid, processGroup, readyMs, stop }` (`pid` = `processGroup`: wrangler's, the leader of the
+ * process group that holds its workerd); `stop()` ends the whole process group (SIGTERM, SIGKILL after 10 s).
  */
 export async function startDev(options) {
   // A port found free may be taken before wrangler binds it: a start that fails is tried again on other ports.
@@ -162,7 +162,14 @@ async function startDevOnce({ args, logFile, readyPath = "/healthz", readyHeader
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}; see ${logFile}`);
     try {
       if ((await fetch(`${base}${readyPath}`, { headers: readyHeaders })).ok)
-        return { base, inspectorPort, processGroup: child.pid, readyMs: performance.now() - started, stop };
+        return {
+          base,
+          inspectorPort,
+          pid: child.pid,
+          processGroup: child.pid,
+          readyMs: performance.now() - started,
+          stop,
+        };
     } catch {
       // not listening yet
     }

@@ -52,7 +52,7 @@ export async function userOfContact(
   const identity = { userId: options.createWithUserId ? ref.userId : null, email: ref.email };
   if (!connection.source.create_users_from_contacts || !(identity.userId || identity.email))
     return { user: null, work: nothing() };
-  const write = await writeUser(db, workspaceId, identity, () => identity, { create: true, now: ctx.now });
+  const write = await writeUser(db, workspaceId, identity, {}, { create: true, now: ctx.now });
   if (!write) return { user: null, work: nothing() };
   return { user: write.user, work: await linkIfUnlinked(ctx, ref, write.user, write.before === null) };
 }

@@ -58,7 +58,7 @@ export async function captureCompany(ctx: HandlerContext, item: CompanyItem): Pr
     if (other && other.intercomId !== item.id)
       statements.push(deleteLinkByIntercomId(db, connection.id, "company", other.intercomId));
   }
-  const write = await writeAccount(db, workspaceId, accountId, () => patch, { create: true, now: ctx.now });
+  const write = await writeAccount(db, workspaceId, accountId, patch, { create: true, now: ctx.now });
   if (!write)
     return skipped(
       null,

@@ -76,7 +76,8 @@ export async function captureContact(
   let write: UserWrite | null;
   if (target) {
     const safe = await withoutTakenIds(ctx, target, patch);
-    write = await updateUser(db, workspaceId, target.pk, (current) => keepOwnUserId(current, safe), { now: ctx.now });
+    // A user that has a `user_id` keeps it, whatever Intercom's `external_id` says: the CDP owns its ids.
+    write = await updateUser(db, workspaceId, target.pk, safe, { now: ctx.now });
   } else {
     if (!hasIdentity(identity)) {
       return skipped(
@@ -103,10 +104,7 @@ export async function captureContact(
         statements.push(deleteLinkByIntercomId(db, connection.id, "contact", other.intercomId));
       }
     }
-    write = await writeUser(db, workspaceId, identity, (current) => keepOwnUserId(current, patch), {
-      create: true,
-      now: ctx.now,
-    });
+    write = await writeUser(db, workspaceId, identity, patch, { create: true, now: ctx.now });
   }
   if (!write) {
     return skipped(null, ctx.entry({ ...logged, outcome: "skipped", detail: "the linked CDP user no longer exists" }));
@@ -137,13 +135,6 @@ export async function captureContact(
 
 function skipped(user: UserRow | null, entry: SyncLogEntry): Capture {
   return { localPk: user?.pk ?? null, localId: user?.userId ?? null, statements: [], entries: [entry] };
-}
-
-/** The CDP owns its ids: a user that has a `user_id` keeps it, whatever Intercom's `external_id` says. */
-function keepOwnUserId(current: UserRow | null, patch: UserPatch): UserPatch {
-  if (!patch.userId || !current?.userId || current.userId === patch.userId) return patch;
-  const { userId: _ignored, ...rest } = patch;
-  return rest;
 }
 
 /**

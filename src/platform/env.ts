@@ -13,23 +13,38 @@ const limitedOf = new WeakMap<object, object>();
 const limitedEnvs = new WeakSet<object>();
 
 /**
- * `env` with its D1, queue and Durable Object bindings checked against production's limits (the same object for the
- * same `env`), and the global `fetch` counted. Call it only when `limitsEnforced(env)`.
+ * `env` with every D1, queue and Durable Object binding checked against production's limits (the same object for the
+ * same `env`), and the global `fetch` counted. Bindings are recognised by their shape, so every data database and
+ * queue is covered, whatever its name; every other value (vars, secrets) is read through from `env` as it is now.
+ * Call it only when `limitsEnforced(env)`.
  */
 export function limitedEnv<E extends Env>(env: E): E {
   if (limitedEnvs.has(env)) return env;
   const known = limitedOf.get(env);
   if (known) return known as E;
   countGlobalFetch();
-  const limited: E = {
-    ...env,
-    DB: limitedD1(env.DB),
-    INBOUND: limitedQueue(env.INBOUND, "INBOUND"),
-    OUTBOUND: limitedQueue(env.OUTBOUND, "OUTBOUND"),
-    CONTACT_SYNC: limitedNamespace(env.CONTACT_SYNC, "CONTACT_SYNC"),
-    RATE_BUDGET: limitedNamespace(env.RATE_BUDGET, "RATE_BUDGET"),
-  };
+  const wrapped = new Map<PropertyKey, unknown>();
+  const limited = new Proxy(env, {
+    get(target, key, receiver) {
+      if (wrapped.has(key)) return wrapped.get(key);
+      const value = Reflect.get(target, key, receiver);
+      const binding = typeof key === "string" ? limitedBinding(key, value) : undefined;
+      if (binding === undefined) return value;
+      wrapped.set(key, binding);
+      return binding;
+    },
+  });
   limitedOf.set(env, limited);
   limitedEnvs.add(limited);
   return limited;
+}
+
+/** The checked version of a binding (D1 database, queue producer, Durable Object namespace), or undefined. */
+function limitedBinding(name: string, value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return undefined;
+  const has = (method: string) => typeof (value as Record<string, unknown>)[method] === "function";
+  if (has("prepare") && has("batch")) return limitedD1(value as D1Database);
+  if (has("send") && has("sendBatch")) return limitedQueue(value as Queue<never>, name);
+  if (has("idFromName") && has("get")) return limitedNamespace(value, name);
+  return undefined;
 }

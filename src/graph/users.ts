@@ -1,5 +1,5 @@
 /** CDP users in D1: lookup by the CDP's ids and writes of the identity graph, for both directions. */
-import { and, desc, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { users } from "../db/schema";
 import { type Properties, sameJson, sameSegments } from "./properties";

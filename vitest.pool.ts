@@ -32,6 +32,9 @@ export async function connectorPool(extraBindings: Record<string, string>) {
     remoteBindings: false,
     miniflare: {
       compatibilityFlags: ["service_binding_extra_handlers"],
+      // A second data database: tests place a workspace there to prove the data plane's seam (README, "Scaling past
+      // one database"); every other workspace stays on DB, which is also the control database.
+      d1Databases: { DATA_2: "intercom-connector-data-2" },
       bindings: {
         TEST_MIGRATIONS: await readD1Migrations(path.join(ROOT, "migrations")),
         INTERCOM_CLIENT_ID: "test-client-id",
@@ -45,6 +48,8 @@ export async function connectorPool(extraBindings: Record<string, string>) {
         PUBLIC_URL: "https://connector.test",
         OAUTH_RETURN_URL: "",
         LOG_RETENTION_DAYS: "30",
+        DATA_DATABASES: "DB,DATA_2",
+        DATA_DATABASES_OPEN: "DB",
         // Production's D1, Queues and Workers limits, checked in every test (src/platform/).
         PLATFORM_LIMITS: "enforce",
         ...extraBindings,

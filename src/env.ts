@@ -8,7 +8,12 @@ import type { JobMessage } from "./jobs/messages";
 import type { InboundMessage } from "./source/inbound-message";
 
 export interface Env {
+  /** The control database (connections, OAuth state, placements); also the data database unless DATA_DATABASES says. */
   DB: D1Database;
+  /** Binding names of the data databases, comma-separated (default `DB`); see README, "Scaling past one database". */
+  DATA_DATABASES?: string;
+  /** The data databases new workspaces are placed on (default: all of DATA_DATABASES). */
+  DATA_DATABASES_OPEN?: string;
   INBOUND: Queue<InboundMessage>;
   OUTBOUND: Queue<OutboundMessage>;
   /** The bulk lane: one page of a job (a connection's sweep) per message. */

@@ -93,7 +93,7 @@ describe("query plans of the destination, actions and operations", () => {
     await queueResyncPage(proxied, { kind: "resync", connection_id: connection.id, after_pk: 0 });
     await previewContactSync(proxied, context.connection, "u-plan");
     await wakeLinkedUsers(proxied, connection, [created.row.pk]);
-    await resumeParkedSyncs(proxied, connection.id);
+    await resumeParkedSyncs(proxied, connection);
     await recordDeadLetter(database(proxied.DB), {
       queue: "intercom-outbound",
       connectionId: connection.id,
@@ -101,8 +101,8 @@ describe("query plans of the destination, actions and operations", () => {
       body: {},
       detail: "x",
     });
-    await listDeadLetters(proxied, connection.id, { limit: 10 });
-    await listDeadLetters(proxied, connection.id, { limit: 10, cursor: 1_000 });
+    await listDeadLetters(proxied, connection, { limit: 10 });
+    await listDeadLetters(proxied, connection, { limit: 10, cursor: 1_000 });
     await replayDeadLetters(proxied, { id: connection.id, workspaceId: ws });
     await scheduleSweeps(proxied);
     await runSweepPage(proxied, sweepStart(connection.id, Date.now()));

@@ -18,6 +18,7 @@ import {
 
 // Storage is isolated per test file; migrations apply once per file (applyD1Migrations skips applied ones).
 await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+await applyD1Migrations(env.DATA_2, env.TEST_MIGRATIONS);
 
 // The secrets scanner (test/helpers/leaks.ts): every console line and every connector response of this file is
 // recorded; after the file, none of them, nor any D1 row, may hold a test secret or an access token.

@@ -191,7 +191,13 @@ describe("processNotification", () => {
     const c = await connection();
     const failingBatch = new Proxy(env.DB, {
       get(target, property) {
-        if (property === "batch") return () => Promise.reject(new Error("D1 is having a moment"));
+        // Only the notification's own batch fails (it starts with the idempotency key); the user write lands.
+        if (property === "batch") {
+          return (statements: D1PreparedStatement[]) =>
+            String((statements[0] as unknown as { statement?: string }).statement).includes("processed_notifications")
+              ? Promise.reject(new Error("D1 is having a moment"))
+              : target.batch(statements);
+        }
         const value = Reflect.get(target, property);
         return typeof value === "function" ? value.bind(target) : value;
       },

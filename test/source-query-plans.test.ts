@@ -96,10 +96,10 @@ describe("query plans of the source path and the read API", () => {
     const user = (await findUser(db, "ws_plans", { userId: "cdp-user-2041" }))!;
     await findUser(db, "ws_plans", { email: "jamie.rivera@example.com" });
     await findUser(db, "ws_plans", { userId: "nobody", email: "early@example.com" });
-    await userJson(db, user);
+    await userJson({ db, control: db }, user);
     const page = await eventsOfUser(db, user.pk, { limit: 2 });
     await eventsOfUser(db, user.pk, { after: { occurredAt: page[0]!.occurredAt, pk: page[0]!.pk }, limit: 2 });
-    await accountJson(db, (await findAccount(db, "ws_plans", "acct-northwind"))!);
+    await accountJson({ db, control: db }, (await findAccount(db, "ws_plans", "acct-northwind"))!);
 
     const { checked, offenders } = await scanningStatements(recorded);
     expect(checked).toBeGreaterThan(25);

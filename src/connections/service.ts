@@ -37,7 +37,7 @@ import { openToken, sealToken } from "./token-vault";
 import { connectionToken, markRevoked } from "./tokens";
 
 /** Resumes what waited for a connection to work again; returns how many pieces of work it queued. */
-export type OnRestored = (connectionId: string) => Promise<number>;
+export type OnRestored = (connection: Pick<Connection, "id" | "workspaceId">) => Promise<number>;
 
 export interface ConnectInput {
   workspaceId: string;
@@ -113,7 +113,7 @@ export async function connect(
     ...(takenOverFrom ? { taken_over_from: takenOverFrom } : {}),
     duration_ms: Date.now() - started,
   });
-  if (previousStatus !== null && previousStatus !== "connected") await resume(row.id, onRestored);
+  if (previousStatus !== null && previousStatus !== "connected") await resume(row, onRestored);
   return result;
 }
 
@@ -245,7 +245,7 @@ export async function testConnection(
         connection_id: row.id,
         previous_status: row.status,
       });
-      await resume(row.id, onRestored);
+      await resume(row, onRestored);
     }
   }
   log({
@@ -417,9 +417,10 @@ async function settingsCall<T>(db: Database, row: Connection, run: () => Promise
   }
 }
 
-async function resume(connectionId: string, onRestored: OnRestored): Promise<void> {
+async function resume(connection: Connection, onRestored: OnRestored): Promise<void> {
+  const connectionId = connection.id;
   try {
-    const resumed = await onRestored(connectionId);
+    const resumed = await onRestored(connection);
     log({ msg: "parked syncs resumed", outcome: "resumed", connection_id: connectionId, resumed });
   } catch (error) {
     log({

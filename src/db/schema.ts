@@ -78,6 +78,17 @@ export const oauthStates = sqliteTable("oauth_states", {
   usedAt: integer("used_at"),
 });
 
+/**
+ * Control database: which data database holds each CDP workspace's data (users, accounts, events, links, logs…),
+ * written once on the workspace's first use and changed only when an operator moves the workspace.
+ */
+export const placements = sqliteTable("placements", {
+  workspaceId: text("workspace_id").primaryKey(),
+  /** The D1 binding name of the data database, one of `DATA_DATABASES`. */
+  database: text("database").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
 /** CDP users (the identity graph); `user_id` is the CDP's id, sent to Intercom as `external_id`. */
 export const users = sqliteTable(
   "users",

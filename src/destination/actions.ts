@@ -6,7 +6,8 @@
 
 import { and, eq } from "drizzle-orm";
 import { connectionsOfWorkspace, findConnection } from "../connections/repository";
-import { type Database, database } from "../db/client";
+import type { Database } from "../db/client";
+import { controlDb, tenantDb } from "../db/placement";
 import { type ActionType, actions } from "../db/schema";
 import type { Env } from "../env";
 import { findUser } from "../graph/users";
@@ -30,14 +31,14 @@ export async function acceptAction(
   workspaceId: string,
   request: ActionRequest,
 ): Promise<{ id: string; repeated: boolean }> {
-  const db = database(env.DB);
+  const db = await tenantDb(env, workspaceId);
   if (request.idempotency_key) {
     const existing = await byIdempotencyKey(db, workspaceId, request.idempotency_key);
     if (existing) return { id: existing.id, repeated: true };
   }
   const user = await findUser(db, workspaceId, { userId: request.user_id ?? null, email: request.email ?? null });
   if (!user) throw new RefusedError("not_found", "No such user: identify the user with PUT /v1/users first.");
-  const connectionId = await targetConnection(db, workspaceId, request.connection_id);
+  const connectionId = await targetConnection(controlDb(env), workspaceId, request.connection_id);
   const now = Date.now();
   const payload = request.type === "trigger_event" ? { event: request.event } : { tag: request.tag };
   const [inserted] = await db
@@ -94,9 +95,9 @@ export async function acceptAction(
   return { id: inserted.id, repeated: false };
 }
 
-/** An action of the workspace, or a 404 problem. */
+/** An action of the workspace; refused as not found otherwise. */
 export async function getAction(env: Env, workspaceId: string, id: string) {
-  const row = await database(env.DB)
+  const row = await (await tenantDb(env, workspaceId))
     .select()
     .from(actions)
     .where(and(eq(actions.id, id), eq(actions.workspaceId, workspaceId)))

@@ -8,7 +8,6 @@
  */
 
 import { and, eq, inArray } from "drizzle-orm";
-import { database } from "../db/client";
 import { intercomLinks, users } from "../db/schema";
 import type { Env } from "../env";
 import { upsertLink } from "../graph/links";
@@ -31,7 +30,10 @@ export const MAX_BATCH_IDENTITIES = 50;
 export async function resolveBatch(env: Env, connectionId: string, messages: SyncMessage[]): Promise<SyncMessage[]> {
   const userPks = [...new Set(messages.filter((m) => m.kind === "user").map((m) => m.local_pk))];
   if (userPks.length < 2) return messages;
-  const db = database(env.DB);
+  const loaded = await loadSyncContext(env, connectionId);
+  if (!loaded.usable) return messages;
+  const context = loaded.context;
+  const db = context.db;
   const linked = await db
     .select({ localPk: intercomLinks.localPk })
     .from(intercomLinks)
@@ -45,9 +47,6 @@ export async function resolveBatch(env: Env, connectionId: string, messages: Syn
   const linkedPks = new Set(linked.map((row) => row.localPk));
   const unlinked = userPks.filter((pk) => !linkedPks.has(pk));
   if (unlinked.length < 2) return messages;
-  const loaded = await loadSyncContext(env, connectionId);
-  if (!loaded.usable) return messages;
-  const context = loaded.context;
   const rows = await db
     .select({ pk: users.pk, userId: users.userId, email: users.email })
     .from(users)

@@ -3,7 +3,7 @@
  * coalesces and runs the work; resync pages are expanded into one message per user.
  */
 
-import { database } from "../db/client";
+import { controlDb } from "../db/placement";
 import type { Env } from "../env";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
@@ -31,7 +31,7 @@ export async function consumeOutbound(batch: MessageBatch, env: Env, _ctx: Execu
     parsed.map(async ({ message, parsed }) => {
       if (!parsed.success) {
         // Kept for inspection in the dead-letter record: it cannot be processed, but it is not lost.
-        await recordDeadLetter(database(env.DB), {
+        await recordDeadLetter(controlDb(env), {
           queue: QUEUE_NAMES.outbound,
           connectionId: null,
           workspaceId: null,

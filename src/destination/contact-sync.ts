@@ -7,7 +7,8 @@
 
 import { DurableObject } from "cloudflare:workers";
 import type { Connection } from "../connections/repository";
-import { type Database, database } from "../db/client";
+import type { Database } from "../db/client";
+import { tenantDb } from "../db/placement";
 import type { Env } from "../env";
 import { getAccount } from "../graph/accounts";
 import { linkByLocal } from "../graph/links";
@@ -79,11 +80,10 @@ export class ContactSync extends DurableObject<Env> {
   /** For an account's object: its Intercom company id, syncing (and, when allowed, creating) the company first. */
   async ensureCompany(connectionId: string, accountPk: number): Promise<CompanyIdResult> {
     return this.serialized(async () => {
-      const db = database(this.env.DB);
-      const link = await linkByLocal(db, connectionId, "company", accountPk);
-      if (link) return { ok: true, companyId: link.intercomId };
       const loaded = await loadSyncContext(this.env, connectionId);
       if (!loaded.usable) return { ok: true, companyId: null };
+      const link = await linkByLocal(loaded.context.db, connectionId, "company", accountPk);
+      if (link) return { ok: true, companyId: link.intercomId };
       try {
         const outcome = await syncCompany(loaded.context, accountPk);
         return { ok: true, companyId: outcome.kind === "synced" ? outcome.companyId : null };
@@ -210,12 +210,7 @@ export class ContactSync extends DurableObject<Env> {
     }
     if (decision.kind === "park") {
       if (!actionId) await storage.put(KEY.dirty, true);
-      await revokeAndPark(
-        context.db,
-        context.connection,
-        { kind: target.kind, localPk: target.localPk },
-        decision.detail,
-      );
+      await revokeAndPark(context, context.connection, { kind: target.kind, localPk: target.localPk }, decision.detail);
       await storage.put(KEY.parked, true);
       await logOut(context, { ...entry, outcome: "parked", detail: `${decision.detail}; resumed on reconnect` });
       return;
@@ -307,7 +302,7 @@ export class ContactSync extends DurableObject<Env> {
 
   private async parkHere(target: Target, reason: string, connection: Connection): Promise<void> {
     const storage = this.ctx.storage;
-    const db = database(this.env.DB);
+    const db = await tenantDb(this.env, connection.workspaceId);
     await park(db, target.connectionId, { kind: target.kind, localPk: target.localPk });
     if (!(await storage.get<boolean>(KEY.parked))) {
       await storage.put(KEY.parked, true);
@@ -326,15 +321,14 @@ export class ContactSync extends DurableObject<Env> {
 
   private async dropAll(target: Target, reason: string, connection: Connection | null): Promise<void> {
     const storage = this.ctx.storage;
-    const db = database(this.env.DB);
-    const actionIds =
-      target.kind === "user" && connection ? await queuedActions(db, connection.id, target.localPk) : [];
     await storage.put(KEY.dirty, false);
     await storage.put(KEY.actionsPending, false);
     if (!connection) {
       log({ msg: "destination work dropped", connection_id: target.connectionId, outcome: "skipped", detail: reason });
       return;
     }
+    const db = await tenantDb(this.env, connection.workspaceId);
+    const actionIds = target.kind === "user" ? await queuedActions(db, connection.id, target.localPk) : [];
     const subject = await subjectOf(db, connection.workspaceId, target);
     for (const actionId of actionIds) {
       const action = await startAction(db, actionId);

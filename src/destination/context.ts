@@ -2,14 +2,18 @@
 import type { IntercomClient } from "intercom-client";
 import { type Connection, findConnectionById } from "../connections/repository";
 import { connectionToken } from "../connections/tokens";
-import { type Database, database } from "../db/client";
+import type { Database } from "../db/client";
+import { controlDb, tenantDb } from "../db/placement";
 import type { Env } from "../env";
 import { budgetedFetch } from "../intercom/budgeted-fetch";
 import { intercomClient } from "../intercom/client";
 
 export interface SyncContext {
   env: Env;
+  /** The database of the connection's workspace data (users, links, logs, actions…). */
   db: Database;
+  /** The control database (the connection's own row). */
+  control: Database;
   connection: Connection;
   client: IntercomClient;
 }
@@ -23,8 +27,8 @@ export type ContextResult =
 
 /** Loads the connection and, when it can take writes, a client for it. */
 export async function loadSyncContext(env: Env, connectionId: string): Promise<ContextResult> {
-  const db = database(env.DB);
-  const connection = await findConnectionById(db, connectionId);
+  const control = controlDb(env);
+  const connection = await findConnectionById(control, connectionId);
   if (!connection) return { usable: false, park: false, reason: "the connection no longer exists", connection };
   if (connection.status === "revoked") {
     return { usable: false, park: true, reason: "the Intercom token was revoked; waiting for a reconnect", connection };
@@ -35,8 +39,9 @@ export async function loadSyncContext(env: Env, connectionId: string): Promise<C
   if (!connection.destination.enabled) {
     return { usable: false, park: false, reason: "the destination is switched off", connection };
   }
-  const token = await connectionToken(env, db, connection);
+  const token = await connectionToken(env, control, connection);
   if (!token) return { usable: false, park: false, reason: "the connection has no token", connection };
   const client = intercomClient(env, { token, region: connection.region, fetch: budgetedFetch(env, connection.appId) });
-  return { usable: true, context: { env, db, connection, client } };
+  const db = await tenantDb(env, connection.workspaceId);
+  return { usable: true, context: { env, db, control, connection, client } };
 }

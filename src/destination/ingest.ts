@@ -4,7 +4,8 @@
  * segment filter, or a membership) enqueues a sync there. A write that changes nothing enqueues nothing.
  */
 import { connectionsOfWorkspace } from "../connections/repository";
-import { type Database, database } from "../db/client";
+import type { Database } from "../db/client";
+import { controlDb, tenantDb } from "../db/placement";
 import type { DestinationSettings } from "../db/schema";
 import type { Env } from "../env";
 import { type AccountRow, type AccountState, findAccount, writeAccount } from "../graph/accounts";
@@ -36,7 +37,7 @@ export interface WriteResult<T> {
 
 /** Identify: finds or creates the user, merges properties (`null` removes), replaces segments when given. */
 export async function identifyUser(env: Env, workspaceId: string, input: IdentifyInput): Promise<WriteResult<UserRow>> {
-  const db = database(env.DB);
+  const db = await tenantDb(env, workspaceId);
   const write = await refusedAs422(() =>
     writeUser(
       db,
@@ -66,7 +67,7 @@ export async function upsertAccount(
   accountId: string,
   input: { name?: string | null; properties?: Record<string, unknown> },
 ): Promise<WriteResult<AccountRow>> {
-  const db = database(env.DB);
+  const db = await tenantDb(env, workspaceId);
   const write = await refusedAs422(() =>
     writeAccount(
       db,
@@ -79,7 +80,7 @@ export async function upsertAccount(
   const { account, before, changed } = write!;
   let queued = 0;
   if (changed) {
-    for (const connection of await destinationConnections(db, workspaceId)) {
+    for (const connection of await destinationConnections(env, workspaceId)) {
       if (!companyChanged(connection.destination, account, before)) continue;
       await sendSync(env, { kind: "account", connection_id: connection.id, local_pk: account.pk });
       queued++;
@@ -116,7 +117,7 @@ export async function setMembership(
   userId: string,
   linked: boolean,
 ): Promise<{ changed: boolean; queued: number }> {
-  const db = database(env.DB);
+  const db = await tenantDb(env, workspaceId);
   const user = await findUser(db, workspaceId, { userId });
   if (!user) throw new RefusedError("not_found", `No user with user_id "${userId}".`);
   const account = await findAccount(db, workspaceId, accountId);
@@ -127,7 +128,7 @@ export async function setMembership(
   const changed = result.meta.changes > 0;
   let queued = 0;
   if (changed) {
-    for (const connection of await destinationConnections(db, workspaceId)) {
+    for (const connection of await destinationConnections(env, workspaceId)) {
       if (!passesSegmentFilter(user.segments, connection.destination.segments)) continue;
       await sendSync(env, { kind: "user", connection_id: connection.id, local_pk: user.pk });
       queued++;
@@ -153,7 +154,7 @@ async function enqueueUserSyncs(
   before: UserState | null,
 ): Promise<number> {
   let queued = 0;
-  for (const connection of await destinationConnections(db, workspaceId)) {
+  for (const connection of await destinationConnections(env, workspaceId)) {
     if (!contactChanged(connection.destination, user, before)) continue;
     await sendSync(env, { kind: "user", connection_id: connection.id, local_pk: user.pk });
     queued++;
@@ -181,8 +182,8 @@ export function companyChanged(settings: DestinationSettings, after: AccountRow,
 }
 
 /** The workspace's connections whose destination is on (a revoked one too: its work parks until reconnect). */
-async function destinationConnections(db: Database, workspaceId: string) {
-  const rows = await connectionsOfWorkspace(db, workspaceId, ["connected", "revoked"]);
+async function destinationConnections(env: Env, workspaceId: string) {
+  const rows = await connectionsOfWorkspace(controlDb(env), workspaceId, ["connected", "revoked"]);
   return rows.filter((row) => row.destination.enabled);
 }
 

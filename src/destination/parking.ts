@@ -5,7 +5,8 @@
 import { and, eq, inArray } from "drizzle-orm";
 import type { Connection } from "../connections/repository";
 import { markRevoked } from "../connections/tokens";
-import { type Database, database } from "../db/client";
+import type { Database } from "../db/client";
+import { tenantDb } from "../db/placement";
 import { parkedSyncs } from "../db/schema";
 import type { Env } from "../env";
 import { log } from "../lib/log";
@@ -33,18 +34,19 @@ export async function park(db: Database, connectionId: string, work: ParkedWork)
  * reconnected meanwhile (another token) is not undone.
  */
 export async function revokeAndPark(
-  db: Database,
+  dbs: { db: Database; control: Database },
   connection: Connection,
   work: ParkedWork,
   detail: string,
 ): Promise<void> {
-  await markRevoked(db, connection, detail);
-  await park(db, connection.id, work);
+  await markRevoked(dbs.control, connection, detail);
+  await park(dbs.db, connection.id, work);
 }
 
-/** Re-queues every sync parked for `connectionId` (called when the connection works again); returns how many. */
-export async function resumeParkedSyncs(env: Env, connectionId: string): Promise<number> {
-  const db = database(env.DB);
+/** Re-queues every sync parked for the connection (called when it works again); returns how many. */
+export async function resumeParkedSyncs(env: Env, connection: Pick<Connection, "id" | "workspaceId">): Promise<number> {
+  const connectionId = connection.id;
+  const db = await tenantDb(env, connection.workspaceId);
   let resumed = 0;
   for (;;) {
     const parked = await db.select().from(parkedSyncs).where(eq(parkedSyncs.connectionId, connectionId)).limit(PAGE);
@@ -78,6 +80,6 @@ export async function resumeParkedSyncs(env: Env, connectionId: string): Promise
 }
 
 /** The destination's reaction to a connection that works again (`OnRestored` of the connections service). */
-export function resumeOnRestore(env: Env): (connectionId: string) => Promise<number> {
-  return (connectionId) => resumeParkedSyncs(env, connectionId);
+export function resumeOnRestore(env: Env): (connection: Pick<Connection, "id" | "workspaceId">) => Promise<number> {
+  return (connection) => resumeParkedSyncs(env, connection);
 }

@@ -5,7 +5,7 @@
  */
 
 import type { Connection } from "../connections/repository";
-import { database } from "../db/client";
+import { tenantDb } from "../db/placement";
 import type { Env } from "../env";
 import { linkByLocal } from "../graph/links";
 import { accountsOfUser } from "../graph/memberships";
@@ -36,7 +36,7 @@ export interface Preview {
 
 /** What syncing `userId` on `connection` would send now. */
 export async function previewContactSync(env: Env, connection: Connection, userId: string): Promise<Preview> {
-  const db = database(env.DB);
+  const db = await tenantDb(env, connection.workspaceId);
   const user = await findUser(db, connection.workspaceId, { userId });
   if (!user) throw new RefusedError("not_found", `No user with user_id "${userId}".`);
   const base = apiBase(env, connection.region);

@@ -4,7 +4,8 @@
  */
 import { and, asc, count, eq, gt } from "drizzle-orm";
 import { findConnectionById } from "../connections/repository";
-import { type Database, database } from "../db/client";
+import type { Database } from "../db/client";
+import { controlDb, tenantDb } from "../db/placement";
 import { users } from "../db/schema";
 import type { Env } from "../env";
 import { inSegments } from "../graph/users";
@@ -19,7 +20,7 @@ export async function startResync(
   env: Env,
   connection: { id: string; workspaceId: string; segments: string[] },
 ): Promise<number> {
-  const db = database(env.DB);
+  const db = await tenantDb(env, connection.workspaceId);
   const [row] = await db
     .select({ n: count() })
     .from(users)
@@ -40,10 +41,11 @@ export async function startResync(
 
 /** Queues one page of users after `after_pk`, then the next page. */
 export async function queueResyncPage(env: Env, message: ResyncMessage): Promise<void> {
-  const db = database(env.DB);
-  const connection = await findConnectionById(db, message.connection_id);
-  if (!connection?.destination.enabled || connection.status === "disconnected") {
-    if (connection) await logPage(db, connection, "skipped", "resync stopped: the destination is off or disconnected");
+  const connection = await findConnectionById(controlDb(env), message.connection_id);
+  if (!connection) return;
+  const db = await tenantDb(env, connection.workspaceId);
+  if (!connection.destination.enabled || connection.status === "disconnected") {
+    await logPage(db, connection, "skipped", "resync stopped: the destination is off or disconnected");
     return;
   }
   const page = await db

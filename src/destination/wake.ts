@@ -6,7 +6,7 @@
  */
 import { inArray } from "drizzle-orm";
 import type { Connection } from "../connections/repository";
-import { database } from "../db/client";
+import { tenantDb } from "../db/placement";
 import { memberships } from "../db/schema";
 import type { Env } from "../env";
 import { sendAll } from "../lib/queue-batches";
@@ -15,11 +15,11 @@ import type { SyncMessage } from "./outbound-message";
 /** Queues the syncs that waited for these users' contacts to exist in Intercom. */
 export async function wakeLinkedUsers(
   env: Env,
-  connection: Pick<Connection, "id" | "status" | "destination">,
+  connection: Pick<Connection, "id" | "workspaceId" | "status" | "destination">,
   userPks: number[],
 ): Promise<void> {
   if (!connection.destination.enabled || connection.status !== "connected" || userPks.length === 0) return;
-  const rows = await database(env.DB)
+  const rows = await (await tenantDb(env, connection.workspaceId))
     .selectDistinct({ userPk: memberships.userPk })
     .from(memberships)
     .where(inArray(memberships.userPk, userPks));

@@ -2,7 +2,7 @@
  * The JOBS consumer: each message is one page of a job; pages of different connections run side by side, and one
  * page's failure (retried by the queue, then recorded as a dead letter) never touches another's.
  */
-import { database } from "../db/client";
+import { controlDb } from "../db/placement";
 import type { Env } from "../env";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
@@ -21,7 +21,7 @@ export async function consumeJobs(batch: MessageBatch, env: Env): Promise<void> 
       const parsed = JobMessage.safeParse(message.body);
       if (!parsed.success) {
         // Kept for inspection in the dead-letter record: it cannot be processed, but it is not lost.
-        await recordDeadLetter(database(env.DB), {
+        await recordDeadLetter(controlDb(env), {
           queue: QUEUE_NAMES.jobs,
           connectionId: null,
           workspaceId: null,

@@ -4,7 +4,8 @@
  */
 
 import { findByAppId, findConnectionById } from "../connections/repository";
-import { type Database, database } from "../db/client";
+import type { Database } from "../db/client";
+import { controlDb, tenantDb } from "../db/placement";
 import { deadLetters } from "../db/schema";
 import type { Env } from "../env";
 import { describeError } from "../lib/errors";
@@ -14,11 +15,13 @@ import { logSyncOutcome, type SyncLogEntry, syncLogInsert } from "../lib/sync-lo
 
 /** Records each dead letter once (by queue message id), then acknowledges it. */
 export async function recordDeadLetters(batch: MessageBatch, env: Env): Promise<void> {
-  const db = database(env.DB);
+  const control = controlDb(env);
   const queue = originalQueue(batch.queue);
   for (const message of batch.messages) {
     try {
-      const { connectionId, workspaceId } = await owningConnection(db, message.body);
+      const { connectionId, workspaceId } = await owningConnection(control, message.body);
+      // Kept with the workspace's data; a message of no known workspace goes to the control database.
+      const db = workspaceId ? await tenantDb(env, workspaceId) : control;
       const entry: SyncLogEntry = {
         connectionId,
         workspaceId,

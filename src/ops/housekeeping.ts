@@ -3,7 +3,8 @@
  * that waited too long for a contact or company that never came.
  */
 import { inArray, lt } from "drizzle-orm";
-import { type Database, database } from "../db/client";
+import type { Database } from "../db/client";
+import { controlDb, everyDataDb } from "../db/placement";
 import { oauthStates, pendingLinks, processedNotifications, syncLogs } from "../db/schema";
 import type { Env } from "../env";
 import { log } from "../lib/log";
@@ -18,30 +19,31 @@ const MAX_CHUNKS_PER_RUN = 40;
 
 /** Runs every housekeeping task once; each logs what it did. */
 export async function runHousekeeping(env: Env, scheduledTime: number): Promise<void> {
-  const db = database(env.DB);
   const retentionDays = retentionDaysOf(env.LOG_RETENTION_DAYS);
-  const logsDeleted = await deleteOldSyncLogs(db, scheduledTime - retentionDays * DAY_MS);
-  const keys = await db
-    .delete(processedNotifications)
-    .where(lt(processedNotifications.processedAt, scheduledTime - NOTIFICATION_KEY_TTL_MS))
-    .run();
-  const nonces = await db
+  const nonces = await controlDb(env)
     .delete(oauthStates)
     .where(lt(oauthStates.expiresAt, scheduledTime - DAY_MS))
     .run();
-  const pending = await db
-    .delete(pendingLinks)
-    .where(lt(pendingLinks.createdAt, scheduledTime - PENDING_LINK_TTL_MS))
-    .run();
-  log({
-    msg: "housekeeping done",
-    outcome: "done",
-    retention_days: retentionDays,
-    sync_logs_deleted: logsDeleted,
-    notification_keys_deleted: keys.meta.changes,
-    oauth_states_deleted: nonces.meta.changes,
-    pending_links_expired: pending.meta.changes,
-  });
+  log({ msg: "housekeeping of the control database done", outcome: "done", oauth_states_deleted: nonces.meta.changes });
+  for (const db of everyDataDb(env)) {
+    const logsDeleted = await deleteOldSyncLogs(db, scheduledTime - retentionDays * DAY_MS);
+    const keys = await db
+      .delete(processedNotifications)
+      .where(lt(processedNotifications.processedAt, scheduledTime - NOTIFICATION_KEY_TTL_MS))
+      .run();
+    const pending = await db
+      .delete(pendingLinks)
+      .where(lt(pendingLinks.createdAt, scheduledTime - PENDING_LINK_TTL_MS))
+      .run();
+    log({
+      msg: "housekeeping done",
+      outcome: "done",
+      retention_days: retentionDays,
+      sync_logs_deleted: logsDeleted,
+      notification_keys_deleted: keys.meta.changes,
+      pending_links_expired: pending.meta.changes,
+    });
+  }
 }
 
 /** `LOG_RETENTION_DAYS` as a positive number of days, 30 by default. */

@@ -5,7 +5,8 @@
  */
 
 import { and, desc, eq, isNull, lt } from "drizzle-orm";
-import { database } from "../db/client";
+import type { Database } from "../db/client";
+import { tenantDb } from "../db/placement";
 import { actions, deadLetters } from "../db/schema";
 import type { Env } from "../env";
 import { describeError } from "../lib/errors";
@@ -16,12 +17,16 @@ import { writeSyncLog } from "../lib/sync-log";
 export type DeadLetterRow = typeof deadLetters.$inferSelect;
 
 /** A page of a connection's dead letters, newest first. */
-export async function listDeadLetters(env: Env, connectionId: string, options: { cursor?: number; limit: number }) {
-  const rows = await database(env.DB)
+export async function listDeadLetters(
+  env: Env,
+  connection: { id: string; workspaceId: string },
+  options: { cursor?: number; limit: number },
+) {
+  const rows = await (await tenantDb(env, connection.workspaceId))
     .select()
     .from(deadLetters)
     .where(
-      and(eq(deadLetters.connectionId, connectionId), options.cursor ? lt(deadLetters.id, options.cursor) : undefined),
+      and(eq(deadLetters.connectionId, connection.id), options.cursor ? lt(deadLetters.id, options.cursor) : undefined),
     )
     .orderBy(desc(deadLetters.id))
     .limit(options.limit + 1);
@@ -31,7 +36,7 @@ export async function listDeadLetters(env: Env, connectionId: string, options: {
 
 /** Re-queues every dead letter of the connection not replayed yet; returns how many were sent. */
 export async function replayDeadLetters(env: Env, connection: { id: string; workspaceId: string }): Promise<number> {
-  const db = database(env.DB);
+  const db = await tenantDb(env, connection.workspaceId);
   let replayed = 0;
   for (;;) {
     const pending = await db
@@ -49,7 +54,7 @@ export async function replayDeadLetters(env: Env, connection: { id: string; work
         .returning({ id: deadLetters.id });
       if (claimed.length === 0) continue; // another replay took it
       try {
-        await send(env, letter);
+        await send(env, db, letter);
         replayed++;
       } catch (error) {
         await db.update(deadLetters).set({ replayedAt: null }).where(eq(deadLetters.id, letter.id));
@@ -76,7 +81,7 @@ export async function replayDeadLetters(env: Env, connection: { id: string; work
   return replayed;
 }
 
-async function send(env: Env, letter: DeadLetterRow): Promise<void> {
+async function send(env: Env, db: Database, letter: DeadLetterRow): Promise<void> {
   const body = JSON.parse(letter.body) as Record<string, unknown>;
   if (letter.queue === QUEUE_NAMES.inbound) {
     await env.INBOUND.send(body as never);
@@ -87,7 +92,7 @@ async function send(env: Env, letter: DeadLetterRow): Promise<void> {
     return;
   }
   if (typeof body.action_id === "string") {
-    await database(env.DB)
+    await db
       .update(actions)
       .set({ status: "queued", detail: "replayed from the dead-letter record", updatedAt: Date.now() })
       .where(and(eq(actions.id, body.action_id), eq(actions.status, "failed")));

@@ -4,7 +4,7 @@
  * with backoff what failed; after `max_retries` the queue moves it to the dead-letter queue, which records it.
  */
 import { type Connection, findByAppId } from "../connections/repository";
-import { type Database, database } from "../db/client";
+import { controlDb, tenantDb } from "../db/placement";
 import { wakeLinkedUsers } from "../destination/wake";
 import type { Env } from "../env";
 import { describeError } from "../lib/errors";
@@ -20,32 +20,34 @@ export function retryDelaySeconds(attempts: number): number {
 
 /** Consumes a batch of INBOUND messages, one at a time (in order, so a batch's updates of one object apply in order). */
 export async function consumeInbound(batch: MessageBatch, env: Env, _ctx: ExecutionContext): Promise<void> {
-  const db = database(env.DB);
+  const control = controlDb(env);
   const connections = new Map<string, Promise<Connection | null>>();
   const connectionOf = (appId: string) => {
     let found = connections.get(appId);
     if (!found) {
-      found = findByAppId(db, appId);
+      found = findByAppId(control, appId);
       connections.set(appId, found);
     }
     return found;
   };
-  for (const message of batch.messages) await consumeMessage(env, db, message, connectionOf);
+  for (const message of batch.messages) await consumeMessage(env, message, connectionOf);
 }
 
 async function consumeMessage(
   env: Env,
-  db: Database,
   message: Message,
   connectionOf: (appId: string) => Promise<Connection | null>,
 ): Promise<void> {
   const parsed = InboundMessage.safeParse(message.body);
   let connection: Connection | null = null;
+  // The workspace's data database once the connection is known; the control database for notifications of none.
+  let db = controlDb(env);
   try {
     // Messages outlive deploys: one this code cannot read goes the retry way, to the dead-letter queue, replayable.
     if (!parsed.success) throw parsed.error;
     const { app_id: appId, notification, origin } = parsed.data;
     connection = await connectionOf(appId);
+    if (connection) db = await tenantDb(env, connection.workspaceId);
     const reason = skipReason(connection, appId);
     if (reason || !connection?.appId) {
       await writeSyncLog(db, {

@@ -299,7 +299,7 @@ async function measureWrites(scale: Scale, counter: D1Counter): Promise<Sample[]
           .bind(ws, `u-${user()}`)
           .first<{ pk: number }>();
         const row = await database(env.DB).query.users.findFirst({ where: (users, { eq }) => eq(users.pk, found!.pk) });
-        return userJson(database(counter.db), row!);
+        return userJson({ db: database(counter.db), control: database(counter.db) }, row!);
       },
     ],
     [

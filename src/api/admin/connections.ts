@@ -14,7 +14,7 @@ import {
   connectionJson,
   Region,
 } from "../../connections/settings";
-import { database } from "../../db/client";
+import { controlDb } from "../../db/placement";
 import { resumeOnRestore } from "../../destination/parking";
 import type { Env } from "../../env";
 import { IntercomCallError } from "../../intercom/errors";
@@ -52,7 +52,7 @@ const TestResultSchema = z
   .openapi("ConnectionTest", { example: EXAMPLES.connectionTest });
 
 async function mustFind(env: Env, workspaceId: string, id: string) {
-  const row = await findConnection(database(env.DB), workspaceId, id);
+  const row = await findConnection(controlDb(env), workspaceId, id);
   if (!row) {
     log({ msg: "connection not found", outcome: "not_found", workspace_id: workspaceId, connection_id: id });
     throw new ProblemError(404, `No connection ${id} in this workspace.`);
@@ -114,7 +114,7 @@ export const connectionsApi = router()
       try {
         const { row, created } = await connect(
           c.env,
-          database(c.env.DB),
+          controlDb(c.env),
           {
             workspaceId: auth.workspaceId,
             name: body.name,
@@ -159,7 +159,7 @@ export const connectionsApi = router()
       },
     }),
     async (c) => {
-      const rows = await listConnections(database(c.env.DB), c.var.auth.workspaceId);
+      const rows = await listConnections(controlDb(c.env), c.var.auth.workspaceId);
       return c.json({ items: rows.map(connectionJson) }, 200);
     },
   )
@@ -202,7 +202,7 @@ export const connectionsApi = router()
     async (c) => {
       const { id } = c.req.valid("param");
       const patch = c.req.valid("json");
-      const db = database(c.env.DB);
+      const db = controlDb(c.env);
       const { workspaceId } = c.var.auth;
       const row = await mustFind(c.env, workspaceId, id);
       const mappings = patch.destination?.mappings ?? {};
@@ -235,7 +235,7 @@ export const connectionsApi = router()
       responses: { 200: json(ConnectionSchema, "The disconnected connection."), ...problems(401, 403, 404) },
     }),
     async (c) => {
-      const db = database(c.env.DB);
+      const db = controlDb(c.env);
       const row = await mustFind(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
       return c.json(connectionJson(await disconnect(c.env, db, row)), 200);
     },
@@ -255,7 +255,7 @@ export const connectionsApi = router()
       responses: { 200: json(TestResultSchema, "The test result."), ...problems(401, 403, 404, 409) },
     }),
     async (c) => {
-      const db = database(c.env.DB);
+      const db = controlDb(c.env);
       const row = await mustFind(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
       return c.json(await testConnection(c.env, db, row, resumeOnRestore(c.env)), 200);
     },

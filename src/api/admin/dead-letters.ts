@@ -1,7 +1,7 @@
 /** Dead letters of a connection (admin scope): what exhausted its retries, and replay onto its queue. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { findConnection } from "../../connections/repository";
-import { database } from "../../db/client";
+import { controlDb } from "../../db/placement";
 import type { Env } from "../../env";
 import { listDeadLetters, replayDeadLetters } from "../../ops/replay";
 import { requireScope } from "../auth";
@@ -24,7 +24,7 @@ const DeadLetterSchema = z
   .openapi("DeadLetter");
 
 async function connectionOf(env: Env, workspaceId: string, id: string) {
-  const connection = await findConnection(database(env.DB), workspaceId, id);
+  const connection = await findConnection(controlDb(env), workspaceId, id);
   if (!connection) throw new ProblemError(404, `No connection ${id} in this workspace.`);
   return connection;
 }
@@ -61,7 +61,7 @@ export const deadLettersApi = router()
     async (c) => {
       const connection = await connectionOf(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
       const query = c.req.valid("query");
-      const page = await listDeadLetters(c.env, connection.id, {
+      const page = await listDeadLetters(c.env, connection, {
         cursor: query.cursor ? Number(query.cursor) : undefined,
         limit: query.limit,
       });

@@ -4,7 +4,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { findConnection } from "../../connections/repository";
-import { database } from "../../db/client";
+import { controlDb } from "../../db/placement";
 import { previewContactSync } from "../../destination/preview";
 import { startResync } from "../../destination/resync";
 import type { Env } from "../../env";
@@ -36,7 +36,7 @@ const PreviewSchema = z
   .openapi("SyncPreview", { example: EXAMPLES.preview });
 
 async function connectionOf(env: Env, workspaceId: string, id: string) {
-  const connection = await findConnection(database(env.DB), workspaceId, id);
+  const connection = await findConnection(controlDb(env), workspaceId, id);
   if (!connection) throw new ProblemError(404, `No connection ${id} in this workspace.`);
   return connection;
 }

@@ -8,7 +8,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { findConnection } from "../../connections/repository";
-import { database } from "../../db/client";
+import { controlDb, tenantD1 } from "../../db/placement";
 import type { SyncOutcome } from "../../db/schema";
 import { log } from "../../lib/log";
 import { requireScope } from "../auth";
@@ -196,7 +196,7 @@ export const connectionLogs = router().openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const query = c.req.valid("query");
-    const connection = await findConnection(database(c.env.DB), c.var.auth.workspaceId, id);
+    const connection = await findConnection(controlDb(c.env), c.var.auth.workspaceId, id);
     if (!connection) {
       log({
         msg: "connection not found",
@@ -206,7 +206,7 @@ export const connectionLogs = router().openapi(
       });
       throw new ProblemError(404, `No connection ${id} in this workspace.`);
     }
-    const page = await readLogs(c.env.DB, {
+    const page = await readLogs(await tenantD1(c.env, connection.workspaceId), {
       connectionId: id,
       direction: query.direction,
       outcome: query.outcome,

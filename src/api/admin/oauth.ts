@@ -12,7 +12,7 @@ import { type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from "jose"
 import { WorkspaceTakenError } from "../../connections/repository";
 import { connect } from "../../connections/service";
 import { ConnectionName, ConnectionSchema, connectionJson } from "../../connections/settings";
-import { database } from "../../db/client";
+import { controlDb } from "../../db/placement";
 import { oauthStates } from "../../db/schema";
 import { resumeOnRestore } from "../../destination/parking";
 import type { Env } from "../../env";
@@ -97,7 +97,7 @@ export const oauthStart = router().openapi(
     const redirectUri = callbackUrl(c.env);
     const nonce = crypto.randomUUID();
     const expiresAt = (Math.floor(Date.now() / 1000) + STATE_TTL_SECONDS) * 1000;
-    await database(c.env.DB).insert(oauthStates).values({ nonce, workspaceId, expiresAt });
+    await controlDb(c.env).insert(oauthStates).values({ nonce, workspaceId, expiresAt });
     const state = await new SignJWT({ workspace_id: workspaceId, ...(body.name ? { name: body.name } : {}) })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setJti(nonce)
@@ -202,7 +202,7 @@ export const oauthCallback = router().openapi(
       try {
         const { row } = await connect(
           c.env,
-          database(c.env.DB),
+          controlDb(c.env),
           {
             workspaceId,
             ...(name ? { name } : {}),
@@ -285,7 +285,7 @@ async function consumeState(
   const workspaceId = payload.workspace_id;
   if (typeof workspaceId !== "string")
     throw new CallbackFailure("invalid_state", 400, "The state is not one this connector issued.");
-  const db = database(env.DB);
+  const db = controlDb(env);
   const now = Date.now();
   const [claimed] = await db
     .update(oauthStates)

@@ -7,7 +7,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { findConnection } from "../../connections/repository";
 import { Region, STATUSES } from "../../connections/settings";
-import { database } from "../../db/client";
+import { controlDb, tenantD1 } from "../../db/placement";
 import type { Env } from "../../env";
 import { rateBudgetObject } from "../../intercom/rate-budget";
 import type { RateUsage } from "../../intercom/rate-plan";
@@ -215,11 +215,11 @@ export const connectionSummary = router().openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const connection = await findConnection(database(c.env.DB), c.var.auth.workspaceId, id);
+    const connection = await findConnection(controlDb(c.env), c.var.auth.workspaceId, id);
     if (!connection) throw new ProblemError(404, `No connection ${id} in this workspace.`);
     const now = Date.now();
     const [reads, budget] = await Promise.all([
-      readSummary(c.env.DB, connection.id, now),
+      readSummary(await tenantD1(c.env, connection.workspaceId), connection.id, now),
       rateBudgetOf(c.env, connection.appId, connection.id),
     ]);
     const sweptUntilMs = connection.sweptUntil === null ? null : connection.sweptUntil * 1000;

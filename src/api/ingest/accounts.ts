@@ -5,7 +5,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { connectionIdsOfWorkspace } from "../../connections/repository";
 import type { Database } from "../../db/client";
-import { database } from "../../db/client";
+import { workspaceDbs } from "../../db/placement";
 import { setMembership, upsertAccount } from "../../destination/ingest";
 import { type AccountRow, findAccount } from "../../graph/accounts";
 import { intercomIdOfLocal } from "../../graph/links";
@@ -46,10 +46,13 @@ export const AccountParams = z.object({
 });
 
 /** The account's JSON as the API shows it (also the answer of the upsert). */
-export async function accountJson(db: Database, account: AccountRow) {
+export async function accountJson(dbs: { db: Database; control: Database }, account: AccountRow) {
+  const { db, control } = dbs;
   const [members, intercomCompanyId] = await Promise.all([
     usersOfAccount(db, account.pk),
-    connectionIdsOfWorkspace(db, account.workspaceId).then((ids) => intercomIdOfLocal(db, ids, "company", account.pk)),
+    connectionIdsOfWorkspace(control, account.workspaceId).then((ids) =>
+      intercomIdOfLocal(db, ids, "company", account.pk),
+    ),
   ]);
   return {
     account_id: account.accountId,
@@ -107,7 +110,7 @@ export const accounts = router()
     async (c) => {
       const accountId = c.req.valid("param").account_id;
       const write = await upsertAccount(c.env, c.var.auth.workspaceId, accountId, c.req.valid("json"));
-      return c.json(await accountJson(database(c.env.DB), write.row), 200);
+      return c.json(await accountJson(await workspaceDbs(c.env, c.var.auth.workspaceId), write.row), 200);
     },
   )
   .openapi(
@@ -172,9 +175,9 @@ export const accounts = router()
       },
     }),
     async (c) => {
-      const db = database(c.env.DB);
-      const account = await findAccount(db, c.var.auth.workspaceId, c.req.valid("param").account_id);
+      const dbs = await workspaceDbs(c.env, c.var.auth.workspaceId);
+      const account = await findAccount(dbs.db, c.var.auth.workspaceId, c.req.valid("param").account_id);
       if (!account) throw new ProblemError(404, "No such account.");
-      return c.json(await accountJson(db, account), 200);
+      return c.json(await accountJson(dbs, account), 200);
     },
   );

@@ -5,7 +5,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { connectionIdsOfWorkspace } from "../../connections/repository";
 import type { Database } from "../../db/client";
-import { database } from "../../db/client";
+import { tenantDb, workspaceDbs } from "../../db/placement";
 import { identifyUser } from "../../destination/ingest";
 import { type EventPosition, type EventRow, eventsOfUser } from "../../graph/events";
 import { intercomIdOfLocal } from "../../graph/links";
@@ -68,10 +68,11 @@ const EventsQuery = z
   });
 
 /** The user's JSON as the API shows it (also the answer of identify). */
-export async function userJson(db: Database, user: UserRow) {
+export async function userJson(dbs: { db: Database; control: Database }, user: UserRow) {
+  const { db, control } = dbs;
   const [accounts, intercomContactId] = await Promise.all([
     accountsOfUser(db, user.pk),
-    connectionIdsOfWorkspace(db, user.workspaceId).then((ids) => intercomIdOfLocal(db, ids, "contact", user.pk)),
+    connectionIdsOfWorkspace(control, user.workspaceId).then((ids) => intercomIdOfLocal(db, ids, "contact", user.pk)),
   ]);
   return {
     user_id: user.userId,
@@ -179,7 +180,7 @@ export const users = router()
     }),
     async (c) => {
       const write = await identifyUser(c.env, c.var.auth.workspaceId, c.req.valid("json"));
-      return c.json(await userJson(database(c.env.DB), write.row), 200);
+      return c.json(await userJson(await workspaceDbs(c.env, c.var.auth.workspaceId), write.row), 200);
     },
   )
   .openapi(
@@ -199,9 +200,9 @@ export const users = router()
       },
     }),
     async (c) => {
-      const db = database(c.env.DB);
-      const user = await requireUser(db, c.var.auth.workspaceId, c.req.valid("query"));
-      return c.json(await userJson(db, user), 200);
+      const dbs = await workspaceDbs(c.env, c.var.auth.workspaceId);
+      const user = await requireUser(dbs.db, c.var.auth.workspaceId, c.req.valid("query"));
+      return c.json(await userJson(dbs, user), 200);
     },
   )
   .openapi(
@@ -230,7 +231,7 @@ export const users = router()
       },
     }),
     async (c) => {
-      const db = database(c.env.DB);
+      const db = await tenantDb(c.env, c.var.auth.workspaceId);
       const query = c.req.valid("query");
       const after = query.cursor ? decodeCursor(query.cursor) : null;
       const user = await requireUser(db, c.var.auth.workspaceId, query);

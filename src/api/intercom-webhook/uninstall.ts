@@ -8,7 +8,7 @@
 
 import { createRoute, z } from "@hono/zod-openapi";
 import { confirmUninstall } from "../../connections/service";
-import { database } from "../../db/client";
+import { controlDb } from "../../db/placement";
 import { describeError } from "../../lib/errors";
 import { log } from "../../lib/log";
 import { EXAMPLES } from "../examples";
@@ -42,7 +42,7 @@ export const uninstall = router().openapi(
   }),
   async (c) => {
     const { app_id: appId } = c.req.valid("json");
-    const check = confirmUninstall(c.env, database(c.env.DB), appId);
+    const check = confirmUninstall(c.env, controlDb(c.env), appId);
     // Intercom wants an answer within seconds: the check finishes after the response.
     c.executionCtx.waitUntil(
       check.catch((error: unknown) =>

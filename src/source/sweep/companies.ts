@@ -7,11 +7,10 @@
  */
 import type { IntercomClient } from "intercom-client";
 import type { Connection } from "../../connections/repository";
-import type { Database } from "../../db/client";
 import type { Env } from "../../env";
 import { scrollCompanies } from "../../intercom/gateway";
 import { log } from "../../lib/log";
-import { feedPage, recordSweep } from "./feed";
+import { feedPage, recordSweep, type SweepDatabases } from "./feed";
 import type { SweepMessage } from "./messages";
 
 /** A company sweep runs when the last one's lower bound is at least this old. */
@@ -32,7 +31,7 @@ export function companySweepPlan(
 /** Reads and feeds one page of the company scroll; returns the next message of this connection's run, if any. */
 export async function sweepCompaniesPage(
   env: Env,
-  db: Database,
+  dbs: SweepDatabases,
   client: IntercomClient,
   connection: Connection,
   message: SweepMessage,
@@ -40,7 +39,7 @@ export async function sweepCompaniesPage(
 ): Promise<SweepMessage | null> {
   const from = message.from ?? Math.floor(message.run_at / 1000);
   const answer = await scrollCompanies(client, message.cursor);
-  const totals = await feedPage(env, db, connection, "company", answer.items, from, message.totals, message.run_at);
+  const totals = await feedPage(env, dbs.db, connection, "company", answer.items, from, message.totals, message.run_at);
   const page = message.page + 1;
   const complete = answer.items.length === 0 || answer.next === null;
   if (!complete && page < MAX_SCROLL_PAGES) return { ...message, from, cursor: answer.next, page, totals };
@@ -48,7 +47,7 @@ export async function sweepCompaniesPage(
   // An incomplete scroll still moves on: re-reading the same first pages every run would never reach the rest.
   const sweptUntil = Math.floor(message.run_at / 1000) - overlapSeconds;
   await recordSweep(
-    db,
+    dbs,
     connection,
     { companiesSweptUntil: sweptUntil },
     {

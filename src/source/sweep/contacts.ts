@@ -5,12 +5,11 @@
  */
 import type { IntercomClient } from "intercom-client";
 import type { Connection } from "../../connections/repository";
-import type { Database } from "../../db/client";
 import type { Env } from "../../env";
 import { searchContactsUpdatedAfter } from "../../intercom/gateway";
 import { log } from "../../lib/log";
 import { companySweepPlan } from "./companies";
-import { feedPage, recordSweep } from "./feed";
+import { feedPage, recordSweep, type SweepDatabases } from "./feed";
 import { NO_TOTALS, type SweepMessage } from "./messages";
 
 /** Re-read this much before the last sweep's end: a contact updated within the same second may have been missed. */
@@ -33,7 +32,7 @@ export function sweepWindow(sweptUntil: number | null, nowSeconds: number): { fr
 /** Reads and feeds one page of contacts; returns the next message of this connection's run, if any. */
 export async function sweepContactsPage(
   env: Env,
-  db: Database,
+  dbs: SweepDatabases,
   client: IntercomClient,
   connection: Connection,
   message: SweepMessage,
@@ -45,7 +44,7 @@ export async function sweepContactsPage(
     perPage: PAGE_SIZE,
     ...(message.cursor ? { startingAfter: message.cursor } : {}),
   });
-  const totals = await feedPage(env, db, connection, "contact", answer.items, from, message.totals, message.run_at);
+  const totals = await feedPage(env, dbs.db, connection, "contact", answer.items, from, message.totals, message.run_at);
   const page = message.page + 1;
   if (answer.next && page < MAX_PAGES) return { ...message, from, cursor: answer.next, page, totals };
 
@@ -54,7 +53,7 @@ export async function sweepContactsPage(
   // A complete sweep covers everything up to now; an interrupted one continues after the newest item it read.
   const sweptUntil = complete ? Math.max(newest, nowSeconds - OVERLAP_SECONDS) : newest;
   await recordSweep(
-    db,
+    dbs,
     connection,
     { sweptUntil },
     {

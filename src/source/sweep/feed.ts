@@ -11,6 +11,12 @@ import { writeSyncLog } from "../../lib/sync-log";
 import { type InboundMessage, projectItem } from "../inbound-message";
 import type { SweepTotals } from "./messages";
 
+/** The sweep's databases: the workspace's data (links, logs) and the control one (the connection's bounds). */
+export interface SweepDatabases {
+  db: Database;
+  control: Database;
+}
+
 /** Which REST items of a page to queue (pure): updated at or after `from` and newer than their link records. */
 export function uncapturedItems(
   items: ReadonlyArray<Record<string, unknown>>,
@@ -91,13 +97,13 @@ export function sweptNotification(
 
 /** Saves a sweep's new lower bound (unless the connection was disconnected meanwhile) and writes its sync-log row. */
 export async function recordSweep(
-  db: Database,
+  dbs: SweepDatabases,
   connection: { id: string; workspaceId: string },
   bound: { sweptUntil: number } | { companiesSweptUntil: number },
   run: { action: "sweep" | "sweep_companies"; queued: number; detail: string },
 ): Promise<void> {
-  await saveSweepBound(db, connection.id, bound);
-  await writeSyncLog(db, {
+  await saveSweepBound(dbs.control, connection.id, bound);
+  await writeSyncLog(dbs.db, {
     connectionId: connection.id,
     workspaceId: connection.workspaceId,
     direction: "in",

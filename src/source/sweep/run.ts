@@ -7,7 +7,7 @@
  */
 import { type Connection, connectionsWithStatus, findConnectionById } from "../../connections/repository";
 import { connectionToken, markRevoked } from "../../connections/tokens";
-import { type Database, database } from "../../db/client";
+import { controlDb, tenantDb } from "../../db/placement";
 import type { Env } from "../../env";
 import { budgetedFetch } from "../../intercom/budgeted-fetch";
 import { intercomClient } from "../../intercom/client";
@@ -17,12 +17,12 @@ import { sendAll } from "../../lib/queue-batches";
 import { writeSyncLog } from "../../lib/sync-log";
 import { sweepCompaniesPage } from "./companies";
 import { OVERLAP_SECONDS, sweepContactsPage } from "./contacts";
+import type { SweepDatabases } from "./feed";
 import { type SweepMessage, sweepStart } from "./messages";
 
 /** The cron's part: one sweep run per connected connection whose source is on; returns how many were started. */
 export async function scheduleSweeps(env: Env, now = Date.now()): Promise<number> {
-  const db = database(env.DB);
-  const due = (await connectionsWithStatus(db, "connected")).filter(sweepable);
+  const due = (await connectionsWithStatus(controlDb(env), "connected")).filter(sweepable);
   await sendAll(
     env.JOBS,
     due.map((connection) => sweepStart(connection.id, now)),
@@ -33,8 +33,8 @@ export async function scheduleSweeps(env: Env, now = Date.now()): Promise<number
 
 /** One page of one connection's sweep run (a JOBS message); queues the next page when there is one. */
 export async function runSweepPage(env: Env, message: SweepMessage): Promise<void> {
-  const db = database(env.DB);
-  const connection = await findConnectionById(db, message.connection_id);
+  const control = controlDb(env);
+  const connection = await findConnectionById(control, message.connection_id);
   if (!connection || !sweepable(connection)) {
     log({
       msg: "sweep page skipped: connection not connected or source off",
@@ -43,8 +43,9 @@ export async function runSweepPage(env: Env, message: SweepMessage): Promise<voi
     });
     return;
   }
+  const dbs = { db: await tenantDb(env, connection.workspaceId), control };
   try {
-    const token = await connectionToken(env, db, connection);
+    const token = await connectionToken(env, control, connection);
     const client = intercomClient(env, {
       token: token!,
       region: connection.region,
@@ -52,11 +53,11 @@ export async function runSweepPage(env: Env, message: SweepMessage): Promise<voi
     });
     const next =
       message.phase === "contacts"
-        ? await sweepContactsPage(env, db, client, connection, message)
-        : await sweepCompaniesPage(env, db, client, connection, message, OVERLAP_SECONDS);
+        ? await sweepContactsPage(env, dbs, client, connection, message)
+        : await sweepCompaniesPage(env, dbs, client, connection, message, OVERLAP_SECONDS);
     if (next) await env.JOBS.send(next);
   } catch (error) {
-    await sweepFailed(db, connection, message, error);
+    await sweepFailed(dbs, connection, message, error);
   }
 }
 
@@ -64,12 +65,17 @@ function sweepable(connection: Connection): boolean {
   return connection.status === "connected" && connection.source.enabled && !!connection.appId && !!connection.tokenJwe;
 }
 
-async function sweepFailed(db: Database, connection: Connection, message: SweepMessage, error: unknown): Promise<void> {
+async function sweepFailed(
+  dbs: SweepDatabases,
+  connection: Connection,
+  message: SweepMessage,
+  error: unknown,
+): Promise<void> {
   const failure = failureOf(error);
   if (failure.kind === "unauthorized") {
-    await markRevoked(db, connection, `Intercom answered 401 to the sweep: ${failure.message}`);
+    await markRevoked(dbs.control, connection, `Intercom answered 401 to the sweep: ${failure.message}`);
   }
-  await writeSyncLog(db, {
+  await writeSyncLog(dbs.db, {
     connectionId: connection.id,
     workspaceId: connection.workspaceId,
     direction: "in",

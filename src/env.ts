@@ -40,6 +40,8 @@ export interface Env {
   PUBLIC_URL: string;
   OAUTH_RETURN_URL?: string;
   LOG_RETENTION_DAYS?: string;
+  /** Sync-log rows written at most per connection and UTC day; past it they are counted as dropped (default 50,000). */
+  LOG_ROWS_PER_DAY?: string;
   /** Attempts of a sync or action on 5xx/network failures before it becomes a dead letter (default 8). */
   SYNC_MAX_ATTEMPTS?: string;
   /** First retry delay after a 5xx, doubled per attempt with jitter (default 2000 ms). */

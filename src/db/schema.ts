@@ -264,10 +264,35 @@ export const syncLogs = sqliteTable(
     index("sync_logs_direction").on(t.connectionId, t.direction, t.id),
     index("sync_logs_outcome").on(t.connectionId, t.outcome, t.id),
     index("sync_logs_object_type").on(t.connectionId, t.objectType, t.id),
-    index("sync_logs_object_id").on(t.connectionId, t.objectId, t.id),
-    index("sync_logs_intercom_id").on(t.connectionId, t.intercomId, t.id),
-    index("sync_logs_email").on(t.connectionId, t.email, t.id),
+    // The three searches of `q` only ever look for a value: rows without one (most rows have no email) stay out.
+    index("sync_logs_object_id").on(t.connectionId, t.objectId, t.id).where(sql`object_id IS NOT NULL`),
+    index("sync_logs_intercom_id").on(t.connectionId, t.intercomId, t.id).where(sql`intercom_id IS NOT NULL`),
+    index("sync_logs_email").on(t.connectionId, t.email, t.id).where(sql`email IS NOT NULL`),
     index("sync_logs_time").on(t.createdAt),
+  ],
+);
+
+/**
+ * Counters beside the sync log (src/lib/sync-log.ts), upserted `n = n + 1`:
+ * - outcomes that are counted, not logged row by row (`noop`, `duplicate`, `ignored`), and `dropped` (rows not
+ *   written because the connection reached `LOG_ROWS_PER_DAY`), per 5-minute window (`period` = its start, ms);
+ * - `rows` (direction `*`): sync-log rows written that UTC day (`period` = the day's start), the daily cap's count.
+ */
+export const syncLogCounts = sqliteTable(
+  "sync_log_counts",
+  {
+    connectionId: text("connection_id").notNull(),
+    period: integer("period").notNull(),
+    /** `in`, `out`, or `*` for the daily `rows` count. */
+    direction: text("direction").notNull(),
+    /** `noop` | `duplicate` | `ignored` | `dropped` | `rows`. */
+    outcome: text("outcome").notNull(),
+    n: integer("n").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.connectionId, t.period, t.direction, t.outcome] }),
+    // Retention deletes by age.
+    index("sync_log_counts_time").on(t.period),
   ],
 );
 

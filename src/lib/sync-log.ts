@@ -1,7 +1,15 @@
 /**
- * The sync log: every outcome of either direction is a row in `sync_logs` (read by the logs API) and a structured
- * console line with the same fields (read by `wrangler tail`).
+ * The sync log: every outcome of either direction is a structured console line (read by `wrangler tail`) and, for
+ * the logs API and the summary, either a row in `sync_logs` or a counter in `sync_log_counts`:
+ * - `noop`, `duplicate` and `ignored` (the bulk of a busy connection's outcomes, and the least telling) are counted
+ *   per connection and 5-minute window, not written row by row;
+ * - every other outcome is a row, at most `LOG_ROWS_PER_DAY` per connection and UTC day; past that, rows are counted
+ *   as `dropped` (per 5-minute window and direction) instead of written. The console line is printed either way.
+ * See docs/capacity.md for what a row costs and why.
  */
+import { env as workerEnv } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../db/client";
 import { type Direction, type SyncOutcome, syncLogs } from "../db/schema";
 import { log } from "./log";
@@ -20,11 +28,76 @@ export interface SyncLogEntry {
   durationMs?: number;
 }
 
+/** Outcomes counted per connection and window instead of written as rows (their console line stays). */
+export const COUNTED_OUTCOMES: ReadonlySet<SyncOutcome> = new Set<SyncOutcome>(["noop", "duplicate", "ignored"]);
+/** The window of the counters of `sync_log_counts`: the summary's "last hour" is 12 or 13 of them. */
+export const COUNT_WINDOW_MS = 5 * 60_000;
+const DAY_MS = 86_400_000;
+export const DEFAULT_LOG_ROWS_PER_DAY = 50_000;
+
 const WARN_OUTCOMES: ReadonlySet<SyncOutcome> = new Set(["failed", "conflict", "dead_letter", "parked"]);
 
-/** The insert for one sync-log row, to run alone or inside a `db.batch`. */
-export function syncLogInsert(db: Database, entry: SyncLogEntry, now = Date.now()) {
-  return db.insert(syncLogs).values({
+/** `LOG_ROWS_PER_DAY` as a positive integer, 50,000 by default. */
+export function logRowsPerDayOf(value: string | undefined): number {
+  const rows = Number(value);
+  return Number.isInteger(rows) && rows > 0 ? rows : DEFAULT_LOG_ROWS_PER_DAY;
+}
+
+/** The start of the counter window that holds `now`. */
+export function countWindowOf(now: number): number {
+  return now - (now % COUNT_WINDOW_MS);
+}
+
+/** The start of the UTC day that holds `now` (the daily cap's period). */
+export function logDayOf(now: number): number {
+  return now - (now % DAY_MS);
+}
+
+type Statements = [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]];
+
+/**
+ * The statements that record one outcome, to run in one `db.batch` (alone, or inside a caller's batch): a counter
+ * upsert for a counted outcome; for any other, the row (written only while the connection is under its daily cap)
+ * and the upsert of the daily `rows` count or, past the cap, of `dropped`. Both statements test the cap against
+ * the same count, so inside one batch exactly one of "written" and "dropped" happens.
+ */
+export function syncLogStatements(
+  db: Database,
+  entry: SyncLogEntry,
+  now = Date.now(),
+  rowsPerDay = logRowsPerDayOf((workerEnv as { LOG_ROWS_PER_DAY?: string }).LOG_ROWS_PER_DAY),
+): Statements {
+  const connectionId = entry.connectionId;
+  // Rows of no connection (a notification of an unknown app) are rare and read by no per-connection API.
+  if (connectionId === null) return [db.insert(syncLogs).values(rowOf(entry, now))];
+  const window = countWindowOf(now);
+  if (COUNTED_OUTCOMES.has(entry.outcome)) {
+    return [
+      db.run(sql`INSERT INTO sync_log_counts (connection_id, period, direction, outcome, n)
+        VALUES (${connectionId}, ${window}, ${entry.direction}, ${entry.outcome}, 1)
+        ON CONFLICT DO UPDATE SET n = n + 1`),
+    ];
+  }
+  const day = logDayOf(now);
+  const underCap = sql`coalesce((SELECT n FROM sync_log_counts
+      WHERE connection_id = ${connectionId} AND period = ${day} AND direction = '*' AND outcome = 'rows'), 0) < ${rowsPerDay}`;
+  const row = rowOf(entry, now);
+  return [
+    db.run(sql`INSERT INTO sync_logs (connection_id, workspace_id, direction, outcome, object_type, object_id, intercom_id, email, action, detail, created_at)
+      SELECT ${row.connectionId}, ${row.workspaceId}, ${row.direction}, ${row.outcome}, ${row.objectType}, ${row.objectId},
+             ${row.intercomId}, ${row.email}, ${row.action}, ${row.detail}, ${row.createdAt}
+      WHERE ${underCap}`),
+    // `WHERE true`: an upsert's SELECT needs a WHERE, or SQLite reads ON CONFLICT as a join's ON.
+    db.run(sql`INSERT INTO sync_log_counts (connection_id, period, direction, outcome, n)
+      SELECT ${connectionId}, CASE WHEN under THEN ${day} ELSE ${window} END, CASE WHEN under THEN '*' ELSE ${entry.direction} END,
+             CASE WHEN under THEN 'rows' ELSE 'dropped' END, 1
+      FROM (SELECT ${underCap} AS under) WHERE true
+      ON CONFLICT DO UPDATE SET n = n + 1`),
+  ];
+}
+
+function rowOf(entry: SyncLogEntry, now: number) {
+  return {
     connectionId: entry.connectionId,
     workspaceId: entry.workspaceId,
     direction: entry.direction,
@@ -36,10 +109,10 @@ export function syncLogInsert(db: Database, entry: SyncLogEntry, now = Date.now(
     action: entry.action ?? null,
     detail: entry.detail ?? null,
     createdAt: now,
-  });
+  };
 }
 
-/** The console twin of a sync-log row. */
+/** The console twin of a sync-log row (printed for every outcome, counted and dropped ones included). */
 export function logSyncOutcome(entry: SyncLogEntry): void {
   log({
     level: WARN_OUTCOMES.has(entry.outcome) ? "warn" : "info",
@@ -57,8 +130,8 @@ export function logSyncOutcome(entry: SyncLogEntry): void {
   });
 }
 
-/** Writes a sync-log row and its console twin. */
-export async function writeSyncLog(db: Database, entry: SyncLogEntry): Promise<void> {
-  await syncLogInsert(db, entry);
+/** Records one outcome (row or counter, one D1 round trip) and prints its console twin. */
+export async function writeSyncLog(db: Database, entry: SyncLogEntry, now = Date.now()): Promise<void> {
+  await db.batch(syncLogStatements(db, entry, now));
   logSyncOutcome(entry);
 }

@@ -11,7 +11,7 @@ import type { Env } from "../env";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { originalQueue, QUEUE_NAMES } from "../lib/queue-names";
-import { logSyncOutcome, type SyncLogEntry, syncLogInsert } from "../lib/sync-log";
+import { type SyncLogEntry, writeSyncLog } from "../lib/sync-log";
 
 /** Records each dead letter once (by queue message id), then acknowledges it. */
 export async function recordDeadLetters(batch: MessageBatch, env: Env): Promise<void> {
@@ -44,8 +44,7 @@ export async function recordDeadLetters(batch: MessageBatch, env: Env): Promise<
         .onConflictDoNothing()
         .returning({ id: deadLetters.id });
       if (inserted.length > 0) {
-        await syncLogInsert(db, entry);
-        logSyncOutcome(entry);
+        await writeSyncLog(db, entry);
       }
       message.ack();
     } catch (error) {
@@ -87,8 +86,7 @@ export async function recordDeadLetter(
     action: letter.queue,
     detail: letter.detail,
   };
-  await syncLogInsert(db, entry);
-  logSyncOutcome(entry);
+  await writeSyncLog(db, entry);
 }
 
 /** The connection a message belongs to: named in outbound messages, found by `app_id` for inbound ones. */

@@ -1,8 +1,8 @@
 /**
- * The housekeeping cron: retention of sync logs, expiry of idempotency keys and OAuth nonces, and of relationships
+ * The housekeeping cron: retention of sync logs (rows and counters), expiry of idempotency keys and OAuth nonces, and of relationships
  * that waited too long for a contact or company that never came.
  */
-import { inArray, lt } from "drizzle-orm";
+import { inArray, lt, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { controlDb, everyDataDb } from "../db/placement";
 import { oauthStates, pendingLinks, processedNotifications, syncLogs } from "../db/schema";
@@ -27,6 +27,7 @@ export async function runHousekeeping(env: Env, scheduledTime: number): Promise<
   log({ msg: "housekeeping of the control database done", outcome: "done", oauth_states_deleted: nonces.meta.changes });
   for (const db of everyDataDb(env)) {
     const logsDeleted = await deleteOldSyncLogs(db, scheduledTime - retentionDays * DAY_MS);
+    const countsDeleted = await deleteOldSyncLogCounts(db, scheduledTime - retentionDays * DAY_MS);
     const keys = await db
       .delete(processedNotifications)
       .where(lt(processedNotifications.processedAt, scheduledTime - NOTIFICATION_KEY_TTL_MS))
@@ -40,6 +41,7 @@ export async function runHousekeeping(env: Env, scheduledTime: number): Promise<
       outcome: "done",
       retention_days: retentionDays,
       sync_logs_deleted: logsDeleted,
+      sync_log_counts_deleted: countsDeleted,
       notification_keys_deleted: keys.meta.changes,
       pending_links_expired: pending.meta.changes,
     });
@@ -58,6 +60,19 @@ async function deleteOldSyncLogs(db: Database, cutoff: number): Promise<number> 
   for (let chunk = 0; chunk < MAX_CHUNKS_PER_RUN; chunk++) {
     const old = db.select({ id: syncLogs.id }).from(syncLogs).where(lt(syncLogs.createdAt, cutoff)).limit(DELETE_CHUNK);
     const result = await db.delete(syncLogs).where(inArray(syncLogs.id, old)).run();
+    deleted += result.meta.changes;
+    if (result.meta.changes < DELETE_CHUNK) break;
+  }
+  return deleted;
+}
+
+/** Deletes the sync-log counters of windows (and days) that started before `cutoff`, in chunks like the rows. */
+async function deleteOldSyncLogCounts(db: Database, cutoff: number): Promise<number> {
+  let deleted = 0;
+  for (let chunk = 0; chunk < MAX_CHUNKS_PER_RUN; chunk++) {
+    const result = await db.run(
+      sql`DELETE FROM sync_log_counts WHERE rowid IN (SELECT rowid FROM sync_log_counts WHERE period < ${cutoff} LIMIT ${DELETE_CHUNK})`,
+    );
     deleted += result.meta.changes;
     if (result.meta.changes < DELETE_CHUNK) break;
   }

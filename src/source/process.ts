@@ -5,7 +5,7 @@
 import { eq } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { processedNotifications } from "../db/schema";
-import { logSyncOutcome, type SyncLogEntry, syncLogInsert } from "../lib/sync-log";
+import { logSyncOutcome, type SyncLogEntry, syncLogStatements, writeSyncLog } from "../lib/sync-log";
 import { handleChat } from "./capture/chat";
 import { handleCompany } from "./capture/company";
 import { handleContact } from "./capture/contact";
@@ -71,8 +71,7 @@ export async function processNotification(
       objectId: notification.id,
       detail: "already processed",
     });
-    await syncLogInsert(db, entry, now);
-    logSyncOutcome(entry);
+    await writeSyncLog(db, entry, now);
     return [entry];
   }
   const work = await handle(ctx);
@@ -82,7 +81,7 @@ export async function processNotification(
   await db.batch([
     markProcessed(db, key, now),
     ...work.statements,
-    ...entries.map((entry) => syncLogInsert(db, entry, now)),
+    ...entries.flatMap((entry) => syncLogStatements(db, entry, now)),
   ]);
   for (const entry of entries) logSyncOutcome(entry);
   if (afterCommit && work.linkedUsers?.length) await afterCommit(work.linkedUsers);

@@ -6,9 +6,13 @@
  *   `sync_logs_time`; later rows have larger ids (autoincrement), so "the last hour" is `id >= bound`.
  * - Counts per outcome walk `(connection_id, outcome, id)` from the newest row down to the 24-hour bound, and stop
  *   at `COUNT_CAP` rows per outcome: a busy connection's count then reads "at least" the cap.
+ * - Outcomes that are counted rather than logged row by row (`noop`, `duplicate`, `ignored`) and the rows dropped
+ *   past `LOG_ROWS_PER_DAY` come from `sync_log_counts`, exact, in 5-minute windows: "the last hour" is the windows
+ *   that started at most an hour ago, rounded down to a window (60 to 65 minutes), and likewise for 24 hours.
  * - The latest webhook, capture and sync are the newest row of one index range each.
  */
 import type { SyncOutcome } from "../../db/schema";
+import { COUNTED_OUTCOMES, countWindowOf, logDayOf } from "../../lib/sync-log";
 import { OUTCOMES } from "./logs";
 
 /** Rows read at most per outcome (and for parked work and dead letters); a count at the cap means "at least". */
@@ -25,6 +29,12 @@ export const SUMMARY_SQL = {
             AND id >= (SELECT id FROM sync_logs INDEXED BY sync_logs_time WHERE created_at >= ? ORDER BY created_at LIMIT 1)
           ORDER BY id DESC LIMIT ?)
     GROUP BY direction`,
+  /** Counted outcomes and dropped rows per direction, in the 5-minute windows of the last 24 h and of the last hour. */
+  counted: `SELECT direction, outcome, sum(n) AS day, coalesce(sum(CASE WHEN period >= ? THEN n END), 0) AS hour
+    FROM sync_log_counts WHERE connection_id = ? AND period >= ? AND outcome IN ('noop', 'duplicate', 'ignored', 'dropped')
+    GROUP BY direction, outcome`,
+  /** Sync-log rows written today (UTC), the count the daily cap compares with. */
+  rowsToday: `SELECT n FROM sync_log_counts WHERE connection_id = ? AND period = ? AND direction = '*' AND outcome = 'rows'`,
   /** The newest notification from Intercom the consumer logged (sweep bookkeeping rows are `connection` rows). */
   lastWebhook: `SELECT created_at FROM sync_logs INDEXED BY sync_logs_direction
     WHERE connection_id = ? AND direction = 'in' AND object_type <> 'connection' ORDER BY id DESC LIMIT 1`,
@@ -55,6 +65,10 @@ export interface LatestRow {
 
 export interface SummaryReads {
   counts: OutcomeCount[];
+  /** Sync-log rows not written because the connection reached its daily cap (counted per direction). */
+  dropped: { lastHour: number; last24h: number };
+  /** Sync-log rows written today (UTC). */
+  rowsToday: number;
   /** Outcomes whose 24-hour rows reached the cap: their counts are lower bounds. */
   cappedOutcomes: SyncOutcome[];
   lastWebhookAt: number | null;
@@ -95,11 +109,14 @@ export async function readSummary(
 ): Promise<SummaryReads> {
   const hourAgo = now - HOUR_MS;
   const dayAgo = now - DAY_MS;
-  const countStatements = OUTCOMES.map((outcome) =>
+  const logged = OUTCOMES.filter((outcome) => !COUNTED_OUTCOMES.has(outcome));
+  const countStatements = logged.map((outcome) =>
     db.prepare(SUMMARY_SQL.outcomeCounts).bind(hourAgo, connectionId, outcome, dayAgo, cap),
   );
   const results = await db.batch<Record<string, unknown>>([
     ...countStatements,
+    db.prepare(SUMMARY_SQL.counted).bind(countWindowOf(hourAgo), connectionId, countWindowOf(dayAgo)),
+    db.prepare(SUMMARY_SQL.rowsToday).bind(connectionId, logDayOf(now)),
     db.prepare(SUMMARY_SQL.lastWebhook).bind(connectionId),
     db.prepare(SUMMARY_SQL.lastOutcome).bind(connectionId, "captured"),
     db.prepare(SUMMARY_SQL.lastOutcome).bind(connectionId, "synced"),
@@ -109,7 +126,7 @@ export async function readSummary(
   ]);
   const counts: OutcomeCount[] = [];
   const cappedOutcomes: SyncOutcome[] = [];
-  OUTCOMES.forEach((outcome, index) => {
+  logged.forEach((outcome, index) => {
     const rows = results[index]!.results as Array<{ direction: "in" | "out"; day: number; hour: number }>;
     let total = 0;
     for (const row of rows) {
@@ -118,8 +135,10 @@ export async function readSummary(
     }
     if (total >= cap) cappedOutcomes.push(outcome);
   });
-  const rest = results.slice(OUTCOMES.length).map((result) => result.results);
-  const [webhook, capture, sync, failure, parkedRows, deadLetterRows] = rest as [
+  const rest = results.slice(logged.length).map((result) => result.results);
+  const [countedRows, rowsTodayRows, webhook, capture, sync, failure, parkedRows, deadLetterRows] = rest as [
+    Array<{ direction: "in" | "out"; outcome: SyncOutcome | "dropped"; day: number; hour: number }>,
+    Array<{ n: number }>,
     Array<{ created_at: number }>,
     LatestSqlRow[],
     LatestSqlRow[],
@@ -127,11 +146,20 @@ export async function readSummary(
     Array<{ kind: string; n: number }>,
     Array<{ total: number; pending: number; latest: number | null }>,
   ];
+  const dropped = { lastHour: 0, last24h: 0 };
+  for (const row of countedRows) {
+    if (row.outcome === "dropped") {
+      dropped.lastHour += row.hour;
+      dropped.last24h += row.day;
+    } else counts.push({ direction: row.direction, outcome: row.outcome, lastHour: row.hour, last24h: row.day });
+  }
   const parkedOf = (kind: string) => parkedRows.find((row) => row.kind === kind)?.n ?? 0;
   const parkedTotal = parkedRows.reduce((sum, row) => sum + row.n, 0);
   const letters = deadLetterRows[0] ?? { total: 0, pending: 0, latest: null };
   return {
     counts,
+    dropped,
+    rowsToday: rowsTodayRows[0]?.n ?? 0,
     cappedOutcomes,
     lastWebhookAt: webhook[0]?.created_at ?? null,
     lastCapture: latest(capture[0]),

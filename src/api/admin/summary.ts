@@ -13,6 +13,7 @@ import { rateBudgetObject } from "../../intercom/rate-budget";
 import type { RateUsage } from "../../intercom/rate-plan";
 import { describeError } from "../../lib/errors";
 import { log } from "../../lib/log";
+import { logRowsPerDayOf } from "../../lib/sync-log";
 import { requireScope } from "../auth";
 import { ProblemError } from "../problem";
 import { problems } from "../problems";
@@ -78,6 +79,18 @@ const SummarySchema = z
       capped_outcomes: z.array(z.enum(OUTCOMES)).openapi({
         description: "Outcomes that reached `cap` rows in 24 h: their counts are lower bounds (≥).",
       }),
+      log_rows: z
+        .object({
+          today: z.number().int().openapi({ description: "Sync-log rows written today (UTC)." }),
+          per_day: z.number().int().openapi({ description: "The daily cap, `LOG_ROWS_PER_DAY`." }),
+          dropped_last_hour: z.number().int(),
+          dropped_last_24h: z.number().int(),
+        })
+        .openapi({
+          description:
+            "Sync-log rows of this connection: past `per_day` rows in a UTC day, further rows are counted as dropped " +
+            "instead of written (their console lines still reach `wrangler tail`).",
+        }),
     }),
     parked: z.object({
       users: z.number().int(),
@@ -149,6 +162,7 @@ const SummarySchema = z
           { direction: "out", outcome: "synced", last_hour: 30, last_24h: 812 },
         ],
         capped_outcomes: [],
+        log_rows: { today: 1152, per_day: 50000, dropped_last_hour: 0, dropped_last_24h: 0 },
       },
       parked: { users: 0, accounts: 0, capped: false },
       dead_letters: { pending: 1, total: 3, latest_at: "2026-11-28T08:12:00.000Z", capped: false },
@@ -248,6 +262,12 @@ export const connectionSummary = router().openapi(
             last_24h: count.last24h,
           })),
           capped_outcomes: reads.cappedOutcomes,
+          log_rows: {
+            today: reads.rowsToday,
+            per_day: logRowsPerDayOf(c.env.LOG_ROWS_PER_DAY),
+            dropped_last_hour: reads.dropped.lastHour,
+            dropped_last_24h: reads.dropped.last24h,
+          },
         },
         parked: reads.parked,
         dead_letters: {

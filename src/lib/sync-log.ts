@@ -8,10 +8,10 @@
  * See docs/capacity.md for what a row costs and why.
  */
 import { env as workerEnv } from "cloudflare:workers";
-import { sql } from "drizzle-orm";
+import { getTableColumns, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../db/client";
-import { type Direction, type SyncOutcome, syncLogs } from "../db/schema";
+import { type Direction, type SyncOutcome, syncLogCounts, syncLogs } from "../db/schema";
 import { log } from "./log";
 
 export interface SyncLogEntry {
@@ -59,7 +59,8 @@ type Statements = [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]];
  * The statements that record one outcome, to run in one `db.batch` (alone, or inside a caller's batch): a counter
  * upsert for a counted outcome; for any other, the row (written only while the connection is under its daily cap)
  * and the upsert of the daily `rows` count or, past the cap, of `dropped`. Both statements test the cap against
- * the same count, so inside one batch exactly one of "written" and "dropped" happens.
+ * the same count, so inside one batch exactly one of "written" and "dropped" happens. (Two writers racing outside
+ * one batch may both pass the cap by one row: the cap is a bound on volume, not an exact quota.)
  */
 export function syncLogStatements(
   db: Database,
@@ -73,28 +74,34 @@ export function syncLogStatements(
   const window = countWindowOf(now);
   if (COUNTED_OUTCOMES.has(entry.outcome)) {
     return [
-      db.run(sql`INSERT INTO sync_log_counts (connection_id, period, direction, outcome, n)
-        VALUES (${connectionId}, ${window}, ${entry.direction}, ${entry.outcome}, 1)
-        ON CONFLICT DO UPDATE SET n = n + 1`),
+      db
+        .insert(syncLogCounts)
+        .values({ connectionId, period: window, direction: entry.direction, outcome: entry.outcome, n: 1 })
+        .onConflictDoUpdate({ target: COUNT_KEY, set: { n: sql`${syncLogCounts.n} + 1` } }),
     ];
   }
   const day = logDayOf(now);
-  const underCap = sql`coalesce((SELECT n FROM sync_log_counts
-      WHERE connection_id = ${connectionId} AND period = ${day} AND direction = '*' AND outcome = 'rows'), 0) < ${rowsPerDay}`;
-  const row = rowOf(entry, now);
+  const underCap = sql`(coalesce((SELECT n FROM sync_log_counts
+      WHERE connection_id = ${connectionId} AND period = ${day} AND direction = '*' AND outcome = 'rows'), 0) < ${rowsPerDay})`;
+  // drizzle's raw statements cannot join a batch: INSERT … SELECT and an upsert through its builder instead.
+  const row: Record<string, unknown> = { ...rowOf(entry, now), id: null };
+  const values = Object.keys(getTableColumns(syncLogs)).map((key) => sql`${row[key] ?? null}`);
   return [
-    db.run(sql`INSERT INTO sync_logs (connection_id, workspace_id, direction, outcome, object_type, object_id, intercom_id, email, action, detail, created_at)
-      SELECT ${row.connectionId}, ${row.workspaceId}, ${row.direction}, ${row.outcome}, ${row.objectType}, ${row.objectId},
-             ${row.intercomId}, ${row.email}, ${row.action}, ${row.detail}, ${row.createdAt}
-      WHERE ${underCap}`),
-    // `WHERE true`: an upsert's SELECT needs a WHERE, or SQLite reads ON CONFLICT as a join's ON.
-    db.run(sql`INSERT INTO sync_log_counts (connection_id, period, direction, outcome, n)
-      SELECT ${connectionId}, CASE WHEN under THEN ${day} ELSE ${window} END, CASE WHEN under THEN '*' ELSE ${entry.direction} END,
-             CASE WHEN under THEN 'rows' ELSE 'dropped' END, 1
-      FROM (SELECT ${underCap} AS under) WHERE true
-      ON CONFLICT DO UPDATE SET n = n + 1`),
+    db.insert(syncLogs).select(sql`SELECT ${sql.join(values, sql`, `)} WHERE ${underCap}`),
+    db
+      .insert(syncLogCounts)
+      .values({
+        connectionId,
+        period: sql`CASE WHEN ${underCap} THEN ${day} ELSE ${window} END`,
+        direction: sql`CASE WHEN ${underCap} THEN '*' ELSE ${entry.direction} END`,
+        outcome: sql`CASE WHEN ${underCap} THEN 'rows' ELSE 'dropped' END`,
+        n: 1,
+      })
+      .onConflictDoUpdate({ target: COUNT_KEY, set: { n: sql`${syncLogCounts.n} + 1` } }),
   ];
 }
+
+const COUNT_KEY = [syncLogCounts.connectionId, syncLogCounts.period, syncLogCounts.direction, syncLogCounts.outcome];
 
 function rowOf(entry: SyncLogEntry, now: number) {
   return {

@@ -245,6 +245,37 @@ describe("sync-log rows and their console twins", () => {
     expect(body.items[0]).toMatchObject({ object_id: "user_twin", outcome: "synced", direction: "out" });
   });
 
+  it("noop, duplicate and ignored are counted per 5-minute window, not written as rows, and still printed", async () => {
+    const spy = vi.spyOn(console, "log").mockImplementation(() => {});
+    const db = database(env.DB);
+    const quiet = (await seedConnection({ workspaceId: WS })).id;
+    const at = Date.parse("2026-11-30T10:07:00Z");
+    for (const [outcome, direction] of [
+      ["noop", "out"],
+      ["noop", "out"],
+      ["duplicate", "in"],
+      ["ignored", "in"],
+    ] as const) {
+      await writeSyncLog(db, entry({ connectionId: quiet, outcome, direction, objectId: "user_counted" }), at);
+    }
+    const printed = spy.mock.calls.filter((call) => (call[0] as { object_id?: string }).object_id === "user_counted");
+    spy.mockRestore();
+    expect(printed).toHaveLength(4);
+    const { body } = await get(`/v1/connections/${quiet}/logs`);
+    expect(body.items).toEqual([]);
+    const { results } = await env.DB.prepare(
+      "SELECT period, direction, outcome, n FROM sync_log_counts WHERE connection_id = ? ORDER BY outcome",
+    )
+      .bind(quiet)
+      .all();
+    const window = Date.parse("2026-11-30T10:05:00Z");
+    expect(results).toEqual([
+      { period: window, direction: "in", outcome: "duplicate", n: 1 },
+      { period: window, direction: "in", outcome: "ignored", n: 1 },
+      { period: window, direction: "out", outcome: "noop", n: 2 },
+    ]);
+  });
+
   it("failures print at warn level", () => {
     const spy = vi.spyOn(console, "warn").mockImplementation(() => {});
     logSyncOutcome(entry({ outcome: "failed", objectId: "user_bad" }));

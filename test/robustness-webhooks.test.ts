@@ -22,6 +22,7 @@ import {
   type Item,
   notification,
   sign,
+  syncLogCountsOf,
   WEBHOOK_URL,
   waitFor,
 } from "./helpers/webhooks";
@@ -603,12 +604,13 @@ const inboundLogs = async () =>
   ).results;
 
 const figures: Record<string, unknown> = {};
+let appConnectionId: string;
 // Generated once, in a fixed order, so the seed alone decides every case.
 const contentTypes = contentTypeCases();
 
 describe("POST /webhooks/intercom under generated bad input", () => {
   beforeAll(async () => {
-    await seedConnection({ workspaceId: "ws_rb_hooks", appId: APP });
+    appConnectionId = (await seedConnection({ workspaceId: "ws_rb_hooks", appId: APP })).id;
     await seedConnection({ workspaceId: "ws_rb_hooks_off", appId: APP_OFF, source: { enabled: false } });
   });
 
@@ -686,9 +688,17 @@ describe("POST /webhooks/intercom under generated bad input", () => {
       what: "the consumer to account for every accepted notification",
     });
 
-    // A sample, outcome by outcome.
+    // Ignored topics are counted (not logged row by row): one count each, and no row.
     const logs = await inboundLogs();
-    const sample = accepted.filter((a) => a.outcome).filter((_, i) => i % 3 === 0);
+    const ignoredCases = accepted.filter((a) => a.outcome?.outcome === "ignored");
+    const counts = await syncLogCountsOf(appConnectionId);
+    expect(counts["in.ignored"]).toBe(ignoredCases.length);
+    const topics = new Set(ignoredCases.map((a) => a.outcome!.value));
+    expect(logs.filter((row) => row.action !== null && topics.has(row.action))).toEqual([]);
+    figures.ignored = counts["in.ignored"];
+
+    // A sample of the others, outcome by outcome.
+    const sample = accepted.filter((a) => a.outcome && a.outcome.outcome !== "ignored").filter((_, i) => i % 3 === 0);
     for (const { case: item, outcome } of sample) {
       const rows = logs.filter((row) => row[outcome!.by] === outcome!.value);
       expect(

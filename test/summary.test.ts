@@ -5,6 +5,7 @@ import { DAY_MS, HOUR_MS, readSummary } from "../src/api/admin/summary-reads";
 import { database } from "../src/db/client";
 import { connections, deadLetters, parkedSyncs, syncLogs } from "../src/db/schema";
 import { rateBudgetObject } from "../src/intercom/rate-budget";
+import { syncLogStatements, writeSyncLog } from "../src/lib/sync-log";
 import { authHeaders } from "./helpers/auth";
 import { seedConnection } from "./helpers/connections";
 import { type Recorded, recordingD1, scanningStatements } from "./helpers/query-plans";
@@ -57,6 +58,14 @@ beforeAll(async () => {
       row(now - 10 * 60_000, { objectType: "connection", outcome: "captured", action: "sweep" }),
       row(now - 5 * 60_000, { direction: "out", outcome: "synced", objectId: "u-3", action: "update" }),
     ]);
+  // Counted outcomes (no rows, 5-minute counters): two no-op syncs 10 minutes ago, a duplicate 3 h ago, an
+  // ignored topic two days ago (outside every window).
+  const counted = (at: number, direction: "in" | "out", outcome: "noop" | "duplicate" | "ignored") =>
+    writeSyncLog(db, { connectionId, workspaceId: WS, direction, outcome, objectType: "contact" }, at);
+  await counted(now - 10 * 60_000, "out", "noop");
+  await counted(now - 10 * 60_000, "out", "noop");
+  await counted(now - 3 * HOUR_MS, "in", "duplicate");
+  await counted(now - 2 * DAY_MS, "in", "ignored");
   await db.insert(parkedSyncs).values([
     { connectionId, kind: "user", localPk: 1, createdAt: now },
     { connectionId, kind: "user", localPk: 2, createdAt: now },
@@ -114,8 +123,12 @@ describe("GET /v1/connections/:id/summary", () => {
       "in.skipped": [1, 1],
       "out.synced": [1, 2],
       "out.failed": [0, 1],
+      "out.noop": [2, 2],
+      "in.duplicate": [0, 1],
     });
     expect(body.counts.capped_outcomes).toEqual([]);
+    // The rows above were inserted directly; only the counters' writes went through the cap's count.
+    expect(body.counts.log_rows).toEqual({ today: 0, per_day: 50_000, dropped_last_hour: 0, dropped_last_24h: 0 });
     expect(body.sweep.lag_seconds).toBeGreaterThanOrEqual(900);
     expect(body.sweep.lag_seconds).toBeLessThan(960);
     expect(body.rate_budget).toBeNull(); // nothing called Intercom for this workspace yet
@@ -153,11 +166,44 @@ describe("GET /v1/connections/:id/summary", () => {
     expect(captured.last24h).toBe(2); // the newest two of three
   });
 
+  it("past LOG_ROWS_PER_DAY a connection's rows are counted as dropped, per direction, and the summary says so", async () => {
+    const db = database(env.DB);
+    const capped = (await seedConnection({ workspaceId: WS })).id;
+    const now = Date.now();
+    for (let i = 0; i < 5; i++) {
+      await db.batch(
+        syncLogStatements(
+          db,
+          {
+            connectionId: capped,
+            workspaceId: WS,
+            direction: i < 3 ? "in" : "out",
+            outcome: "captured",
+            objectType: "user",
+            objectId: `u-${i}`,
+          },
+          now,
+          3,
+        ),
+      );
+    }
+    const rows = await env.DB.prepare("SELECT object_id FROM sync_logs WHERE connection_id = ? ORDER BY id")
+      .bind(capped)
+      .all<{ object_id: string }>();
+    expect(rows.results.map((row) => row.object_id)).toEqual(["u-0", "u-1", "u-2"]);
+    const reads = await readSummary(env.DB, capped, now);
+    expect(reads.rowsToday).toBe(3);
+    expect(reads.dropped).toEqual({ lastHour: 2, last24h: 2 });
+    const { body } = await summary(capped);
+    expect(body.counts.log_rows).toMatchObject({ today: 3, dropped_last_hour: 2, dropped_last_24h: 2 });
+  });
+
   it("reads through indexes only: no statement scans a table", async () => {
     const recorded: Recorded[] = [];
     await readSummary(recordingD1(env.DB, recorded), connectionId);
     const { checked, offenders } = await scanningStatements(recorded);
-    expect(checked).toBe(5); // counts, last webhook, latest of an outcome, parked, dead letters
+    // counts, counted outcomes, rows today, last webhook, latest of an outcome, parked, dead letters
+    expect(checked).toBe(7);
     expect(offenders).toEqual([]);
   });
 });

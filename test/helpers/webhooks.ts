@@ -178,6 +178,19 @@ export async function syncLogsOf(connectionId: string): Promise<SyncLogRow[]> {
   return results;
 }
 
+/**
+ * The counted outcomes of a connection (`noop`, `duplicate`, `ignored`, `dropped`: no rows, see src/lib/sync-log.ts),
+ * summed over every window, keyed `direction.outcome`.
+ */
+export async function syncLogCountsOf(connectionId: string): Promise<Record<string, number>> {
+  const { results } = await env.DB.prepare(
+    "SELECT direction, outcome, sum(n) AS n FROM sync_log_counts WHERE connection_id = ? AND direction <> '*' GROUP BY direction, outcome",
+  )
+    .bind(connectionId)
+    .all<{ direction: string; outcome: string; n: number }>();
+  return Object.fromEntries(results.map((row) => [`${row.direction}.${row.outcome}`, row.n]));
+}
+
 /** Waits until the connection has at least `count` sync-log rows (of `action`, when given) and returns them all. */
 export async function waitForLogs(connectionId: string, count: number, action?: string): Promise<SyncLogRow[]> {
   return waitFor(

@@ -6,7 +6,9 @@ import {
   intercomId,
   notification,
   sourceWorkspace,
+  syncLogCountsOf,
   syncLogsOf,
+  waitFor,
   waitForLogs,
 } from "./helpers/webhooks";
 
@@ -291,18 +293,22 @@ describe.concurrent("idempotency, ordering, echoes", () => {
       appId: ws.appId,
       edit: (item) => void (item.intercom_user_id = contact.data.item.id),
     });
+    // Duplicates are counted, not logged row by row.
+    const duplicates = async (n: number) =>
+      waitFor(async () => ((await syncLogCountsOf(ws.connection.id))["in.duplicate"] ?? 0) >= n || null, {
+        what: `${n} duplicates counted`,
+      });
     for (let i = 0; i < 3; i++) await deliver(contact);
-    await waitForLogs(ws.connection.id, 3, "contact.user.created");
+    await waitForLogs(ws.connection.id, 1, "contact.user.created");
+    await duplicates(2);
     for (let i = 0; i < 3; i++) await deliver(event);
-    const rows = await waitForLogs(ws.connection.id, 3, "event.created");
+    const rows = await waitForLogs(ws.connection.id, 1, "event.created");
+    await duplicates(4);
     expect(rows.map((row) => `${row.action}:${row.outcome}`)).toEqual([
       "contact.user.created:captured",
-      "contact.user.created:duplicate",
-      "contact.user.created:duplicate",
       "event.created:captured",
-      "event.created:duplicate",
-      "event.created:duplicate",
     ]);
+    expect(await syncLogCountsOf(ws.connection.id)).toEqual({ "in.duplicate": 4 });
     const { results } = await env.DB.prepare("SELECT count(*) AS n FROM users WHERE workspace_id = ?")
       .bind(ws.workspaceId)
       .all();

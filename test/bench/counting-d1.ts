@@ -6,6 +6,9 @@
  * `raw()` and `first()` return no meta, so they are answered from `all()`: a SELECT runs `all()` for the meta and
  * `raw()` for the exact answer (reading twice, counted once); a write runs once through `all()` and its rows are
  * turned into arrays in column order (RETURNING lists one table's columns, so no name repeats).
+ *
+ * Round trips count what production sends to D1: one per statement run alone, one per `batch` (whatever its size).
+ * `sizeAfter` is the last `meta.size_after` seen (the database's size in bytes: pages × page size).
  */
 
 export interface StatementCount {
@@ -17,20 +20,23 @@ export interface StatementCount {
 
 export interface D1Totals {
   statements: number;
+  roundTrips: number;
   rowsRead: number;
   rowsWritten: number;
+  sizeAfter: number;
 }
 
 export class D1Counter {
   readonly db: D1Database;
   private bySql = new Map<string, StatementCount>();
-  private totals: D1Totals = { statements: 0, rowsRead: 0, rowsWritten: 0 };
+  private totals: D1Totals = { statements: 0, roundTrips: 0, rowsRead: 0, rowsWritten: 0, sizeAfter: 0 };
 
   constructor(private readonly inner: D1Database) {
     const wrapper = {
       prepare: (sql: string) => new CountingStatement(this, inner.prepare(sql), sql),
       batch: async (statements: CountingStatement[]) => {
         const results = await inner.batch(statements.map((statement) => statement.inner));
+        this.totals.roundTrips++;
         results.forEach((result, i) => this.add(statements[i]!.sql, result.meta));
         return results;
       },
@@ -43,7 +49,12 @@ export class D1Counter {
     this.db = wrapper as unknown as D1Database;
   }
 
-  add(sql: string, meta: { rows_read?: number; rows_written?: number } | undefined): void {
+  /** One statement sent alone: a round trip of its own. */
+  trip(): void {
+    this.totals.roundTrips++;
+  }
+
+  add(sql: string, meta: { rows_read?: number; rows_written?: number; size_after?: number } | undefined): void {
     const read = meta?.rows_read ?? 0;
     const written = meta?.rows_written ?? 0;
     const entry = this.bySql.get(sql) ?? { sql, calls: 0, rowsRead: 0, rowsWritten: 0 };
@@ -54,6 +65,7 @@ export class D1Counter {
     this.totals.statements++;
     this.totals.rowsRead += read;
     this.totals.rowsWritten += written;
+    if (meta?.size_after) this.totals.sizeAfter = meta.size_after;
   }
 
   /** The totals so far (a copy). */
@@ -66,9 +78,14 @@ export class D1Counter {
     return [...this.bySql.values()].sort((a, b) => b.rowsRead - a.rowsRead || b.rowsWritten - a.rowsWritten);
   }
 
+  /** Forgets the per-statement figures, keeping the totals. */
+  resetStatements(): void {
+    this.bySql = new Map();
+  }
+
   reset(): void {
     this.bySql = new Map();
-    this.totals = { statements: 0, rowsRead: 0, rowsWritten: 0 };
+    this.totals = { statements: 0, roundTrips: 0, rowsRead: 0, rowsWritten: 0, sizeAfter: this.totals.sizeAfter };
   }
 }
 
@@ -87,12 +104,14 @@ class CountingStatement {
 
   async run(): Promise<D1Result> {
     const result = await this.inner.run();
+    this.counter.trip();
     this.counter.add(this.sql, result.meta);
     return result;
   }
 
   async all(): Promise<D1Result> {
     const result = await this.inner.all();
+    this.counter.trip();
     this.counter.add(this.sql, result.meta);
     return result;
   }

@@ -320,6 +320,28 @@ describe("retention (housekeeping cron)", () => {
     expect(summary).toMatchObject({ retention_days: 30, sync_logs_deleted: 2 });
   });
 
+  it("deletes counters of windows older than LOG_RETENTION_DAYS too", async () => {
+    const db = database(env.DB);
+    const counted = await seedConnection({ workspaceId: WS });
+    const now = Date.now();
+    for (const age of [31, 29]) {
+      await writeSyncLog(
+        db,
+        entry({ connectionId: counted.id, outcome: "noop", direction: "out" }),
+        now - age * 86_400_000,
+      );
+    }
+    const controller = createScheduledController({ scheduledTime: now, cron: "*/10 * * * *" });
+    const ctx = createExecutionContext();
+    await worker.scheduled(controller, env, ctx);
+    await waitOnExecutionContext(ctx);
+    const { results } = await env.DB.prepare("SELECT period FROM sync_log_counts WHERE connection_id = ?")
+      .bind(counted.id)
+      .all<{ period: number }>();
+    expect(results).toHaveLength(1);
+    expect(results[0]!.period).toBeGreaterThan(now - 30 * 86_400_000);
+  });
+
   it("the exported scheduled handler runs it too, with LOG_RETENTION_DAYS from the environment", async () => {
     const db = database(env.DB);
     const retention = await seedConnection({ workspaceId: WS });

@@ -177,7 +177,9 @@ export const connectionLogs = router().openapi(
     description:
       "Newest first. Filters combine with AND; `q` matches an email (case-insensitive), a CDP user/account id or an " +
       "Intercom id exactly. Pass `next_cursor` as `cursor` for the next page (`null`: no more). Rows are kept " +
-      "`LOG_RETENTION_DAYS` days.",
+      "`LOG_RETENTION_DAYS` days. `noop`, `duplicate` and `ignored` outcomes are counted, not listed (see the " +
+      "summary's `counts`), and past `LOG_ROWS_PER_DAY` rows a day a connection's further rows are counted as " +
+      "dropped (`counts.log_rows`).",
     request: { params: ConnectionIdParams, query: LogsQuery },
     responses: {
       200: {

@@ -25,6 +25,7 @@ import { loadSyncContext } from "../../src/destination/context";
 import { identifyUser } from "../../src/destination/ingest";
 import { syncContact } from "../../src/destination/sync/contact";
 import type { Env } from "../../src/env";
+import { COUNT_WINDOW_MS, DEFAULT_LOG_ROWS_PER_DAY, writeSyncLog } from "../../src/lib/sync-log";
 import { processNotification } from "../../src/source/process";
 import type { SourceConnection } from "../../src/source/work";
 import { seedConnection } from "../helpers/connections";
@@ -43,6 +44,8 @@ const EVENTS = size(4_000, 120);
 const CHATS = size(500, 20);
 const DUPLICATES = size(500, 20);
 const SYNC_USERS = size(300, 10);
+const LOG_ROWS = size(10_000, 200);
+const COUNTER_WINDOWS = size(2_000, 50);
 
 /** The model's D1 database (Cloudflare's documented limits, and the issue's working figure for throughput). */
 const D1 = { bytes: 10e9, queriesPerSecond: 1_000 };
@@ -294,6 +297,41 @@ it("capacity: bytes per row, D1 statements and round trips per webhook and per s
   await sync("destination sync: update one attribute");
   const updateStatements = counter.statements().slice(0, 6);
   await sync("destination sync: no-op (counted, no row)");
+
+  // ---- The sync log alone: a row (with its daily count) per outcome, and a counted outcome per 5-minute window.
+  const logConnection = (await seedConnection({ workspaceId: "ws_cap_logs" })).id;
+  const logAt = Date.now();
+  before = counter.snapshot();
+  for (let i = 0; i < LOG_ROWS; i++) {
+    await writeSyncLog(
+      db,
+      {
+        connectionId: logConnection,
+        workspaceId: "ws_cap_logs",
+        direction: i % 2 ? "out" : "in",
+        outcome: i % 2 ? "synced" : "captured",
+        objectType: i % 2 ? "contact" : "user",
+        objectId: `u-${i}`,
+        intercomId: (0x6a1f000000 + i).toString(16).padStart(24, "0"),
+        email: i % 4 === 0 ? null : `user${i}@example.com`,
+        action: i % 2 ? "update" : "contact.user.updated",
+        detail: i % 2 ? "sent name, custom_attributes.plan" : null,
+      },
+      logAt,
+    );
+  }
+  phases.push(phaseOf("sync-log row (row + daily count)", LOG_ROWS, before, counter.snapshot()));
+  const noop = { connectionId: logConnection, workspaceId: "ws_cap_logs", objectType: "contact" } as const;
+  before = counter.snapshot();
+  for (let i = 0; i < COUNTER_WINDOWS; i++) {
+    await writeSyncLog(db, { ...noop, direction: "out", outcome: "noop" }, logAt - i * COUNT_WINDOW_MS);
+  }
+  phases.push(phaseOf("counted outcome, a new 5-minute window", COUNTER_WINDOWS, before, counter.snapshot()));
+  before = counter.snapshot();
+  for (let i = 0; i < COUNTER_WINDOWS; i++) {
+    await writeSyncLog(db, { ...noop, direction: "out", outcome: "noop" }, logAt);
+  }
+  phases.push(phaseOf("counted outcome, same window (n + 1)", COUNTER_WINDOWS, before, counter.snapshot()));
   const endSize = counter.snapshot().sizeAfter;
 
   // ---- Bytes per row.
@@ -356,22 +394,29 @@ it("capacity: bytes per row, D1 statements and round trips per webhook and per s
   perWebhook.logRows = logRowsWritten / webhooks;
   const syncPhases = phases.filter((p) => p.kind.startsWith("destination sync"));
   const perSync = { statements: mean(syncPhases, "statements"), roundTrips: mean(syncPhases, "roundTrips") };
-  const userBytes =
-    bytesOf("users (identified, 100 properties)") + bytesOf("intercom_links (contact, 100 mapped attributes)");
-  const perUser = userBytes + TENANT.membershipsPerUser * bytesOf("memberships");
+  const membership = TENANT.membershipsPerUser * bytesOf("memberships");
+  // A CDP user synced to Intercom (100 properties mapped), and one captured from a wide Intercom contact: its link
+  // holds what Intercom holds of it (every captured attribute), the larger of the two; the tenant uses it.
+  const perIdentifiedUser =
+    bytesOf("users (identified, 100 properties)") +
+    bytesOf("intercom_links (contact, 100 mapped attributes)") +
+    membership;
+  const perUser = bytesOf("users (captured wide contact)") + bytesOf("intercom_links (contact, captured)") + membership;
   const logRowBytes = bytesOf("sync_logs");
   const eventBytes = bytesOf("events (data and chat events)");
-  const logCap = 50_000;
+  const logCap = DEFAULT_LOG_ROWS_PER_DAY;
   const tenantLogRowsPerDay = Math.min(
     logCap,
     TENANT.webhooksPerDay * perWebhook.logRows + TENANT.syncsPerDay * (2 / 3),
   );
-  const tenantBytes =
-    TENANT.users * perUser +
-    TENANT.accounts * (bytesOf("accounts (captured wide company)") + bytesOf("intercom_links (company)")) +
-    TENANT.users * TENANT.eventsPerUserPerDay * TENANT.eventDays * eventBytes +
-    tenantLogRowsPerDay * TENANT.retentionDays * logRowBytes +
-    TENANT.webhooksPerDay * 7 * bytesOf("processed_notifications");
+  const tenantParts = {
+    users: TENANT.users * perUser,
+    accounts: TENANT.accounts * (bytesOf("accounts (captured wide company)") + bytesOf("intercom_links (company)")),
+    events: TENANT.users * TENANT.eventsPerUserPerDay * TENANT.eventDays * eventBytes,
+    "sync-log rows": tenantLogRowsPerDay * TENANT.retentionDays * logRowBytes,
+    "idempotency keys (7 days)": TENANT.webhooksPerDay * 7 * bytesOf("processed_notifications"),
+  };
+  const tenantBytes = Object.values(tenantParts).reduce((a, b) => a + b, 0);
   const tenantQueriesPerSecond =
     ((TENANT.webhooksPerDay * perWebhook.statements + TENANT.syncsPerDay * perSync.statements) / 86_400) *
     TENANT.peakFactor;
@@ -386,10 +431,20 @@ it("capacity: bytes per row, D1 statements and round trips per webhook and per s
     { metric: "D1 statements per destination sync (mean)", value: round(perSync.statements, 2) },
     { metric: "D1 round trips per destination sync (mean)", value: round(perSync.roundTrips, 2) },
     { metric: "growth as written ÷ packed size", value: round(slack, 3) },
-    { metric: "bytes per user (row + contact link + 1 membership, as grown)", value: Math.round(perUser), unit: "B" },
+    {
+      metric: "bytes per user captured from a wide contact (row + link + 1 membership)",
+      value: Math.round(perUser),
+      unit: "B",
+    },
+    {
+      metric: "bytes per CDP user, 100 properties mapped (row + link + 1 membership)",
+      value: Math.round(perIdentifiedUser),
+      unit: "B",
+    },
     { metric: "bytes per event (as grown)", value: Math.round(eventBytes), unit: "B" },
     { metric: "bytes per sync-log row (as grown)", value: Math.round(logRowBytes), unit: "B" },
-    { metric: "users per database (users alone)", value: Math.round(D1.bytes / perUser) },
+    { metric: "users per database (captured wide contacts alone)", value: Math.round(D1.bytes / perUser) },
+    { metric: "users per database (CDP users, 100 mapped, alone)", value: Math.round(D1.bytes / perIdentifiedUser) },
     { metric: "events per database (events alone)", value: Math.round(D1.bytes / eventBytes) },
     { metric: "sync-log rows per database (logs alone)", value: Math.round(D1.bytes / logRowBytes) },
     {
@@ -435,6 +490,8 @@ it("capacity: bytes per row, D1 statements and round trips per webhook and per s
       sync_users: SYNC_USERS,
       d1: D1,
       tenant: TENANT,
+      log_rows: LOG_ROWS,
+      counter_windows: COUNTER_WINDOWS,
       log_rows_per_day: logCap,
     },
     rows,
@@ -447,6 +504,11 @@ it("capacity: bytes per row, D1 statements and round trips per webhook and per s
         "rows read": round(p.rowsRead, 1),
         "rows written": round(p.rowsWritten, 1),
         "bytes grown": Math.round(p.bytes),
+      })),
+      "Reference tenant's storage": Object.entries(tenantParts).map(([part, bytes]) => ({
+        part,
+        MB: round(bytes / 1e6, 1),
+        share: `${Math.round((bytes / tenantBytes) * 100)} %`,
       })),
       "Bytes per row (packed)": sized.map((s) => ({
         table: s.table,

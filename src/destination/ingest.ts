@@ -48,7 +48,7 @@ export async function identifyUser(env: Env, workspaceId: string, input: Identif
     ),
   );
   const { user, before, changed } = write!;
-  const queued = changed ? await enqueueUserSyncs(env, db, workspaceId, user, before) : 0;
+  const queued = changed ? await enqueueUserSyncs(env, workspaceId, user, before) : 0;
   log({
     msg: "user identified",
     workspace_id: workspaceId,
@@ -148,7 +148,6 @@ export async function setMembership(
 /** Queues the user's sync on every connection whose Intercom copy this change affects. */
 async function enqueueUserSyncs(
   env: Env,
-  db: Database,
   workspaceId: string,
   user: UserRow,
   before: UserState | null,

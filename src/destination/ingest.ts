@@ -4,7 +4,6 @@
  * segment filter, or a membership) enqueues a sync there. A write that changes nothing enqueues nothing.
  */
 import { connectionsOfWorkspace } from "../connections/repository";
-import type { Database } from "../db/client";
 import { controlDb, tenantDb } from "../db/placement";
 import type { DestinationSettings } from "../db/schema";
 import type { Env } from "../env";

@@ -18,4 +18,5 @@ CREATE TABLE `resync_jobs` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `resync_jobs_one_running` ON `resync_jobs` (`connection_id`) WHERE state = 'running';--> statement-breakpoint
+CREATE INDEX `resync_jobs_running_updated` ON `resync_jobs` (`updated_at`) WHERE state = 'running';--> statement-breakpoint
 CREATE INDEX `resync_jobs_connection` ON `resync_jobs` (`connection_id`,`started_at`);

@@ -6,7 +6,13 @@ import { resyncJobs } from "../src/db/schema";
 import { contactSyncObject } from "../src/destination/contact-sync";
 import { identifyUser } from "../src/destination/ingest";
 import { syncObjectName } from "../src/destination/outbound-message";
-import { handOverResyncUsers, runResyncPage } from "../src/destination/resync";
+import {
+  handOverResyncUsers,
+  RESYNC_GIVE_UP_MS,
+  RESYNC_STALL_MS,
+  resumeStalledResyncs,
+  runResyncPage,
+} from "../src/destination/resync";
 import { etaSeconds, insertRunningJob, jobById } from "../src/destination/resync-jobs";
 import { initialRateState, type RateState, reserve } from "../src/intercom/rate-plan";
 import { authHeaders } from "./helpers/auth";
@@ -146,7 +152,13 @@ describe("resync job", () => {
     await runResyncPage(env, { kind: "resync_page", job_id: job.id, connection_id: connection.id, after_pk: 0 });
     const pk = await userPk(workspaceId, "c-1");
     await handOverResyncUsers(env, [
-      { kind: "resync_users", job_id: job.id, connection_id: connection.id, workspace_id: workspaceId, local_pks: [pk] },
+      {
+        kind: "resync_users",
+        job_id: job.id,
+        connection_id: connection.id,
+        workspace_id: workspaceId,
+        local_pks: [pk],
+      },
     ]);
     await settle();
     expect(await jobById(db, job.id)).toMatchObject({ state: "cancelled", queued: 0, afterPk: 0 });
@@ -214,6 +226,44 @@ describe("resync job", () => {
     expect(await jobById(db, job.id)).toMatchObject({ state: "done", queued: 5, synced: 5, noop: 0, failed: 0 });
     expect(done.finishedAt).not.toBeNull();
     expect(sim.state(workspace.app_id).contacts).toHaveLength(5);
+  });
+
+  it("re-sends the page of a stalled job from its cursor (the cron), and ends one whose outcomes never came", async () => {
+    const { workspace, workspaceId, connection } = await connectDestination(sim);
+    await setDestination(connection.id, false);
+    for (let i = 0; i < 3; i++) await identifyUser(env, workspaceId, { user_id: `s-${i}` });
+    await setDestination(connection.id, true);
+    const db = database(env.DB);
+    const now = Date.now();
+    // Its page message was lost (dead-lettered) 20 minutes ago, before anything was queued.
+    const stalled = (await insertRunningJob(
+      db,
+      { connectionId: connection.id, workspaceId, total: 3 },
+      now - 20 * 60_000,
+    ))!;
+    const other = await connectDestination(sim);
+    // All pages queued 7 hours ago; one user's outcome never came.
+    const lost = (await insertRunningJob(
+      db,
+      { connectionId: other.connection.id, workspaceId: other.workspaceId, total: 2 },
+      now - RESYNC_GIVE_UP_MS - 3_600_000,
+    ))!;
+    await db.update(resyncJobs).set({ queued: 2, synced: 1, pagedAll: true }).where(eq(resyncJobs.id, lost.id));
+
+    expect(await resumeStalledResyncs(env, now)).toEqual({ resumed: 1, ended: 1 });
+    expect(await jobById(db, lost.id)).toMatchObject({ state: "failed", detail: "1 users never reported an outcome" });
+    // Progress was marked: the next run within RESYNC_STALL_MS sends nothing again.
+    expect(await resumeStalledResyncs(env, now + RESYNC_STALL_MS / 2)).toEqual({ resumed: 0, ended: 0 });
+    const done = await waitFor(
+      async () => {
+        const row = await jobById(db, stalled.id);
+        return row?.state === "done" ? row : null;
+      },
+      20_000,
+      "the resumed job done",
+    );
+    expect(done).toMatchObject({ queued: 3, synced: 3 });
+    expect(sim.state(workspace.app_id).contacts).toHaveLength(3);
   });
 
   it("computes the ETA from the rate so far", () => {

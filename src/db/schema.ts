@@ -382,6 +382,8 @@ export const resyncJobs = sqliteTable(
   },
   (t) => [
     uniqueIndex("resync_jobs_one_running").on(t.connectionId).where(sql`state = 'running'`),
+    // The cron's stall check reads running jobs by last progress; few rows are running, so the index stays small.
+    index("resync_jobs_running_updated").on(t.updatedAt).where(sql`state = 'running'`),
     index("resync_jobs_connection").on(t.connectionId, t.startedAt),
   ],
 );

@@ -42,7 +42,11 @@ export async function loadSyncContext(env: Env, connectionId: string, lane: Lane
   }
   const token = await connectionToken(env, control, connection);
   if (!token) return { usable: false, park: false, reason: "the connection has no token", connection };
-  const client = intercomClient(env, { token, region: connection.region, fetch: budgetedFetch(env, connection.appId, lane) });
+  const client = intercomClient(env, {
+    token,
+    region: connection.region,
+    fetch: budgetedFetch(env, connection.appId, lane),
+  });
   const db = await tenantDb(env, connection.workspaceId);
   return { usable: true, context: { env, db, control, connection, client } };
 }

@@ -14,8 +14,12 @@ export const ResyncPageMessage = z.object({
 });
 export type ResyncPageMessage = z.infer<typeof ResyncPageMessage>;
 
-/** At most this many users per `resync_users` message (a small, fixed message; one consumer batch stays bounded). */
-export const RESYNC_USERS_PER_MESSAGE = 50;
+/**
+ * At most this many users per `resync_users` message. A JOBS batch (at most 10 messages) then hands over at most 250
+ * users, and its batch resolution writes at most 250 identity-map rows: far within 1,000 D1 queries per invocation,
+ * whatever else (sweep pages) shares the batch.
+ */
+export const RESYNC_USERS_PER_MESSAGE = 25;
 
 export const ResyncUsersMessage = z.object({
   kind: z.literal("resync_users"),

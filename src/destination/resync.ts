@@ -6,10 +6,10 @@
  * the job, whose outcomes then count towards it. Cancelling stops the paging and drops the users not yet handed over;
  * users already handed to their object finish their sync (and still count).
  */
-import { and, asc, count, eq, gt, inArray } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, lt } from "drizzle-orm";
 import { findConnectionById } from "../connections/repository";
 import type { Database } from "../db/client";
-import { controlDb, tenantDb } from "../db/placement";
+import { controlDb, everyDataDb, tenantDb } from "../db/placement";
 import { resyncJobs, users } from "../db/schema";
 import type { Env } from "../env";
 import { inSegments } from "../graph/users";
@@ -21,20 +21,10 @@ import { resolveBatch } from "./batch-resolve";
 import { contactSyncObject } from "./contact-sync";
 import type { SyncMessage } from "./outbound-message";
 import { syncObjectName } from "./outbound-message";
-import {
-  advanceCursor,
-  endJob,
-  insertRunningJob,
-  type ResyncJob,
-  runningJob,
-} from "./resync-jobs";
-import {
-  RESYNC_USERS_PER_MESSAGE,
-  type ResyncPageMessage,
-  type ResyncUsersMessage,
-} from "./resync-messages";
+import { advanceCursor, endJob, finishedCount, insertRunningJob, type ResyncJob, runningJob } from "./resync-jobs";
+import { RESYNC_USERS_PER_MESSAGE, type ResyncPageMessage, type ResyncUsersMessage } from "./resync-messages";
 
-/** Users per page: one page's messages are 10 `resync_users` messages, well within one `sendBatch`. */
+/** Users per page: one page's messages are 20 `resync_users` messages, well within one `sendBatch`. */
 export const RESYNC_PAGE_SIZE = 500;
 
 export type StartResult = { ok: true; job: ResyncJob } | { ok: false; running: ResyncJob };
@@ -112,7 +102,7 @@ export async function runResyncPage(env: Env, message: ResyncPageMessage): Promi
   if (!connection) return;
   const db = await tenantDb(env, connection.workspaceId);
   const [job] = await db.select().from(resyncJobs).where(eq(resyncJobs.id, message.job_id)).limit(1);
-  if (!job || job.state !== "running" || job.afterPk !== message.after_pk) {
+  if (job?.state !== "running" || job.afterPk !== message.after_pk) {
     log({
       msg: "resync page skipped: job not running or page already queued",
       connection_id: connection.id,
@@ -205,7 +195,12 @@ export async function handOverResyncUsers(env: Env, messages: ResyncUsersMessage
     for (const message of group) {
       if (!running.has(message.job_id)) continue;
       const syncs = message.local_pks.map(
-        (pk): SyncMessage => ({ kind: "user", connection_id: message.connection_id, local_pk: pk, resync_job: message.job_id }),
+        (pk): SyncMessage => ({
+          kind: "user",
+          connection_id: message.connection_id,
+          local_pk: pk,
+          resync_job: message.job_id,
+        }),
       );
       byConnection.set(message.connection_id, [...(byConnection.get(message.connection_id) ?? []), ...syncs]);
     }
@@ -225,6 +220,50 @@ export async function handOverResyncUsers(env: Env, messages: ResyncUsersMessage
       await Promise.all(hinted.map((sync) => contactSyncObject(env, syncObjectName(sync)).enqueue(sync)));
     }
   }
+}
+
+/** A running job without progress for this long has lost its page message (dead-lettered): the cron re-sends it. */
+export const RESYNC_STALL_MS = 15 * 60_000;
+/** A job whose pages are all queued but whose outcomes stopped coming for this long is ended as failed. */
+export const RESYNC_GIVE_UP_MS = 6 * 3_600_000;
+const STALLED_PER_RUN = 50;
+
+/**
+ * The cron's part: running jobs without progress for `RESYNC_STALL_MS` get their page re-sent from the persisted
+ * cursor (a page whose message was lost, e.g. dead-lettered after its retries); jobs whose pages were all queued but
+ * whose last outcomes never came within `RESYNC_GIVE_UP_MS` end as `failed`. At most 50 jobs per data database a run.
+ */
+export async function resumeStalledResyncs(env: Env, now = Date.now()): Promise<{ resumed: number; ended: number }> {
+  let resumed = 0;
+  let ended = 0;
+  for (const db of everyDataDb(env)) {
+    const stalled = await db
+      .select()
+      .from(resyncJobs)
+      .where(and(eq(resyncJobs.state, "running"), lt(resyncJobs.updatedAt, now - RESYNC_STALL_MS)))
+      .orderBy(asc(resyncJobs.updatedAt))
+      .limit(STALLED_PER_RUN);
+    const pages: ResyncPageMessage[] = [];
+    for (const job of stalled) {
+      if (!job.pagedAll) {
+        pages.push({ kind: "resync_page", job_id: job.id, connection_id: job.connectionId, after_pk: job.afterPk });
+      } else if (job.updatedAt < now - RESYNC_GIVE_UP_MS) {
+        const missing = Math.max(0, job.queued - finishedCount(job));
+        if (await endJob(db, job.id, "failed", `${missing} users never reported an outcome`, now)) ended++;
+      }
+    }
+    await sendAll(env.JOBS, pages);
+    for (const page of pages) {
+      // Marked as progress, so the next run waits another RESYNC_STALL_MS before sending it again.
+      await db
+        .update(resyncJobs)
+        .set({ updatedAt: now })
+        .where(and(eq(resyncJobs.id, page.job_id), eq(resyncJobs.state, "running")));
+    }
+    resumed += pages.length;
+  }
+  if (resumed || ended) log({ msg: "stalled resyncs", outcome: "resumed", resumed, ended });
+  return { resumed, ended };
 }
 
 async function logPage(

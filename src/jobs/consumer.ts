@@ -5,14 +5,14 @@
  * fails they are all retried (a user handed over twice counts once).
  */
 import { controlDb } from "../db/placement";
+import { handOverResyncUsers, runResyncPage } from "../destination/resync";
+import type { ResyncUsersMessage } from "../destination/resync-messages";
 import type { Env } from "../env";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { QUEUE_NAMES } from "../lib/queue-names";
 import { recordDeadLetter } from "../ops/dead-letters";
 import { runSweepPage } from "../source/sweep/run";
-import { handOverResyncUsers, runResyncPage } from "../destination/resync";
-import type { ResyncUsersMessage } from "../destination/resync-messages";
 import { JobMessage } from "./messages";
 
 /** Seconds before a failed page is tried again. */

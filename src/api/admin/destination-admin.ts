@@ -4,11 +4,10 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { findConnection } from "../../connections/repository";
-import { controlDb } from "../../db/placement";
+import { controlDb, tenantDb } from "../../db/placement";
 import { previewContactSync } from "../../destination/preview";
 import { cancelResync, startResync } from "../../destination/resync";
 import { latestJob, resyncJobJson } from "../../destination/resync-jobs";
-import { tenantDb } from "../../db/placement";
 import type { Env } from "../../env";
 import { requireScope } from "../auth";
 import { EXAMPLES } from "../examples";

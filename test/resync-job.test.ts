@@ -266,6 +266,40 @@ describe("resync job", () => {
     expect(sim.state(workspace.app_id).contacts).toHaveLength(3);
   });
 
+  it("pages a workspace larger than one page within the platform limits", { timeout: 150_000 }, async () => {
+    // 520 users Intercom does not have and may not create: two pages (500 + 20), each user counted as skipped.
+    const { workspaceId, connection } = await connectDestination(sim, { allow_create: false });
+    const now = Date.now();
+    await env.DB.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 520)
+       INSERT INTO users (workspace_id, user_id, created_at, updated_at) SELECT ?, 'bulk-' || i, ?, ? FROM n`,
+    )
+      .bind(workspaceId, now, now)
+      .run();
+    const base = `/v1/connections/${connection.id}/resync`;
+    const started = await call(workspaceId, "POST", base);
+    expect(started.json).toMatchObject({ state: "running", total: 520 });
+    const done = await waitFor(
+      async () => {
+        const { json } = await call(workspaceId, "GET", base);
+        return json.state === "done" ? json : null;
+      },
+      140_000,
+      "the large job done",
+    );
+    expect(done).toMatchObject({ total: 520, queued: 520, skipped: 520, synced: 0, failed: 0, paged_all: true });
+    const { results } = await env.DB.prepare(
+      "SELECT detail FROM sync_logs WHERE connection_id = ? AND action = 'resync' ORDER BY id",
+    )
+      .bind(connection.id)
+      .all<{ detail: string }>();
+    expect(results.map((row) => row.detail.replace(/#\d+/, "#n"))).toEqual([
+      "resync started: 520 users pass the segment filter",
+      "resync queued 500 users up to #n",
+      "resync queued 20 users; all users queued",
+    ]);
+  });
+
   it("computes the ETA from the rate so far", () => {
     const now = 1_000_000;
     const job = {

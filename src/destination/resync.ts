@@ -17,7 +17,7 @@ import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { sendAll } from "../lib/queue-batches";
 import { writeSyncLog } from "../lib/sync-log";
-import { resolveBatch } from "./batch-resolve";
+import { MAX_BATCH_IDENTITIES, resolveBatch } from "./batch-resolve";
 import { contactSyncObject } from "./contact-sync";
 import type { SyncMessage } from "./outbound-message";
 import { syncObjectName } from "./outbound-message";
@@ -205,19 +205,22 @@ export async function handOverResyncUsers(env: Env, messages: ResyncUsersMessage
       byConnection.set(message.connection_id, [...(byConnection.get(message.connection_id) ?? []), ...syncs]);
     }
     for (const [connectionId, syncs] of byConnection) {
-      let hinted = syncs;
-      try {
-        hinted = await resolveBatch(env, connectionId, syncs);
-      } catch (error) {
-        log({
-          level: "warn",
-          msg: "batch resolution skipped",
-          connection_id: connectionId,
-          outcome: "skipped",
-          error: describeError(error),
-        });
+      // Resolved 50 at a time: one search each, and each statement's bound parameters stay within D1's 100.
+      for (let i = 0; i < syncs.length; i += MAX_BATCH_IDENTITIES) {
+        let hinted = syncs.slice(i, i + MAX_BATCH_IDENTITIES);
+        try {
+          hinted = await resolveBatch(env, connectionId, hinted);
+        } catch (error) {
+          log({
+            level: "warn",
+            msg: "batch resolution skipped",
+            connection_id: connectionId,
+            outcome: "skipped",
+            error: describeError(error),
+          });
+        }
+        await Promise.all(hinted.map((sync) => contactSyncObject(env, syncObjectName(sync)).enqueue(sync)));
       }
-      await Promise.all(hinted.map((sync) => contactSyncObject(env, syncObjectName(sync)).enqueue(sync)));
     }
   }
 }

@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
@@ -14,6 +15,7 @@ import {
   runResyncPage,
 } from "../src/destination/resync";
 import { etaSeconds, insertRunningJob, jobById } from "../src/destination/resync-jobs";
+import { rateBudgetObject } from "../src/intercom/rate-budget";
 import { initialRateState, type RateState, reserve } from "../src/intercom/rate-plan";
 import { authHeaders } from "./helpers/auth";
 import { connectDestination, settle, waitFor } from "./helpers/destination";
@@ -45,6 +47,14 @@ async function setDestination(connectionId: string, enabled: boolean) {
     .run();
 }
 
+/** Bulk-lane grants the workspace's RateBudget still holds (the current window's and later ones). */
+async function bulkGrants(appId: string): Promise<number> {
+  return runInDurableObject(rateBudgetObject(env, appId), (instance) => {
+    const state = (instance as unknown as { state: RateState }).state;
+    return [...state.bulk.values()].reduce((sum, n) => sum + n, 0);
+  });
+}
+
 async function userPk(workspaceId: string, userId: string): Promise<number> {
   const row = await env.DB.prepare("SELECT pk FROM users WHERE workspace_id = ? AND user_id = ?")
     .bind(workspaceId, userId)
@@ -65,6 +75,8 @@ describe("resync job", () => {
     await identifyUser(env, workspaceId, { user_id: "outside", segments: ["other"] });
     await settle();
     await setDestination(connection.id, true);
+    // Real-time syncs spend the real-time lane only.
+    expect(await bulkGrants(workspace.app_id)).toBe(0);
 
     const base = `/v1/connections/${connection.id}/resync`;
     expect((await call(workspaceId, "GET", base)).status).toBe(404);
@@ -94,6 +106,8 @@ describe("resync job", () => {
     });
     expect(done.finished_at).not.toBeNull();
     expect(sim.state(workspace.app_id).contacts).toHaveLength(7);
+    // The resync's calls were reserved in the bulk lane.
+    expect(await bulkGrants(workspace.app_id)).toBeGreaterThan(0);
 
     // The summary shows the latest job's progress.
     const summary = await call(workspaceId, "GET", `/v1/connections/${connection.id}/summary`);

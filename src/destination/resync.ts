@@ -209,7 +209,7 @@ export async function handOverResyncUsers(env: Env, messages: ResyncUsersMessage
       for (let i = 0; i < syncs.length; i += MAX_BATCH_IDENTITIES) {
         let hinted = syncs.slice(i, i + MAX_BATCH_IDENTITIES);
         try {
-          hinted = await resolveBatch(env, connectionId, hinted);
+          hinted = await resolveBatch(env, connectionId, hinted, "bulk");
         } catch (error) {
           log({
             level: "warn",

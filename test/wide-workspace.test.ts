@@ -175,7 +175,10 @@ describe("wide workspace: destination", () => {
     )
       .bind(connection.id)
       .run();
-    expect(await startResync(env, { id: connection.id, workspaceId, segments: [] })).toBe(40);
+    expect(await startResync(env, { id: connection.id, workspaceId, segments: [] })).toMatchObject({
+      ok: true,
+      job: { total: 40 },
+    });
     await waitFor(() => sim.state(workspace.app_id).contacts.length === 40, 60_000, "40 contacts");
     await settle();
     for (const contact of sim.state(workspace.app_id).contacts) {

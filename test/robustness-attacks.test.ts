@@ -262,10 +262,12 @@ describe("another workspace's ids answer 404 on every resource route, leak nothi
       answers.map(({ r }) => `${r.method} ${r.path.split("?")[0]!.replace(v.connectionId, "{id}")}`).sort(),
     ).toEqual([
       "DELETE /v1/connections/{id}",
+      "DELETE /v1/connections/{id}/resync",
       "GET /v1/connections/{id}",
       "GET /v1/connections/{id}/dead-letters",
       "GET /v1/connections/{id}/logs",
       "GET /v1/connections/{id}/preview",
+      "GET /v1/connections/{id}/resync",
       "GET /v1/connections/{id}/summary",
       "PATCH /v1/connections/{id}",
       "POST /v1/connections/{id}/dead-letters/replay",

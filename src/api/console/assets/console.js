@@ -718,9 +718,14 @@
         ),
       ),
     );
-    byId("counts-note").textContent = summary.counts.items.length
-      ? `At most ${summary.counts.cap.toLocaleString()} rows are counted per outcome; "≥" marks a count at that cap.`
-      : "Nothing logged in the last 24 hours.";
+    const rows = summary.counts.log_rows;
+    const dropped = rows?.dropped_last_24h
+      ? ` ${rows.dropped_last_24h.toLocaleString()} log rows dropped in 24 h past the daily cap of ${rows.per_day.toLocaleString()} (counted, not kept; wrangler tail has them).`
+      : "";
+    byId("counts-note").textContent =
+      (summary.counts.items.length
+        ? `At most ${summary.counts.cap.toLocaleString()} rows are counted per outcome; "≥" marks a count at that cap. No-ops, duplicates and ignored notifications are counted, not listed in the Log.`
+        : "Nothing logged in the last 24 hours.") + dropped;
     showJobs(summary.jobs);
     const letters = summary.dead_letters;
     byId("dead-letters-line").textContent =

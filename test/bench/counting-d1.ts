@@ -75,7 +75,9 @@ export class D1Counter {
 
   /** Statements by SQL text, most rows read first (copies: later statements do not change them). */
   statements(): StatementCount[] {
-    return [...this.bySql.values()].map((entry) => ({ ...entry })).sort((a, b) => b.rowsRead - a.rowsRead || b.rowsWritten - a.rowsWritten);
+    return [...this.bySql.values()]
+      .map((entry) => ({ ...entry }))
+      .sort((a, b) => b.rowsRead - a.rowsRead || b.rowsWritten - a.rowsWritten);
   }
 
   /** Forgets the per-statement figures, keeping the totals. */

@@ -40,6 +40,10 @@ export interface Env {
   PUBLIC_URL: string;
   OAUTH_RETURN_URL?: string;
   LOG_RETENTION_DAYS?: string;
+  /** Days a captured event is kept (by its `occurred_at`; default 395). */
+  EVENT_RETENTION_DAYS?: string;
+  /** Secret of the erasure digest (HMAC-SHA-256); default: derived with HKDF from TOKEN_ENCRYPTION_KEY's first key. */
+  ERASURE_DIGEST_KEY?: string;
   /** Attempts of a sync or action on 5xx/network failures before it becomes a dead letter (default 8). */
   SYNC_MAX_ATTEMPTS?: string;
   /** First retry delay after a 5xx, doubled per attempt with jitter (default 2000 ms). */

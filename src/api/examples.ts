@@ -63,6 +63,23 @@ export const EXAMPLES = {
     next_cursor: null,
   },
   replay: { replayed: 1 },
+  erasureAccepted: { id: "7d1f3c7e-5a2b-4f0e-9c1d-2e3f4a5b6c7d", state: "running" },
+  erasure: {
+    id: "7d1f3c7e-5a2b-4f0e-9c1d-2e3f4a5b6c7d",
+    state: "done",
+    origin: "api",
+    digest: "erased:Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cQ",
+    steps: [
+      { name: "contacts", state: "done", count: 1 },
+      { name: "actions", state: "done", count: 3 },
+      { name: "events", state: "done", count: 120 },
+      { name: "graph", state: "done", count: 2 },
+      { name: "sync_logs", state: "done", count: 41 },
+      { name: "dead_letters", state: "done", count: 0 },
+    ],
+    created_at: AT,
+    finished_at: "2026-11-28T09:58:09.000Z",
+  },
   healthz: { ok: true },
   uninstall: { app_id: "abc123de" },
   identify: {

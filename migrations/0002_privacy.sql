@@ -1,0 +1,18 @@
+CREATE TABLE `erasures` (
+	`id` text PRIMARY KEY NOT NULL,
+	`workspace_id` text NOT NULL,
+	`digest` text NOT NULL,
+	`origin` text NOT NULL,
+	`requested_by` text,
+	`state` text NOT NULL,
+	`steps` text NOT NULL,
+	`subjects` text,
+	`seq` integer DEFAULT 0 NOT NULL,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	`finished_at` integer
+);
+--> statement-breakpoint
+CREATE INDEX `erasures_workspace_digest` ON `erasures` (`workspace_id`,`digest`);--> statement-breakpoint
+CREATE INDEX `erasures_running` ON `erasures` (`state`,`updated_at`);--> statement-breakpoint
+CREATE INDEX `events_time` ON `events` (`occurred_at`);

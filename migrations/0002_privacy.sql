@@ -2,6 +2,7 @@ CREATE TABLE `erasures` (
 	`id` text PRIMARY KEY NOT NULL,
 	`workspace_id` text NOT NULL,
 	`digest` text NOT NULL,
+	`email_digest` text,
 	`origin` text NOT NULL,
 	`requested_by` text,
 	`state` text NOT NULL,
@@ -14,5 +15,6 @@ CREATE TABLE `erasures` (
 );
 --> statement-breakpoint
 CREATE INDEX `erasures_workspace_digest` ON `erasures` (`workspace_id`,`digest`);--> statement-breakpoint
+CREATE INDEX `erasures_workspace_email_digest` ON `erasures` (`workspace_id`,`email_digest`);--> statement-breakpoint
 CREATE INDEX `erasures_running` ON `erasures` (`state`,`updated_at`);--> statement-breakpoint
 CREATE INDEX `events_time` ON `events` (`occurred_at`);

@@ -108,6 +108,10 @@ export const EXAMPLES = {
     name: "Acme Inc.",
     properties: { plan: "Scale", mrr: 1200 },
     user_ids: ["u-42"],
+    members: [
+      { user_id: "u-42", email: "ada@example.com" },
+      { user_id: null, email: "lead@example.com" },
+    ],
     intercom_company_id: "65f1a2b3c4d5e6f7a8b9c0d1",
     created_at: "2026-01-10T04:22:28.240Z",
     updated_at: AT,

@@ -395,6 +395,8 @@ export const erasures = sqliteTable(
     workspaceId: text("workspace_id").notNull(),
     /** HMAC-SHA-256 of the identity erased (README, Privacy): the only name of the person that survives. */
     digest: text("digest").notNull(),
+    /** The digest of the person's email alone, so asking again by email finds an erasure asked by `user_id`. */
+    emailDigest: text("email_digest"),
     origin: text("origin").$type<ErasureOrigin>().notNull(),
     /** Who asked: the token's `sub` (API), or `intercom:<connection id>` (a deleted contact). */
     requestedBy: text("requested_by"),
@@ -410,6 +412,7 @@ export const erasures = sqliteTable(
   },
   (t) => [
     index("erasures_workspace_digest").on(t.workspaceId, t.digest),
+    index("erasures_workspace_email_digest").on(t.workspaceId, t.emailDigest),
     // Housekeeping finds running erasures that lost their message.
     index("erasures_running").on(t.state, t.updatedAt),
   ],

@@ -6,7 +6,7 @@
  * the sync log and dead letters, replacing the email, CDP id and Intercom ids by the person's digest. When the last
  * step is done the erasure row forgets the identifiers it was working from and remains as the audit record.
  */
-import { and, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, or, type SQL, sql } from "drizzle-orm";
 import { listConnections } from "../connections/repository";
 import type { Database } from "../db/client";
 import { controlDb, tenantDb } from "../db/placement";
@@ -67,10 +67,21 @@ export async function startErasure(
   const user = await findUser(db, workspaceId, identity);
   const named = user ? { userId: user.userId, email: user.email } : identity;
   const digest = await personDigest(env, workspaceId, named);
+  const email = normalizeEmail(named.email);
+  const emailDigest = email ? await personDigest(env, workspaceId, { email }) : null;
+  const askedEmail = normalizeEmail(identity.email);
+  const askedEmailDigest = askedEmail ? await personDigest(env, workspaceId, { email: askedEmail }) : null;
   const previous = await db
     .select()
     .from(erasures)
-    .where(and(eq(erasures.workspaceId, workspaceId), eq(erasures.digest, digest)))
+    .where(
+      and(
+        eq(erasures.workspaceId, workspaceId),
+        askedEmailDigest
+          ? or(eq(erasures.digest, digest), eq(erasures.emailDigest, askedEmailDigest))
+          : eq(erasures.digest, digest),
+      ),
+    )
     .orderBy(desc(erasures.createdAt))
     .limit(1)
     .get();
@@ -103,6 +114,7 @@ export async function startErasure(
     id: crypto.randomUUID(),
     workspaceId,
     digest,
+    emailDigest,
     origin: request.origin,
     requestedBy: request.requestedBy,
     state: "running",
@@ -225,18 +237,16 @@ const STEPS: Readonly<Record<StepName, (ctx: StepContext) => Promise<StepResult>
   contacts: eraseContacts,
   actions: (ctx) =>
     deleteInPages(ctx, (connectionId, userPk) =>
-      ctx.db
-        .delete(actions)
-        .where(
-          inArray(
-            actions.id,
-            ctx.db
-              .select({ id: actions.id })
-              .from(actions)
-              .where(and(eq(actions.connectionId, connectionId), eq(actions.userPk, userPk)))
-              .limit(ROWS_PER_STATEMENT),
-          ),
+      ctx.db.delete(actions).where(
+        inArray(
+          actions.id,
+          ctx.db
+            .select({ id: actions.id })
+            .from(actions)
+            .where(and(eq(actions.connectionId, connectionId), eq(actions.userPk, userPk)))
+            .limit(ROWS_PER_STATEMENT),
         ),
+      ),
     ),
   events: (ctx) =>
     deleteInPages(
@@ -324,11 +334,9 @@ async function deleteInPages(
 /** The values that name the person, by where they appear. */
 function namesOf(subjects: ErasureSubjects, connectionId: string) {
   const contacts = (subjects.contacts[connectionId] ?? []).slice(0, MAX_SCRUBBED_CONTACTS);
-  const objectIds = [
-    subjects.userId,
-    subjects.userPk !== null ? `user#${subjects.userPk}` : null,
-    ...contacts,
-  ].filter((value): value is string => Boolean(value));
+  const objectIds = [subjects.userId, subjects.userPk !== null ? `user#${subjects.userPk}` : null, ...contacts].filter(
+    (value): value is string => Boolean(value),
+  );
   // In free text only values long enough not to match inside unrelated words.
   const inText = [subjects.email, subjects.userId && subjects.userId.length >= 8 ? subjects.userId : null, ...contacts];
   return {
@@ -356,8 +364,18 @@ async function scrubSyncLogs(ctx: StepContext): Promise<StepResult> {
       ...(names.email ? [[sql`email`, names.email] as [SQL, string]] : []),
       ...names.contacts.map((value): [SQL, string] => [sql`intercom_id`, value]),
     ];
-    const objectIds = names.objectIds.length ? sql.join(names.objectIds.map((value) => sql`${value}`), sql`, `) : null;
-    const contactIds = names.contacts.length ? sql.join(names.contacts.map((value) => sql`${value}`), sql`, `) : null;
+    const objectIds = names.objectIds.length
+      ? sql.join(
+          names.objectIds.map((value) => sql`${value}`),
+          sql`, `,
+        )
+      : null;
+    const contactIds = names.contacts.length
+      ? sql.join(
+          names.contacts.map((value) => sql`${value}`),
+          sql`, `,
+        )
+      : null;
     for (const [column, value] of probes) {
       for (;;) {
         if (ctx.budget.left <= 0) return { count, done: false };

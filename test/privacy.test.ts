@@ -1,0 +1,223 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { tenantD1 } from "../src/db/placement";
+import { identifyUser } from "../src/destination/ingest";
+import { runHousekeeping } from "../src/ops/housekeeping";
+import { authHeaders } from "./helpers/auth";
+import { connectDestination, settle, waitFor } from "./helpers/destination";
+import { countCalls, journalMark, useIntercomSim } from "./helpers/intercom-sim";
+
+const sim = useIntercomSim({ config: { search_lag_ms: 0 } });
+const DAY = 86_400_000;
+
+async function api(workspaceId: string, method: string, path: string, body?: unknown) {
+  const response = await exports.default.fetch(`https://connector.test${path}`, {
+    method,
+    headers: await authHeaders({ workspaceId }),
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? (JSON.parse(text) as any) : null };
+}
+
+async function erasureDone(workspaceId: string, id: string) {
+  return waitFor(
+    async () => {
+      const { json } = await api(workspaceId, "GET", `/v1/erasures/${id}`);
+      return json.state === "done" ? json : null;
+    },
+    20_000,
+    `erasure ${id}`,
+  );
+}
+
+/** Every row of every table of every database, as text: what a person's values must no longer appear in. */
+async function everyRowText(): Promise<Array<{ table: string; row: string }>> {
+  const found: Array<{ table: string; row: string }> = [];
+  for (const db of [env.DB, (env as unknown as { DATA_2: D1Database }).DATA_2]) {
+    const tables = await db
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations'",
+      )
+      .all<{ name: string }>();
+    for (const { name } of tables.results) {
+      const rows = await db.prepare(`SELECT * FROM "${name}"`).all();
+      for (const row of rows.results) found.push({ table: name, row: JSON.stringify(row) });
+    }
+  }
+  return found;
+}
+
+async function expectNowhere(values: string[]) {
+  const rows = await everyRowText();
+  for (const value of values) {
+    const holders = rows.filter((entry) => entry.row.includes(value));
+    expect(holders, `rows still holding ${value}`).toEqual([]);
+  }
+}
+
+/** A synced user with captured events, a done action, log rows and a dead letter naming them. */
+async function seedPerson(onErase: "archive" | "delete" | "none", tag: string) {
+  const { workspace, connection, workspaceId } = await connectDestination(sim, { on_erase: onErase });
+  const userId = `u-${tag}-${crypto.randomUUID().slice(0, 6)}`;
+  const email = `${userId}@example.com`;
+  await identifyUser(env, workspaceId, { user_id: userId, email, properties: { plan: "pro" } });
+  await waitFor(() => sim.state(workspace.app_id).contacts.length === 1, 10_000, "contact");
+  const contactId = sim.state(workspace.app_id).contacts[0]!.id;
+  const db = await tenantD1(env, workspaceId);
+  await waitFor(async () => db.prepare("SELECT 1 FROM intercom_links WHERE intercom_id = ?").bind(contactId).first());
+  const user = (await db.prepare("SELECT pk FROM users WHERE user_id = ?").bind(userId).first<{ pk: number }>())!;
+  const now = Date.now();
+  const statements = [];
+  for (let i = 0; i < 30; i++) {
+    statements.push(
+      db
+        .prepare(
+          "INSERT INTO events (workspace_id, user_pk, connection_id, name, properties, occurred_at, source, created_at) VALUES (?, ?, ?, 'chat', ?, ?, 'intercom', ?)",
+        )
+        .bind(workspaceId, user.pk, connection.id, JSON.stringify({ email }), now - i, now),
+    );
+  }
+  statements.push(
+    db
+      .prepare(
+        "INSERT INTO dead_letters (queue, connection_id, body, message_id, created_at) VALUES ('intercom-inbound', ?, ?, ?, ?)",
+      )
+      .bind(
+        connection.id,
+        JSON.stringify({ app_id: workspace.app_id, item: { id: contactId, email, external_id: userId } }),
+        `m-${crypto.randomUUID()}`,
+        now,
+      ),
+    db
+      .prepare("INSERT INTO memberships (user_pk, account_pk, workspace_id, created_at) VALUES (?, 999999, ?, ?)")
+      .bind(user.pk, workspaceId, now),
+  );
+  await db.batch(statements);
+  const tagged = await api(workspaceId, "POST", "/v1/actions", { user_id: userId, type: "add_tag", tag: "VIP" });
+  expect(tagged.status).toBe(202);
+  await waitFor(async () => (await api(workspaceId, "GET", `/v1/actions/${tagged.json.id}`)).json.status === "done");
+  return { workspace, connection, workspaceId, userId, email, contactId, userPk: user.pk, db };
+}
+
+describe("erasure", () => {
+  it("on_erase archive: archives the contact once, removes every row and scrubs logs to the digest", async () => {
+    const person = await seedPerson("archive", "arch");
+    const before = await person.db
+      .prepare("SELECT count(*) AS n FROM sync_logs WHERE connection_id = ?")
+      .bind(person.connection.id)
+      .first<{ n: number }>();
+    const asked = await api(person.workspaceId, "DELETE", `/v1/users?user_id=${person.userId}`);
+    expect(asked.status).toBe(202);
+    expect(asked.json.id).toEqual(expect.any(String));
+    const done = await erasureDone(person.workspaceId, asked.json.id);
+    expect(done.digest).toMatch(/^erased:[A-Za-z0-9_-]{43}$/);
+    expect(done.finished_at).toEqual(expect.any(String));
+    expect(Object.fromEntries(done.steps.map((step: any) => [step.name, step.count]))).toMatchObject({
+      contacts: 1,
+      events: 30,
+    });
+    expect(countCalls(sim, { method: "POST", path: `/contacts/${person.contactId}/archive` })).toBe(1);
+    expect(sim.state(person.workspace.app_id).contacts[0]).toMatchObject({ archived: true });
+
+    // Asking again answers the same erasure and sends nothing.
+    const mark = journalMark(sim);
+    const again = await api(person.workspaceId, "DELETE", `/v1/users?email=${person.email}`);
+    expect(again).toMatchObject({ status: 202, json: { id: asked.json.id } });
+    await settle();
+    expect(countCalls(sim, { since: mark })).toBe(0);
+
+    expect((await api(person.workspaceId, "GET", `/v1/users/lookup?user_id=${person.userId}`)).status).toBe(404);
+    await expectNowhere([person.email, person.userId, person.contactId]);
+    // Counts and timelines survive: the log rows are still there, under the digest.
+    const after = await person.db
+      .prepare("SELECT count(*) AS n FROM sync_logs WHERE connection_id = ? AND object_id = ?")
+      .bind(person.connection.id, done.digest)
+      .first<{ n: number }>();
+    expect(after!.n).toBeGreaterThanOrEqual(before!.n);
+    // The audit row names who asked, when, the digest and what was done; no person.
+    const audit = await person.db.prepare("SELECT * FROM erasures WHERE id = ?").bind(asked.json.id).first<any>();
+    expect(audit).toMatchObject({ state: "done", digest: done.digest, origin: "api", subjects: null });
+  });
+
+  it("on_erase delete: deletes the contact exactly once; a person identified again later is a new person", async () => {
+    const person = await seedPerson("delete", "del");
+    const asked = await api(person.workspaceId, "DELETE", `/v1/users?email=${person.email}`);
+    expect(asked.status).toBe(202);
+    await erasureDone(person.workspaceId, asked.json.id);
+    expect(countCalls(sim, { method: "DELETE", path: `/contacts/${person.contactId}` })).toBe(1);
+    expect(sim.state(person.workspace.app_id).contacts).toEqual([]);
+    await expectNowhere([person.email, person.userId, person.contactId]);
+
+    await identifyUser(env, person.workspaceId, { user_id: person.userId, email: person.email });
+    const user = await person.db
+      .prepare("SELECT pk FROM users WHERE user_id = ?")
+      .bind(person.userId)
+      .first<{ pk: number }>();
+    expect(user!.pk).not.toBe(person.userPk);
+    const second = await api(person.workspaceId, "DELETE", `/v1/users?user_id=${person.userId}`);
+    expect(second.json.id).not.toBe(asked.json.id);
+    await erasureDone(person.workspaceId, second.json.id);
+  });
+
+  it("on_erase none leaves the contact and still erases every row", async () => {
+    const person = await seedPerson("none", "none");
+    const mark = journalMark(sim);
+    const asked = await api(person.workspaceId, "DELETE", `/v1/users?user_id=${person.userId}`);
+    await erasureDone(person.workspaceId, asked.json.id);
+    expect(countCalls(sim, { since: mark })).toBe(0);
+    expect(sim.state(person.workspace.app_id).contacts).toHaveLength(1);
+    await expectNowhere([person.email, person.userId, person.contactId]);
+  });
+
+  it("an erase racing a sync and an action of the same person: nothing is sent after the delete", async () => {
+    const person = await seedPerson("delete", "race");
+    // A change and an action queued just before the erase.
+    await identifyUser(env, person.workspaceId, { user_id: person.userId, properties: { plan: "enterprise" } });
+    await api(person.workspaceId, "POST", "/v1/actions", { user_id: person.userId, type: "add_tag", tag: "Late" });
+    const asked = await api(person.workspaceId, "DELETE", `/v1/users?user_id=${person.userId}`);
+    await erasureDone(person.workspaceId, asked.json.id);
+    await settle(2_000);
+    const calls = sim.journal().filter((entry) => entry.path.includes(person.contactId));
+    const deletes = calls.filter(
+      (entry) => entry.method === "DELETE" && entry.path === `/contacts/${person.contactId}`,
+    );
+    expect(deletes).toHaveLength(1);
+    expect(calls.filter((entry) => entry.seq > deletes[0]!.seq)).toEqual([]);
+    // Nothing created a new contact for the erased person either.
+    expect(sim.state(person.workspace.app_id).contacts).toEqual([]);
+    await expectNowhere([person.email, person.userId, person.contactId]);
+  });
+
+  it("an unknown person is an erasure that finds nothing; bad queries are 422; other workspaces 404", async () => {
+    const workspaceId = `ws_${crypto.randomUUID().slice(0, 8)}`;
+    const asked = await api(workspaceId, "DELETE", "/v1/users?email=nobody@example.com");
+    expect(asked.status).toBe(202);
+    const done = await erasureDone(workspaceId, asked.json.id);
+    expect(done.steps.every((step: any) => step.state === "done")).toBe(true);
+    expect((await api(workspaceId, "DELETE", "/v1/users")).status).toBe(422);
+    expect((await api("ws_other", "GET", `/v1/erasures/${asked.json.id}`)).status).toBe(404);
+    const ingestOnly = await exports.default.fetch("https://connector.test/v1/users?email=a@example.com", {
+      method: "DELETE",
+      headers: await authHeaders({ workspaceId, scope: "ingest" }),
+    });
+    expect(ingestOnly.status).toBe(403);
+  });
+});
+
+describe("event retention", () => {
+  it("housekeeping deletes events older than EVENT_RETENTION_DAYS (default 395)", async () => {
+    const now = Date.now();
+    await env.DB.prepare(
+      "INSERT INTO events (workspace_id, user_pk, name, properties, occurred_at, source, created_at) VALUES ('ws_ret', 1, 'old', '{}', ?, 'intercom', ?), ('ws_ret', 1, 'kept', '{}', ?, 'intercom', ?)",
+    )
+      .bind(now - 396 * DAY, now, now - 394 * DAY, now)
+      .run();
+    await runHousekeeping(env, now);
+    const names = await env.DB.prepare("SELECT name FROM events WHERE workspace_id = 'ws_ret'").all<{ name: string }>();
+    expect(names.results.map((row) => row.name)).toEqual(["kept"]);
+    await runHousekeeping({ ...env, EVENT_RETENTION_DAYS: "30" }, now);
+    const left = await env.DB.prepare("SELECT name FROM events WHERE workspace_id = 'ws_ret'").all();
+    expect(left.results).toEqual([]);
+  });
+});

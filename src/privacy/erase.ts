@@ -100,7 +100,7 @@ export async function startErasure(
           eq(intercomLinks.localPk, user.pk),
         ),
       );
-    for (const link of links) (contacts[link.connectionId] ??= []).push(link.intercomId);
+    for (const link of links) contacts[link.connectionId] = [...(contacts[link.connectionId] ?? []), link.intercomId];
   }
   const subjects: ErasureSubjects = {
     userPk: user?.pk ?? null,
@@ -173,7 +173,7 @@ interface StepResult {
 export async function runErasurePage(env: Env, message: EraseMessage): Promise<void> {
   const db = await tenantDb(env, message.workspace_id);
   const erasure = await db.select().from(erasures).where(eq(erasures.id, message.erasure_id)).get();
-  if (!erasure || erasure.state !== "running" || erasure.seq !== message.seq || !erasure.subjects) return;
+  if (erasure?.state !== "running" || erasure.seq !== message.seq || !erasure.subjects) return;
   const step = erasure.steps.find((candidate) => candidate.state === "pending");
   let result: StepResult = { count: 0, done: true };
   if (step) {

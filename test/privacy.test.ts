@@ -6,6 +6,7 @@ import { runHousekeeping } from "../src/ops/housekeeping";
 import { authHeaders } from "./helpers/auth";
 import { connectDestination, settle, waitFor } from "./helpers/destination";
 import { countCalls, journalMark, useIntercomSim } from "./helpers/intercom-sim";
+import { deliver, notification } from "./helpers/webhooks";
 
 const sim = useIntercomSim({ config: { search_lag_ms: 0 } });
 const DAY = 86_400_000;
@@ -57,8 +58,12 @@ async function expectNowhere(values: string[]) {
 }
 
 /** A synced user with captured events, a done action, log rows and a dead letter naming them. */
-async function seedPerson(onErase: "archive" | "delete" | "none", tag: string) {
-  const { workspace, connection, workspaceId } = await connectDestination(sim, { on_erase: onErase });
+async function seedPerson(onErase: "archive" | "delete" | "none", tag: string, onContactDeleted?: "erase") {
+  const { workspace, connection, workspaceId } = await connectDestination(
+    sim,
+    { on_erase: onErase },
+    onContactDeleted ? { source: { on_contact_deleted: onContactDeleted } } : {},
+  );
   const userId = `u-${tag}-${crypto.randomUUID().slice(0, 6)}`;
   const email = `${userId}@example.com`;
   await identifyUser(env, workspaceId, { user_id: userId, email, properties: { plan: "pro" } });
@@ -202,6 +207,48 @@ describe("erasure", () => {
       headers: await authHeaders({ workspaceId, scope: "ingest" }),
     });
     expect(ingestOnly.status).toBe(403);
+  });
+});
+
+describe("source.on_contact_deleted", () => {
+  it("erase: an Intercom contact.deleted erases the CDP person without echoing a delete back", async () => {
+    const person = await seedPerson("delete", "intercom", "erase");
+    const mark = journalMark(sim);
+    await deliver(
+      notification("contact.deleted", {
+        appId: person.workspace.app_id,
+        edit: (item) => {
+          item.id = person.contactId;
+          item.external_id = person.userId;
+        },
+      }),
+    );
+    const row = await waitFor(
+      async () =>
+        person.db
+          .prepare("SELECT id FROM erasures WHERE workspace_id = ? AND origin = 'intercom'")
+          .bind(person.workspaceId)
+          .first<{ id: string }>(),
+      10_000,
+      "the erasure",
+    );
+    const done = await erasureDone(person.workspaceId, row.id);
+    expect(done.origin).toBe("intercom");
+    await settle();
+    expect(countCalls(sim, { since: mark })).toBe(0);
+    await expectNowhere([person.email, person.userId, person.contactId]);
+  });
+
+  it("unlink (the default) keeps the CDP user", async () => {
+    const person = await seedPerson("delete", "unlink");
+    await deliver(
+      notification("contact.deleted", { appId: person.workspace.app_id, edit: (item) => (item.id = person.contactId) }),
+    );
+    await waitFor(
+      async () =>
+        !(await person.db.prepare("SELECT 1 FROM intercom_links WHERE intercom_id = ?").bind(person.contactId).first()),
+    );
+    expect((await api(person.workspaceId, "GET", `/v1/users/lookup?user_id=${person.userId}`)).status).toBe(200);
   });
 });
 

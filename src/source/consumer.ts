@@ -10,6 +10,7 @@ import type { Env } from "../env";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { type SyncLogEntry, writeSyncLog } from "../lib/sync-log";
+import { startErasure } from "../privacy/erase";
 import { InboundMessage } from "./inbound-message";
 import { processNotification } from "./process";
 
@@ -64,8 +65,21 @@ async function consumeMessage(
       return;
     }
     const linked = connection;
-    await processNotification(db, { ...linked, appId: linked.appId! }, notification, origin, Date.now(), (users) =>
-      wakeLinkedUsers(env, linked, users),
+    await processNotification(
+      db,
+      { ...linked, appId: linked.appId! },
+      notification,
+      origin,
+      Date.now(),
+      (users) => wakeLinkedUsers(env, linked, users),
+      async (person) =>
+        (
+          await startErasure(env, linked.workspaceId, person, {
+            origin: "intercom",
+            requestedBy: `intercom:${linked.id}`,
+            quietConnectionId: linked.id,
+          })
+        ).erasure.id,
     );
     message.ack();
   } catch (error) {

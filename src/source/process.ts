@@ -61,8 +61,10 @@ export async function processNotification(
   now = Date.now(),
   /** Runs after the batch landed, with the users newly linked to a contact. */
   afterCommit?: (linkedUsers: number[]) => Promise<void>,
+  /** Erases a CDP person (a `contact.deleted` with `source.on_contact_deleted: erase`). */
+  erasePerson?: HandlerContext["erasePerson"],
 ): Promise<SyncLogEntry[]> {
-  const ctx = handlerContext(db, connection, notification, origin, now);
+  const ctx = handlerContext(db, connection, notification, origin, now, erasePerson);
   const key = notificationKey(connection.appId, notification.id);
   if (await isProcessed(db, key)) {
     const entry = ctx.entry({

@@ -45,6 +45,11 @@ export interface HandlerContext {
   now: number;
   /** A sync-log entry of this notification (direction `in`, action = topic). */
   entry(fields: EntryFields): SyncLogEntry;
+  /**
+   * Starts erasing a CDP person (`source.on_contact_deleted: erase`), nothing sent back to this connection; returns
+   * the erasure's id. Absent where erasing is not wired (then the handler unlinks).
+   */
+  erasePerson?: (person: { userId: string | null; email: string | null }) => Promise<string>;
 }
 
 /** No work at all. */
@@ -73,6 +78,7 @@ export function handlerContext(
   notification: SourceNotification,
   origin: Origin,
   now: number,
+  erasePerson?: HandlerContext["erasePerson"],
 ): HandlerContext {
   return {
     db,
@@ -80,6 +86,7 @@ export function handlerContext(
     notification,
     origin,
     now,
+    ...(erasePerson ? { erasePerson } : {}),
     entry: (fields) => ({
       connectionId: connection.id,
       workspaceId: connection.workspaceId,

@@ -252,6 +252,96 @@ describe("source.on_contact_deleted", () => {
   });
 });
 
+describe("destination.clear_removed", () => {
+  it("clears custom and standard attributes once; the echo and a second removal cost 0 calls", async () => {
+    const { workspace, workspaceId, connection } = await connectDestination(sim);
+    const patched = await api(workspaceId, "PATCH", `/v1/connections/${connection.id}`, {
+      destination: {
+        clear_removed: true,
+        mappings: { contact: [{ from: "plan", to: "custom_attributes.plan", type: "string" }] },
+      },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.json.destination).toMatchObject({ clear_removed: true, on_erase: "none" });
+    await api(workspaceId, "PUT", "/v1/users", {
+      user_id: "u-clear",
+      email: "clear@example.com",
+      properties: { plan: "pro", phone: "+353871234567" },
+    });
+    await waitFor(() => sim.state(workspace.app_id).contacts.length === 1, 10_000, "created");
+    const contactOf = () => sim.state(workspace.app_id).contacts[0]! as any;
+    expect(contactOf()).toMatchObject({ phone: "+353871234567", custom_attributes: { plan: "pro" } });
+    await settle(300);
+    await sim.deliverWebhooks();
+    await settle();
+
+    let mark = journalMark(sim);
+    await api(workspaceId, "PUT", "/v1/users", { user_id: "u-clear", properties: { plan: null, phone: null } });
+    await waitFor(() => contactOf().phone === null && !("plan" in contactOf().custom_attributes), 10_000, "cleared");
+    const puts = sim.journal({ since: mark }).filter((entry) => entry.method === "PUT");
+    expect(puts).toHaveLength(1);
+    const link = await env.DB.prepare("SELECT remote_state FROM intercom_links WHERE connection_id = ?")
+      .bind(connection.id)
+      .first<{ remote_state: string }>();
+    expect(JSON.parse(link!.remote_state)).toMatchObject({ phone: null, "custom_attributes.plan": null });
+
+    // The echo of the clear changes nothing and sends nothing.
+    await settle(300);
+    mark = journalMark(sim);
+    const statuses = await sim.deliverWebhooks();
+    expect(statuses.length).toBeGreaterThan(0);
+    await settle(2_000);
+    expect(countCalls(sim, { since: mark })).toBe(0);
+
+    // A second removal is a no-op.
+    await api(workspaceId, "PUT", "/v1/users", {
+      user_id: "u-clear",
+      properties: { plan: null, phone: null, unmapped: 1 },
+    });
+    await settle(2_000);
+    expect(countCalls(sim, { since: mark })).toBe(0);
+  });
+
+  it("without clear_removed a removed property leaves the Intercom value", async () => {
+    const { workspace, workspaceId } = await connectDestination(sim);
+    await api(workspaceId, "PUT", "/v1/users", { user_id: "u-keep", properties: { phone: "+15550100" } });
+    await waitFor(() => sim.state(workspace.app_id).contacts.length === 1, 10_000, "created");
+    await settle(300);
+    const mark = journalMark(sim);
+    await api(workspaceId, "PUT", "/v1/users", { user_id: "u-keep", properties: { phone: null } });
+    await settle(2_000);
+    expect(countCalls(sim, { since: mark, method: "PUT" })).toBe(0);
+    expect((sim.state(workspace.app_id).contacts[0] as any).phone).toBe("+15550100");
+  });
+
+  it("PATCH refuses a mapping Intercom cannot clear while clear_removed is on", async () => {
+    const { workspaceId, connection } = await connectDestination(sim);
+    const refused = await api(workspaceId, "PATCH", `/v1/connections/${connection.id}`, {
+      destination: {
+        clear_removed: true,
+        mappings: {
+          contact: [{ from: "mail", to: "email", type: "string" }],
+          company: [{ from: "tier", to: "custom_attributes.tier", type: "string" }],
+        },
+      },
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.json.errors.map((error: { path: string }) => error.path)).toEqual([
+      "destination.mappings.contact.0.to",
+      "destination.mappings.company.0.to",
+    ]);
+    // Mappings already stored: turning the setting on names the setting.
+    await api(workspaceId, "PATCH", `/v1/connections/${connection.id}`, {
+      destination: { mappings: { contact: [{ from: "mail", to: "email", type: "string" }] } },
+    });
+    const turnedOn = await api(workspaceId, "PATCH", `/v1/connections/${connection.id}`, {
+      destination: { clear_removed: true },
+    });
+    expect(turnedOn.status).toBe(422);
+    expect(turnedOn.json.errors[0].path).toBe("destination.clear_removed");
+  });
+});
+
 describe("event retention", () => {
   it("housekeeping deletes events older than EVENT_RETENTION_DAYS (default 395)", async () => {
     const now = Date.now();

@@ -5,7 +5,7 @@ import { log } from "../lib/log";
 import { connectionsApi } from "./admin/connections";
 import { deadLettersApi } from "./admin/dead-letters";
 import { destinationAdmin } from "./admin/destination-admin";
-import { erasuresApi, eraseUser } from "./admin/erasures";
+import { eraseUser, erasuresApi } from "./admin/erasures";
 import { connectionLogs } from "./admin/logs";
 import { oauthCallback, oauthStart } from "./admin/oauth";
 import { connectionSummary } from "./admin/summary";

@@ -4,7 +4,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { DestinationSettings, FieldMapping, SourceSettings } from "../db/schema";
-import { checkTarget, type IntercomModel } from "../intercom/attributes";
+import { canClear, checkTarget, type IntercomModel } from "../intercom/attributes";
 import { DEFAULT_DESTINATION_SETTINGS, DEFAULT_SOURCE_SETTINGS } from "./defaults";
 import type { Connection as ConnectionRow } from "./repository";
 
@@ -236,4 +236,33 @@ export function applyPatch(
       clear_removed: destinationPatch.clear_removed ?? current.destination.clear_removed ?? false,
     },
   };
+}
+
+/**
+ * With `destination.clear_removed` on (after the patch), every custom mapping must target an attribute Intercom can
+ * clear (`canClear`): one `{path, message}` per mapping that cannot, at the mapping when the patch sends it, else at
+ * `destination.clear_removed`. Empty when the patch is fine.
+ */
+export function unclearableMappings(
+  current: DestinationSettings,
+  patch: ConnectionPatch,
+): Array<{ path: string; message: string }> {
+  const clearRemoved = patch.destination?.clear_removed ?? current.clear_removed ?? false;
+  if (!clearRemoved) return [];
+  const errors: Array<{ path: string; message: string }> = [];
+  for (const model of ["contact", "company"] as const) {
+    const patched = patch.destination?.mappings?.[model];
+    const list: Array<{ to: string }> = patched ?? current.mappings[model];
+    list.forEach((mapping, index) => {
+      if (canClear(model, mapping.to)) return;
+      errors.push({
+        path: patched ? `destination.mappings.${model}.${index}.to` : "destination.clear_removed",
+        message:
+          model === "company"
+            ? `clear_removed is on and Intercom cannot clear company attributes ("${mapping.to}")`
+            : `clear_removed is on and Intercom cannot clear "${mapping.to}" (not nullable)`,
+      });
+    });
+  }
+  return errors;
 }

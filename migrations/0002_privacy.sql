@@ -1,3 +1,11 @@
+CREATE TABLE `erased_contacts` (
+	`key` text PRIMARY KEY NOT NULL,
+	`person_digest` text NOT NULL,
+	`erasure_id` text NOT NULL,
+	`created_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `erased_contacts_time` ON `erased_contacts` (`created_at`);--> statement-breakpoint
 CREATE TABLE `erasures` (
 	`id` text PRIMARY KEY NOT NULL,
 	`workspace_id` text NOT NULL,

@@ -57,6 +57,21 @@ async function expectNowhere(values: string[]) {
   }
 }
 
+/** Delivers the simulator's pending webhooks (the echoes of our writes) and waits for the consumer. */
+async function deliverEchoes(connectionId: string) {
+  const before = await inboundRows(connectionId);
+  const statuses = await sim.deliverWebhooks();
+  await waitFor(async () => (await inboundRows(connectionId)) >= before + statuses.length, 10_000, "echoes");
+  return statuses.length;
+}
+
+async function inboundRows(connectionId: string): Promise<number> {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM sync_logs WHERE connection_id = ? AND direction = 'in'")
+    .bind(connectionId)
+    .first<{ n: number }>();
+  return row!.n;
+}
+
 /** A synced user with captured events, a done action, log rows and a dead letter naming them. */
 async function seedPerson(onErase: "archive" | "delete" | "none", tag: string, onContactDeleted?: "erase") {
   const { workspace, connection, workspaceId } = await connectDestination(
@@ -124,6 +139,8 @@ describe("erasure", () => {
     });
     expect(countCalls(sim, { method: "POST", path: `/contacts/${person.contactId}/archive` })).toBe(1);
     expect(sim.state(person.workspace.app_id).contacts[0]).toMatchObject({ archived: true });
+    // The archive's webhook echo is not captured and is logged under the digest only.
+    expect(await deliverEchoes(person.connection.id)).toBeGreaterThan(0);
 
     // Asking again answers the same erasure and sends nothing.
     const mark = journalMark(sim);
@@ -152,6 +169,8 @@ describe("erasure", () => {
     await erasureDone(person.workspaceId, asked.json.id);
     expect(countCalls(sim, { method: "DELETE", path: `/contacts/${person.contactId}` })).toBe(1);
     expect(sim.state(person.workspace.app_id).contacts).toEqual([]);
+    // The delete's webhook echo (contact.deleted) is logged under the digest only.
+    expect(await deliverEchoes(person.connection.id)).toBeGreaterThan(0);
     await expectNowhere([person.email, person.userId, person.contactId]);
 
     await identifyUser(env, person.workspaceId, { user_id: person.userId, email: person.email });

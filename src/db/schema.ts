@@ -417,3 +417,19 @@ export const erasures = sqliteTable(
     index("erasures_running").on(t.state, t.updatedAt),
   ],
 );
+
+/**
+ * Intercom contacts of erased persons, by keyed digest of `connection id + contact id` (never in clear): the source
+ * does not capture them again (the webhook echo of an archive or delete, a redelivery, an update already on its way),
+ * and logs them under the person's digest. Expired by housekeeping after 30 days.
+ */
+export const erasedContacts = sqliteTable(
+  "erased_contacts",
+  {
+    key: text("key").primaryKey(),
+    personDigest: text("person_digest").notNull(),
+    erasureId: text("erasure_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("erased_contacts_time").on(t.createdAt)],
+);

@@ -10,6 +10,7 @@ import { events, oauthStates, pendingLinks, processedNotifications, syncLogs } f
 import type { Env } from "../env";
 import { log } from "../lib/log";
 import { resumeStaleErasures } from "../privacy/erase";
+import { expireTombstones } from "../privacy/tombstones";
 
 const DAY_MS = 86_400_000;
 /** Intercom gives up redelivering after 2 hours; a week of keys leaves a wide margin. */
@@ -32,6 +33,7 @@ export async function runHousekeeping(env: Env, scheduledTime: number): Promise<
     const logsDeleted = await deleteOldSyncLogs(db, scheduledTime - retentionDays * DAY_MS);
     const eventsDeleted = await deleteOldEvents(db, scheduledTime - eventRetentionDays * DAY_MS);
     const erasuresResumed = await resumeStaleErasures(env, db, scheduledTime);
+    const tombstonesExpired = await expireTombstones(db, scheduledTime);
     const keys = await db
       .delete(processedNotifications)
       .where(lt(processedNotifications.processedAt, scheduledTime - NOTIFICATION_KEY_TTL_MS))
@@ -48,6 +50,7 @@ export async function runHousekeeping(env: Env, scheduledTime: number): Promise<
       event_retention_days: eventRetentionDays,
       events_deleted: eventsDeleted,
       erasures_resumed: erasuresResumed,
+      erased_contacts_expired: tombstonesExpired,
       notification_keys_deleted: keys.meta.changes,
       pending_links_expired: pending.meta.changes,
     });

@@ -57,7 +57,14 @@ export async function personDigest(
   workspaceId: string,
   identity: { userId?: string | null; email?: string | null },
 ): Promise<string> {
-  const data = new TextEncoder().encode(`${workspaceId}\u0000${canonicalIdentity(identity)}`);
-  const mac = await crypto.subtle.sign("HMAC", await digestKey(env), data);
-  return `${DIGEST_PREFIX}${base64url.encode(new Uint8Array(mac))}`;
+  return `${DIGEST_PREFIX}${await keyedDigest(env, `${workspaceId}\u0000${canonicalIdentity(identity)}`)}`;
+}
+
+/** base64url HMAC-SHA-256 of `text` under the digest key (tombstones of erased contacts). */
+export async function keyedDigest(
+  env: Pick<Env, "TOKEN_ENCRYPTION_KEY" | "ERASURE_DIGEST_KEY">,
+  text: string,
+): Promise<string> {
+  const mac = await crypto.subtle.sign("HMAC", await digestKey(env), new TextEncoder().encode(text));
+  return base64url.encode(new Uint8Array(mac));
 }

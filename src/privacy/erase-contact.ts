@@ -15,6 +15,7 @@ import { intercomClient } from "../intercom/client";
 import { failureOf, isRetryable } from "../intercom/errors";
 import { archiveContact, deleteContact } from "../intercom/gateway";
 import { writeSyncLog } from "../lib/sync-log";
+import { recordErasedContacts } from "./tombstones";
 
 /** What the job asks of one person's ContactSync object. */
 export interface ContactErasure {
@@ -58,6 +59,13 @@ export async function eraseOnConnection(
       ),
     );
   const contactIds = [...new Set([...request.contactIds, ...linked.map((link) => link.intercomId)])];
+  // Before anything is sent: the echo of the archive/delete may arrive while this still runs.
+  await recordErasedContacts(env, db, {
+    connectionId: request.connectionId,
+    contactIds,
+    personDigest: request.digest,
+    erasureId: request.erasureId,
+  });
   const onErase = request.quiet ? "none" : (connection?.destination.on_erase ?? "none");
   let acted = 0;
   let detail = "no linked contact";

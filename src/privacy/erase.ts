@@ -280,7 +280,20 @@ const STEPS: Readonly<Record<StepName, (ctx: StepContext) => Promise<StepResult>
           ),
         ),
     );
-    return { count: memberships_.count + parked.count, done: parked.done };
+    if (!parked.done) return { count: memberships_.count + parked.count, done: false };
+    // A link saved after the contacts step (a batch search that read the user before it was deleted) goes too.
+    const links = await deleteInPages(ctx, (connectionId, userPk) =>
+      ctx.db
+        .delete(intercomLinks)
+        .where(
+          and(
+            eq(intercomLinks.connectionId, connectionId),
+            eq(intercomLinks.objectType, "contact"),
+            eq(intercomLinks.localPk, userPk),
+          ),
+        ),
+    );
+    return { count: memberships_.count + parked.count + links.count, done: links.done };
   },
   sync_logs: scrubSyncLogs,
   dead_letters: scrubDeadLetters,

@@ -11,6 +11,7 @@ import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { type SyncLogEntry, writeSyncLog } from "../lib/sync-log";
 import { startErasure } from "../privacy/erase";
+import { erasedContactDigest } from "../privacy/tombstones";
 import { InboundMessage } from "./inbound-message";
 import { processNotification } from "./process";
 
@@ -72,14 +73,17 @@ async function consumeMessage(
       origin,
       Date.now(),
       (users) => wakeLinkedUsers(env, linked, users),
-      async (person) =>
-        (
-          await startErasure(env, linked.workspaceId, person, {
-            origin: "intercom",
-            requestedBy: `intercom:${linked.id}`,
-            quietConnectionId: linked.id,
-          })
-        ).erasure.id,
+      {
+        erasePerson: async (person) =>
+          (
+            await startErasure(env, linked.workspaceId, person, {
+              origin: "intercom",
+              requestedBy: `intercom:${linked.id}`,
+              quietConnectionId: linked.id,
+            })
+          ).erasure.id,
+        erasedContact: (intercomId) => erasedContactDigest(env, db, linked.id, intercomId),
+      },
     );
     message.ack();
   } catch (error) {

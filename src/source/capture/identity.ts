@@ -90,10 +90,10 @@ export async function handleContactDeleted(ctx: HandlerContext): Promise<Work> {
   const item = DeletedItem.parse(ctx.notification.item);
   const link = await linkByIntercomId(db, connection.id, "contact", item.id);
   const user = link ? await getUser(db, connection.workspaceId, link.localPk) : null;
-  if (ctx.erasePerson && connection.source.on_contact_deleted === "erase") {
+  if (ctx.privacy && connection.source.on_contact_deleted === "erase") {
     // Names no person: the erasure scrubs the rows that did, and this one is written after it began. A redelivery
     // after the erasure started finds the user gone: the erasure already removes the link.
-    const erasureId = user ? await ctx.erasePerson({ userId: user.userId, email: user.email }) : null;
+    const erasureId = user ? await ctx.privacy.erasePerson({ userId: user.userId, email: user.email }) : null;
     return only(
       ctx.entry({
         outcome: erasureId ? "captured" : "skipped",

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { tenantD1 } from "../src/db/placement";
 import { identifyUser } from "../src/destination/ingest";
 import { runHousekeeping } from "../src/ops/housekeeping";
+import { personDigest } from "../src/privacy/digest";
 import { authHeaders } from "./helpers/auth";
 import { connectDestination, settle, waitFor } from "./helpers/destination";
 import { countCalls, journalMark, useIntercomSim } from "./helpers/intercom-sim";
@@ -211,6 +212,69 @@ describe("erasure", () => {
     // Nothing created a new contact for the erased person either.
     expect(sim.state(person.workspace.app_id).contacts).toEqual([]);
     await expectNowhere([person.email, person.userId, person.contactId]);
+  });
+
+  it("pages a person with many events and log rows: each page bounded, the whole erased", async () => {
+    const { connection, workspaceId } = await connectDestination(sim, { enabled: false });
+    const userId = `u-many-${crypto.randomUUID().slice(0, 6)}`;
+    const email = `${userId}@example.com`;
+    await identifyUser(env, workspaceId, { user_id: userId, email });
+    const db = await tenantD1(env, workspaceId);
+    const user = (await db.prepare("SELECT pk FROM users WHERE user_id = ?").bind(userId).first<{ pk: number }>())!;
+    const now = Date.now();
+    // 25,000 events and 21,000 log rows: more than one page (40 statements of 500 rows) each.
+    await db
+      .prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25000)
+         INSERT INTO events (workspace_id, user_pk, connection_id, name, properties, occurred_at, source, created_at)
+         SELECT ?, ?, ?, 'chat', '{}', ? - i, 'intercom', ? FROM n`,
+      )
+      .bind(workspaceId, user.pk, connection.id, now, now)
+      .run();
+    await db
+      .prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 21000)
+         INSERT INTO sync_logs (connection_id, workspace_id, direction, outcome, object_type, object_id, email, created_at)
+         SELECT ?, ?, 'in', 'captured', 'user', ?, ?, ? FROM n`,
+      )
+      .bind(connection.id, workspaceId, userId, email, now)
+      .run();
+    const asked = await api(workspaceId, "DELETE", `/v1/users?user_id=${userId}`);
+    const done = await erasureDone(workspaceId, asked.json.id);
+    const counts = Object.fromEntries(done.steps.map((step: any) => [step.name, step.count]));
+    expect(counts.events).toBe(25_000);
+    expect(counts.sync_logs).toBeGreaterThanOrEqual(21_000);
+    const row = await db.prepare("SELECT seq FROM erasures WHERE id = ?").bind(asked.json.id).first<{ seq: number }>();
+    // More pages than steps: the events and the log rows each took more than one invocation.
+    expect(row!.seq).toBeGreaterThan(done.steps.length + 2);
+    const left = await db
+      .prepare("SELECT count(*) AS n FROM events WHERE user_pk = ?")
+      .bind(user.pk)
+      .first<{ n: number }>();
+    expect(left!.n).toBe(0);
+    const named = await db
+      .prepare("SELECT count(*) AS n FROM sync_logs WHERE object_id = ? OR email = ?")
+      .bind(userId, email)
+      .first<{ n: number }>();
+    expect(named!.n).toBe(0);
+  });
+
+  it("the digest is keyed: stable for a person, not a plain hash, and changed by ERASURE_DIGEST_KEY", async () => {
+    const a = await personDigest(env, "ws_d", { userId: "u-1" });
+    expect(await personDigest(env, "ws_d", { userId: "u-1", email: "x@example.com" })).toBe(a);
+    const plain = await crypto.subtle.digest("SHA-256", new TextEncoder().encode("ws_d\u0000user_id:u-1"));
+    const plainB64url = btoa(String.fromCharCode(...new Uint8Array(plain)))
+      .replaceAll("+", "-")
+      .replaceAll("/", "_")
+      .replaceAll("=", "");
+    expect(a).toMatch(/^erased:[A-Za-z0-9_-]{43}$/);
+    expect(a).not.toBe(`erased:${plainB64url}`);
+    expect(await personDigest(env, "ws_other", { userId: "u-1" })).not.toBe(a);
+    expect(
+      await personDigest({ ...env, ERASURE_DIGEST_KEY: "another key of at least 32 bytes!!" }, "ws_d", {
+        userId: "u-1",
+      }),
+    ).not.toBe(a);
   });
 
   it("an unknown person is an erasure that finds nothing; bad queries are 422; other workspaces 404", async () => {

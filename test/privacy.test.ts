@@ -2,6 +2,9 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { tenantD1 } from "../src/db/placement";
 import { identifyUser } from "../src/destination/ingest";
+import { clearedFields } from "../src/destination/plan/payload";
+import { canClear } from "../src/intercom/attributes";
+import { requestBody } from "../src/intercom/fields";
 import { runHousekeeping } from "../src/ops/housekeeping";
 import { personDigest } from "../src/privacy/digest";
 import { authHeaders } from "./helpers/auth";
@@ -395,6 +398,31 @@ describe("destination.clear_removed", () => {
     await settle(2_000);
     expect(countCalls(sim, { since: mark, method: "PUT" })).toBe(0);
     expect((sim.state(workspace.app_id).contacts[0] as any).phone).toBe("+15550100");
+  });
+
+  it("plans clears only for absent, clearable targets Intercom holds a value for (pure)", () => {
+    const known = {
+      phone: "+1",
+      email: "a@example.com",
+      "custom_attributes.plan": "pro",
+      "custom_attributes.gone": null,
+    };
+    expect(
+      clearedFields(
+        ["phone", "email", "custom_attributes.plan", "custom_attributes.gone", "custom_attributes.new"],
+        known,
+      ),
+    ).toEqual(["phone", "custom_attributes.plan"]);
+    expect(requestBody({ name: "Ada" }, ["phone", "custom_attributes.plan"])).toEqual({
+      name: "Ada",
+      phone: null,
+      custom_attributes: { plan: null },
+    });
+    expect([
+      canClear("contact", "signed_up_at"),
+      canClear("contact", "external_id"),
+      canClear("company", "plan"),
+    ]).toEqual([true, false, false]);
   });
 
   it("PATCH refuses a mapping Intercom cannot clear while clear_removed is on", async () => {

@@ -40,7 +40,7 @@ type StepName = (typeof ERASURE_STEPS)[number];
 const ROWS_PER_STATEMENT = 500;
 const STATEMENTS_PER_PAGE = 40;
 /** Intercom ids per connection that a scrub names (bound parameters stay under D1's 100). */
-const MAX_SCRUBBED_CONTACTS = 20;
+const MAX_SCRUBBED_CONTACTS = 15;
 /** A running erasure untouched this long lost its message: housekeeping queues its page again. */
 const STALE_ERASURE_MS = 10 * 60_000;
 

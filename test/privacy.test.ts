@@ -319,7 +319,7 @@ describe("source.on_contact_deleted", () => {
       "the erasure",
     );
     const done = await erasureDone(person.workspaceId, row.id);
-    expect(done.origin).toBe("intercom");
+    expect(done).toMatchObject({ origin: "intercom", requested_by: `intercom:${person.connection.id}` });
     await settle();
     expect(countCalls(sim, { since: mark })).toBe(0);
     await expectNowhere([person.email, person.userId, person.contactId]);

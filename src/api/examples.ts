@@ -68,6 +68,7 @@ export const EXAMPLES = {
     id: "7d1f3c7e-5a2b-4f0e-9c1d-2e3f4a5b6c7d",
     state: "done",
     origin: "api",
+    requested_by: "ops@cdp.example.com",
     digest: "erased:Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cQ",
     steps: [
       { name: "contacts", state: "done", count: 1 },

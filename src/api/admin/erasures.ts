@@ -33,6 +33,10 @@ const ErasureSchema = z
     id: z.string(),
     state: z.enum(["running", "done", "failed"]),
     origin: z.enum(["api", "intercom"]),
+    requested_by: z
+      .string()
+      .nullable()
+      .openapi({ description: "The token's `sub` (API), or `intercom:<connection id>` (a deleted contact)." }),
     digest: z.string().openapi({ description: "HMAC-SHA-256 of the identity erased: what logs say instead of it." }),
     steps: z.array(StepSchema),
     created_at: z.string().openapi({ format: "date-time" }),
@@ -45,6 +49,7 @@ function erasureJson(row: ErasureRow) {
     id: row.id,
     state: row.state,
     origin: row.origin,
+    requested_by: row.requestedBy,
     digest: row.digest,
     steps: row.steps.map((step) => ({ name: step.name, state: step.state, count: step.count })),
     created_at: new Date(row.createdAt).toISOString(),

@@ -16,7 +16,7 @@ export interface Env {
   DATA_DATABASES_OPEN?: string;
   INBOUND: Queue<InboundMessage>;
   OUTBOUND: Queue<OutboundMessage>;
-  /** The bulk lane: one page of a job (a connection's sweep) per message. */
+  /** The bulk lane: one page of a job (a connection's sweep, a resync) per message. */
   JOBS: Queue<JobMessage>;
   /** Typed through `contactSyncObject()` (destination/contact-sync.ts). */
   CONTACT_SYNC: DurableObjectNamespace;
@@ -52,6 +52,8 @@ export interface Env {
   INGEST_CONCURRENCY?: string;
   /** How long a quiet contact or company waits after its first change before it syncs (default 250 ms). */
   SYNC_DEBOUNCE_MS?: string;
+  /** Share (0–1] of a workspace's Intercom rate window resync (bulk) calls may take while real-time calls wait (0.5). */
+  RESYNC_BUDGET_SHARE?: string;
   /** Chaos testing only: the share of OUTBOUND batches that fail on purpose. Never set in production. */
   CHAOS_OUTBOUND_FAILURE_RATE?: string;
   /** `enforce`: check production's D1, Queues and Workers limits locally (tests, `npm run dev`). Unset in production. */

@@ -1,6 +1,7 @@
 /** Worker entry point: HTTP app, queue consumers, housekeeping cron, Durable Object classes. */
 import { app } from "./api/app";
 import { ContactSync as ContactSyncObject } from "./destination/contact-sync";
+import { resumeStalledResyncs } from "./destination/resync";
 import type { Env } from "./env";
 import { RateBudget as RateBudgetObject } from "./intercom/rate-budget";
 import { runHousekeeping } from "./ops/housekeeping";
@@ -19,5 +20,6 @@ export default limitedWorker({
   scheduled: (controller, env, ctx) => {
     ctx.waitUntil(runHousekeeping(env, controller.scheduledTime));
     ctx.waitUntil(scheduleSweeps(env, controller.scheduledTime));
+    ctx.waitUntil(resumeStalledResyncs(env, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>);

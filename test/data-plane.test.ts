@@ -87,7 +87,10 @@ describe("two workspaces on two data databases", () => {
 
     // A resync of the moved workspace reads its users from DATA_2.
     await identifyUser(env, movedId, { user_id: "u-new-moved", email: "new-moved@example.com" });
-    expect(await startResync(env, { id: moved.connection.id, workspaceId: movedId, segments: [] })).toBe(2);
+    expect(await startResync(env, { id: moved.connection.id, workspaceId: movedId, segments: [] })).toMatchObject({
+      ok: true,
+      job: { total: 2 },
+    });
     await waitFor(
       () => sim.state(moved.workspace.app_id).contacts.some((contact) => contact.external_id === "u-new-moved"),
       10_000,

@@ -93,7 +93,7 @@ describe("resync", () => {
       .bind(connection.id)
       .run();
     const response = await call(workspaceId, "POST", `/v1/connections/${connection.id}/resync`);
-    expect(response).toEqual({ status: 202, json: { queued: 5 } });
+    expect(response).toMatchObject({ status: 202, json: { state: "running", total: 5 } });
     await waitFor(() => sim.state(workspace.app_id).contacts.length === 5, 15_000, "5 contacts");
     await settle();
     expect(sim.state(workspace.app_id).contacts).toHaveLength(5);

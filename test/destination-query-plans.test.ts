@@ -8,7 +8,14 @@ import { loadSyncContext } from "../src/destination/context";
 import { identifyUser, setMembership, upsertAccount } from "../src/destination/ingest";
 import { resumeParkedSyncs } from "../src/destination/parking";
 import { previewContactSync } from "../src/destination/preview";
-import { queueResyncPage, startResync } from "../src/destination/resync";
+import {
+  cancelResync,
+  handOverResyncUsers,
+  resumeStalledResyncs,
+  runResyncPage,
+  startResync,
+} from "../src/destination/resync";
+import { countOutcome, latestJob } from "../src/destination/resync-jobs";
 import { executeAction, finishAction, queuedActions, startAction } from "../src/destination/sync/action";
 import { syncCompany } from "../src/destination/sync/company";
 import { syncContact } from "../src/destination/sync/contact";
@@ -89,8 +96,23 @@ describe("query plans of the destination, actions and operations", () => {
     );
     await finishAction(context, action, { status: "done", detail: "ok", subject: { objectId: "u-plan", email: null } });
 
-    await startResync(proxied, { id: connection.id, workspaceId: ws, segments: ["beta"] });
-    await queueResyncPage(proxied, { kind: "resync", connection_id: connection.id, after_pk: 0 });
+    const started = await startResync(proxied, { id: connection.id, workspaceId: ws, segments: ["beta"] });
+    if (!started.ok) throw new Error("resync not started");
+    const job = started.job;
+    await runResyncPage(proxied, { kind: "resync_page", job_id: job.id, connection_id: connection.id, after_pk: 0 });
+    await handOverResyncUsers(proxied, [
+      {
+        kind: "resync_users",
+        job_id: job.id,
+        connection_id: connection.id,
+        workspace_id: ws,
+        local_pks: [created.row.pk],
+      },
+    ]);
+    await countOutcome(database(proxied.DB), job.id, "noop");
+    await latestJob(database(proxied.DB), connection.id);
+    await cancelResync(proxied, { id: connection.id, workspaceId: ws });
+    await resumeStalledResyncs(proxied, Date.now());
     await previewContactSync(proxied, context.connection, "u-plan");
     await wakeLinkedUsers(proxied, connection, [created.row.pk]);
     await resumeParkedSyncs(proxied, connection);

@@ -3,10 +3,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { authHeaders } from "./helpers/auth";
 import { connectDestination, intercomRest, waitFor } from "./helpers/destination";
 import { useIntercomSim } from "./helpers/intercom-sim";
+import { WIDE_CONTACT_ATTRIBUTES, WIDE_CONTACT_MAPPINGS, wideProperties } from "./helpers/wide";
 
 // Faults everywhere, then a full drain: every user in the filter matches the simulator field by field, no contact is
 // duplicated, every action ran exactly once, and whatever exhausted its retries is a dead letter that replay heals.
-// `npm test` runs a short version; `npm run test:soak` the full one (≥ 500 users, latency up to 2 s).
+// Every user is wide (100 mapped custom attributes of mixed types, 255-character unicode strings) and the platform
+// limits layer is on, as in production. `npm test` runs a short version; `npm run test:soak` the full one (≥ 500
+// users, latency up to 2 s).
 declare const __SOAK__: boolean;
 const SOAK = typeof __SOAK__ !== "undefined" && __SOAK__;
 const USERS = SOAK ? 500 : 40;
@@ -67,8 +70,12 @@ describe(`fault drain (${USERS} users)`, () => {
     async () => {
       const { workspace, workspaceId, connection } = await connectDestination(sim, {
         segments: ["active"],
-        mappings: { contact: [{ from: "plan", to: "custom_attributes.plan", type: "string" }], company: [] },
+        mappings: {
+          contact: [{ from: "plan", to: "custom_attributes.plan", type: "string" }, ...WIDE_CONTACT_MAPPINGS],
+          company: [],
+        },
       });
+      sim.seedWideWorkspace(workspace.app_id, { contacts: 0, companies: 0 });
       await intercomRest(workspace, "POST", "/data_attributes", {
         name: "plan",
         model: "contact",
@@ -106,7 +113,12 @@ describe(`fault drain (${USERS} users)`, () => {
         api(workspaceId, "PUT", "/v1/users", {
           user_id: user.userId,
           email: user.email,
-          properties: { full_name: `First ${user.userId}`, phone: user.phone, plan: "free" },
+          properties: {
+            full_name: `First ${user.userId}`,
+            phone: user.phone,
+            plan: "free",
+            ...wideProperties(Number(user.userId.slice(2))),
+          },
           segments: [user.active ? "active" : "inactive"],
         }),
       );
@@ -249,6 +261,13 @@ describe(`fault drain (${USERS} users)`, () => {
         const want = { email: user.email, name: user.name, phone: user.phone, plan: user.plan };
         if (JSON.stringify(fields) !== JSON.stringify(want))
           mismatches.push(`${user.userId}: ${JSON.stringify(fields)} ≠ ${JSON.stringify(want)}`);
+        const wide = wideProperties(Number(user.userId.slice(2)));
+        const missing = WIDE_CONTACT_ATTRIBUTES.filter(
+          (attribute) =>
+            contact.custom_attributes[attribute.name] === undefined ||
+            (attribute.data_type === "string" && contact.custom_attributes[attribute.name] !== wide[attribute.name]),
+        );
+        if (missing.length) mismatches.push(`${user.userId}: ${missing.length} wide attributes missing or wrong`);
         const attached = new Set(
           state.attachments.filter((a) => a.contact_id === contact.id).map((a) => companyIds.get(a.company_id)),
         );

@@ -288,6 +288,12 @@ describe("erasure", () => {
     expect(done.steps.every((step: any) => step.state === "done")).toBe(true);
     expect((await api(workspaceId, "DELETE", "/v1/users")).status).toBe(422);
     expect((await api("ws_other", "GET", `/v1/erasures/${asked.json.id}`)).status).toBe(404);
+    // Another workspace's person of the same user_id is not touched by this workspace's erasure.
+    const other = `ws_${crypto.randomUUID().slice(0, 8)}`;
+    await identifyUser(env, other, { user_id: "shared-id", email: "shared@example.com" });
+    const own = await api(workspaceId, "DELETE", "/v1/users?user_id=shared-id");
+    await erasureDone(workspaceId, own.json.id);
+    expect((await api(other, "GET", "/v1/users/lookup?user_id=shared-id")).status).toBe(200);
     const ingestOnly = await exports.default.fetch("https://connector.test/v1/users?email=a@example.com", {
       method: "DELETE",
       headers: await authHeaders({ workspaceId, scope: "ingest" }),

@@ -1,14 +1,18 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { FieldMapping } from "../src/db/schema";
 import { acceptAction } from "../src/destination/actions";
 import { identifyUser } from "../src/destination/ingest";
 import { startResync } from "../src/destination/resync";
 import worker from "../src/index";
 import { seedConnection } from "./helpers/connections";
 import { connectDestination, settle, waitFor } from "./helpers/destination";
-import { journalMark, useIntercomSim, wideAttributeDefinitions, wideNotification } from "./helpers/intercom-sim";
+import { journalMark, useIntercomSim, wideNotification } from "./helpers/intercom-sim";
+import {
+  WIDE_CONTACT_ATTRIBUTES as CONTACT_ATTRIBUTES,
+  WIDE_CONTACT_MAPPINGS as WIDE_MAPPINGS,
+  wideProperties,
+} from "./helpers/wide";
 
 // A wide workspace, as real ones are: 100 custom attributes per model of mixed types with 255-character values,
 // unicode and 200-character names, contacts in up to 40 companies. Every direction runs against it under the
@@ -16,36 +20,6 @@ import { journalMark, useIntercomSim, wideAttributeDefinitions, wideNotification
 // width fails here first.
 
 const sim = useIntercomSim();
-
-const CONTACT_ATTRIBUTES = wideAttributeDefinitions("contact");
-
-/** A user's 100 properties, one per wide contact attribute, strings 255 characters of mixed scripts. */
-function wideProperties(seed: number): Record<string, unknown> {
-  const text = `Ünïcödé ${seed} — 東京 🚀 `.repeat(20).slice(0, 255);
-  return Object.fromEntries(
-    CONTACT_ATTRIBUTES.map((attribute, i) => {
-      switch (attribute.data_type) {
-        case "string":
-          return [attribute.name, text];
-        case "integer":
-          return [attribute.name, seed * 1000 + i];
-        case "float":
-          return [attribute.name, seed + i / 100];
-        case "boolean":
-          return [attribute.name, (seed + i) % 2 === 0];
-        default:
-          return [attribute.name, "2026-03-01T12:00:00Z"];
-      }
-    }),
-  );
-}
-
-/** One mapping per wide contact attribute, from the CDP property of the same name. */
-const WIDE_MAPPINGS: FieldMapping[] = CONTACT_ATTRIBUTES.map((attribute) => ({
-  from: attribute.name,
-  to: `custom_attributes.${attribute.name}`,
-  type: attribute.data_type === "datetime" ? "date" : (attribute.data_type as FieldMapping["type"]),
-}));
 
 async function count(sql: string, ...params: unknown[]): Promise<number> {
   const row = await env.DB.prepare(sql)
@@ -201,7 +175,10 @@ describe("wide workspace: destination", () => {
     )
       .bind(connection.id)
       .run();
-    expect(await startResync(env, { id: connection.id, workspaceId, segments: [] })).toBe(40);
+    expect(await startResync(env, { id: connection.id, workspaceId, segments: [] })).toMatchObject({
+      ok: true,
+      job: { total: 40 },
+    });
     await waitFor(() => sim.state(workspace.app_id).contacts.length === 40, 60_000, "40 contacts");
     await settle();
     for (const contact of sim.state(workspace.app_id).contacts) {

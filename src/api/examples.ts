@@ -49,7 +49,23 @@ export const EXAMPLES = {
     notes: ["the contact is known from the identity map: no search"],
     warnings: [],
   },
-  resync: { queued: 1250 },
+  resyncJob: {
+    id: "5d3c1e9a-7b2f-4a61-8e0d-2c4b6a8f1e37",
+    connection_id: CONNECTION_ID,
+    state: "running" as const,
+    total: 1250,
+    queued: 1000,
+    synced: 412,
+    noop: 301,
+    skipped: 12,
+    failed: 1,
+    paged_all: false,
+    detail: null,
+    started_at: "2026-11-28T09:50:00.000Z",
+    finished_at: null,
+    updated_at: AT,
+    eta_seconds: 250,
+  },
   deadLetterPage: {
     items: [
       {

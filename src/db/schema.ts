@@ -433,3 +433,42 @@ export const erasedContacts = sqliteTable(
   },
   (t) => [index("erased_contacts_time").on(t.createdAt)],
 );
+
+export type ResyncJobState = "running" | "done" | "cancelled" | "failed";
+
+/**
+ * Resync jobs (tenant data: their counters are bumped by each user's sync, which already writes this workspace's
+ * data database). At most one `running` job per connection (partial unique index); `after_pk` is the paging cursor,
+ * persisted after every page so a restarted consumer continues where the last page ended.
+ */
+export const resyncJobs = sqliteTable(
+  "resync_jobs",
+  {
+    id: text("id").primaryKey(),
+    connectionId: text("connection_id").notNull(),
+    workspaceId: text("workspace_id").notNull(),
+    state: text("state").$type<ResyncJobState>().notNull(),
+    /** Users passing the segment filter when the job started. */
+    total: integer("total").notNull(),
+    /** Users handed to the bulk lane so far. */
+    queued: integer("queued").notNull().default(0),
+    synced: integer("synced").notNull().default(0),
+    noop: integer("noop").notNull().default(0),
+    skipped: integer("skipped").notNull().default(0),
+    failed: integer("failed").notNull().default(0),
+    /** Users with a larger pk are still to be paged. */
+    afterPk: integer("after_pk").notNull().default(0),
+    /** Every page was queued: the job is done once `synced + noop + skipped + failed` reaches `queued`. */
+    pagedAll: integer("paged_all", { mode: "boolean" }).notNull().default(false),
+    detail: text("detail"),
+    startedAt: integer("started_at").notNull(),
+    finishedAt: integer("finished_at"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("resync_jobs_one_running").on(t.connectionId).where(sql`state = 'running'`),
+    // The cron's stall check reads running jobs by last progress; few rows are running, so the index stays small.
+    index("resync_jobs_running_updated").on(t.updatedAt).where(sql`state = 'running'`),
+    index("resync_jobs_connection").on(t.connectionId, t.startedAt),
+  ],
+);

@@ -14,6 +14,7 @@ import { upsertLink } from "../graph/links";
 import { contactFields } from "../intercom/fields";
 import { searchContactsByIdentities } from "../intercom/gateway";
 import type { ContactSummary } from "../intercom/objects";
+import type { Lane } from "../intercom/rate-plan";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { loadSyncContext } from "./context";
@@ -24,13 +25,18 @@ import { chooseContact } from "./plan/match";
 export const MAX_BATCH_IDENTITIES = 50;
 
 /**
- * Resolves the unlinked users among `messages` (all of one connection) with one search per 50 users; returns the
- * messages with `absent_checked_at` set on users Intercom does not have.
+ * Resolves the unlinked users among `messages` (all of one connection) with one search per 50 users, spending
+ * `lane`'s rate budget; returns the messages with `absent_checked_at` set on users Intercom does not have.
  */
-export async function resolveBatch(env: Env, connectionId: string, messages: SyncMessage[]): Promise<SyncMessage[]> {
+export async function resolveBatch(
+  env: Env,
+  connectionId: string,
+  messages: SyncMessage[],
+  lane: Lane = "realtime",
+): Promise<SyncMessage[]> {
   const userPks = [...new Set(messages.filter((m) => m.kind === "user").map((m) => m.local_pk))];
   if (userPks.length < 2) return messages;
-  const loaded = await loadSyncContext(env, connectionId);
+  const loaded = await loadSyncContext(env, connectionId, lane);
   if (!loaded.usable) return messages;
   const context = loaded.context;
   const db = context.db;

@@ -1,6 +1,7 @@
 /**
  * The destination consumer (CDP → Intercom): hands each OUTBOUND message to its object's Durable Object, which
- * coalesces and runs the work; resync pages are expanded into one message per user.
+ * coalesces and runs the work. Resyncs run in the bulk lane (JOBS queue, resync.ts); a `resync` page left on this
+ * queue by an earlier version is acknowledged and logged (start the resync again: it is now a job with progress).
  */
 
 import { controlDb } from "../db/placement";
@@ -13,7 +14,6 @@ import { resolveBatch } from "./batch-resolve";
 import { contactSyncObject } from "./contact-sync";
 import { OutboundMessage, type SyncMessage, syncObjectName } from "./outbound-message";
 import { backoff } from "./plan/retry-policy";
-import { queueResyncPage } from "./resync";
 
 /**
  * Consumes a batch of OUTBOUND messages: users not in the identity map yet are resolved with one search per
@@ -43,8 +43,14 @@ export async function consumeOutbound(batch: MessageBatch, env: Env, _ctx: Execu
       }
       try {
         const body = parsed.data;
-        if (body.kind === "resync") await queueResyncPage(env, body);
-        else {
+        if (body.kind === "resync") {
+          log({
+            level: "warn",
+            msg: "legacy resync page dropped: resyncs are jobs on the JOBS queue now; start it again",
+            connection_id: body.connection_id,
+            outcome: "skipped",
+          });
+        } else {
           const checkedAt = body.kind === "user" ? hints.get(`${body.connection_id}:${body.local_pk}`) : undefined;
           const hinted = checkedAt ? { ...body, absent_checked_at: checkedAt } : body;
           await contactSyncObject(env, syncObjectName(body)).enqueue(hinted);

@@ -26,6 +26,8 @@ import { type SyncMessage, syncObjectName } from "./outbound-message";
 import { park, revokeAndPark } from "./parking";
 import { decide, type FailureDecision, retryLimits } from "./plan/retry-policy";
 import { syncDebounceMs } from "./plan/sync-debounce";
+import { countOutcome } from "./resync-jobs";
+import type { ResyncOutcome } from "./resync-messages";
 import { executeAction, finishAction, queuedActions, startAction } from "./sync/action";
 import { syncCompany } from "./sync/company";
 import { forgetGoneContact, syncContact } from "./sync/contact";
@@ -52,6 +54,12 @@ const KEY = {
   absentCheckedAt: "absentCheckedAt",
   /** Contacts an erase already archived/deleted, kept until the whole erase succeeds (a retry sends none twice). */
   erasedContacts: "erasedContacts",
+  /** The resync job whose sync is pending here: its outcome counts towards that job. */
+  resyncJob: "resyncJob",
+  /** The last resync job this object counted: a page delivered twice hands the user over twice, counted once. */
+  resyncCounted: "resyncCounted",
+  /** The pending sync was asked for by a resync only (bulk lane): it spends the bulk share of the rate budget. */
+  bulkOnly: "bulkOnly",
 } as const;
 
 /** How long a batch search's "not in Intercom" stays good enough to create without searching again. */
@@ -64,6 +72,7 @@ export class ContactSync extends DurableObject<Env> {
   /** Records work for this object and makes sure an alarm will run it. */
   async enqueue(message: SyncMessage): Promise<void> {
     const storage = this.ctx.storage;
+    if (message.resync_job && (await storage.get<string>(KEY.resyncCounted)) === message.resync_job) return;
     await storage.put(KEY.target, {
       connectionId: message.connection_id,
       kind: message.kind,
@@ -71,8 +80,15 @@ export class ContactSync extends DurableObject<Env> {
     });
     if (message.action_id) {
       await storage.put(KEY.actionsPending, true);
+      await storage.put(KEY.bulkOnly, false);
+    } else if (message.resync_job) {
+      // Bulk only while no real-time change waits here too.
+      if (!(await storage.get<boolean>(KEY.dirty))) await storage.put(KEY.bulkOnly, true);
+      await storage.put(KEY.resyncJob, message.resync_job);
+      await storage.put(KEY.dirty, true);
     } else {
       await storage.put(KEY.dirty, true);
+      await storage.put(KEY.bulkOnly, false);
     }
     if (message.absent_checked_at) await storage.put(KEY.absentCheckedAt, message.absent_checked_at);
     // An alarm already set (possibly later, for a backoff or a rate-limit reset) will pick this up. A quiet object
@@ -151,7 +167,8 @@ export class ContactSync extends DurableObject<Env> {
     const storage = this.ctx.storage;
     const target = await storage.get<Target>(KEY.target);
     if (!target) return;
-    const loaded = await loadSyncContext(this.env, target.connectionId);
+    const lane = (await storage.get<boolean>(KEY.bulkOnly)) ? "bulk" : "realtime";
+    const loaded = await loadSyncContext(this.env, target.connectionId, lane);
     if (!loaded.usable) {
       if (loaded.park) return this.parkHere(target, loaded.reason, loaded.connection);
       return this.dropAll(target, loaded.reason, loaded.connection);
@@ -162,13 +179,22 @@ export class ContactSync extends DurableObject<Env> {
     if (await storage.get<boolean>(KEY.dirty)) {
       // Cleared before the work: a change that arrives meanwhile sets it again and gets its own run.
       await storage.put(KEY.dirty, false);
-      if (await this.attempt(context, target, null, () => this.syncTarget(context, target))) return;
+      let outcome: ResyncOutcome = "synced";
+      const result = await this.attempt(context, target, null, async () => {
+        outcome = await this.syncTarget(context, target);
+      });
+      if (result !== "retry") {
+        await storage.put(KEY.bulkOnly, false);
+        await this.countForJob(context.db, result === "ok" ? outcome : result === "park" ? "skipped" : "failed");
+      }
+      if (result === "retry" || result === "park") return;
     }
     if (target.kind === "user" && (await storage.get<boolean>(KEY.actionsPending))) {
       // Cleared first: an action accepted meanwhile sets it again and gets its own run.
       await storage.put(KEY.actionsPending, false);
       for (const actionId of await queuedActions(context.db, context.connection.id, target.localPk)) {
-        if (await this.attempt(context, target, actionId, () => this.runAction(context, target, actionId))) {
+        const result = await this.attempt(context, target, actionId, () => this.runAction(context, target, actionId));
+        if (result === "retry" || result === "park") {
           await storage.put(KEY.actionsPending, true);
           return;
         }
@@ -176,17 +202,20 @@ export class ContactSync extends DurableObject<Env> {
     }
   }
 
-  /** Runs one piece of work; on failure applies the retry policy and returns true when the run must stop. */
+  /**
+   * Runs one piece of work; on failure applies the retry policy. Returns "ok", or the decision taken: the run must
+   * stop after "retry" or "park"; "fail" is final for this piece.
+   */
   private async attempt(
     context: SyncContext,
     target: Target,
     actionId: string | null,
     work: () => Promise<void>,
-  ): Promise<boolean> {
+  ): Promise<"ok" | FailureDecision["kind"]> {
     try {
       await work();
       await this.ctx.storage.put(KEY.attempts, 0);
-      return false;
+      return "ok";
     } catch (error) {
       const failure = failureOf(error);
       const step = error instanceof IntercomCallError ? error.operation : "sync";
@@ -201,7 +230,7 @@ export class ContactSync extends DurableObject<Env> {
       const attempts = ((await this.ctx.storage.get<number>(KEY.attempts)) ?? 0) + 1;
       const decision = decide(failure, attempts, Date.now(), Math.random(), retryLimits(this.env));
       await this.apply(decision, context, target, actionId, step, attempts);
-      return decision.kind !== "fail";
+      return decision.kind;
     }
   }
 
@@ -260,19 +289,40 @@ export class ContactSync extends DurableObject<Env> {
     }
   }
 
-  private async syncTarget(context: SyncContext, target: Target): Promise<void> {
+  /** Syncs the target; returns how a resync job counts it (a matching conflict counts as failed). */
+  private async syncTarget(context: SyncContext, target: Target): Promise<ResyncOutcome> {
     if (target.kind === "account") {
       const outcome = await syncCompany(context, target.localPk);
       if (outcome.kind === "synced" && outcome.linkedNow) await this.wakeMembers(context, target.localPk);
-      return;
+      return outcome.kind;
     }
     // Kept until a sync completes, so a create retried after a 429 still needs no second search.
     const checkedAt = await this.ctx.storage.get<number>(KEY.absentCheckedAt);
-    await syncContact(context, target.localPk, {
+    const outcome = await syncContact(context, target.localPk, {
       companyIdOf: (accountPk) => this.companyIdOf(context, accountPk),
       checkedAbsent: checkedAt !== undefined && Date.now() - checkedAt < ABSENCE_FRESH_MS,
     });
     if (checkedAt !== undefined) await this.ctx.storage.delete(KEY.absentCheckedAt);
+    if (outcome.kind === "conflict") return "failed";
+    if (outcome.kind === "skipped") return "skipped";
+    return outcome.changed === false ? "noop" : "synced";
+  }
+
+  /**
+   * Counts the pending resync job's outcome for this object (one UPDATE), once per job. A failure to count is logged,
+   * not retried: the sync itself is done, and the job's figures are progress, not state.
+   */
+  private async countForJob(db: Database, outcome: ResyncOutcome): Promise<void> {
+    const storage = this.ctx.storage;
+    const jobId = await storage.get<string>(KEY.resyncJob);
+    if (!jobId) return;
+    await storage.delete(KEY.resyncJob);
+    await storage.put(KEY.resyncCounted, jobId);
+    try {
+      await countOutcome(db, jobId, outcome);
+    } catch (error) {
+      log({ level: "warn", msg: "resync outcome not counted", job_id: jobId, outcome, error: describeError(error) });
+    }
   }
 
   private async runAction(context: SyncContext, target: Target, actionId: string): Promise<void> {
@@ -326,6 +376,8 @@ export class ContactSync extends DurableObject<Env> {
     const storage = this.ctx.storage;
     const db = await tenantDb(this.env, connection.workspaceId);
     await park(db, target.connectionId, { kind: target.kind, localPk: target.localPk });
+    // The work waits for a reconnect, outside the job: the job counts it as skipped now.
+    await this.countForJob(db, "skipped");
     if (!(await storage.get<boolean>(KEY.parked))) {
       await storage.put(KEY.parked, true);
       await logOut(
@@ -350,6 +402,7 @@ export class ContactSync extends DurableObject<Env> {
       return;
     }
     const db = await tenantDb(this.env, connection.workspaceId);
+    await this.countForJob(db, "skipped");
     const actionIds = target.kind === "user" ? await queuedActions(db, connection.id, target.localPk) : [];
     const subject = await subjectOf(db, connection.workspaceId, target);
     for (const actionId of actionIds) {

@@ -7,6 +7,7 @@ import { controlDb, tenantDb } from "../db/placement";
 import type { Env } from "../env";
 import { budgetedFetch } from "../intercom/budgeted-fetch";
 import { intercomClient } from "../intercom/client";
+import type { Lane } from "../intercom/rate-plan";
 
 export interface SyncContext {
   env: Env;
@@ -25,8 +26,8 @@ export type ContextResult =
   /** Work is dropped: there is nothing to sync to. */
   | { usable: false; park: false; reason: string; connection: Connection | null };
 
-/** Loads the connection and, when it can take writes, a client for it. */
-export async function loadSyncContext(env: Env, connectionId: string): Promise<ContextResult> {
+/** Loads the connection and, when it can take writes, a client for it whose calls spend `lane`'s rate budget. */
+export async function loadSyncContext(env: Env, connectionId: string, lane: Lane = "realtime"): Promise<ContextResult> {
   const control = controlDb(env);
   const connection = await findConnectionById(control, connectionId);
   if (!connection) return { usable: false, park: false, reason: "the connection no longer exists", connection };
@@ -41,7 +42,11 @@ export async function loadSyncContext(env: Env, connectionId: string): Promise<C
   }
   const token = await connectionToken(env, control, connection);
   if (!token) return { usable: false, park: false, reason: "the connection has no token", connection };
-  const client = intercomClient(env, { token, region: connection.region, fetch: budgetedFetch(env, connection.appId) });
+  const client = intercomClient(env, {
+    token,
+    region: connection.region,
+    fetch: budgetedFetch(env, connection.appId, lane),
+  });
   const db = await tenantDb(env, connection.workspaceId);
   return { usable: true, context: { env, db, control, connection, client } };
 }

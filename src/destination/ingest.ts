@@ -4,7 +4,6 @@
  * segment filter, or a membership) enqueues a sync there. A write that changes nothing enqueues nothing.
  */
 import { connectionsOfWorkspace } from "../connections/repository";
-import type { Database } from "../db/client";
 import { controlDb, tenantDb } from "../db/placement";
 import type { DestinationSettings } from "../db/schema";
 import type { Env } from "../env";
@@ -48,7 +47,7 @@ export async function identifyUser(env: Env, workspaceId: string, input: Identif
     ),
   );
   const { user, before, changed } = write!;
-  const queued = changed ? await enqueueUserSyncs(env, db, workspaceId, user, before) : 0;
+  const queued = changed ? await enqueueUserSyncs(env, workspaceId, user, before) : 0;
   log({
     msg: "user identified",
     workspace_id: workspaceId,
@@ -148,7 +147,6 @@ export async function setMembership(
 /** Queues the user's sync on every connection whose Intercom copy this change affects. */
 async function enqueueUserSyncs(
   env: Env,
-  db: Database,
   workspaceId: string,
   user: UserRow,
   before: UserState | null,

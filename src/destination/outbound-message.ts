@@ -13,6 +13,8 @@ export const SyncMessage = z.object({
   action_id: z.string().min(1).optional(),
   /** Set by batch resolution: a search just found no contact for this user (Unix ms), so its object need not search. */
   absent_checked_at: z.number().int().optional(),
+  /** Set by a resync job (bulk lane): this sync's outcome counts towards that job. */
+  resync_job: z.string().min(1).optional(),
 });
 
 export const ResyncMessage = z.object({

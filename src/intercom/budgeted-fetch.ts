@@ -4,7 +4,7 @@
  */
 import type { Env } from "../env";
 import { rateBudgetObject } from "./rate-budget";
-import type { RateObservation } from "./rate-plan";
+import type { Lane, RateObservation } from "./rate-plan";
 
 /** Waits longer than this are not slept through in place: the caller reschedules instead. */
 export const MAX_IN_PLACE_WAIT_MS = 15_000;
@@ -44,14 +44,14 @@ export function rateObservation(response: Response): RateObservation {
   };
 }
 
-/** A fetch bound to the rate budget of Intercom workspace `appId`. */
-export function budgetedFetch(env: Pick<Env, "RATE_BUDGET">, appId: string): typeof fetch {
+/** A fetch bound to the rate budget of Intercom workspace `appId`, for calls of `lane` (bulk: a resync's syncs). */
+export function budgetedFetch(env: Pick<Env, "RATE_BUDGET">, appId: string, lane: Lane = "realtime"): typeof fetch {
   const budget = rateBudgetObject(env, appId);
   return async (input, init) => {
-    let reservation = await budget.reserve();
+    let reservation = await budget.reserve(lane);
     while (reservation.recheck && reservation.waitMs <= MAX_IN_PLACE_WAIT_MS) {
       await sleep(reservation.waitMs);
-      reservation = await budget.reserve();
+      reservation = await budget.reserve(lane);
     }
     if (reservation.recheck) return budgetSpentResponse(Date.now() + reservation.waitMs);
     if (reservation.waitMs > MAX_IN_PLACE_WAIT_MS) {

@@ -8,7 +8,9 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import {
+  bulkShare,
   initialRateState,
+  type Lane,
   observe,
   type RateObservation,
   type RateUsage,
@@ -22,9 +24,12 @@ export class RateBudget extends DurableObject<Env> {
   private readonly state = initialRateState();
   private lastHintCheck = 0;
 
-  /** Reserves one call: how long to wait before making it, and which window it belongs to. */
-  async reserve(): Promise<Reservation> {
-    return reserve(this.state, Date.now());
+  /**
+   * Reserves one call: how long to wait before making it, and which window it belongs to. Bulk calls (resync) take at
+   * most `RESYNC_BUDGET_SHARE` of a window while real-time calls wait (rate-plan.ts).
+   */
+  async reserve(lane: Lane = "realtime"): Promise<Reservation> {
+    return reserve(this.state, Date.now(), lane, bulkShare(this.env.RESYNC_BUDGET_SHARE));
   }
 
   /** Claims the check of an unsigned hint: true for the first caller in `intervalMs`, false for the rest. */

@@ -33,6 +33,27 @@ export interface RateState {
   inFlight: number;
   /** Grants per future window, by the window's end (ms). */
   future: Map<number, number>;
+  /** Bulk-lane grants per window (current and future), by the window's end: what the bulk share caps. */
+  bulk: Map<number, number>;
+  /** Real-time work is waiting until this window's end (Unix ms): a real-time grant had to wait for a later window. */
+  realtimeWaitingUntil: number;
+}
+
+/**
+ * Which lane a call belongs to: real-time syncs and actions, or bulk work (resync). While real-time work is waiting,
+ * bulk grants take at most the bulk share of a window; otherwise bulk may use all of it.
+ */
+export type Lane = "realtime" | "bulk";
+
+/** Default share of a window bulk work may take while real-time work waits (`RESYNC_BUDGET_SHARE`). */
+export const DEFAULT_BULK_SHARE = 0.5;
+
+/** The bulk share from `RESYNC_BUDGET_SHARE`: a number in (0, 1], else the default. */
+export function bulkShare(value: string | undefined): number {
+  const share = Number(value);
+  return value !== undefined && value !== "" && Number.isFinite(share) && share > 0 && share <= 1
+    ? share
+    : DEFAULT_BULK_SHARE;
 }
 
 /** A fresh state: nothing known; the first calls probe the limit. */
@@ -45,6 +66,8 @@ export function initialRateState(): RateState {
     serverRemaining: null,
     inFlight: 0,
     future: new Map(),
+    bulk: new Map(),
+    realtimeWaitingUntil: 0,
   };
 }
 
@@ -63,9 +86,28 @@ const PROBE_WAIT_MS = 50;
 /** Resets closer than this are the same window seen twice (Intercom's resets have second precision). */
 const MIN_WINDOW_MS = 1_000;
 
-/** Reserves one call at `now`; mutates `state`. */
-export function reserve(state: RateState, now: number): Reservation {
+/**
+ * Reserves one call of `lane` at `now`; mutates `state`. A bulk call skips windows where bulk grants already reached
+ * `share` of the limit while real-time work waits for them; a real-time call that must wait marks real-time work as
+ * waiting until its window.
+ */
+export function reserve(state: RateState, now: number, lane: Lane = "realtime", share = 1): Reservation {
   rollWindow(state, now);
+  const limit = state.limit;
+  const cap = limit === null || share >= 1 ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor(share * limit));
+  const allowed = (end: number) =>
+    lane === "realtime" || end > state.realtimeWaitingUntil || (state.bulk.get(end) ?? 0) < cap;
+  const reservation = reserveSlot(state, now, allowed);
+  if (!reservation.recheck) {
+    if (lane === "bulk") state.bulk.set(reservation.window, (state.bulk.get(reservation.window) ?? 0) + 1);
+    else if (reservation.waitMs > 0) {
+      state.realtimeWaitingUntil = Math.max(state.realtimeWaitingUntil, reservation.window);
+    }
+  }
+  return reservation;
+}
+
+function reserveSlot(state: RateState, now: number, allowed: (windowEnd: number) => boolean): Reservation {
   const windowMs = state.windowMs;
   // Not enough known to plan ahead (no limit yet, or a window passed before its length was learnt): probe.
   if (state.limit === null || (windowMs === null && now >= state.windowEnd)) {
@@ -74,7 +116,7 @@ export function reserve(state: RateState, now: number): Reservation {
     return { waitMs: 0, window: state.windowEnd, recheck: false };
   }
   const currentRoom = (state.serverRemaining ?? state.limit) - state.inFlight;
-  if (now < state.windowEnd && currentRoom > 0) {
+  if (now < state.windowEnd && currentRoom > 0 && allowed(state.windowEnd)) {
     state.inFlight++;
     return { waitMs: 0, window: state.windowEnd, recheck: false };
   }
@@ -85,7 +127,7 @@ export function reserve(state: RateState, now: number): Reservation {
   // Room in a future window: the first one not yet fully reserved.
   for (let end = state.windowEnd + windowMs; ; end += windowMs) {
     const taken = state.future.get(end) ?? 0;
-    if (taken < state.limit) {
+    if (taken < state.limit && allowed(end)) {
       state.future.set(end, taken + 1);
       // Spread the window's callers over its first half, so they do not all arrive at once.
       const spread = Math.floor((taken / state.limit) * (windowMs / 2));
@@ -140,6 +182,7 @@ function rollWindow(state: RateState, now: number): void {
   const nextEnd = state.windowEnd + elapsedWindows * windowMs;
   state.inFlight = state.future.get(nextEnd) ?? 0;
   for (const end of state.future.keys()) if (end <= nextEnd) state.future.delete(end);
+  for (const end of state.bulk.keys()) if (end < nextEnd) state.bulk.delete(end);
   state.windowEnd = nextEnd;
   state.serverRemaining = state.limit;
 }

@@ -25,16 +25,20 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadDevConfig, mintDevToken } from "../../scripts/dev-vars.mjs";
-import { appRoot, benchSession, devVars, sleep, snapshotApp, wranglerSync } from "./local-worker.mjs";
+import {
+  appRoot,
+  benchSession,
+  devVars,
+  heapPoller,
+  inspector,
+  relaunchWithWebSocket,
+  sleep,
+  snapshotApp,
+  wranglerSync,
+} from "./local-worker.mjs";
 import { ROOT, writeResult } from "./report.mjs";
 
-// Node 20 has WebSocket (for the inspector) behind a flag.
-if (typeof WebSocket === "undefined") {
-  const again = spawnSync(process.execPath, ["--experimental-websocket", ...process.argv.slice(1)], {
-    stdio: "inherit",
-  });
-  process.exit(again.status ?? 1);
-}
+relaunchWithWebSocket();
 
 const { values: args } = parseArgs({
   options: {
@@ -107,51 +111,6 @@ function cpuMs(pids) {
     ticks += Number(fields[11]) + Number(fields[12]);
   }
   return (ticks * 1000) / TICKS_PER_SECOND;
-}
-
-// --- The connector isolate's heap, through the inspector --------------------------------------------------------
-
-async function inspector(port) {
-  const [target] = await request(`http://127.0.0.1:${port}/json`);
-  // The inspector proxy of `wrangler dev` takes local origins only.
-  const socket = new WebSocket(target.webSocketDebuggerUrl, { headers: { origin: "http://127.0.0.1" } });
-  await new Promise((resolve, reject) => {
-    socket.onopen = resolve;
-    socket.onerror = () => reject(new Error(`cannot open the inspector at ${target.webSocketDebuggerUrl}`));
-  });
-  let id = 0;
-  const pending = new Map();
-  socket.onmessage = (event) => {
-    const message = JSON.parse(event.data);
-    pending.get(message.id)?.(message);
-    pending.delete(message.id);
-  };
-  const send = (method, params = {}) =>
-    new Promise((resolve, reject) => {
-      const messageId = ++id;
-      pending.set(messageId, (message) =>
-        message.error ? reject(new Error(`${method}: ${message.error.message}`)) : resolve(message.result),
-      );
-      socket.send(JSON.stringify({ id: messageId, method, params }));
-    });
-  return { send, close: () => socket.close() };
-}
-
-/** Polls the used heap every 10 ms until `stop()`: returns its peak. */
-function heapPoller(cdp) {
-  let peak = 0;
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      peak = Math.max(peak, (await cdp.send("Runtime.getHeapUsage")).usedSize);
-      await sleep(10);
-    }
-  })();
-  return async () => {
-    running = false;
-    await loop;
-    return peak;
-  };
 }
 
 // --- Workload ---------------------------------------------------------------------------------------------------

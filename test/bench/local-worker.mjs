@@ -220,3 +220,56 @@ export function benchSession({ prefix, keep = false, baseDir = os.tmpdir() }) {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Node 20 has WebSocket (for the inspector) behind a flag: re-runs this script with it when it is missing. */
+export function relaunchWithWebSocket() {
+  if (typeof WebSocket !== "undefined") return;
+  const again = spawnSync(process.execPath, ["--experimental-websocket", ...process.argv.slice(1)], {
+    stdio: "inherit",
+  });
+  process.exit(again.status ?? 1);
+}
+
+/** A DevTools protocol session with the Worker behind `wrangler dev --inspector-port <port>`. */
+export async function inspector(port) {
+  const [target] = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
+  // The inspector proxy of `wrangler dev` takes local origins only.
+  const socket = new WebSocket(target.webSocketDebuggerUrl, { headers: { origin: "http://127.0.0.1" } });
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = () => reject(new Error(`cannot open the inspector at ${target.webSocketDebuggerUrl}`));
+  });
+  let id = 0;
+  const pending = new Map();
+  socket.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    pending.get(message.id)?.(message);
+    pending.delete(message.id);
+  };
+  const send = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      const messageId = ++id;
+      pending.set(messageId, (message) =>
+        message.error ? reject(new Error(`${method}: ${message.error.message}`)) : resolve(message.result),
+      );
+      socket.send(JSON.stringify({ id: messageId, method, params }));
+    });
+  return { send, close: () => socket.close() };
+}
+
+/** Polls the isolate's used heap every `intervalMs` until the returned `stop()`, which resolves to its peak. */
+export function heapPoller(cdp, intervalMs = 10) {
+  let peak = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      peak = Math.max(peak, (await cdp.send("Runtime.getHeapUsage")).usedSize);
+      await sleep(intervalMs);
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+    return peak;
+  };
+}

@@ -92,7 +92,9 @@ async function resync({ sim, connector, config, appId, workspaceId, users, limit
     method: "POST",
     headers: auth,
   });
-  console.log(`[bench] ${appId}: resync queued ${answer.queued} users (limit ${limit} per ${WINDOW_MS} ms)`);
+  console.log(
+    `[bench] ${appId}: resync job ${answer.id} started for ${answer.total} users (limit ${limit} per ${WINDOW_MS} ms)`,
+  );
   const contacts = async () => (await json(`${sim.base}/_sim/state?app_id=${appId}`)).contacts;
   let last = -1;
   let quietSince = Date.now();

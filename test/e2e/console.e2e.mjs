@@ -333,7 +333,7 @@ test("a resync runs to its end (its syncs appear in the Log)", async () => {
   await page.waitForFunction(() =>
     /Resync started: \d+ user/.test(document.getElementById("jobs-message")?.textContent ?? ""),
   );
-  // No resync job is stored yet (no progress to show): the run has ended when each CDP user has a sync row.
+  // The Summary shows the job's progress bar; here the run has ended when each CDP user has a sync row.
   await openTab("log");
   await page.check("#log-auto");
   await page.selectOption("#log-direction", "out");

@@ -66,8 +66,15 @@ export interface TableState {
   sha256: string;
 }
 
-/** Row count and SHA-256 of the rows of every table (D1's and SQLite's own excepted), by table name. */
-export async function d1Snapshot(db: D1Database = env.DB): Promise<Record<string, TableState>> {
+/** Row count and SHA-256 of the rows of every table of every database (the control one and each data database). */
+export async function d1Snapshot(): Promise<Record<string, TableState>> {
+  const snapshot = await tablesSnapshot(env.DB);
+  for (const [name, state] of Object.entries(await tablesSnapshot(env.DATA_2))) snapshot[`DATA_2.${name}`] = state;
+  return snapshot;
+}
+
+/** Row count and SHA-256 of the rows of every table of one database (D1's and SQLite's own excepted), by name. */
+async function tablesSnapshot(db: D1Database): Promise<Record<string, TableState>> {
   const { results: tables } = await db
     .prepare(
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'sqlite_%' ORDER BY name",
@@ -75,6 +82,9 @@ export async function d1Snapshot(db: D1Database = env.DB): Promise<Record<string
     .all<{ name: string }>();
   const snapshot: Record<string, TableState> = {};
   for (const { name } of tables) {
+    // A caller's own workspace is placed on a data database at its first request: that row is the caller's, not a
+    // change to anyone else's data.
+    if (name === "placements") continue;
     const { results } = await db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all();
     const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(results)));
     snapshot[name] = {

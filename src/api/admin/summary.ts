@@ -1,13 +1,14 @@
 /**
  * `GET /v1/connections/:id/summary` (admin): a connection's health at a glance, cheap enough to poll every few
  * seconds (one D1 batch of bounded index searches, see summary-reads.ts, and one read of the workspace's rate
- * budget). Resync and import jobs have no storage yet: `jobs.resync` and `jobs.import` are null until they do,
- * and their shape is fixed here so the console can show progress as soon as they are filled.
+ * budget, one read of the latest resync job). Imports have no storage yet: `jobs.import` is null until they do, and
+ * its shape is fixed here so the console can show progress as soon as it is filled.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { findConnection } from "../../connections/repository";
 import { Region, STATUSES } from "../../connections/settings";
-import { controlDb, tenantD1 } from "../../db/placement";
+import { controlDb, tenantD1, tenantDb } from "../../db/placement";
+import { finishedCount, latestJob, type ResyncJob } from "../../destination/resync-jobs";
 import type { Env } from "../../env";
 import { rateBudgetObject } from "../../intercom/rate-budget";
 import type { RateUsage } from "../../intercom/rate-plan";
@@ -91,7 +92,9 @@ const SummarySchema = z
       capped: z.boolean(),
     }),
     jobs: z.object({
-      resync: JobProgressSchema.nullable().openapi({ description: "Always null until resync jobs are stored." }),
+      resync: JobProgressSchema.nullable().openapi({
+        description: "The running resync, else the latest one (`done` counts every outcome); null when none ran.",
+      }),
       import: JobProgressSchema.nullable().openapi({ description: "Always null until imports exist." }),
     }),
     rate_budget: z
@@ -176,6 +179,19 @@ const latestJson = (row: LatestRow | null) =>
       }
     : null;
 
+/** A resync job as the summary's job progress. */
+function resyncProgress(job: ResyncJob) {
+  return {
+    id: job.id,
+    status: job.state,
+    phase: null,
+    done: finishedCount(job),
+    total: Math.max(job.total, job.queued),
+    started_at: iso(job.startedAt)!,
+    finished_at: iso(job.finishedAt),
+  };
+}
+
 /** The workspace's rate budget, or null (no workspace yet, or the object could not answer: the summary still does). */
 async function rateBudgetOf(env: Env, appId: string | null, connectionId: string): Promise<RateUsage | null> {
   if (!appId) return null;
@@ -218,9 +234,10 @@ export const connectionSummary = router().openapi(
     const connection = await findConnection(controlDb(c.env), c.var.auth.workspaceId, id);
     if (!connection) throw new ProblemError(404, `No connection ${id} in this workspace.`);
     const now = Date.now();
-    const [reads, budget] = await Promise.all([
+    const [reads, budget, resync] = await Promise.all([
       readSummary(await tenantD1(c.env, connection.workspaceId), connection.id, now),
       rateBudgetOf(c.env, connection.appId, connection.id),
+      latestJob(await tenantDb(c.env, connection.workspaceId), connection.id),
     ]);
     const sweptUntilMs = connection.sweptUntil === null ? null : connection.sweptUntil * 1000;
     return c.json(
@@ -256,7 +273,7 @@ export const connectionSummary = router().openapi(
           latest_at: iso(reads.deadLetters.latestAt),
           capped: reads.deadLetters.capped,
         },
-        jobs: { resync: null, import: null },
+        jobs: { resync: resync ? resyncProgress(resync) : null, import: null },
         rate_budget: budget?.limit
           ? {
               limit: budget.limit,

@@ -402,6 +402,9 @@ function SummaryPanel() {
         <button type="button" id="resync">
           Resync
         </button>
+        <button type="button" id="resync-cancel" class="secondary" hidden>
+          Cancel resync
+        </button>
         <button type="button" id="import" hidden>
           Import from Intercom
         </button>

@@ -23,7 +23,8 @@ import { fromLink, type Resolution, resolveContact } from "./resolve-contact";
 import { logOut, saveLink, userRef } from "./steps";
 
 export type ContactOutcome =
-  | { kind: "synced"; contactId: string }
+  /** `changed`: something was sent (a create or changed fields); false when Intercom already held every value. */
+  | { kind: "synced"; contactId: string; changed?: boolean }
   | { kind: "skipped"; contactId: string | null; detail: string }
   | { kind: "conflict"; detail: string };
 
@@ -72,8 +73,8 @@ export async function syncContact(
       return skipped(context, user, null, resolution.detail);
     }
     try {
-      await writeContact(context, user, payload, resolution, options);
-      return { kind: "synced", contactId: resolution.contactId };
+      const changed = await writeContact(context, user, payload, resolution, options);
+      return { kind: "synced", contactId: resolution.contactId, changed };
     } catch (error) {
       // The contact was deleted or merged away in Intercom: forget it and resolve again, once.
       if (round === 0 && error instanceof IntercomCallError && isContactGone(error.failure)) {
@@ -86,14 +87,17 @@ export async function syncContact(
   return skipped(context, user, null, "the contact could not be resolved");
 }
 
-/** Sends the changed fields and reconciles companies, then records what Intercom now holds. */
+/**
+ * Sends the changed fields and reconciles companies, then records what Intercom now holds; true when the contact was
+ * created or changed fields were sent.
+ */
 async function writeContact(
   context: SyncContext,
   user: UserRow,
   payload: Payload,
   resolution: Extract<Resolution, { kind: "resolved" }>,
   options: ContactSyncOptions,
-): Promise<void> {
+): Promise<boolean> {
   const subject = { objectId: userRef(user), email: user.email, intercomId: resolution.contactId };
   let known = resolution.known;
   const changes: Fields =
@@ -145,6 +149,7 @@ async function writeContact(
     });
   }
   await reconcileCompanies(context, user, resolution.contactId, known, options);
+  return resolution.origin === "create" || Object.keys(changes).length > 0;
 }
 
 /** Attaches the companies of the user's accounts and detaches those this connector attached that no longer apply. */

@@ -598,12 +598,27 @@
       const message = byId("jobs-message");
       message.textContent = "Starting a resync…";
       try {
-        const { queued } = await api("POST", `${connectionPath(connectionId)}/resync`);
-        message.textContent = `Resync started: ${queued} user(s) queued. Their syncs appear in the Log.`;
+        const job = await api("POST", `${connectionPath(connectionId)}/resync`);
+        message.textContent = `Resync started: ${job.total} user(s) to sync. Progress below; their syncs appear in the Log.`;
         loadSummary();
       } catch (error) {
-        message.textContent = `Resync not started: ${errorText(error)}`;
+        // 409 with the running job: one resync runs at a time (cancel it first, or wait).
+        const running = error instanceof ApiError ? error.problem?.job : null;
+        message.textContent = running
+          ? `A resync is already running (${running.synced + running.noop + running.skipped + running.failed} of ${running.total} done): wait, or cancel it.`
+          : `Resync not started: ${errorText(error)}`;
+        loadSummary();
       }
+    });
+    byId("resync-cancel").addEventListener("click", async () => {
+      const message = byId("jobs-message");
+      try {
+        await api("DELETE", `${connectionPath(connectionId)}/resync`);
+        message.textContent = "Resync cancelled: syncs already under way finish.";
+      } catch (error) {
+        message.textContent = `Resync not cancelled: ${errorText(error)}`;
+      }
+      loadSummary();
     });
     byId("replay").addEventListener("click", async () => {
       const message = byId("summary-error");
@@ -736,6 +751,7 @@
       );
     }
     byId("jobs").replaceChildren(...bars);
+    byId("resync-cancel").hidden = jobs?.resync?.status !== "running";
   }
 
   async function loadDeadLetters() {

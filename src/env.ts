@@ -42,6 +42,10 @@ export interface Env {
   LOG_RETENTION_DAYS?: string;
   /** Sync-log rows written at most per connection and UTC day; past it they are counted as dropped (default 50,000). */
   LOG_ROWS_PER_DAY?: string;
+  /** Days a captured event is kept (by its `occurred_at`; default 395). */
+  EVENT_RETENTION_DAYS?: string;
+  /** Secret of the erasure digest (HMAC-SHA-256); default: derived with HKDF from TOKEN_ENCRYPTION_KEY's first key. */
+  ERASURE_DIGEST_KEY?: string;
   /** Attempts of a sync or action on 5xx/network failures before it becomes a dead letter (default 8). */
   SYNC_MAX_ATTEMPTS?: string;
   /** First retry delay after a 5xx, doubled per attempt with jitter (default 2000 ms). */

@@ -44,6 +44,8 @@ describe("PATCH /v1/connections/:id: partial", () => {
       segments: ["vip", "trial"],
       allow_create: true,
       mappings: { contact: [], company: [] },
+      on_erase: "none",
+      clear_removed: false,
     });
     expect(again.body.name).toBe("Renamed");
     expect((await patch(row.id, {})).body).toMatchObject({ name: "Renamed", destination: { allow_create: true } });

@@ -40,8 +40,16 @@ describe("POST /v1/connections (connect with an access token)", () => {
         create_users_from_contacts: true,
         create_accounts_from_companies: true,
         capture_relationships: true,
+        on_contact_deleted: "unlink",
       },
-      destination: { enabled: false, segments: [], allow_create: false, mappings: { contact: [], company: [] } },
+      destination: {
+        enabled: false,
+        segments: [],
+        allow_create: false,
+        mappings: { contact: [], company: [] },
+        on_erase: "none",
+        clear_removed: false,
+      },
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updated_at: expect.stringMatching(/Z$/),
     });

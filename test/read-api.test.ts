@@ -144,7 +144,7 @@ describe("GET /v1/users/events", () => {
 });
 
 describe("GET /v1/accounts/{account_id}", () => {
-  it("answers the account with member user_ids and its Intercom company id", async () => {
+  it("answers the account with member user_ids, every member (leads included) and its Intercom company id", async () => {
     const res = await get("/v1/accounts/acme");
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
@@ -152,6 +152,11 @@ describe("GET /v1/accounts/{account_id}", () => {
       name: "Acme",
       properties: { mrr: 10 },
       user_ids: ["ada"],
+      // Solo is a lead (email only): invisible in user_ids, listed in members.
+      members: [
+        { user_id: "ada", email: "ada@example.com" },
+        { user_id: null, email: "solo@example.com" },
+      ],
       intercom_company_id: "co_1",
       created_at: expect.any(String),
       updated_at: expect.any(String),

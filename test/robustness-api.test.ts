@@ -41,9 +41,10 @@ interface World {
   accountId: string;
 }
 
-/** The scope a route needs (README, API): `admin` for connections, `ingest` for data and actions. */
-function scopeOf(path: string): "admin" | "ingest" {
-  return path.startsWith("/v1/connections") ? "admin" : "ingest";
+/** The scope a route needs (README, API): `admin` for connections and erasures, `ingest` for data and actions. */
+function scopeOf(op: { method: string; path: string }): "admin" | "ingest" {
+  if (op.method === "DELETE" && op.path === "/v1/users") return "admin";
+  return op.path.startsWith("/v1/connections") || op.path.startsWith("/v1/erasures") ? "admin" : "ingest";
 }
 
 /** A valid request body for each route that takes one: what a forger would want to get through. */
@@ -83,6 +84,8 @@ function realPath(op: Operation, world: World, overrides: Record<string, string>
 function validQuery(op: Operation, world: World): string {
   if (op.path === "/v1/connections/{id}/preview") return `?user_id=${world.userId}`;
   if (op.path === "/v1/users/lookup" || op.path === "/v1/users/events") return `?user_id=${world.userId}`;
+  // What a forger would want: erasing a real person.
+  if (op.method === "DELETE" && op.path === "/v1/users") return `?user_id=${world.userId}`;
   return "";
 }
 
@@ -208,7 +211,7 @@ describe("every route of /openapi.json under generated bad input", () => {
     const simToken = sim.createWorkspace().token;
     const cases: Case[] = [];
     for (const op of operations.filter((o) => o.authenticated)) {
-      const scope = scopeOf(op.path);
+      const scope = scopeOf(op);
       const otherScope = scope === "admin" ? "ingest" : "admin";
       const url = `${BASE}${realPath(op, w)}${validQuery(op, w)}`;
       const body = op.hasBody ? JSON.stringify(validBody(op, w, simToken)) : undefined;
@@ -270,7 +273,7 @@ describe("every route of /openapi.json under generated bad input", () => {
       init: { path?: string; query?: string; headers?: Record<string, string>; body?: Case["body"] },
       expectStatus: number | number[],
     ) => {
-      const authorization: Record<string, string> = op.authenticated ? { authorization: tokens[scopeOf(op.path)] } : {};
+      const authorization: Record<string, string> = op.authenticated ? { authorization: tokens[scopeOf(op)] } : {};
       cases.push({
         group,
         method: op.method,
@@ -517,6 +520,10 @@ describe("every route of /openapi.json under generated bad input", () => {
       ["GET", "/v1/users/lookup", "?user_id=a&user_id=b", 422],
       ["GET", "/v1/users/lookup", "?user_id=nobody", 404],
       ["GET", "/v1/users/lookup", "?email=nobody%40example.com", 404],
+      ["DELETE", "/v1/users", "", 422],
+      ["DELETE", "/v1/users", "?user_id=", 422],
+      ["DELETE", "/v1/users", `?user_id=${"u".repeat(256)}`, 422],
+      ["DELETE", "/v1/users", "?user_id=a&user_id=b", 422],
       ["GET", "/v1/users/events", "", 422],
       ["GET", "/v1/users/events", "?user_id=u&limit=0", 422],
       ["GET", "/v1/users/events", "?user_id=u&limit=many", 422],

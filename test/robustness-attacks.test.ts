@@ -50,7 +50,12 @@ beforeAll(async () => {
   published = [rsa.jwk];
 });
 
-const scopeOf = (path: string) => (path.startsWith("/v1/connections") ? "admin" : "ingest");
+const scopeOf = (path: string, method = "GET") =>
+  path.startsWith("/v1/connections") ||
+  path.startsWith("/v1/erasures") ||
+  (method === "DELETE" && path.startsWith("/v1/users?"))
+    ? "admin"
+    : "ingest";
 
 // ---------------------------------------------------------------------------------------------------------------
 // A victim workspace with one of everything, written without Intercom (destination off: nothing in the background).
@@ -129,7 +134,12 @@ function victimRequests(v: Victim): Array<{ method: string; path: string; body?:
   return operations.map(({ method, path }) => {
     const id = path.startsWith("/v1/actions") ? v.actionId : v.connectionId;
     let url = path.replace(/\{(\w+)\}/g, (_, name: string) => (name === "id" ? id : values[name]!));
-    if (path.endsWith("/preview") || path.startsWith("/v1/users/lookup") || path.startsWith("/v1/users/events"))
+    if (
+      path.endsWith("/preview") ||
+      path.startsWith("/v1/users/lookup") ||
+      path.startsWith("/v1/users/events") ||
+      (method === "DELETE" && path === "/v1/users")
+    )
       url += `?user_id=${v.userId}`;
     const bodies: Record<string, unknown> = {
       "POST /v1/connections": { name: "x", access_token: "dG9rOmF0dGFja2Vy" },
@@ -160,7 +170,7 @@ async function expectRefusedEverywhere(token: (scope: string) => Promise<string>
   const answers = await inBatches(requests, 10, async (r) => ({
     r,
     answer: await answerOf(
-      await callApp(request(r.method, r.path, `Bearer ${await token(scopeOf(r.path))}`, r.body), bindings),
+      await callApp(request(r.method, r.path, `Bearer ${await token(scopeOf(r.path, r.method))}`, r.body), bindings),
     ),
   }));
   for (const { r, answer } of answers) {
@@ -238,7 +248,7 @@ describe("another workspace's ids answer 404 on every resource route, leak nothi
       ingest: `Bearer ${await mintToken({ workspaceId: attacker, scope: "ingest" })}`,
     };
     return inBatches(requests, 10, async (r) => {
-      const scope = scopeOf(r.path);
+      const scope = scopeOf(r.path, r.method);
       return { r, answer: await answerOf(await callApp(request(r.method, r.path, tokens[scope], r.body))) };
     });
   }

@@ -5,6 +5,7 @@ import { log } from "../lib/log";
 import { connectionsApi } from "./admin/connections";
 import { deadLettersApi } from "./admin/dead-letters";
 import { destinationAdmin } from "./admin/destination-admin";
+import { eraseUser, erasuresApi } from "./admin/erasures";
 import { connectionLogs } from "./admin/logs";
 import { oauthCallback, oauthStart } from "./admin/oauth";
 import { connectionSummary } from "./admin/summary";
@@ -56,6 +57,8 @@ export const app = api
   .route("/webhooks/intercom/uninstall", uninstall)
   .route("/webhooks/intercom", webhooks)
   .route("/v1/users", users)
+  .route("/v1/users", eraseUser)
+  .route("/v1/erasures", erasuresApi)
   .route("/v1/accounts", accounts)
   .route("/v1/actions", actionsApi)
   .notFound(() => problemResponse(404, "No such route."))

@@ -8,6 +8,7 @@ export const DEFAULT_SOURCE_SETTINGS: SourceSettings = {
   create_users_from_contacts: true,
   create_accounts_from_companies: true,
   capture_relationships: true,
+  on_contact_deleted: "unlink",
 };
 
 export const DEFAULT_DESTINATION_SETTINGS: DestinationSettings = {
@@ -15,4 +16,6 @@ export const DEFAULT_DESTINATION_SETTINGS: DestinationSettings = {
   segments: [],
   allow_create: false,
   mappings: { contact: [], company: [] },
+  on_erase: "none",
+  clear_removed: false,
 };

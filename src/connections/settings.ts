@@ -4,7 +4,8 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { DestinationSettings, FieldMapping, SourceSettings } from "../db/schema";
-import { checkTarget, type IntercomModel } from "../intercom/attributes";
+import { canClear, checkTarget, type IntercomModel } from "../intercom/attributes";
+import { DEFAULT_DESTINATION_SETTINGS, DEFAULT_SOURCE_SETTINGS } from "./defaults";
 import type { Connection as ConnectionRow } from "./repository";
 
 export const REGIONS = ["US", "EU", "AU"] as const;
@@ -23,6 +24,9 @@ const SOURCE_FLAGS = {
   create_users_from_contacts: z.boolean(),
   create_accounts_from_companies: z.boolean(),
   capture_relationships: z.boolean(),
+  on_contact_deleted: z.enum(["unlink", "erase"]).openapi({
+    description: "An Intercom contact.deleted: `unlink` (the CDP user stays) or `erase` (the CDP person is erased).",
+  }),
 };
 
 export const SourceSettingsSchema = z.object(SOURCE_FLAGS).openapi("SourceSettings", {
@@ -37,6 +41,13 @@ export const FieldMappingSchema = z
   })
   .openapi("FieldMapping");
 
+const OnErase = z.enum(["none", "archive", "delete"]).openapi({
+  description: "Erasing a CDP person: `none` leaves its Intercom contact, `archive` archives it, `delete` deletes it.",
+});
+const ClearRemoved = z.boolean().openapi({
+  description: "A mapped CDP property removed (set to null) clears the Intercom attribute on the next sync.",
+});
+
 export const DestinationSettingsSchema = z
   .object({
     enabled: z.boolean(),
@@ -45,6 +56,8 @@ export const DestinationSettingsSchema = z
       .openapi({ description: "Empty: every user syncs; else users in at least one of these." }),
     allow_create: z.boolean().openapi({ description: "false: update existing contacts/companies only." }),
     mappings: z.object({ contact: z.array(FieldMappingSchema), company: z.array(FieldMappingSchema) }),
+    on_erase: OnErase,
+    clear_removed: ClearRemoved,
   })
   .openapi("DestinationSettings", { description: "CDP → Intercom." });
 
@@ -61,12 +74,15 @@ export const CONNECTION_EXAMPLE = {
     create_users_from_contacts: true,
     create_accounts_from_companies: true,
     capture_relationships: true,
+    on_contact_deleted: "unlink",
   },
   destination: {
     enabled: true,
     segments: ["customers"],
     allow_create: false,
     mappings: { contact: [{ from: "health", to: "custom_attributes.health", type: "float" }], company: [] },
+    on_erase: "none",
+    clear_removed: false,
   },
   created_at: "2026-11-20T08:00:00.000Z",
   updated_at: "2026-11-28T09:58:02.000Z",
@@ -96,8 +112,8 @@ export function connectionJson(row: ConnectionRow): ConnectionJson {
     name: row.name,
     status: row.status,
     intercom: { app_id: row.appId, name: row.appName, region: row.region },
-    source: row.source,
-    destination: row.destination,
+    source: { ...DEFAULT_SOURCE_SETTINGS, ...row.source } as ConnectionJson["source"],
+    destination: { ...DEFAULT_DESTINATION_SETTINGS, ...row.destination } as ConnectionJson["destination"],
     created_at: new Date(row.createdAt).toISOString(),
     updated_at: new Date(row.updatedAt).toISOString(),
   };
@@ -165,6 +181,8 @@ export const ConnectionPatchSchema = z
         segments: z.array(Segment).max(MAX_SEGMENTS, `at most ${MAX_SEGMENTS} segments`),
         allow_create: z.boolean(),
         mappings: z.strictObject({ contact: MappingList("contact"), company: MappingList("company") }).partial(),
+        on_erase: OnErase,
+        clear_removed: ClearRemoved,
       })
       .partial()
       .optional(),
@@ -214,6 +232,37 @@ export function applyPatch(
         contact: resolvedMappings.contact ?? current.destination.mappings.contact,
         company: resolvedMappings.company ?? current.destination.mappings.company,
       },
+      on_erase: destinationPatch.on_erase ?? current.destination.on_erase ?? "none",
+      clear_removed: destinationPatch.clear_removed ?? current.destination.clear_removed ?? false,
     },
   };
+}
+
+/**
+ * With `destination.clear_removed` on (after the patch), every custom mapping must target an attribute Intercom can
+ * clear (`canClear`): one `{path, message}` per mapping that cannot, at the mapping when the patch sends it, else at
+ * `destination.clear_removed`. Empty when the patch is fine.
+ */
+export function unclearableMappings(
+  current: DestinationSettings,
+  patch: ConnectionPatch,
+): Array<{ path: string; message: string }> {
+  const clearRemoved = patch.destination?.clear_removed ?? current.clear_removed ?? false;
+  if (!clearRemoved) return [];
+  const errors: Array<{ path: string; message: string }> = [];
+  for (const model of ["contact", "company"] as const) {
+    const patched = patch.destination?.mappings?.[model];
+    const list: Array<{ to: string }> = patched ?? current.mappings[model];
+    list.forEach((mapping, index) => {
+      if (canClear(model, mapping.to)) return;
+      errors.push({
+        path: patched ? `destination.mappings.${model}.${index}.to` : "destination.clear_removed",
+        message:
+          model === "company"
+            ? `clear_removed is on and Intercom cannot clear company attributes ("${mapping.to}")`
+            : `clear_removed is on and Intercom cannot clear "${mapping.to}" (not nullable)`,
+      });
+    });
+  }
+  return errors;
 }

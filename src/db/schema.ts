@@ -16,6 +16,8 @@ export interface SourceSettings {
   create_users_from_contacts: boolean;
   create_accounts_from_companies: boolean;
   capture_relationships: boolean;
+  /** What an Intercom `contact.deleted` does to the CDP person: `unlink` (default) or `erase` (README, Privacy). */
+  on_contact_deleted?: "unlink" | "erase";
 }
 
 /** One custom mapping: a CDP property to an Intercom attribute, coerced to `type`. */
@@ -31,6 +33,10 @@ export interface DestinationSettings {
   segments: string[];
   allow_create: boolean;
   mappings: { contact: FieldMapping[]; company: FieldMapping[] };
+  /** What erasing a CDP person does to its Intercom contact: `none` (default), `archive` or `delete`. */
+  on_erase?: "none" | "archive" | "delete";
+  /** A mapped property removed in the CDP clears the Intercom attribute (default false). */
+  clear_removed?: boolean;
 }
 
 export type ConnectionStatus = "connected" | "revoked" | "error" | "disconnected";
@@ -209,7 +215,12 @@ export const events = sqliteTable(
     dedupeKey: text("dedupe_key"),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [index("events_user_time").on(t.userPk, t.occurredAt, t.pk), uniqueIndex("events_dedupe").on(t.dedupeKey)],
+  (t) => [
+    index("events_user_time").on(t.userPk, t.occurredAt, t.pk),
+    uniqueIndex("events_dedupe").on(t.dedupeKey),
+    // Retention (EVENT_RETENTION_DAYS) deletes by age.
+    index("events_time").on(t.occurredAt),
+  ],
 );
 
 /** Intercom notification ids already processed (idempotency of the source consumer). */
@@ -372,6 +383,80 @@ export const parkedSyncs = sqliteTable(
     createdAt: integer("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.connectionId, t.kind, t.localPk] })],
+);
+
+export type ErasureState = "running" | "done" | "failed";
+export type ErasureOrigin = "api" | "intercom";
+
+/** One step of an erasure job and how many rows (or contacts) it touched. */
+export interface ErasureStep {
+  name: string;
+  state: "pending" | "done";
+  count: number;
+}
+
+/**
+ * Identifiers an erasure still has to scrub; cleared when it finishes, so once `done` no column anywhere holds them
+ * in clear (the row then names no person: it is the audit record).
+ */
+export interface ErasureSubjects {
+  userPk: number | null;
+  userId: string | null;
+  email: string | null;
+  /** Intercom contact ids linked to the person, per connection id. */
+  contacts: Record<string, string[]>;
+  /** An Intercom deletion started the erasure: nothing is sent back on this connection. */
+  quietConnectionId?: string;
+}
+
+/**
+ * Erasures of a person (privacy): the job's progress and, once done, its audit record. Kept in the workspace's data
+ * database, beside the rows it deletes, so each step's deletes and its progress land in one D1 batch.
+ */
+export const erasures = sqliteTable(
+  "erasures",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull(),
+    /** HMAC-SHA-256 of the identity erased (README, Privacy): the only name of the person that survives. */
+    digest: text("digest").notNull(),
+    /** The digest of the person's email alone, so asking again by email finds an erasure asked by `user_id`. */
+    emailDigest: text("email_digest"),
+    origin: text("origin").$type<ErasureOrigin>().notNull(),
+    /** Who asked: the token's `sub` (API), or `intercom:<connection id>` (a deleted contact). */
+    requestedBy: text("requested_by"),
+    state: text("state").$type<ErasureState>().notNull(),
+    steps: text("steps", { mode: "json" }).$type<ErasureStep[]>().notNull(),
+    /** Null once finished. */
+    subjects: text("subjects", { mode: "json" }).$type<ErasureSubjects>(),
+    /** The page the job runs next: a duplicate queue delivery of an older page is a no-op. */
+    seq: integer("seq").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    finishedAt: integer("finished_at"),
+  },
+  (t) => [
+    index("erasures_workspace_digest").on(t.workspaceId, t.digest),
+    index("erasures_workspace_email_digest").on(t.workspaceId, t.emailDigest),
+    // Housekeeping finds running erasures that lost their message.
+    index("erasures_running").on(t.state, t.updatedAt),
+  ],
+);
+
+/**
+ * Intercom contacts of erased persons, by keyed digest of `connection id + contact id` (never in clear): the source
+ * does not capture them again (the webhook echo of an archive or delete, a redelivery, an update already on its way),
+ * and logs them under the person's digest. Expired by housekeeping after 30 days.
+ */
+export const erasedContacts = sqliteTable(
+  "erased_contacts",
+  {
+    key: text("key").primaryKey(),
+    personDigest: text("person_digest").notNull(),
+    erasureId: text("erasure_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("erased_contacts_time").on(t.createdAt)],
 );
 
 export type ResyncJobState = "running" | "done" | "cancelled" | "failed";

@@ -20,6 +20,7 @@ import { log } from "../lib/log";
 import { sendAll } from "../lib/queue-batches";
 import { QUEUE_NAMES } from "../lib/queue-names";
 import { recordDeadLetter } from "../ops/dead-letters";
+import { type ContactErasure, type ContactErasureResult, eraseOnConnection } from "../privacy/erase-contact";
 import { loadSyncContext, type SyncContext } from "./context";
 import { type SyncMessage, syncObjectName } from "./outbound-message";
 import { park, revokeAndPark } from "./parking";
@@ -51,6 +52,8 @@ const KEY = {
   attempts: "attempts",
   parked: "parked",
   absentCheckedAt: "absentCheckedAt",
+  /** Contacts an erase already archived/deleted, kept until the whole erase succeeds (a retry sends none twice). */
+  erasedContacts: "erasedContacts",
   /** The resync job whose sync is pending here: its outcome counts towards that job. */
   resyncJob: "resyncJob",
   /** The last resync job this object counted: a page delivered twice hands the user over twice, counted once. */
@@ -110,6 +113,25 @@ export class ContactSync extends DurableObject<Env> {
           operation: error instanceof IntercomCallError ? error.operation : "company",
         };
       }
+    });
+  }
+
+  /**
+   * Erases this user on this connection (privacy): waits for a run under way, drops what is pending (a change or
+   * action queued before the erase is never sent after it), then archives/deletes the contact as `on_erase` says.
+   */
+  async erase(request: ContactErasure): Promise<ContactErasureResult> {
+    return this.serialized(async () => {
+      const storage = this.ctx.storage;
+      await storage.deleteAlarm();
+      await storage.delete([KEY.dirty, KEY.actionsPending, KEY.attempts, KEY.parked, KEY.absentCheckedAt]);
+      const done = new Set((await storage.get<string[]>(KEY.erasedContacts)) ?? []);
+      const result = await eraseOnConnection(this.env, request, done, async (contactId) => {
+        done.add(contactId);
+        await storage.put(KEY.erasedContacts, [...done]);
+      });
+      if (result.ok) await storage.deleteAll();
+      return result;
     });
   }
 

@@ -15,7 +15,7 @@ import { requestBody } from "../intercom/fields";
 import { createContactBody, identitySearchBody } from "../intercom/gateway";
 import { RefusedError } from "../lib/errors";
 import { attachedCompanies, companyMoves, contactUpdate, passesSegmentFilter } from "./plan/contact-plan";
-import { contactPayload, type FieldWarning } from "./plan/payload";
+import { clearedFields, contactPayload, type FieldWarning } from "./plan/payload";
 
 export interface PreviewRequest {
   method: "GET" | "POST" | "PUT" | "DELETE";
@@ -59,8 +59,10 @@ export async function previewContactSync(env: Env, connection: Connection, userI
   const contactUrl = `${base}/contacts/${link?.intercomId ?? "{contact id}"}`;
   if (link) {
     const changes = contactUpdate(payload.fields, link.remoteState, { convertLead: false });
-    if (Object.keys(changes).length === 0) preview.notes.push("Intercom already holds these values: no contact update");
-    else preview.requests.push({ method: "PUT", url: contactUrl, body: requestBody(changes) });
+    const clears = settings.clear_removed ? clearedFields(payload.absent, link.remoteState) : [];
+    if (Object.keys(changes).length === 0 && clears.length === 0)
+      preview.notes.push("Intercom already holds these values: no contact update");
+    else preview.requests.push({ method: "PUT", url: contactUrl, body: requestBody(changes, clears) });
   } else {
     const search = identitySearchBody({ userId: user.userId, email: user.email });
     if (search) preview.requests.push({ method: "POST", url: `${base}/contacts/search`, body: search });

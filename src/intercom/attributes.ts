@@ -34,6 +34,31 @@ export const STANDARD_COMPANY_ATTRIBUTES: Readonly<Record<string, AttributeType>
 
 export const CUSTOM_PREFIX = "custom_attributes.";
 
+/**
+ * Standard contact attributes Intercom clears on `null`: the ones its OpenAPI description (2.16,
+ * `update_contact_request`) marks `nullable`. `email`, `external_id` and `role` are not; no standard company attribute
+ * is (`update_company_request`).
+ */
+const CLEARABLE_CONTACT_ATTRIBUTES: ReadonlySet<string> = new Set([
+  "name",
+  "phone",
+  "avatar",
+  "owner_id",
+  "signed_up_at",
+  "last_seen_at",
+  "unsubscribed_from_emails",
+]);
+
+/**
+ * Whether Intercom accepts `null` for `target` (what `destination.clear_removed` sends): a contact's custom attribute
+ * (`custom_attributes` takes any values, null included) or a nullable standard one. A company's custom attributes are
+ * described as string-valued and its standard attributes as non-nullable, so none of them is cleared.
+ */
+export function canClear(model: IntercomModel, target: string): boolean {
+  if (model === "company") return false;
+  return target.startsWith(CUSTOM_PREFIX) || CLEARABLE_CONTACT_ATTRIBUTES.has(target);
+}
+
 /** Custom attribute names: alphanumerics, currency symbols, hyphens and underscores; no `.` or `$`; ≤ 190 chars. */
 const CUSTOM_NAME = /^[\p{L}\p{N}_\-\p{Sc}]{1,190}$/u;
 

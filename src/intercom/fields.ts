@@ -8,11 +8,18 @@ import type { CompanySummary, ContactSummary } from "./objects";
 export type FieldValue = string | number | boolean;
 export type Fields = Record<string, FieldValue>;
 
-/** The REST body for `fields`: `custom_attributes.x` paths nested under `custom_attributes`. */
-export function requestBody(fields: Fields): Record<string, unknown> {
+/**
+ * The REST body for `fields`: `custom_attributes.x` paths nested under `custom_attributes`; each path of `clears` is
+ * sent as `null` (Intercom clears it).
+ */
+export function requestBody(fields: Fields, clears: readonly string[] = []): Record<string, unknown> {
   const body: Record<string, unknown> = {};
-  const custom: Record<string, FieldValue> = {};
-  for (const [path, value] of Object.entries(fields)) {
+  const custom: Record<string, FieldValue | null> = {};
+  const entries: Array<[string, FieldValue | null]> = [
+    ...Object.entries(fields),
+    ...clears.map((path): [string, null] => [path, null]),
+  ];
+  for (const [path, value] of entries) {
     if (path.startsWith(CUSTOM_PREFIX)) custom[path.slice(CUSTOM_PREFIX.length)] = value;
     else body[path] = value;
   }

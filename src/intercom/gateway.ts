@@ -126,6 +126,16 @@ export async function unarchiveContact(client: IntercomClient, contactId: string
   await call("POST /contacts/{id}/unarchive", () => client.contacts.unarchive({ contact_id: contactId }));
 }
 
+/** `POST /contacts/{id}/archive` (an erasure with `on_erase: archive`). */
+export async function archiveContact(client: IntercomClient, contactId: string): Promise<void> {
+  await call("POST /contacts/{id}/archive", () => client.contacts.archive({ contact_id: contactId }));
+}
+
+/** `DELETE /contacts/{id}` (an erasure with `on_erase: delete`). */
+export async function deleteContact(client: IntercomClient, contactId: string): Promise<void> {
+  await call("DELETE /contacts/{id}", () => client.contacts.delete({ contact_id: contactId }));
+}
+
 /** `POST /contacts/{id}/companies`. */
 export async function attachCompany(client: IntercomClient, contactId: string, companyId: string): Promise<void> {
   await call("POST /contacts/{id}/companies", () =>

@@ -12,6 +12,7 @@ import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { QUEUE_NAMES } from "../lib/queue-names";
 import { recordDeadLetter } from "../ops/dead-letters";
+import { runErasurePage } from "../privacy/erase";
 import { runSweepPage } from "../source/sweep/run";
 import { JobMessage } from "./messages";
 
@@ -42,6 +43,7 @@ export async function consumeJobs(batch: MessageBatch, env: Env): Promise<void> 
       }
       try {
         if (parsed.data.kind === "sweep") await runSweepPage(env, parsed.data);
+        else if (parsed.data.kind === "erase") await runErasurePage(env, parsed.data);
         else await runResyncPage(env, parsed.data);
         message.ack();
       } catch (error) {
@@ -49,7 +51,9 @@ export async function consumeJobs(batch: MessageBatch, env: Env): Promise<void> 
           level: "warn",
           msg: "job page failed; retrying",
           outcome: "retrying",
-          connection_id: parsed.data.connection_id,
+          ...(parsed.data.kind === "erase"
+            ? { erasure_id: parsed.data.erasure_id }
+            : { connection_id: parsed.data.connection_id }),
           kind: parsed.data.kind,
           error: describeError(error),
         });

@@ -10,6 +10,8 @@ import type { Env } from "../env";
 import { describeError } from "../lib/errors";
 import { log } from "../lib/log";
 import { type SyncLogEntry, writeSyncLog } from "../lib/sync-log";
+import { startErasure } from "../privacy/erase";
+import { erasedContactDigest } from "../privacy/tombstones";
 import { InboundMessage } from "./inbound-message";
 import { processNotification } from "./process";
 
@@ -64,8 +66,24 @@ async function consumeMessage(
       return;
     }
     const linked = connection;
-    await processNotification(db, { ...linked, appId: linked.appId! }, notification, origin, Date.now(), (users) =>
-      wakeLinkedUsers(env, linked, users),
+    await processNotification(
+      db,
+      { ...linked, appId: linked.appId! },
+      notification,
+      origin,
+      Date.now(),
+      (users) => wakeLinkedUsers(env, linked, users),
+      {
+        erasePerson: async (person) =>
+          (
+            await startErasure(env, linked.workspaceId, person, {
+              origin: "intercom",
+              requestedBy: `intercom:${linked.id}`,
+              quietConnectionId: linked.id,
+            })
+          ).erasure.id,
+        erasedContact: (intercomId) => erasedContactDigest(env, db, linked.id, intercomId),
+      },
     );
     message.ack();
   } catch (error) {

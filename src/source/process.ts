@@ -20,6 +20,7 @@ import {
   only,
   type SourceConnection,
   type SourceNotification,
+  type SourcePrivacy,
   type Work,
 } from "./work";
 
@@ -61,8 +62,10 @@ export async function processNotification(
   now = Date.now(),
   /** Runs after the batch landed, with the users newly linked to a contact. */
   afterCommit?: (linkedUsers: number[]) => Promise<void>,
+  /** Erasure hooks: a `contact.deleted` that erases, and the tombstones of erased persons' contacts. */
+  privacy?: SourcePrivacy,
 ): Promise<SyncLogEntry[]> {
-  const ctx = handlerContext(db, connection, notification, origin, now);
+  const ctx = handlerContext(db, connection, notification, origin, now, privacy);
   const key = notificationKey(connection.appId, notification.id);
   if (await isProcessed(db, key)) {
     const entry = ctx.entry({
@@ -92,6 +95,21 @@ async function handle(ctx: HandlerContext): Promise<Work> {
   const { topic, item } = ctx.notification;
   const route = routeTopic(topic);
   const intercomId = typeof item.id === "string" ? item.id : null;
+  // A contact of an erased person: not captured again, and logged under the person's digest only.
+  if (intercomId && item.type === "contact" && ctx.privacy) {
+    const digest = await ctx.privacy.erasedContact(intercomId);
+    if (digest) {
+      return only(
+        ctx.entry({
+          outcome: "skipped",
+          objectType: "user",
+          objectId: digest,
+          intercomId: digest,
+          detail: "a contact of an erased person: not captured",
+        }),
+      );
+    }
+  }
   if (!route) {
     return only(
       ctx.entry({

@@ -45,6 +45,16 @@ export interface HandlerContext {
   now: number;
   /** A sync-log entry of this notification (direction `in`, action = topic). */
   entry(fields: EntryFields): SyncLogEntry;
+  /** Erasure hooks (README, Privacy); absent where they are not wired (tests of the pure source). */
+  privacy?: SourcePrivacy;
+}
+
+/** What the source needs of the privacy module, wired by the consumer (it holds the keys and the queues). */
+export interface SourcePrivacy {
+  /** Starts erasing a CDP person, nothing sent back to this connection; returns the erasure's id. */
+  erasePerson(person: { userId: string | null; email: string | null }): Promise<string>;
+  /** The digest of the erased person whose Intercom contact this was (a tombstone), else null. */
+  erasedContact(intercomContactId: string): Promise<string | null>;
 }
 
 /** No work at all. */
@@ -73,6 +83,7 @@ export function handlerContext(
   notification: SourceNotification,
   origin: Origin,
   now: number,
+  privacy?: SourcePrivacy,
 ): HandlerContext {
   return {
     db,
@@ -80,6 +91,7 @@ export function handlerContext(
     notification,
     origin,
     now,
+    ...(privacy ? { privacy } : {}),
     entry: (fields) => ({
       connectionId: connection.id,
       workspaceId: connection.workspaceId,

@@ -1,5 +1,5 @@
 /** Fixtures for destination tests: a connection to a simulator workspace with the destination on, and waiting. */
-import type { DestinationSettings } from "../../src/db/schema";
+import type { DestinationSettings, SourceSettings } from "../../src/db/schema";
 import type { Simulator } from "../intercom-sim/simulator";
 import { seedConnection } from "./connections";
 
@@ -10,7 +10,7 @@ import { seedConnection } from "./connections";
 export async function connectDestination(
   sim: Simulator,
   destination: Partial<DestinationSettings> = {},
-  options: { workspaceId?: string } = {},
+  options: { workspaceId?: string; source?: Partial<SourceSettings> } = {},
 ) {
   const workspace = sim.createWorkspace();
   const workspaceId = options.workspaceId ?? `ws_${crypto.randomUUID().slice(0, 8)}`;
@@ -19,6 +19,7 @@ export async function connectDestination(
     appId: workspace.app_id,
     token: workspace.token,
     destination: { enabled: true, allow_create: true, ...destination },
+    ...(options.source ? { source: options.source } : {}),
   });
   return { workspace, connection, workspaceId };
 }

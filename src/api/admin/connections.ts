@@ -13,6 +13,7 @@ import {
   ConnectionSchema,
   connectionJson,
   Region,
+  unclearableMappings,
 } from "../../connections/settings";
 import { controlDb } from "../../db/placement";
 import { resumeOnRestore } from "../../destination/parking";
@@ -205,6 +206,8 @@ export const connectionsApi = router()
       const db = controlDb(c.env);
       const { workspaceId } = c.var.auth;
       const row = await mustFind(c.env, workspaceId, id);
+      const unclearable = unclearableMappings(row.destination, patch);
+      if (unclearable.length > 0) throw new ProblemError(422, "The request is not valid; see `errors`.", unclearable);
       const mappings = patch.destination?.mappings ?? {};
       const resolved = Object.keys(mappings).length > 0 ? await resolveMappings(c.env, db, row, mappings) : {};
       const updated = await updateSettings(db, workspaceId, id, (current) => applyPatch(current, patch, resolved));

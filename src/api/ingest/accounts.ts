@@ -28,6 +28,8 @@ export const AccountSchema = z
     properties: z.record(z.string(), z.unknown()),
     /** Members with a `user_id` (members known only by email have none to list). */
     user_ids: z.array(z.string()),
+    /** Every member, leads known only by email included (their `user_id` is null). */
+    members: z.array(z.object({ user_id: z.string().nullable(), email: z.string().nullable() })),
     intercom_company_id: z.string().nullable(),
     created_at: Iso,
     updated_at: Iso,
@@ -59,6 +61,7 @@ export async function accountJson(dbs: { db: Database; control: Database }, acco
     name: account.name,
     properties: account.properties,
     user_ids: members.flatMap((member) => (member.userId === null ? [] : [member.userId])),
+    members: members.map((member) => ({ user_id: member.userId, email: member.email })),
     intercom_company_id: intercomCompanyId,
     created_at: new Date(account.createdAt).toISOString(),
     updated_at: new Date(account.updatedAt).toISOString(),

@@ -7,6 +7,7 @@ import type { FieldMapping } from "../../db/schema";
 import {
   type AttributeType,
   CUSTOM_PREFIX,
+  canClear,
   STANDARD_COMPANY_ATTRIBUTES,
   STANDARD_CONTACT_ATTRIBUTES,
 } from "../../intercom/attributes";
@@ -25,6 +26,8 @@ export interface Payload {
   fields: Fields;
   /** Fields dropped because their value could not be coerced; the rest still syncs. */
   warnings: FieldWarning[];
+  /** Targets whose CDP value is absent (removed, or never set): what `clear_removed` may clear. */
+  absent: string[];
 }
 
 export interface UserInput {
@@ -122,16 +125,31 @@ function readPath(properties: Record<string, unknown>, path: string): unknown {
 function build<T>(input: T, sources: Source<T>[]): Payload {
   const fields: Fields = {};
   const warnings: FieldWarning[] = [];
+  const absent: string[] = [];
   // Later sources (custom mappings) override earlier ones (defaults) for the same target.
   const byTarget = new Map(sources.map((source) => [source.to, source]));
   for (const source of byTarget.values()) {
     const raw = source.read(input);
-    if (raw === undefined || raw === null) continue;
+    if (raw === undefined || raw === null) {
+      absent.push(source.to);
+      continue;
+    }
     const result = coerce(raw, source.type);
     if (result.ok) fields[source.to] = source.to === "email" ? String(result.value).toLowerCase() : result.value;
     else warnings.push({ path: source.to, from: source.from, reason: result.reason });
   }
-  return { fields, warnings };
+  return { fields, warnings, absent };
+}
+
+/**
+ * The targets to clear (pure, `destination.clear_removed`): absent in the CDP, clearable in Intercom, and known to
+ * hold a value there. A clear is recorded as `null` in the remote state, so the echo and a second removal cost nothing.
+ */
+export function clearedFields(absent: readonly string[], known: Record<string, unknown>): string[] {
+  return absent.filter(
+    (path) =>
+      canClear("contact", path) && Object.hasOwn(known, path) && known[path] !== null && known[path] !== undefined,
+  );
 }
 
 /** The fields of `desired` whose value Intercom is not known to hold. */

@@ -18,7 +18,7 @@ import {
   contactUpdate,
   passesSegmentFilter,
 } from "../plan/contact-plan";
-import { contactPayload, type Payload } from "../plan/payload";
+import { clearedFields, contactPayload, type Payload } from "../plan/payload";
 import { fromLink, type Resolution, resolveContact } from "./resolve-contact";
 import { logOut, saveLink, userRef } from "./steps";
 
@@ -102,14 +102,21 @@ async function writeContact(
   let known = resolution.known;
   const changes: Fields =
     resolution.origin === "create" ? {} : contactUpdate(payload.fields, known, { convertLead: resolution.convertLead });
-  if (Object.keys(changes).length) {
-    const updated = await updateContact(context.client, resolution.contactId, requestBody(changes));
-    known = { ...known, ...contactFields(updated) };
+  // clear_removed: a mapped property the CDP no longer has clears what Intercom still holds (README, Privacy).
+  const clears =
+    resolution.origin !== "create" && context.connection.destination.clear_removed
+      ? clearedFields(payload.absent, known)
+      : [];
+  if (Object.keys(changes).length || clears.length) {
+    const updated = await updateContact(context.client, resolution.contactId, requestBody(changes, clears));
+    // The clear is recorded as a known null: its echo, and a second removal, then cost nothing.
+    const state = { ...contactFields(updated), ...Object.fromEntries(clears.map((path) => [path, null])) };
+    known = { ...known, ...state };
     await saveLink(context, {
       objectType: "contact",
       localPk: user.pk,
       intercomId: updated.id,
-      state: contactFields(updated),
+      state,
       updatedAt: updated.updated_at,
     });
     await logOut(context, {
@@ -117,7 +124,12 @@ async function writeContact(
       outcome: "synced",
       objectType: "contact",
       action: "update",
-      detail: `sent ${Object.keys(changes).join(", ")}`,
+      detail: [
+        Object.keys(changes).length ? `sent ${Object.keys(changes).join(", ")}` : null,
+        clears.length ? `cleared ${clears.join(", ")}` : null,
+      ]
+        .filter(Boolean)
+        .join("; "),
     });
   } else if (resolution.origin !== "create") {
     if (resolution.origin !== "link")

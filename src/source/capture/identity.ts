@@ -81,12 +81,29 @@ export async function handleContactMerged(ctx: HandlerContext): Promise<Work> {
   return combine(...parts);
 }
 
-/** `contact.deleted`: unlinks the Intercom contact; the CDP user stays. */
+/**
+ * `contact.deleted`: unlinks the Intercom contact; the CDP user stays, unless `source.on_contact_deleted` is `erase`:
+ * then the CDP person is erased (README, Privacy) and the erasure removes the link, nothing being sent back to Intercom.
+ */
 export async function handleContactDeleted(ctx: HandlerContext): Promise<Work> {
   const { db, connection } = ctx;
   const item = DeletedItem.parse(ctx.notification.item);
   const link = await linkByIntercomId(db, connection.id, "contact", item.id);
   const user = link ? await getUser(db, connection.workspaceId, link.localPk) : null;
+  if (ctx.privacy && connection.source.on_contact_deleted === "erase") {
+    // Names no person: the erasure scrubs the rows that did, and this one is written after it began. A redelivery
+    // after the erasure started finds the user gone: the erasure already removes the link.
+    const erasureId = user ? await ctx.privacy.erasePerson({ userId: user.userId, email: user.email }) : null;
+    return only(
+      ctx.entry({
+        outcome: erasureId ? "captured" : "skipped",
+        objectType: "user",
+        detail: erasureId
+          ? `Intercom contact deleted: the CDP person is being erased (erasure ${erasureId})`
+          : "Intercom contact deleted; no CDP person is linked to it (or it is being erased)",
+      }),
+    );
+  }
   const statements: Statement[] = [
     deleteLinkByIntercomId(db, connection.id, "contact", item.id),
     deletePendingLinksOfContact(db, connection.id, item.id),

@@ -69,8 +69,13 @@ async function deliverEchoes(connectionId: string) {
   return statuses.length;
 }
 
+/** Inbound outcomes so far: logged rows plus the counted ones (noop, duplicate, ignored are counted, not logged). */
 async function inboundRows(connectionId: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT count(*) AS n FROM sync_logs WHERE connection_id = ? AND direction = 'in'")
+  const row = await env.DB.prepare(
+    `SELECT (SELECT count(*) FROM sync_logs WHERE connection_id = ?1 AND direction = 'in')
+       + (SELECT coalesce(sum(n), 0) FROM sync_log_counts WHERE connection_id = ?1 AND direction = 'in'
+          AND outcome IN ('noop', 'duplicate', 'ignored')) AS n`,
+  )
     .bind(connectionId)
     .first<{ n: number }>();
   return row!.n;

@@ -1,0 +1,331 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { database } from "../src/db/client";
+import type { Env } from "../src/env";
+import { importById, insertQueuedImport } from "../src/source/import/jobs";
+import type { ImportPageMessage } from "../src/source/import/messages";
+import { afterPage, importOptions, plannedPhases } from "../src/source/import/plan";
+import { embeddedCompanyIds, runImportPage } from "../src/source/import/run";
+import { authHeaders } from "./helpers/auth";
+import { seedConnection } from "./helpers/connections";
+import { intercomRest, settle, waitFor } from "./helpers/destination";
+import { countCalls, journalMark, useIntercomSim } from "./helpers/intercom-sim";
+
+// Source import as a job (README, "Import"): start → progress → done against a seeded simulator workspace (users,
+// leads, companies, memberships with `has_more`), calls against the minimum page count, a re-import that changes
+// nothing, pages run one by one with a redelivery (no item twice, no gap), a webhook newer than the imported item,
+// cancel, 409, 422, and a 401 that waits for a reconnect.
+
+// Search pages are offsets in the simulator: a contact re-indexed during paging would shift them, so no lag here.
+const sim = useIntercomSim({ config: { search_lag_ms: 0 } });
+
+async function call(workspaceId: string, method: string, path: string, body?: unknown) {
+  const headers = await authHeaders({ workspaceId, scope: "admin" });
+  const response = await exports.default.fetch(`https://connector.test${path}`, {
+    method,
+    headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, type: response.headers.get("content-type"), json: (await response.json()) as any };
+}
+
+async function connectSource(source: Record<string, unknown> = {}) {
+  const workspace = sim.createWorkspace();
+  const workspaceId = `ws_${crypto.randomUUID().slice(0, 8)}`;
+  const connection = await seedConnection({
+    workspaceId,
+    appId: workspace.app_id,
+    token: workspace.token,
+    ...(Object.keys(source).length ? { source } : {}),
+  });
+  return { workspace, workspaceId, connection };
+}
+
+async function scalar(sql: string, ...binds: unknown[]): Promise<number> {
+  const row = await env.DB.prepare(sql)
+    .bind(...binds)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+const linkCount = (connectionId: string, type: "contact" | "company") =>
+  scalar("SELECT count(*) AS n FROM intercom_links WHERE connection_id = ? AND object_type = ?", connectionId, type);
+
+const membershipCount = (workspaceId: string) =>
+  scalar("SELECT count(*) AS n FROM memberships WHERE workspace_id = ?", workspaceId);
+
+/** Runs an import's pages one at a time in this test: the JOBS sends are kept instead of queued. */
+function pageByPage() {
+  const sent: ImportPageMessage[] = [];
+  const jobs = { send: async (body: ImportPageMessage) => void sent.push(body) } as unknown as Env["JOBS"];
+  return { env: { ...env, JOBS: jobs } as Env, sent };
+}
+
+describe("import planning", () => {
+  it("runs companies before contacts, and moves to the next phase when a page has no next", () => {
+    expect(importOptions({ objects: ["contacts", "companies"] }).objects).toEqual(["companies", "contacts"]);
+    expect(importOptions({}).objects).toEqual(["companies", "contacts"]);
+    const start = { phase: "companies" as const, cursor: null, phases: plannedPhases(["companies", "contacts"]) };
+    const first = afterPage(start, { read: 50, skipped: 1, failed: 0, calls: 1, total: 60, next: "s1" });
+    expect(first).toMatchObject({ phase: "companies", cursor: "s1" });
+    expect(first.phases[0]).toMatchObject({ total: 60, done: 50, skipped: 1, calls: 1 });
+    const second = afterPage(first, { read: 10, skipped: 0, failed: 0, calls: 1, total: 60, next: null });
+    expect(second).toMatchObject({ phase: "contacts", cursor: null });
+    const end = afterPage(second, { read: 3, skipped: 0, failed: 1, calls: 2, total: 3, next: null });
+    expect(end.phase).toBeNull();
+    expect(end.phases[1]).toMatchObject({ total: 3, done: 3, failed: 1, calls: 2 });
+  });
+
+  it("reads a contact's embedded companies and whether the list has more", () => {
+    expect(embeddedCompanyIds({ companies: { data: [{ id: "a" }, { id: "b" }], has_more: true } })).toEqual({
+      ids: ["a", "b"],
+      hasMore: true,
+    });
+    expect(embeddedCompanyIds({})).toEqual({ ids: [], hasMore: false });
+  });
+});
+
+describe("import job", () => {
+  it("imports companies, users, leads and memberships end to end within 1.05 × the minimum calls", async () => {
+    const { workspace, workspaceId, connection } = await connectSource();
+    const seeded = sim.seedWideWorkspace(workspace.app_id, {
+      contacts: 220,
+      leads: 80,
+      companies: 60,
+      attributes: 8,
+      seed: 3,
+    });
+    const state = sim.state(workspace.app_id);
+    const contacts = state.contacts.length;
+    expect(contacts).toBe(seeded.users.length + seeded.leads.length);
+    // Contacts whose embedded company list is cut (has_more) need one extra call each.
+    const withMore = state.contacts.filter((contact: any) => contact.companies.has_more).length;
+    expect(withMore).toBeGreaterThan(0);
+    const minimum = Math.ceil(60 / 50) + Math.ceil(contacts / 150) + withMore;
+
+    const mark = journalMark(sim);
+    const base = `/v1/connections/${connection.id}/imports`;
+    const started = await call(workspaceId, "POST", base, {});
+    expect(started.status).toBe(202);
+    const done = await waitFor(
+      async () => {
+        const { json } = await call(workspaceId, "GET", `${base}/${started.json.id}`);
+        return json.state === "done" ? json : null;
+      },
+      60_000,
+      "the import done",
+    );
+    expect(done.phases).toEqual([
+      { object: "companies", total: 60, done: 60, skipped: 0, failed: 0, calls: 2 },
+      { object: "contacts", total: contacts, done: contacts, skipped: 0, failed: 0, calls: expect.any(Number) },
+    ]);
+    const calls = countCalls(sim, { since: mark });
+    expect(calls).toBe(done.phases[0].calls + done.phases[1].calls);
+    expect(calls).toBeLessThanOrEqual(Math.floor(1.05 * minimum));
+    expect(countCalls(sim, { since: mark, path: "/companies/scroll" })).toBe(2);
+    expect(done.finished_at).not.toBeNull();
+    expect(done.eta_seconds).toBeNull();
+
+    // Everything reached the graph through the source consumer: every company, every contact, every membership.
+    await waitFor(async () => (await linkCount(connection.id, "company")) === 60, 60_000, "60 companies linked");
+    await waitFor(
+      async () => (await linkCount(connection.id, "contact")) === contacts,
+      60_000,
+      `${contacts} contacts linked`,
+    );
+    const attachments = state.attachments.length;
+    await waitFor(
+      async () => (await membershipCount(workspaceId)) === attachments,
+      60_000,
+      `${attachments} memberships`,
+    );
+    expect(await scalar("SELECT count(*) AS n FROM accounts WHERE workspace_id = ?", workspaceId)).toBe(60);
+
+    // One sync-log row per page plus the start and the final summary.
+    const rows = await env.DB.prepare(
+      "SELECT outcome, detail FROM sync_logs WHERE connection_id = ? AND action = 'import' ORDER BY id",
+    )
+      .bind(connection.id)
+      .all<{ outcome: string; detail: string }>();
+    const pages = 2 + Math.ceil(contacts / 150);
+    expect(rows.results).toHaveLength(1 + pages + 1);
+    expect(rows.results.at(-1)!.detail).toMatch(/^import done: companies: 60 read of 60/);
+
+    // The list shows it; a re-import reads everything again and changes nothing.
+    const listed = await call(workspaceId, "GET", base);
+    expect(listed.json.items.map((item: any) => item.id)).toEqual([started.json.id]);
+    const writes = await scalar("SELECT max(version) AS n FROM users WHERE workspace_id = ?", workspaceId);
+    const again = await call(workspaceId, "POST", base, { objects: ["contacts"] });
+    expect(again.status).toBe(202);
+    const second = await waitFor(
+      async () => {
+        const { json } = await call(workspaceId, "GET", `${base}/${again.json.id}`);
+        return json.state === "done" ? json : null;
+      },
+      60_000,
+      "the re-import done",
+    );
+    expect(second.phases).toEqual([
+      { object: "contacts", total: contacts, done: contacts, skipped: contacts, failed: 0, calls: expect.any(Number) },
+    ]);
+    await settle();
+    expect(await scalar("SELECT max(version) AS n FROM users WHERE workspace_id = ?", workspaceId)).toBe(writes);
+    expect(await membershipCount(workspaceId)).toBe(attachments);
+
+    // The summary shows the latest import.
+    const summary = await call(workspaceId, "GET", `/v1/connections/${connection.id}/summary`);
+    expect(summary.json.jobs.import).toMatchObject({ id: again.json.id, status: "done", done: contacts });
+  });
+
+  it("runs page by page: a page delivered twice is recorded once, and nothing is missed", async () => {
+    const { workspace, workspaceId, connection } = await connectSource();
+    sim.seedWideWorkspace(workspace.app_id, { contacts: 250, leads: 70, companies: 0, attributes: 4, seed: 5 });
+    const contacts = sim.state(workspace.app_id).contacts.length;
+    const db = database(env.DB);
+    const job = (await insertQueuedImport(db, {
+      connectionId: connection.id,
+      workspaceId,
+      options: importOptions({ objects: ["contacts"] }),
+    }))!;
+    const runner = pageByPage();
+    let message: ImportPageMessage = {
+      kind: "import_page",
+      job_id: job.id,
+      connection_id: connection.id,
+      page: 0,
+      attempt: 0,
+    };
+    const mark = journalMark(sim);
+    await runImportPage(runner.env, message);
+    // The cursor is recorded after the page: a restart continues from it.
+    const afterFirst = (await importById(db, connection.id, job.id))!;
+    expect(afterFirst).toMatchObject({ state: "running", page: 1, phase: "contacts" });
+    expect(afterFirst.cursor).not.toBeNull();
+    expect(afterFirst.phases[0]).toMatchObject({ done: 150, total: contacts });
+    // The same page again (a redelivery after a crash) does nothing: no call, no count.
+    await runImportPage(runner.env, message);
+    expect(countCalls(sim, { since: mark })).toBe(1);
+    expect(runner.sent).toHaveLength(1);
+    while (runner.sent.length > 0) {
+      message = runner.sent.shift()!;
+      await runImportPage(runner.env, message);
+    }
+    const ended = (await importById(db, connection.id, job.id))!;
+    expect(ended).toMatchObject({ state: "done", page: Math.ceil(contacts / 150), phase: null });
+    expect(ended.phases[0]).toMatchObject({ total: contacts, done: contacts, skipped: 0, failed: 0 });
+    await waitFor(
+      async () => (await linkCount(connection.id, "contact")) === contacts,
+      60_000,
+      `${contacts} contacts linked`,
+    );
+    // Each contact was handed over once: one processed notification per contact, none twice.
+    expect(
+      await scalar("SELECT count(*) AS n FROM processed_notifications WHERE key LIKE ?", `${workspace.app_id}:sweep:%`),
+    ).toBe(contacts);
+  });
+
+  it("keeps what a newer webhook brought: an older imported state changes nothing", async () => {
+    const { workspace, workspaceId, connection } = await connectSource();
+    const created = await intercomRest(workspace, "POST", "/contacts", { external_id: "u-1", name: "Imported" });
+    sim.takeWebhooks();
+    // A webhook of a later state (a minute on) arrives before the import reads the contact.
+    sim.emit({
+      app_id: workspace.app_id,
+      topic: "contact.user.updated",
+      item: { ...created.json, name: "From webhook", updated_at: created.json.updated_at + 60 },
+    });
+    await sim.deliverWebhooks();
+    const name = async () =>
+      (
+        await env.DB.prepare(
+          "SELECT json_extract(properties, '$.name') AS name FROM users WHERE user_id = 'u-1' AND workspace_id = ?",
+        )
+          .bind(workspaceId)
+          .first<{ name: string | null }>()
+      )?.name ?? null;
+    await waitFor(async () => (await name()) === "From webhook", 15_000, "the webhook captured");
+
+    const db = database(env.DB);
+    const job = (await insertQueuedImport(db, {
+      connectionId: connection.id,
+      workspaceId,
+      options: importOptions({ objects: ["contacts"] }),
+    }))!;
+    await runImportPage(pageByPage().env, {
+      kind: "import_page",
+      job_id: job.id,
+      connection_id: connection.id,
+      page: 0,
+      attempt: 0,
+    });
+    expect((await importById(db, connection.id, job.id))!.phases[0]).toMatchObject({ done: 1, skipped: 1 });
+    await settle();
+    expect(await name()).toBe("From webhook");
+  });
+
+  it("answers 409 with the running import, 422 for parts not supported yet, and cancels", async () => {
+    const { workspace, workspaceId, connection } = await connectSource();
+    const base = `/v1/connections/${connection.id}/imports`;
+    const refusedPart = await call(workspaceId, "POST", base, { include_tags: true });
+    expect(refusedPart.status).toBe(422);
+    expect(refusedPart.json.errors).toEqual([{ path: "include_tags", message: "not yet supported" }]);
+    expect((await call(workspaceId, "POST", base, { objects: ["tickets"] })).status).toBe(422);
+
+    const db = database(env.DB);
+    // An import still queued (its page message not run yet): a second start is refused, with that import.
+    const job = (await insertQueuedImport(db, {
+      connectionId: connection.id,
+      workspaceId,
+      options: importOptions({}),
+    }))!;
+    const refused = await call(workspaceId, "POST", base, {});
+    expect(refused.status).toBe(409);
+    expect(refused.type).toContain("application/problem+json");
+    expect(refused.json).toMatchObject({ status: 409, job: { id: job.id, state: "queued" } });
+
+    const cancelled = await call(workspaceId, "DELETE", `${base}/${job.id}`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.json).toMatchObject({ id: job.id, state: "cancelled", detail: "cancelled by an admin" });
+    expect((await call(workspaceId, "DELETE", `${base}/${job.id}`)).status).toBe(409);
+    expect((await call(workspaceId, "GET", `${base}/nope`)).status).toBe(404);
+    // Its page, arriving after the cancel, reads nothing.
+    const mark = journalMark(sim);
+    await runImportPage(pageByPage().env, {
+      kind: "import_page",
+      job_id: job.id,
+      connection_id: connection.id,
+      page: 0,
+      attempt: 0,
+    });
+    expect(countCalls(sim, { since: mark, app_id: workspace.app_id })).toBe(0);
+  });
+
+  it("waits on a 401 and continues from the same page after a reconnect", async () => {
+    const { workspace, workspaceId, connection } = await connectSource();
+    sim.seedWideWorkspace(workspace.app_id, { contacts: 20, leads: 0, companies: 0, attributes: 2, seed: 7 });
+    const db = database(env.DB);
+    const job = (await insertQueuedImport(db, {
+      connectionId: connection.id,
+      workspaceId,
+      options: importOptions({ objects: ["contacts"] }),
+    }))!;
+    sim.revokeTokens(workspace.app_id);
+    const runner = pageByPage();
+    const first: ImportPageMessage = {
+      kind: "import_page",
+      job_id: job.id,
+      connection_id: connection.id,
+      page: 0,
+      attempt: 0,
+    };
+    await runImportPage(runner.env, first);
+    const waiting = (await importById(db, connection.id, job.id))!;
+    expect(waiting).toMatchObject({ state: "queued", page: 0 });
+    expect(waiting.detail).toMatch(/^waiting for a reconnect/);
+    expect(runner.sent).toHaveLength(0);
+    const status = await env.DB.prepare("SELECT status FROM connections WHERE id = ?")
+      .bind(connection.id)
+      .first<{ status: string }>();
+    expect(status!.status).toBe("revoked");
+  });
+});

@@ -54,6 +54,15 @@ const linkCount = (connectionId: string, type: "contact" | "company") =>
 const membershipCount = (workspaceId: string) =>
   scalar("SELECT count(*) AS n FROM memberships WHERE workspace_id = ?", workspaceId);
 
+/** Notifications of Intercom workspace `appId` the source processed, by id pattern. */
+const processed = (appId: string, pattern: string) =>
+  scalar("SELECT count(*) AS n FROM processed_notifications WHERE key LIKE ?", `${appId}:${pattern}`);
+
+/** The ids of contacts that name a CDP user (a user's external_id, or an email); the others are skipped. */
+function identified(contacts: any[]): Set<string> {
+  return new Set(contacts.filter((c) => (c.role === "user" && c.external_id) || c.email).map((c) => c.id as string));
+}
+
 /** Runs an import's pages one at a time in this test: the JOBS sends are kept instead of queued. */
 function pageByPage() {
   const sent: ImportPageMessage[] = [];
@@ -127,18 +136,22 @@ describe("import job", () => {
     expect(done.eta_seconds).toBeNull();
 
     // Everything reached the graph through the source consumer: every company, every contact, every membership.
-    await waitFor(async () => (await linkCount(connection.id, "company")) === 60, 60_000, "60 companies linked");
     await waitFor(
-      async () => (await linkCount(connection.id, "contact")) === contacts,
+      async () => (await processed(workspace.app_id, "sweep:%")) === contacts + 60,
       60_000,
-      `${contacts} contacts linked`,
+      `${contacts} contacts and 60 companies processed`,
     );
-    const attachments = state.attachments.length;
     await waitFor(
-      async () => (await membershipCount(workspaceId)) === attachments,
+      async () => (await processed(workspace.app_id, "import:attach:%")) === state.attachments.length,
       60_000,
-      `${attachments} memberships`,
+      "every membership processed",
     );
+    expect(await linkCount(connection.id, "company")).toBe(60);
+    const named = identified(state.contacts);
+    expect(await linkCount(connection.id, "contact")).toBe(named.size);
+    // Memberships of contacts that name no CDP user wait in pending_links.
+    const attachments = state.attachments.filter((a: any) => named.has(a.contact_id)).length;
+    expect(await membershipCount(workspaceId)).toBe(attachments);
     expect(await scalar("SELECT count(*) AS n FROM accounts WHERE workspace_id = ?", workspaceId)).toBe(60);
 
     // One sync-log row per page plus the start and the final summary.
@@ -175,7 +188,7 @@ describe("import job", () => {
     // The summary shows the latest import.
     const summary = await call(workspaceId, "GET", `/v1/connections/${connection.id}/summary`);
     expect(summary.json.jobs.import).toMatchObject({ id: again.json.id, status: "done", done: contacts });
-  });
+  }, 240_000);
 
   it("runs page by page: a page delivered twice is recorded once, and nothing is missed", async () => {
     const { workspace, workspaceId, connection } = await connectSource();
@@ -213,16 +226,14 @@ describe("import job", () => {
     const ended = (await importById(db, connection.id, job.id))!;
     expect(ended).toMatchObject({ state: "done", page: Math.ceil(contacts / 150), phase: null });
     expect(ended.phases[0]).toMatchObject({ total: contacts, done: contacts, skipped: 0, failed: 0 });
+    // Each contact was handed to the source once: one processed notification per contact.
     await waitFor(
-      async () => (await linkCount(connection.id, "contact")) === contacts,
+      async () => (await processed(workspace.app_id, "sweep:%")) === contacts,
       60_000,
-      `${contacts} contacts linked`,
+      `${contacts} contacts processed`,
     );
-    // Each contact was handed over once: one processed notification per contact, none twice.
-    expect(
-      await scalar("SELECT count(*) AS n FROM processed_notifications WHERE key LIKE ?", `${workspace.app_id}:sweep:%`),
-    ).toBe(contacts);
-  });
+    expect(await linkCount(connection.id, "contact")).toBe(identified(sim.state(workspace.app_id).contacts).size);
+  }, 180_000);
 
   it("keeps what a newer webhook brought: an older imported state changes nothing", async () => {
     const { workspace, workspaceId, connection } = await connectSource();
@@ -238,7 +249,7 @@ describe("import job", () => {
     const name = async () =>
       (
         await env.DB.prepare(
-          "SELECT json_extract(properties, '$.name') AS name FROM users WHERE user_id = 'u-1' AND workspace_id = ?",
+          "SELECT json_extract(properties, '$.full_name') AS name FROM users WHERE user_id = 'u-1' AND workspace_id = ?",
         )
           .bind(workspaceId)
           .first<{ name: string | null }>()

@@ -138,7 +138,10 @@ export async function listContactCompanies(
     const answer = await call("GET /contacts/{id}/companies", () =>
       client.contacts.listAttachedCompanies({ contact_id: contactId, page, per_page: CONTACT_COMPANIES_PER_PAGE }),
     );
-    const data = answer.data;
+    // The 2.16 description names the array `companies`; answers seen with `data` are read too.
+    const raw = answer.response as { companies?: unknown; data?: unknown } | undefined;
+    const list = Array.isArray(raw?.companies) ? raw.companies : Array.isArray(raw?.data) ? raw.data : answer.data;
+    const data = (list as Array<{ id?: unknown }>).filter((company) => company && typeof company.id === "string");
     for (const company of data) ids.push(String(company.id));
     const pages = (answer.response as { pages?: { total_pages?: number } } | undefined)?.pages;
     if (data.length < CONTACT_COMPANIES_PER_PAGE || (pages?.total_pages ?? page) <= page) {

@@ -14,7 +14,7 @@ import { EXAMPLES } from "../examples";
 import { ProblemError, problemBody } from "../problem";
 import { ProblemSchema, problem, problems } from "../problems";
 import { router } from "../router";
-import { ConnectionIdParams, emptyBodyIsEmptyObject } from "./connection-schemas";
+import { ConnectionIdParams } from "./connection-schemas";
 
 const tags = ["Source"];
 const admin = { middleware: [requireScope("admin")], security: [{ bearerAuth: [] }], tags };
@@ -118,14 +118,13 @@ export const importsApi = router()
       path: "/{id}/imports",
       summary: "Start an import of what Intercom already holds: companies, contacts, memberships",
       description:
-        "Runs in the bulk lane, one Intercom page at a time, resumable. One import per connection at a time: a " +
+        "Send `{}` for everything. Runs in the bulk lane, one Intercom page at a time, resumable. One import per connection at a time: a " +
         "second start answers 409 with the running import in `job`. `include_tags`, `include_conversations` and " +
         "`include_events` are not supported yet (422). Progress: `GET …/imports/{import_id}`.",
       ...admin,
-      middleware: [requireScope("admin"), emptyBodyIsEmptyObject] as const,
       request: {
         params: ConnectionIdParams,
-        body: { required: false, content: { "application/json": { schema: StartImportBody } } },
+        body: { required: true, content: { "application/json": { schema: StartImportBody } } },
       },
       responses: {
         ...problems(401, 403),
@@ -152,7 +151,7 @@ export const importsApi = router()
     }),
     async (c) => {
       const connection = await connectionOf(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
-      const body = (c.req.valid("json") as z.infer<typeof StartImportBody> | undefined) ?? {};
+      const body = c.req.valid("json");
       refuseUnsupported(body);
       if (connection.status !== "connected") {
         throw new ProblemError(409, `The connection is ${connection.status}: reconnect it before an import.`);

@@ -346,5 +346,19 @@ describe("import job", () => {
       .bind(connection.id)
       .first<{ status: string }>();
     expect(status!.status).toBe("revoked");
+
+    // A reconnect (a new token for the same Intercom workspace) hands the import its page again.
+    const token = sim.issueToken(workspace.app_id);
+    const reconnected = await call(workspaceId, "POST", "/v1/connections", { name: "Again", access_token: token });
+    expect(reconnected.status).toBe(200);
+    const resumed = await waitFor(
+      async () => {
+        const row = await importById(db, connection.id, job.id);
+        return row?.state === "done" ? row : null;
+      },
+      30_000,
+      "the import resumed and done",
+    );
+    expect(resumed.phases[0]).toMatchObject({ object: "contacts", total: 20, done: 20, failed: 0, calls: 1 });
   });
 });

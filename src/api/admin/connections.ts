@@ -16,7 +16,6 @@ import {
   unclearableMappings,
 } from "../../connections/settings";
 import { controlDb } from "../../db/placement";
-import { resumeOnRestore } from "../../destination/parking";
 import type { Env } from "../../env";
 import { IntercomCallError } from "../../intercom/errors";
 import { log } from "../../lib/log";
@@ -26,6 +25,7 @@ import { ProblemError } from "../problem";
 import { problems } from "../problems";
 import { router } from "../router";
 import { ConnectionIdParams } from "./connection-schemas";
+import { onRestored } from "./restore";
 
 const tags = ["Connections"];
 const security = [{ bearerAuth: [] }];
@@ -123,7 +123,7 @@ export const connectionsApi = router()
             ...(body.region ? { region: body.region } : {}),
             method: "token",
           },
-          resumeOnRestore(c.env),
+          onRestored(c.env),
         );
         return c.json(connectionJson(row), created ? 201 : 200);
       } catch (error) {
@@ -260,7 +260,7 @@ export const connectionsApi = router()
     async (c) => {
       const db = controlDb(c.env);
       const row = await mustFind(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
-      return c.json(await testConnection(c.env, db, row, resumeOnRestore(c.env)), 200);
+      return c.json(await testConnection(c.env, db, row, onRestored(c.env)), 200);
     },
   );
 

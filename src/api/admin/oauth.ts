@@ -14,7 +14,6 @@ import { connect } from "../../connections/service";
 import { ConnectionName, ConnectionSchema, connectionJson } from "../../connections/settings";
 import { controlDb } from "../../db/placement";
 import { oauthStates } from "../../db/schema";
-import { resumeOnRestore } from "../../destination/parking";
 import type { Env } from "../../env";
 import { IntercomCallError } from "../../intercom/errors";
 import { exchangeCode } from "../../intercom/oauth";
@@ -25,6 +24,7 @@ import { ProblemError } from "../problem";
 import { problems } from "../problems";
 import { router } from "../router";
 import { emptyBodyIsEmptyObject } from "./connection-schemas";
+import { onRestored } from "./restore";
 
 export const STATE_TTL_SECONDS = 600;
 export const CALLBACK_PATH = "/oauth/intercom/callback";
@@ -209,7 +209,7 @@ export const oauthCallback = router().openapi(
             token,
             method: "oauth",
           },
-          resumeOnRestore(c.env),
+          onRestored(c.env),
         );
         connectionJsonBody = connectionJson(row);
       } catch (error) {

@@ -105,11 +105,15 @@ export async function cancelImport(
   return cancelled;
 }
 
-/** Hands an import waiting for a reconnect its page again (after a reconnect). */
+/** Detail of an import that stopped on a 401 or a connection that is not connected; a reconnect resumes it. */
+export const WAITING_FOR_RECONNECT = "waiting for a reconnect";
+
+/** Hands an import waiting for a reconnect its page again (the connection works again): it continues from there. */
 export async function resumeImport(env: Env, connection: { id: string; workspaceId: string }): Promise<boolean> {
   const db = await tenantDb(env, connection.workspaceId);
   const job = await activeImport(db, connection.id);
-  if (!job) return false;
+  if (!job?.detail?.startsWith(WAITING_FOR_RECONNECT)) return false;
+  await noteWaiting(db, job.id, "resumed after a reconnect");
   await queuePage(env, job, 0);
   log({ msg: "import resumed", connection_id: connection.id, job_id: job.id, outcome: "queued" });
   return true;
@@ -123,7 +127,7 @@ export async function kickStalledImports(env: Env, now = Date.now()): Promise<nu
   let kicked = 0;
   for (const db of everyDataDb(env)) {
     for (const job of await stalledImports(db, now - IMPORT_STALL_MS)) {
-      if (job.detail?.startsWith("waiting for a reconnect")) continue;
+      if (job.detail?.startsWith(WAITING_FOR_RECONNECT)) continue;
       await queuePage(env, job, 0);
       kicked++;
     }
@@ -159,7 +163,7 @@ export async function runImportPage(env: Env, message: ImportPageMessage): Promi
     return;
   }
   if (connection.status !== "connected" || !connection.appId || !connection.tokenJwe) {
-    await noteWaiting(db, job.id, `waiting for a reconnect: the connection is ${connection.status}`);
+    await noteWaiting(db, job.id, `${WAITING_FOR_RECONNECT}: the connection is ${connection.status}`);
     return;
   }
   let read: PageRead;
@@ -362,7 +366,7 @@ async function pageFailed(
   const fields = { connection_id: connection.id, job_id: job.id, phase: job.phase, page: job.page + 1 };
   if (failure.kind === "unauthorized") {
     await markRevoked(dbs.control, connection, `Intercom answered 401 to the import: ${failure.message}`);
-    await noteWaiting(dbs.db, job.id, "waiting for a reconnect: Intercom answered 401");
+    await noteWaiting(dbs.db, job.id, `${WAITING_FOR_RECONNECT}: Intercom answered 401`);
     await writeSyncLog(dbs.db, {
       ...rowOf(job),
       outcome: "failed",

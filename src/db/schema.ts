@@ -18,6 +18,8 @@ export interface SourceSettings {
   capture_relationships: boolean;
   /** What an Intercom `contact.deleted` does to the CDP person: `unlink` (default) or `erase` (README, Privacy). */
   on_contact_deleted?: "unlink" | "erase";
+  /** Start an import the first time the source is on for a connection (README, Import); absent means true. */
+  import_on_enable?: boolean;
 }
 
 /** One custom mapping: a CDP property to an Intercom attribute, coerced to `type`. */

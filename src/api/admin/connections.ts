@@ -19,6 +19,7 @@ import { controlDb } from "../../db/placement";
 import type { Env } from "../../env";
 import { IntercomCallError } from "../../intercom/errors";
 import { log } from "../../lib/log";
+import { autoStartImport } from "../../source/import/run";
 import { requireScope } from "../auth";
 import { EXAMPLES } from "../examples";
 import { ProblemError } from "../problem";
@@ -125,6 +126,7 @@ export const connectionsApi = router()
           },
           onRestored(c.env),
         );
+        await autoStartImport(c.env, row);
         return c.json(connectionJson(row), created ? 201 : 200);
       } catch (error) {
         if (error instanceof IntercomCallError) {
@@ -212,6 +214,8 @@ export const connectionsApi = router()
       const resolved = Object.keys(mappings).length > 0 ? await resolveMappings(c.env, db, row, mappings) : {};
       const updated = await updateSettings(db, workspaceId, id, (current) => applyPatch(current, patch, resolved));
       if (!updated) throw new ProblemError(404, `No connection ${id} in this workspace.`);
+      if (patch.source?.enabled === true || patch.source?.import_on_enable === true)
+        await autoStartImport(c.env, updated);
       log({
         msg: "connection settings changed",
         outcome: "updated",

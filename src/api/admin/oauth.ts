@@ -18,6 +18,7 @@ import type { Env } from "../../env";
 import { IntercomCallError } from "../../intercom/errors";
 import { exchangeCode } from "../../intercom/oauth";
 import { log } from "../../lib/log";
+import { autoStartImport } from "../../source/import/run";
 import { requireScope } from "../auth";
 import { EXAMPLES } from "../examples";
 import { ProblemError } from "../problem";
@@ -211,6 +212,7 @@ export const oauthCallback = router().openapi(
           },
           onRestored(c.env),
         );
+        await autoStartImport(c.env, row);
         connectionJsonBody = connectionJson(row);
       } catch (error) {
         if (error instanceof WorkspaceTakenError) {

@@ -31,12 +31,13 @@ import {
   type ImportJob,
   importById,
   insertQueuedImport,
+  latestImport,
   noteWaiting,
   recordPage,
   stalledImports,
 } from "./jobs";
 import type { ImportPageMessage } from "./messages";
-import { afterPage, type PageFigures, restartPhase } from "./plan";
+import { afterPage, importOptions, type PageFigures, restartPhase } from "./plan";
 
 /** Contacts per search page (Intercom's maximum). */
 export const IMPORT_PAGE_SIZE = 150;
@@ -84,6 +85,31 @@ export async function startImport(
   });
   log({ msg: "import started", connection_id: connection.id, job_id: job.id, outcome: "queued", reason });
   return { ok: true, job };
+}
+
+/**
+ * Starts the first import of a connection when its source is on and `source.import_on_enable` allows (after a
+ * connect, or a settings change that turned the source on); a connection that ever had an import gets none. Never
+ * throws: the connect or settings change it follows has succeeded either way. Returns the import started, if any.
+ */
+export async function autoStartImport(env: Env, connection: Connection): Promise<ImportJob | null> {
+  if (connection.status !== "connected" || !connection.source.enabled) return null;
+  if (connection.source.import_on_enable === false) return null;
+  try {
+    const db = await tenantDb(env, connection.workspaceId);
+    if (await latestImport(db, connection.id)) return null;
+    const result = await startImport(env, connection, importOptions({}), "the source was turned on");
+    return result.ok ? result.job : null;
+  } catch (error) {
+    log({
+      level: "error",
+      msg: "import not started",
+      outcome: "failed",
+      connection_id: connection.id,
+      error: describeError(error),
+    });
+    return null;
+  }
 }
 
 /** Cancels an active import of the connection: its next page does nothing. Null when it was not active. */

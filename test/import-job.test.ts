@@ -319,6 +319,42 @@ describe("import job", () => {
     expect(countCalls(sim, { since: mark, app_id: workspace.app_id })).toBe(0);
   });
 
+  it("starts by itself the first time the source is on, unless source.import_on_enable is off", async () => {
+    const workspace = sim.createWorkspace();
+    sim.seedWideWorkspace(workspace.app_id, { contacts: 5, leads: 1, companies: 2, attributes: 2, seed: 11 });
+    const workspaceId = `ws_${crypto.randomUUID().slice(0, 8)}`;
+    const connected = await call(workspaceId, "POST", "/v1/connections", {
+      name: "Auto",
+      access_token: workspace.token,
+    });
+    expect(connected.status).toBe(201);
+    const base = `/v1/connections/${connected.json.id}/imports`;
+    const auto = await waitFor(
+      async () => {
+        const [item] = (await call(workspaceId, "GET", base)).json.items;
+        return item?.state === "done" ? item : null;
+      },
+      30_000,
+      "the automatic import done",
+    );
+    expect(auto.phases.map((phase: any) => [phase.object, phase.done])).toEqual([
+      ["companies", 2],
+      ["contacts", sim.state(workspace.app_id).contacts.length],
+    ]);
+    // Turning the source off and on again does not import again: only the first time does.
+    for (const enabled of [false, true]) {
+      const patched = await call(workspaceId, "PATCH", `/v1/connections/${connected.json.id}`, { source: { enabled } });
+      expect(patched.status).toBe(200);
+    }
+    expect((await call(workspaceId, "GET", base)).json.items).toHaveLength(1);
+
+    // With the setting off, turning the source on starts nothing.
+    const { workspaceId: other, connection } = await connectSource({ enabled: false, import_on_enable: false });
+    const patched = await call(other, "PATCH", `/v1/connections/${connection.id}`, { source: { enabled: true } });
+    expect(patched.json.source).toMatchObject({ enabled: true, import_on_enable: false });
+    expect((await call(other, "GET", `/v1/connections/${connection.id}/imports`)).json.items).toEqual([]);
+  });
+
   it("waits on a 401 and continues from the same page after a reconnect", async () => {
     const { workspace, workspaceId, connection } = await connectSource();
     sim.seedWideWorkspace(workspace.app_id, { contacts: 20, leads: 0, companies: 0, attributes: 2, seed: 7 });

@@ -2,7 +2,17 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { database } from "../src/db/client";
 import type { Env } from "../src/env";
-import { importById, insertQueuedImport } from "../src/source/import/jobs";
+import {
+  activeImport,
+  endImport,
+  importById,
+  insertQueuedImport,
+  latestImport,
+  listImports,
+  noteWaiting,
+  recordPage,
+  stalledImports,
+} from "../src/source/import/jobs";
 import type { ImportPageMessage } from "../src/source/import/messages";
 import { afterPage, importOptions, plannedPhases } from "../src/source/import/plan";
 import { embeddedCompanyIds, runImportPage } from "../src/source/import/run";
@@ -10,6 +20,7 @@ import { authHeaders } from "./helpers/auth";
 import { seedConnection } from "./helpers/connections";
 import { intercomRest, settle, waitFor } from "./helpers/destination";
 import { countCalls, journalMark, useIntercomSim } from "./helpers/intercom-sim";
+import { fullScans, type Recorded, recordingD1, scanningStatements } from "./helpers/query-plans";
 
 // Source import as a job (README, "Import"): start → progress → done against a seeded simulator workspace (users,
 // leads, companies, memberships with `has_more`), calls against the minimum page count, a re-import that changes
@@ -91,6 +102,34 @@ describe("import planning", () => {
       hasMore: true,
     });
     expect(embeddedCompanyIds({})).toEqual({ ids: [], hasMore: false });
+  });
+});
+
+describe("query plans of import jobs", () => {
+  it("use an index for every query", async () => {
+    const recorded: Recorded[] = [];
+    const db = database(recordingD1(env.DB, recorded));
+    const { workspaceId, connection } = await connectSource();
+    const job = (await insertQueuedImport(db, {
+      connectionId: connection.id,
+      workspaceId,
+      options: importOptions({}),
+    }))!;
+    await activeImport(db, connection.id);
+    await latestImport(db, connection.id);
+    await listImports(db, connection.id);
+    await importById(db, connection.id, job.id);
+    await noteWaiting(db, job.id, "waiting");
+    await recordPage(db, job.id, 0, { phase: "contacts", cursor: "c", phases: job.phases });
+    await stalledImports(db, Date.now());
+    await endImport(db, job.id, "cancelled", "test");
+    const { checked, offenders } = await scanningStatements(recorded);
+    expect(checked).toBeGreaterThanOrEqual(8);
+    expect(offenders).toEqual([]);
+    // The check sees import_jobs: active jobs by bound state values would read the whole table.
+    expect(await fullScans("SELECT id FROM import_jobs WHERE state IN (?, ?)", ["queued", "running"])).toEqual([
+      "SCAN import_jobs",
+    ]);
   });
 });
 

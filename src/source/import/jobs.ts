@@ -3,7 +3,7 @@
  * running per connection, enforced by a partial unique index), reading and listing them, recording a page
  * (compare-and-set on the page count, so a page delivered twice is recorded once), ending one.
  */
-import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { type ImportJobState, type ImportOptions, importJobs } from "../../db/schema";
 import { type Progress, plannedPhases } from "./plan";
@@ -136,9 +136,12 @@ export async function endImport(
 
 /** Active imports with no progress since `before` (the cron's stall check; a partial index keeps it small). */
 export async function stalledImports(db: Database, before: number): Promise<ImportJob[]> {
-  return db
-    .select()
-    .from(importJobs)
-    .where(and(inArray(importJobs.state, ACTIVE), lt(importJobs.updatedAt, before)))
-    .limit(50);
+  return (
+    db
+      .select()
+      .from(importJobs)
+      // The state as SQL text, not bound values: so the planner can use the partial index of active imports.
+      .where(and(sql`${importJobs.state} IN ('queued', 'running')`, lt(importJobs.updatedAt, before)))
+      .limit(50)
+  );
 }

@@ -1,7 +1,10 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { database } from "../src/db/client";
 import type { Env } from "../src/env";
+import { rateBudgetObject } from "../src/intercom/rate-budget";
+import type { RateState } from "../src/intercom/rate-plan";
 import {
   activeImport,
   endImport,
@@ -72,6 +75,14 @@ const processed = (appId: string, pattern: string) =>
 /** The ids of contacts that name a CDP user (a user's external_id, or an email); the others are skipped. */
 function identified(contacts: any[]): Set<string> {
   return new Set(contacts.filter((c) => (c.role === "user" && c.external_id) || c.email).map((c) => c.id as string));
+}
+
+/** Bulk-lane grants the workspace's RateBudget still holds (the current window's and later ones). */
+async function bulkGrants(appId: string): Promise<number> {
+  return runInDurableObject(rateBudgetObject(env, appId), (instance) => {
+    const state = (instance as unknown as { state: RateState }).state;
+    return [...state.bulk.values()].reduce((sum, n) => sum + n, 0);
+  });
 }
 
 /** Runs an import's pages one at a time in this test: the JOBS sends are kept instead of queued. */
@@ -171,6 +182,8 @@ describe("import job", () => {
     expect(calls).toBe(done.phases[0].calls + done.phases[1].calls);
     expect(calls).toBeLessThanOrEqual(Math.floor(1.05 * minimum));
     expect(countCalls(sim, { since: mark, path: "/companies/scroll" })).toBe(2);
+    // The import's calls were reserved in the bulk lane of the workspace's rate budget.
+    expect(await bulkGrants(workspace.app_id)).toBeGreaterThan(0);
     expect(done.finished_at).not.toBeNull();
     expect(done.eta_seconds).toBeNull();
 
@@ -207,6 +220,12 @@ describe("import job", () => {
     const listed = await call(workspaceId, "GET", base);
     expect(listed.json.items.map((item: any) => item.id)).toEqual([started.json.id]);
     const writes = await scalar("SELECT max(version) AS n FROM users WHERE workspace_id = ?", workspaceId);
+    const duplicates = () =>
+      scalar(
+        "SELECT coalesce(sum(n), 0) AS n FROM sync_log_counts WHERE connection_id = ? AND outcome = 'duplicate'",
+        connection.id,
+      );
+    const duplicatesBefore = await duplicates();
     const again = await call(workspaceId, "POST", base, { objects: ["contacts"] });
     expect(again.status).toBe(202);
     const second = await waitFor(
@@ -228,7 +247,12 @@ describe("import job", () => {
         calls: expect.any(Number),
       },
     ]);
-    await settle();
+    // What was handed over again ends as duplicates: the unlinked contacts and every membership.
+    await waitFor(
+      async () => (await duplicates()) >= duplicatesBefore + (contacts - named.size) + state.attachments.length,
+      60_000,
+      "the re-import's items processed as duplicates",
+    );
     expect(await scalar("SELECT max(version) AS n FROM users WHERE workspace_id = ?", workspaceId)).toBe(writes);
     expect(await membershipCount(workspaceId)).toBe(attachments);
 

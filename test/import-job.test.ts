@@ -306,6 +306,31 @@ describe("import job", () => {
     expect(await linkCount(connection.id, "contact")).toBe(identified(sim.state(workspace.app_id).contacts).size);
   }, 180_000);
 
+  it("with since, reads only the contacts updated since then", async () => {
+    const { workspace, workspaceId, connection } = await connectSource();
+    sim.seedWideWorkspace(workspace.app_id, { contacts: 30, leads: 5, companies: 0, attributes: 2, seed: 13 });
+    const since = Math.floor(Date.now() / 1000) - 60;
+    for (const id of ["fresh-1", "fresh-2"]) await intercomRest(workspace, "POST", "/contacts", { external_id: id });
+    sim.takeWebhooks();
+    const db = database(env.DB);
+    const job = (await insertQueuedImport(db, {
+      connectionId: connection.id,
+      workspaceId,
+      options: importOptions({ objects: ["contacts"], since }),
+    }))!;
+    await runImportPage(pageByPage().env, {
+      kind: "import_page",
+      job_id: job.id,
+      connection_id: connection.id,
+      page: 0,
+      attempt: 0,
+    });
+    expect((await importById(db, connection.id, job.id))!).toMatchObject({
+      state: "done",
+      phases: [{ object: "contacts", total: 2, done: 2, skipped: 0, failed: 0, calls: 1 }],
+    });
+  });
+
   it("keeps what a newer webhook brought: an older imported state changes nothing", async () => {
     const { workspace, workspaceId, connection } = await connectSource();
     const created = await intercomRest(workspace, "POST", "/contacts", { external_id: "u-1", name: "Imported" });

@@ -17,8 +17,8 @@ import {
   stalledImports,
 } from "../src/source/import/jobs";
 import type { ImportPageMessage } from "../src/source/import/messages";
-import { afterPage, importOptions, plannedPhases } from "../src/source/import/plan";
-import { embeddedCompanyIds, runImportPage } from "../src/source/import/run";
+import { afterPage, embeddedCompanyIds, importOptions, plannedPhases } from "../src/source/import/plan";
+import { runImportPage } from "../src/source/import/run";
 import { authHeaders } from "./helpers/auth";
 import { seedConnection } from "./helpers/connections";
 import { intercomRest, settle, waitFor } from "./helpers/destination";

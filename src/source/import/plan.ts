@@ -1,8 +1,10 @@
 /**
  * Import planning, pure: the phases an import runs, what one page changes in a job's progress, its ETA and its API
- * shape. The I/O (Intercom pages, INBOUND, D1) is in run.ts.
+ * shape, which items of a page can be read, and a contact's memberships as INBOUND messages. The I/O (Intercom
+ * pages, INBOUND, D1) is in run.ts.
  */
 import type { ImportJobState, ImportObject, ImportOptions, ImportPhase } from "../../db/schema";
+import { type InboundMessage, projectItem } from "../inbound-message";
 
 /** Companies first: memberships read from contacts then find their accounts already captured. */
 export const IMPORT_ORDER: readonly ImportObject[] = ["companies", "contacts"];
@@ -134,3 +136,56 @@ export function importJobJson(
   };
 }
 export type ImportJobJson = ReturnType<typeof importJobJson>;
+
+/** Items whose `updated_at` and `id` can be read, and the ids of the others (pure). */
+export function readableItems(items: ReadonlyArray<Record<string, unknown>>): {
+  readable: Array<Record<string, unknown>>;
+  failedIds: string[];
+} {
+  const readable: Array<Record<string, unknown>> = [];
+  const failedIds: string[] = [];
+  for (const item of items) {
+    if (typeof item.id === "string" && Number.isFinite(Number(item.updated_at)) && item.updated_at !== null) {
+      readable.push(item);
+    } else failedIds.push(String(item.id ?? "(no id)"));
+  }
+  return { readable, failedIds };
+}
+
+/** The company ids of a REST contact's embedded `companies` list, and whether Intercom left some out (pure). */
+export function embeddedCompanyIds(contact: Record<string, unknown>): { ids: string[]; hasMore: boolean } {
+  const list = contact.companies;
+  if (typeof list !== "object" || list === null) return { ids: [], hasMore: false };
+  const { data, has_more: hasMore } = list as { data?: unknown; has_more?: unknown };
+  const ids = Array.isArray(data)
+    ? data
+        .map((entry) => (typeof entry === "object" && entry !== null ? (entry as { id?: unknown }).id : null))
+        .filter((id): id is string => typeof id === "string")
+    : [];
+  return { ids, hasMore: hasMore === true };
+}
+
+/**
+ * A membership read from a contact as a `company.contact.attached` INBOUND message (pure): the relationship handler
+ * then links the pair, or waits in `pending_links` for the side not captured yet. Its id names the contact's state,
+ * so an unchanged contact imported again is a duplicate.
+ */
+export function membershipNotification(
+  appId: string,
+  contact: Record<string, unknown>,
+  companyId: string,
+  now: number,
+): InboundMessage {
+  const updatedAt = Number(contact.updated_at);
+  return {
+    received_at: now,
+    app_id: appId,
+    origin: "sweep",
+    notification: {
+      id: `import:attach:${String(contact.id)}:${companyId}:${updatedAt}`,
+      topic: "company.contact.attached",
+      created_at: updatedAt,
+      item: { contact: projectItem(contact), company: { type: "company", id: companyId } },
+    },
+  };
+}

@@ -22,7 +22,7 @@ import { describeError } from "../../lib/errors";
 import { log } from "../../lib/log";
 import { sendAll } from "../../lib/queue-batches";
 import { type SyncLogEntry, writeSyncLog } from "../../lib/sync-log";
-import { type InboundMessage, projectItem } from "../inbound-message";
+import type { InboundMessage } from "../inbound-message";
 import { feedPage } from "../sweep/feed";
 import { NO_TOTALS } from "../sweep/messages";
 import {
@@ -37,7 +37,15 @@ import {
   stalledImports,
 } from "./jobs";
 import type { ImportPageMessage } from "./messages";
-import { afterPage, importOptions, type PageFigures, restartPhase } from "./plan";
+import {
+  afterPage,
+  embeddedCompanyIds,
+  importOptions,
+  membershipNotification,
+  type PageFigures,
+  readableItems,
+  restartPhase,
+} from "./plan";
 
 /** Contacts per search page (Intercom's maximum). */
 export const IMPORT_PAGE_SIZE = 150;
@@ -245,21 +253,6 @@ interface PageRead {
   failedIds: string[];
 }
 
-/** Items whose `updated_at` and `id` can be read, and the ids of the others (pure). */
-export function readableItems(items: ReadonlyArray<Record<string, unknown>>): {
-  readable: Array<Record<string, unknown>>;
-  failedIds: string[];
-} {
-  const readable: Array<Record<string, unknown>> = [];
-  const failedIds: string[] = [];
-  for (const item of items) {
-    if (typeof item.id === "string" && Number.isFinite(Number(item.updated_at)) && item.updated_at !== null) {
-      readable.push(item);
-    } else failedIds.push(String(item.id ?? "(no id)"));
-  }
-  return { readable, failedIds };
-}
-
 async function importCompaniesPage(
   env: Env,
   db: Database,
@@ -337,44 +330,6 @@ async function importContactsPage(
     queued: totals.queued,
     memberships: memberships.length,
     failedIds,
-  };
-}
-
-/** The company ids of a REST contact's embedded `companies` list, and whether Intercom left some out (pure). */
-export function embeddedCompanyIds(contact: Record<string, unknown>): { ids: string[]; hasMore: boolean } {
-  const list = contact.companies;
-  if (typeof list !== "object" || list === null) return { ids: [], hasMore: false };
-  const { data, has_more: hasMore } = list as { data?: unknown; has_more?: unknown };
-  const ids = Array.isArray(data)
-    ? data
-        .map((entry) => (typeof entry === "object" && entry !== null ? (entry as { id?: unknown }).id : null))
-        .filter((id): id is string => typeof id === "string")
-    : [];
-  return { ids, hasMore: hasMore === true };
-}
-
-/**
- * A membership read from a contact as a `company.contact.attached` INBOUND message (pure): the relationship handler
- * then links the pair, or waits in `pending_links` for the side not captured yet. Its id names the contact's state,
- * so an unchanged contact imported again is a duplicate.
- */
-export function membershipNotification(
-  appId: string,
-  contact: Record<string, unknown>,
-  companyId: string,
-  now: number,
-): InboundMessage {
-  const updatedAt = Number(contact.updated_at);
-  return {
-    received_at: now,
-    app_id: appId,
-    origin: "sweep",
-    notification: {
-      id: `import:attach:${String(contact.id)}:${companyId}:${updatedAt}`,
-      topic: "company.contact.attached",
-      created_at: updatedAt,
-      item: { contact: projectItem(contact), company: { type: "company", id: companyId } },
-    },
   };
 }
 

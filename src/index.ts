@@ -7,6 +7,7 @@ import { RateBudget as RateBudgetObject } from "./intercom/rate-budget";
 import { runHousekeeping } from "./ops/housekeeping";
 import { limitedDurableObject, limitedWorker } from "./platform/entry";
 import { handleQueueBatch } from "./queues";
+import { kickStalledImports } from "./source/import/run";
 import { scheduleSweeps } from "./source/sweep/run";
 
 // The platform-limits layer (src/platform/, PLATFORM_LIMITS) wraps each entry point; with it off, these are the
@@ -21,5 +22,6 @@ export default limitedWorker({
     ctx.waitUntil(runHousekeeping(env, controller.scheduledTime));
     ctx.waitUntil(scheduleSweeps(env, controller.scheduledTime));
     ctx.waitUntil(resumeStalledResyncs(env, controller.scheduledTime));
+    ctx.waitUntil(kickStalledImports(env, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env>);

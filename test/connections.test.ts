@@ -41,6 +41,7 @@ describe("POST /v1/connections (connect with an access token)", () => {
         create_accounts_from_companies: true,
         capture_relationships: true,
         on_contact_deleted: "unlink",
+        import_on_enable: true,
       },
       destination: {
         enabled: false,

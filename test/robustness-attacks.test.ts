@@ -14,6 +14,8 @@ import { actions } from "../src/db/schema";
 import type { Env } from "../src/env";
 import { writeSyncLog } from "../src/lib/sync-log";
 import { recordDeadLetter } from "../src/ops/dead-letters";
+import { insertQueuedImport } from "../src/source/import/jobs";
+import { importOptions } from "../src/source/import/plan";
 import { authHeaders, mintToken } from "./helpers/auth";
 import { fullClaims, signToken, unsecuredToken } from "./helpers/bad-tokens";
 import { seedConnection } from "./helpers/connections";
@@ -68,6 +70,7 @@ interface Victim {
   email: string;
   accountId: string;
   actionId: string;
+  importId: string;
 }
 
 async function victim(workspaceId = `ws_victim_${crypto.randomUUID().slice(0, 6)}`): Promise<Victim> {
@@ -125,12 +128,26 @@ async function victim(workspaceId = `ws_victim_${crypto.randomUUID().slice(0, 6)
     email,
     detail: "seeded",
   });
-  return { workspaceId, connectionId: connection.id, appId: workspace.app_id, userId, email, accountId, actionId };
+  const imported = await insertQueuedImport(db, {
+    connectionId: connection.id,
+    workspaceId,
+    options: importOptions({}),
+  });
+  return {
+    workspaceId,
+    connectionId: connection.id,
+    appId: workspace.app_id,
+    userId,
+    email,
+    accountId,
+    actionId,
+    importId: imported!.id,
+  };
 }
 
 /** Every authenticated route with the victim's ids in its path (and query), with a body that would write if let in. */
 function victimRequests(v: Victim): Array<{ method: string; path: string; body?: unknown }> {
-  const values: Record<string, string> = { account_id: v.accountId, user_id: v.userId };
+  const values: Record<string, string> = { account_id: v.accountId, user_id: v.userId, import_id: v.importId };
   return operations.map(({ method, path }) => {
     const id = path.startsWith("/v1/actions") ? v.actionId : v.connectionId;
     let url = path.replace(/\{(\w+)\}/g, (_, name: string) => (name === "id" ? id : values[name]!));
@@ -144,6 +161,7 @@ function victimRequests(v: Victim): Array<{ method: string; path: string; body?:
     const bodies: Record<string, unknown> = {
       "POST /v1/connections": { name: "x", access_token: "dG9rOmF0dGFja2Vy" },
       "POST /v1/connections/oauth": {},
+      "POST /v1/connections/{id}/imports": {},
       "PATCH /v1/connections/{id}": { name: "Taken over", destination: { enabled: true, allow_create: true } },
       "PUT /v1/users": { user_id: v.userId, properties: { secret_plan: "free" } },
       "PUT /v1/accounts/{account_id}": { name: "Taken over" },
@@ -262,25 +280,34 @@ describe("another workspace's ids answer 404 on every resource route, leak nothi
     }
   }
 
-  it("connections: read, patch, delete, test, logs, preview, resync, dead letters and their replay", async () => {
+  it("connections: read, patch, delete, test, logs, preview, resync, imports, dead letters and their replay", async () => {
     const v = await victim();
     const attacker = `ws_attacker_${crypto.randomUUID().slice(0, 6)}`;
     await seedConnection({ workspaceId: attacker });
     const before = await d1Snapshot();
     const answers = await asAttacker(v, attacker, (r) => r.path.startsWith(`/v1/connections/${v.connectionId}`));
     expect(
-      answers.map(({ r }) => `${r.method} ${r.path.split("?")[0]!.replace(v.connectionId, "{id}")}`).sort(),
+      answers
+        .map(
+          ({ r }) =>
+            `${r.method} ${r.path.split("?")[0]!.replace(v.connectionId, "{id}").replace(v.importId, "{import_id}")}`,
+        )
+        .sort(),
     ).toEqual([
       "DELETE /v1/connections/{id}",
+      "DELETE /v1/connections/{id}/imports/{import_id}",
       "DELETE /v1/connections/{id}/resync",
       "GET /v1/connections/{id}",
       "GET /v1/connections/{id}/dead-letters",
+      "GET /v1/connections/{id}/imports",
+      "GET /v1/connections/{id}/imports/{import_id}",
       "GET /v1/connections/{id}/logs",
       "GET /v1/connections/{id}/preview",
       "GET /v1/connections/{id}/resync",
       "GET /v1/connections/{id}/summary",
       "PATCH /v1/connections/{id}",
       "POST /v1/connections/{id}/dead-letters/replay",
+      "POST /v1/connections/{id}/imports",
       "POST /v1/connections/{id}/resync",
       "POST /v1/connections/{id}/test",
     ]);

@@ -6,6 +6,7 @@ import { connectionsApi } from "./admin/connections";
 import { deadLettersApi } from "./admin/dead-letters";
 import { destinationAdmin } from "./admin/destination-admin";
 import { eraseUser, erasuresApi } from "./admin/erasures";
+import { importsApi } from "./admin/imports";
 import { connectionLogs } from "./admin/logs";
 import { oauthCallback, oauthStart } from "./admin/oauth";
 import { connectionSummary } from "./admin/summary";
@@ -51,6 +52,7 @@ export const app = api
   .route("/v1/connections", connectionsApi)
   .route("/v1/connections", connectionLogs)
   .route("/v1/connections", destinationAdmin)
+  .route("/v1/connections", importsApi)
   .route("/v1/connections", deadLettersApi)
   .route("/v1/connections", connectionSummary)
   .route("/oauth/intercom", oauthCallback)

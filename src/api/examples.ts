@@ -66,6 +66,23 @@ export const EXAMPLES = {
     updated_at: AT,
     eta_seconds: 250,
   },
+  importJob: {
+    id: "9b1f4c2e-3d5a-4e6f-8a7b-1c2d3e4f5a6b",
+    connection_id: CONNECTION_ID,
+    state: "running" as const,
+    objects: ["companies" as const, "contacts" as const],
+    since: null,
+    phase: "contacts" as const,
+    phases: [
+      { object: "companies" as const, total: 320, done: 320, skipped: 4, failed: 0, calls: 7 },
+      { object: "contacts" as const, total: 2000, done: 750, skipped: 12, failed: 0, calls: 5 },
+    ],
+    detail: null,
+    started_at: "2026-11-28T09:50:00.000Z",
+    finished_at: null,
+    updated_at: AT,
+    eta_seconds: 40,
+  },
   deadLetterPage: {
     items: [
       {

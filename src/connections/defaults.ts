@@ -9,6 +9,7 @@ export const DEFAULT_SOURCE_SETTINGS: SourceSettings = {
   create_accounts_from_companies: true,
   capture_relationships: true,
   on_contact_deleted: "unlink",
+  import_on_enable: true,
 };
 
 export const DEFAULT_DESTINATION_SETTINGS: DestinationSettings = {

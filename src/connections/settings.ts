@@ -27,6 +27,9 @@ const SOURCE_FLAGS = {
   on_contact_deleted: z.enum(["unlink", "erase"]).openapi({
     description: "An Intercom contact.deleted: `unlink` (the CDP user stays) or `erase` (the CDP person is erased).",
   }),
+  import_on_enable: z.boolean().openapi({
+    description: "Import what Intercom already holds the first time the source is on for this connection.",
+  }),
 };
 
 export const SourceSettingsSchema = z.object(SOURCE_FLAGS).openapi("SourceSettings", {
@@ -75,6 +78,7 @@ export const CONNECTION_EXAMPLE = {
     create_accounts_from_companies: true,
     capture_relationships: true,
     on_contact_deleted: "unlink",
+    import_on_enable: true,
   },
   destination: {
     enabled: true,

@@ -18,6 +18,8 @@ export interface SourceSettings {
   capture_relationships: boolean;
   /** What an Intercom `contact.deleted` does to the CDP person: `unlink` (default) or `erase` (README, Privacy). */
   on_contact_deleted?: "unlink" | "erase";
+  /** Start an import the first time the source is on for a connection (README, Import); absent means true. */
+  import_on_enable?: boolean;
 }
 
 /** One custom mapping: a CDP property to an Intercom attribute, coerced to `type`. */
@@ -495,5 +497,54 @@ export const resyncJobs = sqliteTable(
     // The cron's stall check reads running jobs by last progress; few rows are running, so the index stays small.
     index("resync_jobs_running_updated").on(t.updatedAt).where(sql`state = 'running'`),
     index("resync_jobs_connection").on(t.connectionId, t.startedAt),
+  ],
+);
+
+export type ImportJobState = "queued" | "running" | "done" | "failed" | "cancelled";
+export type ImportObject = "companies" | "contacts";
+
+/** What an import reads, as started (README, Import). */
+export interface ImportOptions {
+  /** In the order they run: companies first, so memberships find their accounts. */
+  objects: ImportObject[];
+  /** Only contacts updated at or after this Unix second; null: all. */
+  since: number | null;
+}
+
+/** One phase's figures: `total` from Intercom's `total_count`, `calls` the Intercom calls spent. */
+export interface ImportPhase {
+  object: ImportObject;
+  total: number | null;
+  done: number;
+  skipped: number;
+  failed: number;
+  calls: number;
+}
+
+export const importJobs = sqliteTable(
+  "import_jobs",
+  {
+    id: text("id").primaryKey(),
+    connectionId: text("connection_id").notNull(),
+    workspaceId: text("workspace_id").notNull(),
+    state: text("state").$type<ImportJobState>().notNull(),
+    options: text("options", { mode: "json" }).$type<ImportOptions>().notNull(),
+    /** The phase being read (an entry of `options.objects`); null once every phase is read. */
+    phase: text("phase").$type<ImportObject>(),
+    /** Where the phase continues: a search's `starting_after`, a scroll's `scroll_param`; null at its start. */
+    cursor: text("cursor"),
+    /** Pages recorded so far: each page message names the one it follows (compare-and-set, so a page counts once). */
+    page: integer("page").notNull().default(0),
+    phases: text("phases", { mode: "json" }).$type<ImportPhase[]>().notNull(),
+    /** Why it failed, was cancelled or waits (a revoked token). */
+    detail: text("detail"),
+    startedAt: integer("started_at").notNull(),
+    finishedAt: integer("finished_at"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("import_jobs_one_active").on(t.connectionId).where(sql`state IN ('queued', 'running')`),
+    index("import_jobs_active_updated").on(t.updatedAt).where(sql`state IN ('queued', 'running')`),
+    index("import_jobs_connection").on(t.connectionId, t.startedAt),
   ],
 );

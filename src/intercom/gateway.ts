@@ -93,16 +93,75 @@ export async function searchContactsUpdatedAfter(
   return { items: answer.data, next: answer.response.pages?.next?.starting_after ?? null };
 }
 
+/**
+ * One page of every contact (users and leads) updated after `after` (Unix seconds, day-granular in Intercom), in
+ * creation order: an update during the paging does not move a contact, so pages neither skip nor repeat one.
+ * `total` is Intercom's `total_count`.
+ */
+export async function searchContactsCreatedOrder(
+  client: IntercomClient,
+  options: { after: number; startingAfter?: string | null; perPage?: number },
+): Promise<{ items: Array<Record<string, unknown>>; next: string | null; total: number | null }> {
+  const answer = (await call("POST /contacts/search", () =>
+    client.contacts.search({
+      query: { field: "updated_at", operator: ">", value: options.after },
+      sort: { field: "created_at", order: "ascending" },
+      pagination: {
+        per_page: options.perPage ?? MAX_PER_PAGE,
+        ...(options.startingAfter ? { starting_after: options.startingAfter } : {}),
+      },
+    } as never),
+  )) as unknown as {
+    data: Array<Record<string, unknown>>;
+    response: { total_count?: number; pages?: { next?: { starting_after?: string } } };
+  };
+  return {
+    items: answer.data,
+    next: answer.response.pages?.next?.starting_after ?? null,
+    total: typeof answer.response.total_count === "number" ? answer.response.total_count : null,
+  };
+}
+
+/** Companies per page of `GET /contacts/{id}/companies`; a contact has at most 1,000 companies (20 pages). */
+const CONTACT_COMPANIES_PER_PAGE = 50;
+
+/**
+ * Every company id of a contact (`GET /contacts/{id}/companies`, page by page), for a contact whose embedded list
+ * `has_more`; `calls` is the number of requests it took.
+ */
+export async function listContactCompanies(
+  client: IntercomClient,
+  contactId: string,
+): Promise<{ ids: string[]; calls: number }> {
+  const ids: string[] = [];
+  for (let page = 1; page <= 20; page++) {
+    const answer = await call("GET /contacts/{id}/companies", () =>
+      client.contacts.listAttachedCompanies({ contact_id: contactId, page, per_page: CONTACT_COMPANIES_PER_PAGE }),
+    );
+    // The 2.16 description names the array `companies`; answers seen with `data` are read too.
+    const raw = answer.response as { companies?: unknown; data?: unknown } | undefined;
+    const list = Array.isArray(raw?.companies) ? raw.companies : Array.isArray(raw?.data) ? raw.data : answer.data;
+    const data = (list as Array<{ id?: unknown }>).filter((company) => company && typeof company.id === "string");
+    for (const company of data) ids.push(String(company.id));
+    const pages = (answer.response as { pages?: { total_pages?: number } } | undefined)?.pages;
+    if (data.length < CONTACT_COMPANIES_PER_PAGE || (pages?.total_pages ?? page) <= page) {
+      return { ids, calls: page };
+    }
+  }
+  return { ids, calls: 20 };
+}
+
 /** One page of `GET /companies/scroll` (50 companies); `next` continues it (a scroll expires after a minute). */
 export async function scrollCompanies(
   client: IntercomClient,
   scrollParam: string | null,
-): Promise<{ items: Array<Record<string, unknown>>; next: string | null }> {
+): Promise<{ items: Array<Record<string, unknown>>; next: string | null; total: number | null }> {
   const answer = await call("GET /companies/scroll", () =>
     client.companies.scroll(scrollParam ? { scroll_param: scrollParam } : {}),
   );
   const items = (answer.response?.data ?? []) as unknown as Array<Record<string, unknown>>;
-  return { items, next: answer.response?.scroll_param ?? null };
+  const total = (answer.response as { total_count?: unknown } | undefined)?.total_count;
+  return { items, next: answer.response?.scroll_param ?? null, total: typeof total === "number" ? total : null };
 }
 
 /** `POST /contacts`. */

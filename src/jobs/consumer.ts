@@ -13,6 +13,7 @@ import { log } from "../lib/log";
 import { QUEUE_NAMES } from "../lib/queue-names";
 import { recordDeadLetter } from "../ops/dead-letters";
 import { runErasurePage } from "../privacy/erase";
+import { runImportPage } from "../source/import/run";
 import { runSweepPage } from "../source/sweep/run";
 import { JobMessage } from "./messages";
 
@@ -44,6 +45,7 @@ export async function consumeJobs(batch: MessageBatch, env: Env): Promise<void> 
       try {
         if (parsed.data.kind === "sweep") await runSweepPage(env, parsed.data);
         else if (parsed.data.kind === "erase") await runErasurePage(env, parsed.data);
+        else if (parsed.data.kind === "import_page") await runImportPage(env, parsed.data);
         else await runResyncPage(env, parsed.data);
         message.ack();
       } catch (error) {

@@ -47,6 +47,7 @@ export const WATCHED_TABLES = [
   "tag_cache",
   "parked_syncs",
   "dead_letters",
+  "import_jobs",
 ];
 const FULL_SCAN = new RegExp(`^SCAN (${WATCHED_TABLES.join("|")})\\b`);
 

@@ -16,16 +16,17 @@ import {
   unclearableMappings,
 } from "../../connections/settings";
 import { controlDb } from "../../db/placement";
-import { resumeOnRestore } from "../../destination/parking";
 import type { Env } from "../../env";
 import { IntercomCallError } from "../../intercom/errors";
 import { log } from "../../lib/log";
+import { autoStartImport } from "../../source/import/run";
 import { requireScope } from "../auth";
 import { EXAMPLES } from "../examples";
 import { ProblemError } from "../problem";
 import { problems } from "../problems";
 import { router } from "../router";
 import { ConnectionIdParams } from "./connection-schemas";
+import { onRestored } from "./restore";
 
 const tags = ["Connections"];
 const security = [{ bearerAuth: [] }];
@@ -123,8 +124,9 @@ export const connectionsApi = router()
             ...(body.region ? { region: body.region } : {}),
             method: "token",
           },
-          resumeOnRestore(c.env),
+          onRestored(c.env),
         );
+        await autoStartImport(c.env, row);
         return c.json(connectionJson(row), created ? 201 : 200);
       } catch (error) {
         if (error instanceof IntercomCallError) {
@@ -212,6 +214,8 @@ export const connectionsApi = router()
       const resolved = Object.keys(mappings).length > 0 ? await resolveMappings(c.env, db, row, mappings) : {};
       const updated = await updateSettings(db, workspaceId, id, (current) => applyPatch(current, patch, resolved));
       if (!updated) throw new ProblemError(404, `No connection ${id} in this workspace.`);
+      if (patch.source?.enabled === true || patch.source?.import_on_enable === true)
+        await autoStartImport(c.env, updated);
       log({
         msg: "connection settings changed",
         outcome: "updated",
@@ -260,7 +264,7 @@ export const connectionsApi = router()
     async (c) => {
       const db = controlDb(c.env);
       const row = await mustFind(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
-      return c.json(await testConnection(c.env, db, row, resumeOnRestore(c.env)), 200);
+      return c.json(await testConnection(c.env, db, row, onRestored(c.env)), 200);
     },
   );
 

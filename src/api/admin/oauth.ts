@@ -14,17 +14,18 @@ import { connect } from "../../connections/service";
 import { ConnectionName, ConnectionSchema, connectionJson } from "../../connections/settings";
 import { controlDb } from "../../db/placement";
 import { oauthStates } from "../../db/schema";
-import { resumeOnRestore } from "../../destination/parking";
 import type { Env } from "../../env";
 import { IntercomCallError } from "../../intercom/errors";
 import { exchangeCode } from "../../intercom/oauth";
 import { log } from "../../lib/log";
+import { autoStartImport } from "../../source/import/run";
 import { requireScope } from "../auth";
 import { EXAMPLES } from "../examples";
 import { ProblemError } from "../problem";
 import { problems } from "../problems";
 import { router } from "../router";
 import { emptyBodyIsEmptyObject } from "./connection-schemas";
+import { onRestored } from "./restore";
 
 export const STATE_TTL_SECONDS = 600;
 export const CALLBACK_PATH = "/oauth/intercom/callback";
@@ -209,8 +210,9 @@ export const oauthCallback = router().openapi(
             token,
             method: "oauth",
           },
-          resumeOnRestore(c.env),
+          onRestored(c.env),
         );
+        await autoStartImport(c.env, row);
         connectionJsonBody = connectionJson(row);
       } catch (error) {
         if (error instanceof WorkspaceTakenError) {

@@ -1,8 +1,7 @@
 /**
  * `GET /v1/connections/:id/summary` (admin): a connection's health at a glance, cheap enough to poll every few
  * seconds (one D1 batch of bounded index searches, see summary-reads.ts, and one read of the workspace's rate
- * budget, one read of the latest resync job). Imports have no storage yet: `jobs.import` is null until they do, and
- * its shape is fixed here so the console can show progress as soon as it is filled.
+ * budget, one read each of the latest resync job and the latest import).
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { findConnection } from "../../connections/repository";
@@ -15,6 +14,7 @@ import type { RateUsage } from "../../intercom/rate-plan";
 import { describeError } from "../../lib/errors";
 import { log } from "../../lib/log";
 import { logRowsPerDayOf } from "../../lib/sync-log";
+import { type ImportJob, latestImport } from "../../source/import/jobs";
 import { requireScope } from "../auth";
 import { ProblemError } from "../problem";
 import { problems } from "../problems";
@@ -108,7 +108,11 @@ const SummarySchema = z
       resync: JobProgressSchema.nullable().openapi({
         description: "The running resync, else the latest one (`done` counts every outcome); null when none ran.",
       }),
-      import: JobProgressSchema.nullable().openapi({ description: "Always null until imports exist." }),
+      import: JobProgressSchema.nullable().openapi({
+        description:
+          "The running import, else the latest one (`phase` the object being read, `done` the items read in every " +
+          "phase, `total` null until every phase's total is known); null when none ran.",
+      }),
     }),
     rate_budget: z
       .object({
@@ -206,6 +210,20 @@ function resyncProgress(job: ResyncJob) {
   };
 }
 
+/** An import job as the summary's job progress. */
+function importProgress(job: ImportJob) {
+  const totals = job.phases.map((phase) => phase.total);
+  return {
+    id: job.id,
+    status: job.state,
+    phase: job.phase,
+    done: job.phases.reduce((sum, phase) => sum + phase.done, 0),
+    total: totals.every((total) => total !== null) ? totals.reduce((sum: number, total) => sum + total!, 0) : null,
+    started_at: iso(job.startedAt)!,
+    finished_at: iso(job.finishedAt),
+  };
+}
+
 /** The workspace's rate budget, or null (no workspace yet, or the object could not answer: the summary still does). */
 async function rateBudgetOf(env: Env, appId: string | null, connectionId: string): Promise<RateUsage | null> {
   if (!appId) return null;
@@ -248,10 +266,12 @@ export const connectionSummary = router().openapi(
     const connection = await findConnection(controlDb(c.env), c.var.auth.workspaceId, id);
     if (!connection) throw new ProblemError(404, `No connection ${id} in this workspace.`);
     const now = Date.now();
-    const [reads, budget, resync] = await Promise.all([
+    const db = await tenantDb(c.env, connection.workspaceId);
+    const [reads, budget, resync, imported] = await Promise.all([
       readSummary(await tenantD1(c.env, connection.workspaceId), connection.id, now),
       rateBudgetOf(c.env, connection.appId, connection.id),
-      latestJob(await tenantDb(c.env, connection.workspaceId), connection.id),
+      latestJob(db, connection.id),
+      latestImport(db, connection.id),
     ]);
     const sweptUntilMs = connection.sweptUntil === null ? null : connection.sweptUntil * 1000;
     return c.json(
@@ -293,7 +313,10 @@ export const connectionSummary = router().openapi(
           latest_at: iso(reads.deadLetters.latestAt),
           capped: reads.deadLetters.capped,
         },
-        jobs: { resync: resync ? resyncProgress(resync) : null, import: null },
+        jobs: {
+          resync: resync ? resyncProgress(resync) : null,
+          import: imported ? importProgress(imported) : null,
+        },
         rate_budget: budget?.limit
           ? {
               limit: budget.limit,

@@ -3,8 +3,9 @@
 // (a snapshot of the working tree, its own local D1, free ports; see test/bench/local-worker.mjs). The scenarios run
 // in order and share one browser session: sign in, connect by OAuth through the simulator, settings that persist
 // after a reload, a mapping refused beside its field, stored markup rendered inert, a signed webhook whose capture
-// appears in the Log, a resync watched to its end, a dead letter replayed, connect by token. Every page gets a
-// screenshot (test/e2e/screenshots/) and an axe-core accessibility check; any CSP violation or page error fails.
+// appears in the Log, a resync watched to its end, an import started and watched to its end, a dead letter
+// replayed, connect by token. Every page gets a screenshot (test/e2e/screenshots/) and an axe-core accessibility
+// check; any CSP violation or page error fails.
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -354,6 +355,41 @@ test("a resync runs to its end (its syncs appear in the Log)", async () => {
   await openTab("summary");
   await page.waitForFunction(() => /synced/.test(document.getElementById("counts-body")?.textContent ?? ""));
   await capture("summary");
+});
+
+test("an import runs from the Summary to its end", async () => {
+  const { page } = s;
+  await visit(`/console/connections/${s.connectionId}#summary`);
+  // The Import button shows once the imports API answers; the import the connect started is over first.
+  await page.waitForSelector("#import:not([hidden])");
+  const ended = () =>
+    /^Import[^:]*: (done|failed|cancelled)/.test(document.getElementById("job-import-label")?.textContent ?? "");
+  await page.waitForFunction(ended, undefined, { timeout: 90_000 });
+  await page.click("#import");
+  await page.waitForFunction(() => document.getElementById("jobs-message")?.textContent === "Import started.");
+  // The button's import (the second) has ended when the API says so; the Summary then shows it.
+  const imports = async () =>
+    (
+      await request(console$(`/v1/connections/${s.connectionId}/imports`), {
+        headers: { authorization: `Bearer ${s.adminToken}` },
+      })
+    ).items;
+  for (let tries = 0; ; tries++) {
+    const items = await imports();
+    if (items.length === 2 && items[0].state === "done") break;
+    assert.ok(tries < 90, `the import ended: ${JSON.stringify(items.map((item) => item.state))}`);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  await page.waitForFunction(
+    () => /^Import[^:]*: done/.test(document.getElementById("job-import-label")?.textContent ?? ""),
+    undefined,
+    { timeout: 30_000 },
+  );
+  // A finished import counts every item it read against its total ("done, 5 of 5").
+  const label = await page.$eval("#job-import-label", (element) => element.textContent ?? "");
+  const counted = /: done, (\d+) of (\d+)$/.exec(label);
+  assert.ok(counted && counted[1] === counted[2], `a finished import's figures: ${label}`);
+  await capture("summary-import");
 });
 
 test("a dead letter is replayed from the Summary", async () => {

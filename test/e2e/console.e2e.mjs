@@ -229,11 +229,14 @@ test("settings in tabs persist after a reload", async () => {
   await waitForFlash("Saved");
   await openTab("source");
   await page.uncheck("#source-capture_chat_events");
+  await page.selectOption("#on-contact-deleted", "erase");
   await page.click("#source-form button[type=submit]");
   await waitForFlash("Saved");
   await capture("source");
   await openTab("destination");
   await page.check("#allow-create");
+  await page.check("#clear-removed");
+  await page.selectOption("#on-erase", "archive");
   await page.click("#destination-form button[type=submit]");
   await waitForFlash("Saved");
   await page.reload();
@@ -243,6 +246,19 @@ test("settings in tabs persist after a reload", async () => {
   assert.equal(await page.isChecked("#destination-enabled"), true);
   assert.equal(await page.isChecked("#source-capture_chat_events"), false);
   assert.equal(await page.isChecked("#source-capture_user_events"), true);
+  assert.equal(await page.isChecked("#clear-removed"), true);
+  assert.equal(await page.inputValue("#on-erase"), "archive");
+  assert.equal(await page.inputValue("#on-contact-deleted"), "erase");
+  const stored = await request(console$(`/v1/connections/${s.connectionId}`), {
+    headers: { authorization: `Bearer ${s.adminToken}` },
+  });
+  assert.equal(stored.source.on_contact_deleted, "erase");
+  assert.deepEqual([stored.destination.clear_removed, stored.destination.on_erase], [true, "archive"]);
+  // Back to the defaults the later scenarios expect.
+  await page.uncheck("#clear-removed");
+  await page.selectOption("#on-erase", "none");
+  await page.click("#destination-form button[type=submit]");
+  await waitForFlash("Saved");
 });
 
 test("a mapping with a type that does not fit shows the API's error beside its field", async () => {

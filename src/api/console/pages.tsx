@@ -79,6 +79,11 @@ const SOURCE_FLAGS = [
   ["create_users_from_contacts", "Create users from contacts", "Contacts (users and leads) become CDP users."],
   ["create_accounts_from_companies", "Create accounts from companies", "Companies become CDP accounts."],
   ["capture_relationships", "Capture relationships", "Company memberships become user↔account links."],
+  [
+    "import_on_enable",
+    "Import when the source is first on",
+    "The first time the source is on, import what Intercom already holds (contacts, companies, memberships).",
+  ],
 ] as const;
 
 export function ConnectionPage() {
@@ -169,6 +174,14 @@ function SourcePanel() {
             </div>
           ))}
         </fieldset>
+        <label for="on-contact-deleted">When a contact is deleted in Intercom</label>
+        <select id="on-contact-deleted" name="source.on_contact_deleted" aria-describedby="on-contact-deleted-hint">
+          <option value="unlink">Unlink: the CDP user stays</option>
+          <option value="erase">Erase the CDP person</option>
+        </select>
+        <p id="on-contact-deleted-hint" class="hint">
+          Erase removes the person from the connector everywhere, as an erasure request does.
+        </p>
         <p id="source-form-error" class="field-error" role="alert" />
         <button type="submit">Save</button>
       </form>
@@ -252,6 +265,28 @@ function DestinationPanel() {
             Off: only what already exists in Intercom is updated.
           </p>
         </div>
+        <div class="check">
+          <input
+            type="checkbox"
+            id="clear-removed"
+            name="destination.clear_removed"
+            aria-describedby="clear-removed-hint"
+          />
+          <label for="clear-removed">Clear removed properties</label>
+          <p id="clear-removed-hint" class="hint">
+            A mapped CDP property set to null clears the Intercom attribute; off, the old value stays.
+          </p>
+        </div>
+        <p id="clear-removed-error" class="field-error" />
+        <label for="on-erase">When a person is erased</label>
+        <select id="on-erase" name="destination.on_erase" aria-describedby="on-erase-hint">
+          <option value="none">Leave the Intercom contact</option>
+          <option value="archive">Archive the Intercom contact</option>
+          <option value="delete">Delete the Intercom contact</option>
+        </select>
+        <p id="on-erase-hint" class="hint">
+          What an erasure does to the linked Intercom contact, after that contact's pending work.
+        </p>
         <DefaultMappings model="contact" rows={CONTACT_DEFAULTS} />
         <DefaultMappings model="company" rows={COMPANY_DEFAULTS} />
         <MappingEditor model="contact" />

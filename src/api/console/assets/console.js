@@ -14,6 +14,7 @@
     "create_users_from_contacts",
     "create_accounts_from_companies",
     "capture_relationships",
+    "import_on_enable",
   ];
 
   /** An API answer other than 2xx, with its problem+json body when there is one. */
@@ -350,8 +351,11 @@
     input("source-enabled").checked = current.source.enabled;
     input("destination-enabled").checked = current.destination.enabled;
     for (const flag of SOURCE_FLAGS) input(`source-${flag}`).checked = Boolean(current.source[flag]);
+    select("on-contact-deleted").value = current.source.on_contact_deleted ?? "unlink";
     input("segments").value = current.destination.segments.join(", ");
     input("allow-create").checked = current.destination.allow_create;
+    input("clear-removed").checked = Boolean(current.destination.clear_removed);
+    select("on-erase").value = current.destination.on_erase ?? "none";
     for (const model of ["contact", "company"]) {
       byId(`mappings-${model}-rows`).replaceChildren();
       for (const mapping of current.destination.mappings[model]) addMappingRow(model, mapping);
@@ -392,7 +396,10 @@
       (path) => (path === "name" ? [input("name"), byId("name-error")] : null),
     );
     onSave("source-form", () => ({
-      source: Object.fromEntries(SOURCE_FLAGS.map((flag) => [flag, input(`source-${flag}`).checked])),
+      source: {
+        ...Object.fromEntries(SOURCE_FLAGS.map((flag) => [flag, input(`source-${flag}`).checked])),
+        on_contact_deleted: select("on-contact-deleted").value,
+      },
     }));
     onSave(
       "destination-form",
@@ -403,6 +410,8 @@
             .map((segment) => segment.trim())
             .filter(Boolean),
           allow_create: input("allow-create").checked,
+          clear_removed: input("clear-removed").checked,
+          on_erase: select("on-erase").value,
           mappings: { contact: readMappings("contact"), company: readMappings("company") },
         },
       }),
@@ -510,6 +519,7 @@
       return field && message ? [field, message] : null;
     }
     if (path.startsWith("destination.segments")) return [input("segments"), byId("segments-error")];
+    if (path === "destination.clear_removed") return [input("clear-removed"), byId("clear-removed-error")];
     return null;
   }
 

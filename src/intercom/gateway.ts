@@ -77,20 +77,8 @@ export async function searchContactsUpdatedAfter(
   client: IntercomClient,
   options: { after: number; startingAfter?: string; perPage?: number },
 ): Promise<{ items: Array<Record<string, unknown>>; next: string | null }> {
-  const answer = (await call("POST /contacts/search", () =>
-    client.contacts.search({
-      query: { field: "updated_at", operator: ">", value: options.after },
-      sort: { field: "updated_at", order: "ascending" },
-      pagination: {
-        per_page: options.perPage ?? MAX_PER_PAGE,
-        ...(options.startingAfter ? { starting_after: options.startingAfter } : {}),
-      },
-    } as never),
-  )) as unknown as {
-    data: Array<Record<string, unknown>>;
-    response: { pages?: { next?: { starting_after?: string } } };
-  };
-  return { items: answer.data, next: answer.response.pages?.next?.starting_after ?? null };
+  const { items, next } = await searchContactsPage(client, "updated_at", options);
+  return { items, next };
 }
 
 /**
@@ -98,14 +86,22 @@ export async function searchContactsUpdatedAfter(
  * creation order: an update during the paging does not move a contact, so pages neither skip nor repeat one.
  * `total` is Intercom's `total_count`.
  */
-export async function searchContactsCreatedOrder(
+export function searchContactsCreatedOrder(
   client: IntercomClient,
+  options: { after: number; startingAfter?: string | null; perPage?: number },
+): Promise<{ items: Array<Record<string, unknown>>; next: string | null; total: number | null }> {
+  return searchContactsPage(client, "created_at", options);
+}
+
+async function searchContactsPage(
+  client: IntercomClient,
+  sortBy: "updated_at" | "created_at",
   options: { after: number; startingAfter?: string | null; perPage?: number },
 ): Promise<{ items: Array<Record<string, unknown>>; next: string | null; total: number | null }> {
   const answer = (await call("POST /contacts/search", () =>
     client.contacts.search({
       query: { field: "updated_at", operator: ">", value: options.after },
-      sort: { field: "created_at", order: "ascending" },
+      sort: { field: sortBy, order: "ascending" },
       pagination: {
         per_page: options.perPage ?? MAX_PER_PAGE,
         ...(options.startingAfter ? { starting_after: options.startingAfter } : {}),

@@ -377,10 +377,15 @@ describe("destination.clear_removed", () => {
     await waitFor(() => contactOf().phone === null && !("plan" in contactOf().custom_attributes), 10_000, "cleared");
     const puts = sim.journal({ since: mark }).filter((entry) => entry.method === "PUT");
     expect(puts).toHaveLength(1);
-    const link = await env.DB.prepare("SELECT remote_state FROM intercom_links WHERE connection_id = ?")
-      .bind(connection.id)
-      .first<{ remote_state: string }>();
-    expect(JSON.parse(link!.remote_state)).toMatchObject({ phone: null, "custom_attributes.plan": null });
+    // The link records the clear once Intercom's answer is back: after the contact changed in the simulator.
+    const remoteState = async () => {
+      const link = await env.DB.prepare("SELECT remote_state FROM intercom_links WHERE connection_id = ?")
+        .bind(connection.id)
+        .first<{ remote_state: string }>();
+      return JSON.parse(link!.remote_state) as Record<string, unknown>;
+    };
+    await waitFor(async () => (await remoteState()).phone === null, 10_000, "the clear recorded");
+    expect(await remoteState()).toMatchObject({ phone: null, "custom_attributes.plan": null });
 
     // The echo of the clear changes nothing and sends nothing.
     await settle(300);

@@ -5,9 +5,9 @@
 //   npm run bench -- --smoke           tiny sizes (BENCH_SMOKE=1 does the same): checks that they still run (2 min)
 //   npm run bench -- calls cost        only some: ack, calls, rate, cost, capacity, import, bundle, cpu, contention
 //
-// d1-cost, capacity and import run inside workerd with vitest.bench.config.ts; the others are Node scripts driving `wrangler dev`
-// (ack-path, intercom-calls, rate-budget, cpu-heap, contention) or wrangler's build (bundle). Each writes
-// test/bench/results/<name>.json.
+// d1-cost, capacity and import run inside workerd with vitest.bench.config.ts; the others are Node scripts driving
+// `wrangler dev` (ack-path, intercom-calls, rate-budget, cpu-heap, contention) or wrangler's build (bundle). Each
+// writes test/bench/results/<name>.json.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";

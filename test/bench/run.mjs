@@ -3,11 +3,11 @@
 //
 //   npm run bench                      full sizes (about 12 minutes on 2 cores)
 //   npm run bench -- --smoke           tiny sizes (BENCH_SMOKE=1 does the same): checks that they still run (2 min)
-//   npm run bench -- calls cost        only some: ack, calls, rate, cost, capacity, bundle, cpu, contention
+//   npm run bench -- calls cost        only some: ack, calls, rate, cost, capacity, import, bundle, cpu, contention
 //
-// d1-cost runs inside workerd with vitest.bench.config.ts; the others are Node scripts driving `wrangler dev`
-// (ack-path, intercom-calls, rate-budget, cpu-heap, contention) or wrangler's build (bundle). Each writes
-// test/bench/results/<name>.json.
+// d1-cost, capacity and import run inside workerd with vitest.bench.config.ts; the others are Node scripts driving
+// `wrangler dev` (ack-path, intercom-calls, rate-budget, cpu-heap, contention) or wrangler's build (bundle). Each
+// writes test/bench/results/<name>.json.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
@@ -21,6 +21,7 @@ const BENCHES = {
   rate: { result: "rate-budget", command: ["node", "test/bench/rate-budget.mjs"] },
   cost: { result: "d1-cost", vitest: "test/bench/d1-cost.bench.ts" },
   capacity: { result: "capacity", vitest: "test/bench/capacity.bench.ts" },
+  import: { result: "import", vitest: "test/bench/import.bench.ts" },
   cpu: { result: "cpu-heap", command: ["node", "--experimental-websocket", "test/bench/cpu-heap.mjs"] },
   contention: { result: "contention", command: ["node", "test/bench/contention.mjs"] },
 };

@@ -594,7 +594,15 @@ async function partB(sim, vars, config, secret) {
     while (counting) {
       await sleep(3_000);
       if (!stormDone) continue;
-      captured = await processedOf(wsA);
+      try {
+        captured = await processedOf(wsA);
+      } catch (error) {
+        // The local D1 file is busy now and then while the connector writes (SQLITE_BUSY): count again next round.
+        console.log(
+          `[bench] counting captures failed (${String(error.message).split("\n")[1] ?? error.message}); again in 3 s`,
+        );
+        continue;
+      }
       if (captured >= stormDone.accepted) {
         capturedAt ??= Date.now();
         return;

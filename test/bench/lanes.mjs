@@ -356,7 +356,8 @@ async function startResync(ws) {
         });
         answeredAt = Date.now();
       } catch (error) {
-        if (error.name !== "TimeoutError") throw error;
+        // Unanswered in 10 s, or a 5xx (the local D1 busy while the connector writes): asked again a second later.
+        if (error.name !== "TimeoutError" && !/ answered 5\d\d/.test(String(error.message))) throw error;
         statusTimeouts++;
         console.log(`[bench] ${ws.appId}: the job status did not answer in ${Date.now() - asked} ms; asking again`);
       }

@@ -3,11 +3,12 @@
 //
 //   npm run bench                      full sizes (about 12 minutes on 2 cores)
 //   npm run bench -- --smoke           tiny sizes (BENCH_SMOKE=1 does the same): checks that they still run (2 min)
-//   npm run bench -- calls cost        only some: ack, calls, rate, cost, capacity, import, bundle, cpu, contention
+//   npm run bench -- calls cost        only some: ack, calls, rate, cost, capacity, import, bundle, cpu, contention,
+//                                      lanes
 //
 // d1-cost, capacity and import run inside workerd with vitest.bench.config.ts; the others are Node scripts driving
-// `wrangler dev` (ack-path, intercom-calls, rate-budget, cpu-heap, contention) or wrangler's build (bundle). Each
-// writes test/bench/results/<name>.json.
+// `wrangler dev` (ack-path, intercom-calls, rate-budget, cpu-heap, contention, lanes) or wrangler's build (bundle).
+// Each writes test/bench/results/<name>.json.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
@@ -24,6 +25,7 @@ const BENCHES = {
   import: { result: "import", vitest: "test/bench/import.bench.ts" },
   cpu: { result: "cpu-heap", command: ["node", "--experimental-websocket", "test/bench/cpu-heap.mjs"] },
   contention: { result: "contention", command: ["node", "test/bench/contention.mjs"] },
+  lanes: { result: "lanes", command: ["node", "test/bench/lanes.mjs"] },
 };
 
 const { values, positionals } = parseArgs({

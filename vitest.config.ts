@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 import { connectorPool } from "./vitest.pool";
 
@@ -11,6 +12,9 @@ export default defineConfig(async () => {
     define: { __SOAK__: JSON.stringify(process.env.SOAK === "1") },
     test: {
       include: ["test/**/*.test.ts"],
+      // The tests mostly wait (queues, alarms, timers): two files at once even on 2 cores (vitest's default there is
+      // one) took the suite from 14.4 to 9.1 minutes on the CI machine, every test passing.
+      maxWorkers: Math.max(2, availableParallelism() - 1),
       setupFiles: ["./test/setup.ts"],
       testTimeout: 30_000,
       hookTimeout: 30_000,

@@ -3,7 +3,7 @@
  * Admin scope; a connection of another CDP workspace answers 404.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { findConnection, listConnections, updateSettings, WorkspaceTakenError } from "../../connections/repository";
+import { listConnections, updateSettings, WorkspaceTakenError } from "../../connections/repository";
 import { connect, disconnect, resolveMappings, testConnection } from "../../connections/service";
 import {
   applyPatch,
@@ -16,7 +16,6 @@ import {
   unclearableMappings,
 } from "../../connections/settings";
 import { controlDb } from "../../db/placement";
-import type { Env } from "../../env";
 import { IntercomCallError } from "../../intercom/errors";
 import { log } from "../../lib/log";
 import { autoStartImport } from "../../source/import/run";
@@ -25,6 +24,7 @@ import { EXAMPLES } from "../examples";
 import { ProblemError } from "../problem";
 import { problems } from "../problems";
 import { router } from "../router";
+import { connectionOrNotFound } from "./connection-lookup";
 import { ConnectionIdParams } from "./connection-schemas";
 import { onRestored } from "./restore";
 
@@ -52,15 +52,6 @@ const TestResultSchema = z
     detail: z.string().optional(),
   })
   .openapi("ConnectionTest", { example: EXAMPLES.connectionTest });
-
-async function mustFind(env: Env, workspaceId: string, id: string) {
-  const row = await findConnection(controlDb(env), workspaceId, id);
-  if (!row) {
-    log({ msg: "connection not found", outcome: "not_found", workspace_id: workspaceId, connection_id: id });
-    throw new ProblemError(404, `No connection ${id} in this workspace.`);
-  }
-  return row;
-}
 
 /** The problem for a failed token connect: the admin's token or region is wrong (422), or Intercom failed. */
 export function connectProblem(error: unknown, field: string, region?: string): unknown {
@@ -178,7 +169,7 @@ export const connectionsApi = router()
       responses: { 200: json(ConnectionSchema, "The connection."), ...problems(401, 403, 404, 422) },
     }),
     async (c) => {
-      const row = await mustFind(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
+      const row = await connectionOrNotFound(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
       return c.json(connectionJson(row), 200);
     },
   )
@@ -207,7 +198,7 @@ export const connectionsApi = router()
       const patch = c.req.valid("json");
       const db = controlDb(c.env);
       const { workspaceId } = c.var.auth;
-      const row = await mustFind(c.env, workspaceId, id);
+      const row = await connectionOrNotFound(c.env, workspaceId, id);
       const unclearable = unclearableMappings(row.destination, patch);
       if (unclearable.length > 0) throw new ProblemError(422, "The request is not valid; see `errors`.", unclearable);
       const mappings = patch.destination?.mappings ?? {};
@@ -243,7 +234,7 @@ export const connectionsApi = router()
     }),
     async (c) => {
       const db = controlDb(c.env);
-      const row = await mustFind(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
+      const row = await connectionOrNotFound(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
       return c.json(connectionJson(await disconnect(c.env, db, row)), 200);
     },
   )
@@ -263,7 +254,7 @@ export const connectionsApi = router()
     }),
     async (c) => {
       const db = controlDb(c.env);
-      const row = await mustFind(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
+      const row = await connectionOrNotFound(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
       return c.json(await testConnection(c.env, db, row, onRestored(c.env)), 200);
     },
   );

@@ -1,14 +1,11 @@
 /** Dead letters of a connection (admin scope): what exhausted its retries, and replay onto its queue. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { findConnection } from "../../connections/repository";
-import { controlDb } from "../../db/placement";
-import type { Env } from "../../env";
 import { listDeadLetters, replayDeadLetters } from "../../ops/replay";
 import { requireScope } from "../auth";
 import { EXAMPLES } from "../examples";
-import { ProblemError } from "../problem";
 import { problem, problems } from "../problems";
 import { router } from "../router";
+import { connectionOrNotFound } from "./connection-lookup";
 import { ConnectionIdParams } from "./connection-schemas";
 
 const admin = { middleware: [requireScope("admin")], security: [{ bearerAuth: [] }], tags: ["Operations"] };
@@ -22,12 +19,6 @@ const DeadLetterSchema = z
     replayed_at: z.string().nullable().openapi({ format: "date-time" }),
   })
   .openapi("DeadLetter");
-
-async function connectionOf(env: Env, workspaceId: string, id: string) {
-  const connection = await findConnection(controlDb(env), workspaceId, id);
-  if (!connection) throw new ProblemError(404, `No connection ${id} in this workspace.`);
-  return connection;
-}
 
 export const deadLettersApi = router()
   .openapi(
@@ -59,7 +50,7 @@ export const deadLettersApi = router()
       },
     }),
     async (c) => {
-      const connection = await connectionOf(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
+      const connection = await connectionOrNotFound(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
       const query = c.req.valid("query");
       const page = await listDeadLetters(c.env, connection, {
         cursor: query.cursor ? Number(query.cursor) : undefined,
@@ -101,7 +92,7 @@ export const deadLettersApi = router()
       },
     }),
     async (c) => {
-      const connection = await connectionOf(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
+      const connection = await connectionOrNotFound(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
       return c.json({ replayed: await replayDeadLetters(c.env, connection) }, 202);
     },
   );

@@ -3,17 +3,16 @@
  * and resync every user passing the segment filter as a job with progress (start, read, cancel).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { findConnection } from "../../connections/repository";
-import { controlDb, tenantDb } from "../../db/placement";
+import { tenantDb } from "../../db/placement";
 import { previewContactSync } from "../../destination/preview";
 import { cancelResync, startResync } from "../../destination/resync";
 import { latestJob, resyncJobJson } from "../../destination/resync-jobs";
-import type { Env } from "../../env";
 import { requireScope } from "../auth";
 import { EXAMPLES } from "../examples";
 import { ProblemError, problemBody } from "../problem";
 import { ProblemSchema, problem, problems } from "../problems";
 import { router } from "../router";
+import { connectionOrNotFound } from "./connection-lookup";
 import { ConnectionIdParams } from "./connection-schemas";
 
 const admin = { middleware: [requireScope("admin")], security: [{ bearerAuth: [] }], tags: ["Destination"] };
@@ -66,12 +65,6 @@ const RunningProblemSchema = ProblemSchema.extend({ job: ResyncJobSchema.optiona
 
 const jobContent = { "application/json": { schema: ResyncJobSchema } };
 
-async function connectionOf(env: Env, workspaceId: string, id: string) {
-  const connection = await findConnection(controlDb(env), workspaceId, id);
-  if (!connection) throw new ProblemError(404, `No connection ${id} in this workspace.`);
-  return connection;
-}
-
 export const destinationAdmin = router()
   .openapi(
     createRoute({
@@ -87,7 +80,7 @@ export const destinationAdmin = router()
       },
     }),
     async (c) => {
-      const connection = await connectionOf(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
+      const connection = await connectionOrNotFound(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
       return c.json(await previewContactSync(c.env, connection, c.req.valid("query").user_id), 200);
     },
   )
@@ -128,7 +121,7 @@ export const destinationAdmin = router()
       },
     }),
     async (c) => {
-      const connection = await connectionOf(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
+      const connection = await connectionOrNotFound(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
       if (connection.status !== "connected") {
         throw new ProblemError(409, `The connection is ${connection.status}: reconnect it before a resync.`);
       }
@@ -163,7 +156,7 @@ export const destinationAdmin = router()
       },
     }),
     async (c) => {
-      const connection = await connectionOf(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
+      const connection = await connectionOrNotFound(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
       const job = await latestJob(await tenantDb(c.env, connection.workspaceId), connection.id);
       if (!job) throw new ProblemError(404, `No resync has run on connection ${connection.id}.`);
       return c.json(resyncJobJson(job), 200);
@@ -186,7 +179,7 @@ export const destinationAdmin = router()
       },
     }),
     async (c) => {
-      const connection = await connectionOf(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
+      const connection = await connectionOrNotFound(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
       const job = await cancelResync(c.env, connection);
       if (!job) throw new ProblemError(404, `No resync is running on connection ${connection.id}.`);
       return c.json(resyncJobJson(job), 200);

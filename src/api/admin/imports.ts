@@ -3,9 +3,7 @@
  * list them, read one's progress, cancel it. The work runs in the bulk lane (source/import/run.ts).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { findConnection } from "../../connections/repository";
-import { controlDb, tenantDb } from "../../db/placement";
-import type { Env } from "../../env";
+import { tenantDb } from "../../db/placement";
 import { importById, listImports } from "../../source/import/jobs";
 import { importJobJson, importOptions } from "../../source/import/plan";
 import { cancelImport, startImport } from "../../source/import/run";
@@ -14,6 +12,7 @@ import { EXAMPLES } from "../examples";
 import { ProblemError, problemBody } from "../problem";
 import { ProblemSchema, problem, problems } from "../problems";
 import { router } from "../router";
+import { connectionOrNotFound } from "./connection-lookup";
 import { ConnectionIdParams } from "./connection-schemas";
 
 const tags = ["Source"];
@@ -94,12 +93,6 @@ const ImportParams = ConnectionIdParams.extend({
 const jobContent = { "application/json": { schema: ImportJobSchema } };
 const RUNNING = "An import is already running on this connection: wait for it or cancel it.";
 
-async function connectionOf(env: Env, workspaceId: string, id: string) {
-  const connection = await findConnection(controlDb(env), workspaceId, id);
-  if (!connection) throw new ProblemError(404, `No connection ${id} in this workspace.`);
-  return connection;
-}
-
 /** The optional parts of an import not built yet: refused by name rather than ignored. */
 function refuseUnsupported(body: z.infer<typeof StartImportBody>): void {
   const asked = (["include_tags", "include_conversations", "include_events"] as const).filter((flag) => body[flag]);
@@ -150,7 +143,7 @@ export const importsApi = router()
       },
     }),
     async (c) => {
-      const connection = await connectionOf(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
+      const connection = await connectionOrNotFound(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
       const body = c.req.valid("json");
       refuseUnsupported(body);
       if (connection.status !== "connected") {
@@ -189,7 +182,7 @@ export const importsApi = router()
       },
     }),
     async (c) => {
-      const connection = await connectionOf(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
+      const connection = await connectionOrNotFound(c.env, c.var.auth.workspaceId, c.req.valid("param").id);
       const jobs = await listImports(await tenantDb(c.env, connection.workspaceId), connection.id);
       const now = Date.now();
       return c.json({ items: jobs.map((job) => importJobJson(job, now)) }, 200);
@@ -210,7 +203,7 @@ export const importsApi = router()
     }),
     async (c) => {
       const params = c.req.valid("param");
-      const connection = await connectionOf(c.env, c.var.auth.workspaceId, params.id);
+      const connection = await connectionOrNotFound(c.env, c.var.auth.workspaceId, params.id);
       const job = await importById(await tenantDb(c.env, connection.workspaceId), connection.id, params.import_id);
       if (!job) throw new ProblemError(404, `No import ${params.import_id} on connection ${connection.id}.`);
       return c.json(importJobJson(job), 200);
@@ -234,7 +227,7 @@ export const importsApi = router()
     }),
     async (c) => {
       const params = c.req.valid("param");
-      const connection = await connectionOf(c.env, c.var.auth.workspaceId, params.id);
+      const connection = await connectionOrNotFound(c.env, c.var.auth.workspaceId, params.id);
       const job = await importById(await tenantDb(c.env, connection.workspaceId), connection.id, params.import_id);
       if (!job) throw new ProblemError(404, `No import ${params.import_id} on connection ${connection.id}.`);
       const cancelled = await cancelImport(c.env, connection, job.id);

@@ -7,15 +7,13 @@
  * order and limited, instead of one OR that SQLite may answer by walking all of the connection's rows.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { findConnection } from "../../connections/repository";
-import { controlDb, tenantD1 } from "../../db/placement";
+import { tenantD1 } from "../../db/placement";
 import type { SyncOutcome } from "../../db/schema";
-import { log } from "../../lib/log";
 import { requireScope } from "../auth";
 import { EXAMPLES } from "../examples";
-import { ProblemError } from "../problem";
 import { problems } from "../problems";
 import { router } from "../router";
+import { connectionOrNotFound } from "./connection-lookup";
 import { ConnectionIdParams } from "./connection-schemas";
 
 export const DEFAULT_LOG_LIMIT = 50;
@@ -198,16 +196,7 @@ export const connectionLogs = router().openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const query = c.req.valid("query");
-    const connection = await findConnection(controlDb(c.env), c.var.auth.workspaceId, id);
-    if (!connection) {
-      log({
-        msg: "connection not found",
-        outcome: "not_found",
-        workspace_id: c.var.auth.workspaceId,
-        connection_id: id,
-      });
-      throw new ProblemError(404, `No connection ${id} in this workspace.`);
-    }
+    const connection = await connectionOrNotFound(c.env, c.var.auth.workspaceId, id);
     const page = await readLogs(await tenantD1(c.env, connection.workspaceId), {
       connectionId: id,
       direction: query.direction,

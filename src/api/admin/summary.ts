@@ -4,9 +4,8 @@
  * budget, one read each of the latest resync job and the latest import).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { findConnection } from "../../connections/repository";
 import { Region, STATUSES } from "../../connections/settings";
-import { controlDb, tenantD1, tenantDb } from "../../db/placement";
+import { tenantD1, tenantDb } from "../../db/placement";
 import { finishedCount, latestJob, type ResyncJob } from "../../destination/resync-jobs";
 import type { Env } from "../../env";
 import { rateBudgetObject } from "../../intercom/rate-budget";
@@ -16,9 +15,9 @@ import { log } from "../../lib/log";
 import { logRowsPerDayOf } from "../../lib/sync-log";
 import { type ImportJob, latestImport } from "../../source/import/jobs";
 import { requireScope } from "../auth";
-import { ProblemError } from "../problem";
 import { problems } from "../problems";
 import { router } from "../router";
+import { connectionOrNotFound } from "./connection-lookup";
 import { ConnectionIdParams } from "./connection-schemas";
 import { OUTCOMES } from "./logs";
 import { COUNT_CAP, type LatestRow, readSummary } from "./summary-reads";
@@ -263,8 +262,7 @@ export const connectionSummary = router().openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const connection = await findConnection(controlDb(c.env), c.var.auth.workspaceId, id);
-    if (!connection) throw new ProblemError(404, `No connection ${id} in this workspace.`);
+    const connection = await connectionOrNotFound(c.env, c.var.auth.workspaceId, id);
     const now = Date.now();
     const db = await tenantDb(c.env, connection.workspaceId);
     const [reads, budget, resync, imported] = await Promise.all([

@@ -28,7 +28,7 @@ import { fullScans, type Recorded, recordingD1, scanningStatements } from "./hel
 // Source import as a job (README, "Import"): start → progress → done against a seeded simulator workspace (users,
 // leads, companies, memberships with `has_more`), calls against the minimum page count, a re-import that changes
 // nothing, pages run one by one with a redelivery (no item twice, no gap), a webhook newer than the imported item,
-// cancel, 409, 422, and a 401 that waits for a reconnect.
+// cancel, 409, 422, and a 401 that waits for a reconnect. The optional parts: test/import-options.test.ts.
 
 // Search pages are offsets in the simulator: a contact re-indexed during paging would shift them, so no lag here.
 const sim = useIntercomSim({ config: { search_lag_ms: 0 } });
@@ -370,12 +370,15 @@ describe("import job", () => {
     expect(await name()).toBe("From webhook");
   });
 
-  it("answers 409 with the running import, 422 for parts not supported yet, and cancels", async () => {
+  it("answers 409 with the running import, 422 for bad input, and cancels", async () => {
     const { workspace, workspaceId, connection } = await connectSource();
     const base = `/v1/connections/${connection.id}/imports`;
-    const refusedPart = await call(workspaceId, "POST", base, { include_tags: true });
+    // The optional parts are taken (test/import-options.test.ts); a window without its flag is not.
+    const refusedPart = await call(workspaceId, "POST", base, { conversations_since: new Date().toISOString() });
     expect(refusedPart.status).toBe(422);
-    expect(refusedPart.json.errors).toEqual([{ path: "include_tags", message: "not yet supported" }]);
+    expect(refusedPart.json.errors).toEqual([
+      { path: "conversations_since", message: "only with include_conversations: true" },
+    ]);
     expect((await call(workspaceId, "POST", base, { objects: ["tickets"] })).status).toBe(422);
 
     const db = database(env.DB);

@@ -72,6 +72,10 @@ export const EXAMPLES = {
     state: "running" as const,
     objects: ["companies" as const, "contacts" as const],
     since: null,
+    include_tags: false,
+    include_conversations: false,
+    conversations_since: null,
+    include_events: false,
     phase: "contacts" as const,
     phases: [
       { object: "companies" as const, total: 320, done: 320, skipped: 4, failed: 0, calls: 7 },

@@ -502,6 +502,8 @@ export const resyncJobs = sqliteTable(
 
 export type ImportJobState = "queued" | "running" | "done" | "failed" | "cancelled";
 export type ImportObject = "companies" | "contacts";
+/** A phase of an import: an object, or one of the optional parts (README, Import). */
+export type ImportPhaseName = ImportObject | "conversations" | "events";
 
 /** What an import reads, as started (README, Import). */
 export interface ImportOptions {
@@ -509,16 +511,26 @@ export interface ImportOptions {
   objects: ImportObject[];
   /** Only contacts updated at or after this Unix second; null: all. */
   since: number | null;
+  /** Each imported contact's tag names as the user property `intercom_tags`. Absent in jobs started before. */
+  tags?: boolean;
+  /** Past conversations created at or after this Unix second as chat events; null or absent: none. */
+  conversationsSince?: number | null;
+  /** Past data events of each imported user contact. */
+  events?: boolean;
 }
 
 /** One phase's figures: `total` from Intercom's `total_count`, `calls` the Intercom calls spent. */
 export interface ImportPhase {
-  object: ImportObject;
+  object: ImportPhaseName;
   total: number | null;
   done: number;
   skipped: number;
   failed: number;
   calls: number;
+  /** The calls the phase is expected to cost, stated before it runs (the events phase). */
+  estimated_calls?: number;
+  /** Why the phase did not run (a source setting off); absent when it ran. */
+  skipped_reason?: string;
 }
 
 export const importJobs = sqliteTable(
@@ -530,7 +542,7 @@ export const importJobs = sqliteTable(
     state: text("state").$type<ImportJobState>().notNull(),
     options: text("options", { mode: "json" }).$type<ImportOptions>().notNull(),
     /** The phase being read (an entry of `options.objects`); null once every phase is read. */
-    phase: text("phase").$type<ImportObject>(),
+    phase: text("phase").$type<ImportPhaseName>(),
     /** Where the phase continues: a search's `starting_after`, a scroll's `scroll_param`; null at its start. */
     cursor: text("cursor"),
     /** Pages recorded so far: each page message names the one it follows (compare-and-set, so a page counts once). */

@@ -12,6 +12,7 @@ import { handleContact } from "./capture/contact";
 import { handleUserEvent } from "./capture/data-events";
 import { handleCompanyDeleted, handleContactDeleted, handleContactMerged } from "./capture/identity";
 import { handleRelationship } from "./capture/relationships";
+import { handleContactTags } from "./import/tag-capture";
 import { routeTopic, type TopicKind } from "./topics";
 import {
   type HandlerContext,
@@ -30,6 +31,7 @@ const HANDLERS: Readonly<Record<TopicKind, (ctx: HandlerContext) => Promise<Work
   relationship: handleRelationship,
   chat: handleChat,
   user_event: handleUserEvent,
+  contact_tags: handleContactTags,
   contact_merged: handleContactMerged,
   contact_deleted: handleContactDeleted,
   company_deleted: handleCompanyDeleted,
@@ -42,6 +44,7 @@ const OBJECT_TYPES: Readonly<Record<TopicKind, string>> = {
   relationship: "membership",
   chat: "event",
   user_event: "event",
+  contact_tags: "user",
   contact_merged: "user",
   contact_deleted: "user",
   company_deleted: "account",

@@ -7,6 +7,7 @@ export type TopicKind =
   | "relationship"
   | "chat"
   | "user_event"
+  | "contact_tags"
   | "contact_merged"
   | "contact_deleted"
   | "company_deleted";
@@ -33,13 +34,15 @@ const ROUTES: Readonly<Record<string, TopicRoute>> = {
   "company.contact.detached": { kind: "relationship", setting: "capture_relationships" },
   "conversation.user.created": { kind: "chat", setting: "capture_chat_events" },
   "event.created": { kind: "user_event", setting: "capture_user_events" },
+  // Not an Intercom topic: the tag names an import with include_tags reads (source/import/tag-capture.ts).
+  "import.contact.tags": { kind: "contact_tags", setting: "create_users_from_contacts" },
   "contact.merged": { kind: "contact_merged", setting: null },
   "contact.deleted": { kind: "contact_deleted", setting: null },
   "company.deleted": { kind: "company_deleted", setting: null },
 };
 
 /** The topics to subscribe to in the Intercom Developer Hub (README, "Source"). */
-export const HANDLED_TOPICS: readonly string[] = Object.keys(ROUTES);
+export const HANDLED_TOPICS: readonly string[] = Object.keys(ROUTES).filter((topic) => !topic.startsWith("import."));
 
 /** How a topic is handled; null for topics the source ignores (logged as `ignored`). */
 export function routeTopic(topic: string): TopicRoute | null {

@@ -34,11 +34,22 @@ function itemFor(core: SimCore, ws: Workspace, request: EmitRequest): unknown {
       return { type: "ping", message: request.message ?? "Hello from the Intercom simulator" };
     case "conversation.user.created": {
       const contact = requireContact(ws, request.contact_id);
-      return conversationJson(contact, {
+      const createdAt = request.created_at ?? core.nowSeconds();
+      if (!Number.isSafeInteger(createdAt)) throw invalid("created_at must be Unix seconds");
+      // Stored, so that the conversation search finds the same conversation later.
+      const conversation = {
         id: numericId(),
-        partId: numericId(),
-        createdAt: core.nowSeconds(),
+        part_id: numericId(),
+        contact_id: contact.id,
+        created_at: createdAt,
         body: `<p>${escapeHtml(request.message ?? "Hi! I have a question.")}</p>`,
+      };
+      ws.conversations.set(conversation.id, conversation);
+      return conversationJson(contact, {
+        id: conversation.id,
+        partId: conversation.part_id,
+        createdAt,
+        body: conversation.body,
         appId: ws.appId,
       });
     }

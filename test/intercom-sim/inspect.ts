@@ -28,6 +28,7 @@ export function workspaceState(core: SimCore, appId: string) {
       [...applied].map(([tagId, appliedAt]) => ({ contact_id: contactId, tag_id: tagId, applied_at: appliedAt })),
     ),
     events: [...ws.events],
+    conversations: [...ws.conversations.values()],
     data_attributes: [...ws.customAttributes.contact.values(), ...ws.customAttributes.company.values()].map(
       customAttributeJson,
     ),

@@ -14,6 +14,7 @@ import { meRoutes, oauthRoutes, uninstallRoutes } from "./routes/auth";
 import { companyRoutes } from "./routes/companies";
 import { contactRoutes } from "./routes/contacts";
 import { controlRoutes } from "./routes/control";
+import { conversationRoutes } from "./routes/conversations";
 import { dataAttributeRoutes } from "./routes/data-attributes";
 import { eventRoutes } from "./routes/events";
 import { tagRoutes } from "./routes/tags";
@@ -123,6 +124,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     .route("/", companyRoutes(core))
     .route("/", tagRoutes(core))
     .route("/", eventRoutes(core))
+    .route("/", conversationRoutes())
     .route("/", dataAttributeRoutes(core))
     .notFound(() => errorResponse(404, "not_found", "Resource Not Found"))
     .onError((err) => {

@@ -172,6 +172,16 @@ export interface TagRecord {
   name: string;
 }
 
+/** A contact-initiated conversation (only what the conversation search and `conversation.user.created` show). */
+export interface ConversationRecord {
+  id: string;
+  part_id: string;
+  contact_id: string;
+  /** Unix seconds. */
+  created_at: number;
+  body: string;
+}
+
 export interface EventRecord {
   id: string;
   contact_id: string;
@@ -261,6 +271,8 @@ export interface EmitRequest {
   from_contact_id?: string;
   /** `ping`: the message; `conversation.user.created`: the first message's body. */
   message?: string;
+  /** `conversation.user.created`: when the conversation started (Unix seconds; default now), for past ones. */
+  created_at?: number;
   /** A raw `data.item`, sent as given (any topic). */
   item?: unknown;
 }

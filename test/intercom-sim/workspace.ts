@@ -4,6 +4,7 @@ import type {
   AttributeModel,
   CompanyRecord,
   ContactRecord,
+  ConversationRecord,
   CustomAttributeRecord,
   EventRecord,
   RateLimitConfig,
@@ -54,6 +55,8 @@ export class Workspace {
   readonly taggings = new Map<string, Map<string, number>>();
 
   readonly events: EventRecord[] = [];
+  /** Contact-initiated conversations, by id (what `POST /conversations/search` finds). */
+  readonly conversations = new Map<string, ConversationRecord>();
   /** Intercom de-duplicates events on (contact, event_name, created_at). */
   readonly eventKeys = new Set<string>();
 

@@ -5,8 +5,8 @@
  */
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
-import { type ImportJobState, type ImportOptions, importJobs } from "../../db/schema";
-import { type Progress, plannedPhases } from "./plan";
+import { type ImportJobState, type ImportOptions, type ImportPhase, importJobs } from "../../db/schema";
+import { type Progress, plannedPhases, runnablePhase } from "./plan";
 
 export type ImportJob = typeof importJobs.$inferSelect;
 
@@ -51,17 +51,18 @@ export async function importById(db: Database, connectionId: string, id: string)
 /** Inserts a queued import; null when the connection already has an active one (the partial unique index refused). */
 export async function insertQueuedImport(
   db: Database,
-  values: { connectionId: string; workspaceId: string; options: ImportOptions },
+  values: { connectionId: string; workspaceId: string; options: ImportOptions; phases?: ImportPhase[] },
   now = Date.now(),
 ): Promise<ImportJob | null> {
-  const phases = plannedPhases(values.options.objects);
+  // The caller passes the phases when settings or estimates shaped them (plan.ts phasesOf).
+  const phases = values.phases ?? plannedPhases(values.options.objects);
   const row: ImportJob = {
     id: crypto.randomUUID(),
     connectionId: values.connectionId,
     workspaceId: values.workspaceId,
     state: "queued",
     options: values.options,
-    phase: phases[0]?.object ?? null,
+    phase: runnablePhase(phases),
     cursor: null,
     page: 0,
     phases,

@@ -3,28 +3,73 @@
  * shape, which items of a page can be read, and a contact's memberships as INBOUND messages. The I/O (Intercom
  * pages, INBOUND, D1) is in run.ts.
  */
-import type { ImportJobState, ImportObject, ImportOptions, ImportPhase } from "../../db/schema";
+import type {
+  ImportJobState,
+  ImportObject,
+  ImportOptions,
+  ImportPhase,
+  ImportPhaseName,
+  SourceSettings,
+} from "../../db/schema";
 import { type InboundMessage, projectItem } from "../inbound-message";
 
 /** Companies first: memberships read from contacts then find their accounts already captured. */
 export const IMPORT_ORDER: readonly ImportObject[] = ["companies", "contacts"];
 
-/** The phases of an import of `objects`, in the order they run, nothing counted yet. */
-export function plannedPhases(objects: readonly ImportObject[]): ImportPhase[] {
-  return IMPORT_ORDER.filter((object) => objects.includes(object)).map((object) => ({
-    object,
-    total: null,
-    done: 0,
-    skipped: 0,
-    failed: 0,
-    calls: 0,
-  }));
+/** The optional phases run after the objects: chats and events then find the users the contacts phase captured. */
+const OPTIONAL_ORDER = ["conversations", "events"] as const;
+
+/** The phases of an import, in the order they run, nothing counted yet. */
+export function plannedPhases(
+  objects: readonly ImportObject[],
+  optional: { conversations?: boolean; events?: boolean } = {},
+): ImportPhase[] {
+  const names: ImportPhaseName[] = [
+    ...IMPORT_ORDER.filter((object) => objects.includes(object)),
+    ...OPTIONAL_ORDER.filter((name) => optional[name]),
+  ];
+  return names.map((object) => ({ object, total: null, done: 0, skipped: 0, failed: 0, calls: 0 }));
 }
 
-/** The options an import runs with: every object when none are named, in the import order. */
-export function importOptions(input: { objects?: readonly ImportObject[] | undefined; since?: number | null }) {
+/** The phases of `options` (pure), those that a source setting turns off marked with the reason, none run yet. */
+export function phasesOf(options: ImportOptions, source: SourceSettings): ImportPhase[] {
+  return plannedPhases(options.objects, {
+    conversations: options.conversationsSince != null,
+    events: options.events === true,
+  }).map((phase) => {
+    const reason = phaseOffReason(source, phase.object);
+    return reason === null ? phase : { ...phase, total: 0, skipped_reason: reason };
+  });
+}
+
+/** Why a source setting keeps an optional phase from running (pure); null when it may run. */
+export function phaseOffReason(source: SourceSettings, phase: ImportPhaseName): string | null {
+  if (phase === "conversations" && !source.capture_chat_events) return "source.capture_chat_events is off";
+  if (phase === "events" && !source.capture_user_events) return "source.capture_user_events is off";
+  return null;
+}
+
+/** The first phase that runs, from `index` on; null when none is left. */
+export function runnablePhase(phases: readonly ImportPhase[], index = 0): ImportPhaseName | null {
+  return phases.slice(index).find((phase) => phase.skipped_reason === undefined)?.object ?? null;
+}
+
+/** The options an import runs with: every object when none are named, in the import order, no optional part. */
+export function importOptions(input: {
+  objects?: readonly ImportObject[] | undefined;
+  since?: number | null;
+  tags?: boolean;
+  conversationsSince?: number | null;
+  events?: boolean;
+}) {
   const objects = input.objects?.length ? IMPORT_ORDER.filter((o) => input.objects!.includes(o)) : [...IMPORT_ORDER];
-  return { objects, since: input.since ?? null } satisfies ImportOptions;
+  return {
+    objects,
+    since: input.since ?? null,
+    ...(input.tags ? { tags: true } : {}),
+    ...(input.conversationsSince != null ? { conversationsSince: input.conversationsSince } : {}),
+    ...(input.events ? { events: true } : {}),
+  } satisfies ImportOptions;
 }
 
 /** What one page read: items read, those already captured in that state, those that could not be read, calls. */
@@ -40,7 +85,7 @@ export interface PageFigures {
 }
 
 export interface Progress {
-  phase: ImportObject | null;
+  phase: ImportPhaseName | null;
   cursor: string | null;
   phases: ImportPhase[];
 }
@@ -62,8 +107,16 @@ export function afterPage(progress: Progress, figures: PageFigures): Progress {
   });
   if (figures.next !== null) return { phase: progress.phase, cursor: figures.next, phases };
   const index = phases.findIndex((phase) => phase.object === progress.phase);
-  const following = phases[index + 1];
-  return { phase: following?.object ?? null, cursor: null, phases };
+  return { phase: runnablePhase(phases, index + 1), cursor: null, phases };
+}
+
+/** The progress once the current phase is skipped for `reason` (a setting turned off since the start), pure. */
+export function skipPhase(progress: Progress, reason: string): Progress {
+  const phases = progress.phases.map((phase) =>
+    phase.object === progress.phase ? { ...phase, total: phase.done, skipped_reason: reason } : phase,
+  );
+  const index = phases.findIndex((phase) => phase.object === progress.phase);
+  return { phase: runnablePhase(phases, index + 1), cursor: null, phases };
 }
 
 /** The progress after a scroll that expired: the phase starts over (its counts too; its calls stay spent). */
@@ -111,7 +164,7 @@ export function importJobJson(
     connectionId: string;
     state: ImportJobState;
     options: ImportOptions;
-    phase: ImportObject | null;
+    phase: ImportPhaseName | null;
     phases: ImportPhase[];
     detail: string | null;
     startedAt: number;
@@ -126,6 +179,10 @@ export function importJobJson(
     state: job.state,
     objects: job.options.objects,
     since: job.options.since === null ? null : new Date(job.options.since * 1000).toISOString(),
+    include_tags: job.options.tags === true,
+    include_conversations: job.options.conversationsSince != null,
+    conversations_since: job.options.conversationsSince == null ? null : iso(job.options.conversationsSince * 1000),
+    include_events: job.options.events === true,
     phase: job.phase,
     phases: job.phases.map((phase) => ({ ...phase })),
     detail: job.detail,

@@ -37,15 +37,21 @@ import {
   stalledImports,
 } from "./jobs";
 import type { ImportPageMessage } from "./messages";
+import { estimatedEventCalls } from "./parts";
 import {
   afterPage,
   embeddedCompanyIds,
   importOptions,
   membershipNotification,
   type PageFigures,
+  phaseOffReason,
+  phasesOf,
   readableItems,
   restartPhase,
+  skipPhase,
 } from "./plan";
+import { countUserContacts } from "./reads";
+import { importConversationsPage, importEventsPage, queueContactTags } from "./run-parts";
 
 /** Contacts per search page (Intercom's maximum). */
 export const IMPORT_PAGE_SIZE = 150;
@@ -59,20 +65,32 @@ export const IMPORT_STALL_MS = 15 * 60_000;
 
 export type StartImportResult = { ok: true; job: ImportJob } | { ok: false; running: ImportJob };
 
-/** Starts an import of `connection` (connected, source on: the caller checked); an active one is answered instead. */
+/**
+ * Starts an import of `connection` (connected, source on: the caller checked); an active one is answered instead.
+ * With the events phase, its cost in calls is stated first: one search for the number of user contacts (which
+ * throws an `IntercomCallError` when Intercom does not answer it).
+ */
 export async function startImport(
   env: Env,
-  connection: { id: string; workspaceId: string },
+  connection: Connection,
   options: ImportOptions,
   reason = "requested by an admin",
 ): Promise<StartImportResult> {
   const db = await tenantDb(env, connection.workspaceId);
   const running = await activeImport(db, connection.id);
   if (running) return { ok: false, running };
+  const phases = phasesOf(options, connection.source);
+  const events = phases.find((phase) => phase.object === "events" && phase.skipped_reason === undefined);
+  if (events) {
+    const users = await countUserContacts(await bulkClient(env, connection), afterOf(options.since));
+    events.estimated_calls = estimatedEventCalls(users);
+    events.calls = 1;
+  }
   const job = await insertQueuedImport(db, {
     connectionId: connection.id,
     workspaceId: connection.workspaceId,
     options,
+    phases,
   });
   if (!job) {
     // Another start won the race between our read and our insert.
@@ -89,7 +107,7 @@ export async function startImport(
   await writeSyncLog(db, {
     ...rowOf(job),
     outcome: "pending",
-    detail: `import started (${reason}): ${options.objects.join(", ")}${options.since === null ? "" : ` updated since ${new Date(options.since * 1000).toISOString()}`}`,
+    detail: `import started (${reason}): ${job.phases.map((p) => p.object).join(", ")}${options.since === null ? "" : ` updated since ${new Date(options.since * 1000).toISOString()}`}${options.tags ? ", with tags" : ""}${events ? `; events phase estimated at ${events.estimated_calls} calls` : ""}`,
   });
   log({ msg: "import started", connection_id: connection.id, job_id: job.id, outcome: "queued", reason });
   return { ok: true, job };
@@ -200,18 +218,31 @@ export async function runImportPage(env: Env, message: ImportPageMessage): Promi
     await noteWaiting(db, job.id, `${WAITING_FOR_RECONNECT}: the connection is ${connection.status}`);
     return;
   }
+  const offReason = phaseOffReason(connection.source, job.phase);
+  if (offReason !== null) {
+    // The setting was turned off after the start: the phase is skipped, the import goes on.
+    const recorded = await recordPage(db, job.id, job.page, skipPhase(job, offReason));
+    if (recorded) {
+      await writeSyncLog(db, {
+        ...rowOf(job),
+        outcome: "skipped",
+        detail: `import: ${job.phase} skipped (${offReason})`,
+      });
+      await afterRecorded(env, db, connection, job, recorded);
+    }
+    return;
+  }
   let read: PageRead;
   try {
-    const token = await connectionToken(env, control, connection);
-    const client = intercomClient(env, {
-      token: token!,
-      region: connection.region,
-      fetch: budgetedFetch(env, connection.appId, "bulk"),
-    });
+    const client = await bulkClient(env, connection);
     read =
       job.phase === "companies"
         ? await importCompaniesPage(env, db, client, connection, job)
-        : await importContactsPage(env, db, client, connection, job);
+        : job.phase === "contacts"
+          ? await importContactsPage(env, db, client, connection, job)
+          : job.phase === "conversations"
+            ? await importConversationsPage(env, client, connection, job)
+            : await importEventsPage(env, client, connection, job);
   } catch (error) {
     await pageFailed(env, { db, control }, connection, job, message, error);
     return;
@@ -227,17 +258,29 @@ export async function runImportPage(env: Env, message: ImportPageMessage): Promi
     detail:
       `import page ${job.page + 1} (${job.phase}): ${read.figures.read} read, ${read.queued} queued for capture, ` +
       `${read.figures.skipped} already captured, ${read.figures.failed} unreadable` +
-      (read.memberships > 0 ? `, ${read.memberships} memberships queued` : ""),
+      (read.memberships > 0 ? `, ${read.memberships} memberships queued` : "") +
+      (read.detail ? `; ${read.detail}` : ""),
   });
   for (const id of read.failedIds) {
     await writeSyncLog(db, {
       ...rowOf(job),
       outcome: "failed",
-      objectType: job.phase === "companies" ? "account" : "user",
+      objectType: job.phase === "companies" ? "account" : job.phase === "conversations" ? "event" : "user",
       intercomId: id,
       detail: "import: the item has no valid updated_at and was not captured",
     });
   }
+  await afterRecorded(env, db, connection, job, recorded);
+}
+
+/** After a recorded page: the final row and log when the job is done, else the next page queued. */
+async function afterRecorded(
+  env: Env,
+  db: Database,
+  connection: Connection,
+  job: ImportJob,
+  recorded: ImportJob,
+): Promise<void> {
   if (recorded.state === "done") {
     await writeSyncLog(db, { ...rowOf(recorded), outcome: "pending", detail: summaryOf(recorded, "import done") });
     log({ msg: "import done", connection_id: connection.id, job_id: job.id, outcome: "done", pages: recorded.page });
@@ -246,11 +289,28 @@ export async function runImportPage(env: Env, message: ImportPageMessage): Promi
   await queuePage(env, recorded, 0);
 }
 
+/** The connection's Intercom client in the bulk lane of its rate budget. */
+async function bulkClient(env: Env, connection: Connection): Promise<IntercomClient> {
+  const token = await connectionToken(env, controlDb(env), connection);
+  return intercomClient(env, {
+    token: token!,
+    region: connection.region,
+    fetch: budgetedFetch(env, connection.appId!, "bulk"),
+  });
+}
+
+/** The search bound of `since`: Intercom matches dates by day, so a day earlier; the exact bound is applied after. */
+function afterOf(since: number | null): number {
+  return since === null ? 0 : since - DAY_SECONDS;
+}
+
 interface PageRead {
   figures: PageFigures;
   queued: number;
   memberships: number;
   failedIds: string[];
+  /** What the page's sync-log row adds. */
+  detail?: string;
 }
 
 async function importCompaniesPage(
@@ -318,6 +378,8 @@ async function importContactsPage(
     }
     await sendAll(env.INBOUND, memberships);
   }
+  const tags = job.options.tags ? await queueContactTags(env, client, connection.appId!, inRange, now) : null;
+  calls += tags?.calls ?? 0;
   return {
     figures: {
       read: inRange.length + failedIds.length,
@@ -330,6 +392,7 @@ async function importContactsPage(
     queued: totals.queued,
     memberships: memberships.length,
     failedIds,
+    ...(tags ? { detail: `${tags.queued} tag lists queued` } : {}),
   };
 }
 

@@ -207,6 +207,10 @@ export const importsApi = router()
         },
         422: problem("Validation failed (a time in the future, `conversations_since` without its flag, …).", 422),
         502: problem("Intercom did not answer the count of user contacts the events phase states its cost from.", 502),
+        503: problem(
+          "The workspace's Intercom rate budget is spent: the count of user contacts waits (`Retry-After`).",
+          503,
+        ),
       },
     }),
     async (c) => {
@@ -232,10 +236,11 @@ export const importsApi = router()
         result = await startImport(c.env, connection, options);
       } catch (error) {
         if (!(error instanceof IntercomCallError)) throw error;
-        throw new ProblemError(
-          502,
-          `The events phase states its cost before it starts, and Intercom did not answer the count of user contacts (${error.message}): try again.`,
-        );
+        const detail = `The events phase states its cost before it starts, and Intercom did not answer the count of user contacts (${error.message}): try again.`;
+        const failure = error.failure;
+        if (failure.kind !== "rate_limited") throw new ProblemError(502, detail);
+        const retryAfter = Math.max(1, Math.ceil(((failure.resetAt ?? Date.now() + 10_000) - Date.now()) / 1000));
+        throw new ProblemError(503, detail, undefined, { "retry-after": String(retryAfter) });
       }
       if (!result.ok) {
         const problemJson = { ...problemBody(409, RUNNING), job: importJobJson(result.running) };

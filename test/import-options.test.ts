@@ -434,6 +434,73 @@ describe("import with events", () => {
   });
 });
 
+describe("optional phases over several pages", () => {
+  it("pages conversations and user contacts with their cursors recorded, and spends what it stated", async () => {
+    const { workspace, connection } = await connectSource();
+    sim.seedWideWorkspace(workspace.app_id, { contacts: 32, leads: 2, companies: 0, attributes: 1, seed: 21 });
+    const users = sim.state(workspace.app_id).contacts.filter((c: any) => c.role === "user");
+    expect(users).toHaveLength(30);
+    const now = Math.floor(Date.now() / 1000);
+    for (const [index, user] of users.entries()) {
+      const tracked = await intercomRest(workspace, "POST", "/events", {
+        event_name: "signed-in",
+        created_at: now - DAY - index,
+        id: user.id,
+      });
+      expect(tracked.status).toBe(202);
+    }
+    for (let i = 0; i < 160; i++) {
+      sim.emit({
+        app_id: workspace.app_id,
+        topic: "conversation.user.created",
+        contact_id: users[i % 5]!.id,
+        created_at: now - 3_600 - i,
+      });
+    }
+    sim.takeWebhooks();
+
+    const connectionRow = (await findConnectionById(database(env.DB), connection.id))!;
+    const runner = pageByPage();
+    const mark = journalMark(sim);
+    const options = importOptions({ objects: ["contacts"], conversationsSince: now - 7 * DAY, events: true });
+    const result = await startImport(runner.env, connectionRow, options);
+    if (!result.ok) throw new Error("an import is already running");
+    // 30 users: 30 events lists and 2 pages of 25 users.
+    expect(result.job.phases[2]).toMatchObject({ object: "events", estimated_calls: 32, calls: 1 });
+    const db = database(env.DB);
+    const cursors: Array<[string | null, string | null]> = [];
+    while (runner.sent.length > 0) {
+      await runImportPage(runner.env, runner.sent.shift()!);
+      const job = (await importById(db, connection.id, result.job.id))!;
+      cursors.push([job.phase, job.cursor]);
+    }
+    // contacts (1 page) → conversations (2 pages, a cursor after the first) → events (2 pages, likewise) → done.
+    expect(cursors.map(([phase, cursor]) => [phase, cursor !== null])).toEqual([
+      ["conversations", false],
+      ["conversations", true],
+      ["events", false],
+      ["events", true],
+      [null, false],
+    ]);
+    const done = (await importById(db, connection.id, result.job.id))!;
+    expect(done.phases.slice(1)).toEqual([
+      { object: "conversations", total: 160, done: 160, skipped: 0, failed: 0, calls: 2 },
+      { object: "events", total: 30, done: 30, skipped: 0, failed: 0, calls: 1 + 32, estimated_calls: 32 },
+    ]);
+    expect(countCalls(sim, { since: mark })).toBe(1 + 1 + 2 + 32);
+    await waitFor(
+      async () => (await processed(workspace.app_id, "import:%:conversation:%")) === 160,
+      60_000,
+      "160 chats processed",
+    );
+    await waitFor(async () => (await processed(workspace.app_id, "import:%:event:%")) === 30, 60_000, "30 events");
+    // One sync-log row per page, plus the start and the final summary.
+    expect(
+      await scalar("SELECT count(*) AS n FROM sync_logs WHERE connection_id = ? AND action = 'import'", connection.id),
+    ).toBe(1 + 5 + 1);
+  }, 120_000);
+});
+
 describe("start validation", () => {
   it("takes the flags, and answers bad input with a 422 problem naming the path", async () => {
     const { workspaceId, base } = await connectSource();

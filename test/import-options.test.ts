@@ -434,6 +434,44 @@ describe("import with events", () => {
   });
 });
 
+describe("a setting or Intercom in the way", () => {
+  it("skips the events phase when its setting is turned off after the start, and answers 502 when the count fails", async () => {
+    const { workspace, workspaceId, connection, base } = await connectSource();
+    await userContact(workspace, "late-off");
+    sim.takeWebhooks();
+    const connectionRow = (await findConnectionById(database(env.DB), connection.id))!;
+    const runner = pageByPage();
+    const mark = journalMark(sim);
+    const result = await startImport(runner.env, connectionRow, importOptions({ objects: ["contacts"], events: true }));
+    if (!result.ok) throw new Error("an import is already running");
+    const patched = await call(workspaceId, "PATCH", `/v1/connections/${connection.id}`, {
+      source: { capture_user_events: false },
+    });
+    expect(patched.status).toBe(200);
+    await runAll(runner);
+    const done = (await importById(database(env.DB), connection.id, result.job.id))!;
+    expect(done.state).toBe("done");
+    expect(done.phases[1]).toMatchObject({
+      object: "events",
+      done: 0,
+      calls: 1,
+      skipped_reason: "source.capture_user_events is off",
+    });
+    // The count, and the contacts page: no events call.
+    expect(countCalls(sim, { since: mark })).toBe(2);
+    expect(countCalls(sim, { since: mark, path: "/events" })).toBe(0);
+
+    // The count of user contacts refused (a revoked token): nothing is queued, the answer says why.
+    await call(workspaceId, "PATCH", `/v1/connections/${connection.id}`, { source: { capture_user_events: true } });
+    sim.revokeTokens(workspace.app_id);
+    const refused = await call(workspaceId, "POST", base, { include_events: true });
+    expect(refused.status).toBe(502);
+    expect(refused.type).toContain("application/problem+json");
+    expect(refused.json.detail).toMatch(/states its cost before it starts/);
+    expect((await call(workspaceId, "GET", base)).json.items).toHaveLength(1);
+  });
+});
+
 describe("optional phases over several pages", () => {
   it("pages conversations and user contacts with their cursors recorded, and spends what it stated", async () => {
     const { workspace, connection } = await connectSource();

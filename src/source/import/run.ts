@@ -12,7 +12,7 @@ import { type Connection, findConnectionById } from "../../connections/repositor
 import { connectionToken, markRevoked } from "../../connections/tokens";
 import type { Database } from "../../db/client";
 import { controlDb, everyDataDb, tenantDb } from "../../db/placement";
-import type { ImportOptions } from "../../db/schema";
+import type { ImportOptions, ImportPhaseName } from "../../db/schema";
 import type { Env } from "../../env";
 import { budgetedFetch } from "../../intercom/budgeted-fetch";
 import { intercomClient } from "../../intercom/client";
@@ -267,7 +267,7 @@ export async function runImportPage(env: Env, message: ImportPageMessage): Promi
       outcome: "failed",
       objectType: job.phase === "companies" ? "account" : job.phase === "conversations" ? "event" : "user",
       intercomId: id,
-      detail: "import: the item has no valid updated_at and was not captured",
+      detail: FAILED_ITEM_DETAIL[job.phase],
     });
   }
   await afterRecorded(env, db, connection, job, recorded);
@@ -303,6 +303,14 @@ async function bulkClient(env: Env, connection: Connection): Promise<IntercomCli
 function afterOf(since: number | null): number {
   return since === null ? 0 : since - DAY_SECONDS;
 }
+
+/** Why an item of a phase counted as failed, for its sync-log row. */
+const FAILED_ITEM_DETAIL: Record<ImportPhaseName, string> = {
+  companies: "import: the item has no valid updated_at and was not captured",
+  contacts: "import: the item has no valid updated_at and was not captured",
+  conversations: "import: the conversation has no valid id or created_at and was not captured",
+  events: "import: the contact was gone when its events were listed",
+};
 
 interface PageRead {
   figures: PageFigures;

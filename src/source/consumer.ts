@@ -15,7 +15,8 @@ import { startErasure } from "../privacy/erase";
 import { erasedContactDigest, erasedContactDigests } from "../privacy/tombstones";
 import { InboundMessage, type InboundNotification } from "./inbound-message";
 import { type Decided, decideNotification, duplicateOf, isProcessed, notificationKey, processedKeys } from "./process";
-import type { Origin, SourceNotification, SourcePrivacy, Statement } from "./work";
+import { prefetchReads } from "./reads";
+import type { BatchReads, Origin, SourceNotification, SourcePrivacy, Statement } from "./work";
 
 /** Seconds before the n-th retry (n = attempts so far): 10 s, 30 s, 1.5 min, 4.5 min, then 10 min. */
 export function retryDelaySeconds(attempts: number): number {
@@ -109,10 +110,17 @@ async function consumeGroup(env: Env, connection: LinkedConnection, items: Accep
   let erased: Map<string, string>;
   // The contacts whose tombstones were read in bulk (`erased` holds those found).
   let checked = new Set(contactIdsOf(items.map((item) => item.notification)));
+  // Dropped at each mid-batch commit: what it holds may then be older than what the batch wrote.
+  let reads: BatchReads | undefined;
   try {
-    [processed, erased] = await Promise.all([
+    [processed, erased, reads] = await Promise.all([
       processedKeys(db, items.map(keyOf)),
       erasedContactDigests(env, db, connection.id, [...checked]),
+      prefetchReads(
+        db,
+        connection,
+        items.map((item) => item.notification),
+      ),
     ]);
   } catch (error) {
     for (const item of items) await failed(db, item.message, connection, item.notification, error);
@@ -142,6 +150,7 @@ async function consumeGroup(env: Env, connection: LinkedConnection, items: Accep
     held = [];
     touched = new Set();
     byKey.clear();
+    reads = undefined;
     for (const key of await commit(env, db, connection, batch)) processed.add(key);
   };
   for (const item of items) {
@@ -169,7 +178,7 @@ async function consumeGroup(env: Env, connection: LinkedConnection, items: Accep
     if (item.notification.topic === "contact.deleted") checked = new Set();
     let decided: Decided;
     try {
-      decided = await decideNotification(db, connection, item.notification, item.origin, now, privacy);
+      decided = await decideNotification(db, connection, item.notification, item.origin, now, privacy, reads);
     } catch (error) {
       await failed(db, item.message, connection, item.notification, error);
       continue;

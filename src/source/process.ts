@@ -14,6 +14,7 @@ import { handleCompanyDeleted, handleContactDeleted, handleContactMerged } from 
 import { handleRelationship } from "./capture/relationships";
 import { routeTopic, type TopicKind } from "./topics";
 import {
+  type BatchReads,
   type HandlerContext,
   handlerContext,
   type Origin,
@@ -101,8 +102,10 @@ export async function decideNotification(
   origin: Origin,
   now: number,
   privacy?: SourcePrivacy,
+  /** What the queue batch read in bulk, when it did. */
+  reads?: BatchReads,
 ): Promise<Decided> {
-  const ctx = handlerContext(db, connection, notification, origin, now, privacy);
+  const ctx = handlerContext(db, connection, notification, origin, now, privacy, reads);
   const key = notificationKey(connection.appId, notification.id);
   const work = await handle(ctx);
   const durationMs = Date.now() - now;

@@ -3,9 +3,10 @@
  * carries a reference to the contact rather than the contact itself.
  */
 
-import { linkByIntercomId, linkByLocal, upsertLink } from "../../graph/links";
-import { findUser, getUser, type UserRow, writeUser } from "../../graph/users";
+import { linkByLocal, upsertLink } from "../../graph/links";
+import { findUser, type UserRow, writeUser } from "../../graph/users";
 import { applyPendingOfContact } from "../pending-links";
+import { readLink, readUser } from "../reads";
 import { combine, type HandlerContext, nothing, type Work } from "../work";
 
 export interface ContactRef {
@@ -41,8 +42,8 @@ export async function userOfContact(
   for (const step of order) {
     let user: UserRow | null = null;
     if (step === "link" && ref.intercomId) {
-      const link = await linkByIntercomId(db, connection.id, "contact", ref.intercomId);
-      user = link ? await getUser(db, workspaceId, link.localPk) : null;
+      const link = await readLink(ctx, "contact", ref.intercomId);
+      user = link ? await readUser(ctx, link.localPk) : null;
       if (user) return { user, work: nothing() };
     }
     if (step === "user_id" && ref.userId) user = await findUser(db, workspaceId, { userId: ref.userId });
@@ -73,7 +74,7 @@ async function linkIfUnlinked(ctx: HandlerContext, ref: ContactRef, user: UserRo
   if (!ref.intercomId) return { statements: [], entries };
   const { db, connection } = ctx;
   const [byContact, byUser] = await Promise.all([
-    linkByIntercomId(db, connection.id, "contact", ref.intercomId),
+    readLink(ctx, "contact", ref.intercomId),
     linkByLocal(db, connection.id, "contact", user.pk),
   ]);
   if (byContact || byUser) return { statements: [], entries };

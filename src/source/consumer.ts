@@ -15,7 +15,7 @@ import { startErasure } from "../privacy/erase";
 import { erasedContactDigest, erasedContactDigests } from "../privacy/tombstones";
 import { InboundMessage, type InboundNotification } from "./inbound-message";
 import { type Decided, decideNotification, duplicateOf, isProcessed, notificationKey, processedKeys } from "./process";
-import { prefetchReads } from "./reads";
+import { forgetReads, prefetchReads } from "./reads";
 import type { BatchReads, Origin, SourceNotification, SourcePrivacy, Statement } from "./work";
 
 /** Seconds before the n-th retry (n = attempts so far): 10 s, 30 s, 1.5 min, 4.5 min, then 10 min. */
@@ -110,7 +110,7 @@ async function consumeGroup(env: Env, connection: LinkedConnection, items: Accep
   let erased: Map<string, string>;
   // The contacts whose tombstones were read in bulk (`erased` holds those found).
   let checked = new Set(contactIdsOf(items.map((item) => item.notification)));
-  // Dropped at each mid-batch commit: what it holds may then be older than what the batch wrote.
+  // At each mid-batch commit, what it holds of the committed messages' objects is forgotten (it may be older).
   let reads: BatchReads | undefined;
   try {
     [processed, erased, reads] = await Promise.all([
@@ -150,7 +150,11 @@ async function consumeGroup(env: Env, connection: LinkedConnection, items: Accep
     held = [];
     touched = new Set();
     byKey.clear();
-    reads = undefined;
+    if (reads)
+      forgetReads(
+        reads,
+        batch.map((held) => held.item.notification),
+      );
     for (const key of await commit(env, db, connection, batch)) processed.add(key);
   };
   for (const item of items) {

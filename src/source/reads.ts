@@ -11,7 +11,7 @@ import { accounts, actions, type IntercomObjectType, pendingLinks, users } from 
 import { type AccountRow, getAccount } from "../graph/accounts";
 import { eventEchoKey } from "../graph/events";
 import { type LinkRow, linkByIntercomId, linksByIntercomIds } from "../graph/links";
-import { getUser, type UserRow } from "../graph/users";
+import { findUser, getUser, normalizeEmail, type UserIdentity, type UserRow } from "../graph/users";
 import { unixSeconds } from "../intercom/times";
 import { isOwnEvent } from "./echo";
 import type { BatchReads, HandlerContext, SourceConnection, SourceNotification } from "./work";
@@ -41,6 +41,27 @@ export async function readUser(ctx: HandlerContext, pk: number): Promise<UserRow
   return getUser(ctx.db, ctx.connection.workspaceId, pk);
 }
 
+/**
+ * The user an identity names (`findUser`), from the batch's reads when they hold every id it names (a new contact's
+ * none, an event's user).
+ */
+export async function readFindUser(ctx: HandlerContext, identity: UserIdentity): Promise<UserRow | null> {
+  const email = normalizeEmail(identity.email);
+  const known = ctx.reads?.identities;
+  const byUserId = identity.userId ? known?.get(`u:${identity.userId}`) : [];
+  const byEmail = email ? known?.get(`e:${email}`) : [];
+  if (!known || byUserId === undefined || byEmail === undefined)
+    return findUser(ctx.db, ctx.connection.workspaceId, identity);
+  return userNamedBy(identity.userId ?? null, byUserId, byEmail);
+}
+
+/** `findUser`'s rule on rows: by `user_id` first; with an email too, the user known only by it; else the latest by email. */
+function userNamedBy(userId: string | null, byUserId: UserRow[], byEmail: UserRow[]): UserRow | null {
+  if (userId) return byUserId[0] ?? byEmail.find((row) => row.userId === null) ?? null;
+  const latest = [...byEmail].sort((a, b) => b.updatedAt - a.updatedAt || b.pk - a.pk);
+  return latest[0] ?? null;
+}
+
 /** An account by primary key, from the batch's reads when they hold it. */
 export async function readAccount(ctx: HandlerContext, pk: number): Promise<AccountRow | null> {
   const cached = ctx.reads?.accounts.get(pk);
@@ -60,6 +81,8 @@ export function lookupsOf(notification: SourceNotification): {
   contacts: string[];
   companies: string[];
   ownEvent: { contactId: string; name: string; createdAt: number } | null;
+  /** `u:`/`e:` keys of the user ids and emails it names. */
+  identities: string[];
 } {
   const item = notification.item as Record<string, unknown>;
   const idOf = (value: unknown) =>
@@ -81,7 +104,43 @@ export function lookupsOf(notification: SourceNotification): {
     if (typeof item.event_name === "string")
       ownEvent = { contactId: item.intercom_user_id, name: item.event_name, createdAt };
   }
-  return { contacts, companies, ownEvent };
+  const identities: string[] = [];
+  for (const object of [item, item.contact, item.user, (item.source as { author?: unknown } | undefined)?.author]) {
+    if (!object || typeof object !== "object") continue;
+    const fields = object as Record<string, unknown>;
+    for (const userId of [fields.external_id, fields.user_id])
+      if (typeof userId === "string" && userId !== "") identities.push(`u:${userId}`);
+    const email = typeof fields.email === "string" ? normalizeEmail(fields.email) : null;
+    if (email) identities.push(`e:${email}`);
+  }
+  if (Array.isArray(conversationContacts))
+    for (const contact of conversationContacts) {
+      const userId = (contact as { external_id?: unknown } | null)?.external_id;
+      if (typeof userId === "string" && userId !== "") identities.push(`u:${userId}`);
+    }
+  return { contacts, companies, ownEvent, identities };
+}
+
+/**
+ * Forgets what the batch's reads hold about the objects of `notifications` (committed since): their links, users,
+ * accounts, pending relationships and identities are read again when asked.
+ */
+export function forgetReads(reads: BatchReads, notifications: readonly SourceNotification[]): void {
+  for (const notification of notifications) {
+    const wanted = lookupsOf(notification);
+    for (const [objectType, ids, pending, rows] of [
+      ["contact", wanted.contacts, reads.pendingOfContact, reads.users],
+      ["company", wanted.companies, reads.pendingOfCompany, reads.accounts],
+    ] as const) {
+      for (const id of ids) {
+        const link = reads.links.get(linkKey(objectType, id));
+        if (link) rows.delete(link.localPk);
+        reads.links.delete(linkKey(objectType, id));
+        pending.delete(id);
+      }
+    }
+    for (const key of wanted.identities) reads.identities.delete(key);
+  }
 }
 
 /**
@@ -100,12 +159,15 @@ export async function prefetchReads(
     ownEvents: new Map(),
     pendingOfContact: new Map(),
     pendingOfCompany: new Map(),
+    identities: new Map(),
   };
   const contacts = new Set<string>();
   const companies = new Set<string>();
   const echoKeys = new Set<string>();
+  const identities = new Set<string>();
   for (const notification of notifications) {
     const wanted = lookupsOf(notification);
+    for (const key of wanted.identities) identities.add(key);
     for (const id of wanted.contacts) contacts.add(id);
     for (const id of wanted.companies) companies.add(id);
     if (wanted.ownEvent)
@@ -170,6 +232,28 @@ export async function prefetchReads(
       for (const id of part) into.set(id, []);
       for (const row of rows)
         into.get(column === pendingLinks.intercomContactId ? row.intercomContactId : row.intercomCompanyId)?.push(row);
+    }
+  }
+  for (const [prefix, column] of [
+    ["u:", users.userId],
+    ["e:", users.email],
+  ] as const) {
+    const values = [...identities].filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length));
+    for (const part of chunks(values)) {
+      const rows = await db
+        .select()
+        .from(users)
+        .where(
+          and(
+            eq(users.workspaceId, connection.workspaceId),
+            sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(part)}))`,
+          ),
+        );
+      for (const value of part) reads.identities.set(`${prefix}${value}`, []);
+      for (const row of rows) {
+        const value = prefix === "u:" ? row.userId : row.email;
+        if (value) reads.identities.get(`${prefix}${value}`)?.push(row);
+      }
     }
   }
   for (const part of chunks([...echoKeys])) {

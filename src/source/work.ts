@@ -65,6 +65,8 @@ export interface BatchReads {
   /** Pending relationships by Intercom contact id, and by Intercom company id. */
   pendingOfContact: Map<string, Array<typeof pendingLinks.$inferSelect>>;
   pendingOfCompany: Map<string, Array<typeof pendingLinks.$inferSelect>>;
+  /** By `u:${user_id}` and `e:${email}`: the users of the workspace that hold that id. */
+  identities: Map<string, UserRow[]>;
 }
 
 /** What the source needs of the privacy module, wired by the consumer (it holds the keys and the queues). */

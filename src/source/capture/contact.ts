@@ -20,7 +20,7 @@ import { ContactItem } from "../../intercom/webhook-items";
 import type { SyncLogEntry } from "../../lib/sync-log";
 import { changedSince, ECHO_DETAIL, isOlderThan, olderItemOutcome } from "../echo";
 import { applyPendingOfContact } from "../pending-links";
-import { readLink, readUser } from "../reads";
+import { readFindUser, readLink, readUser } from "../reads";
 import { type Capture, combine, describeWrite, type HandlerContext, type Statement, type Work } from "../work";
 import { contactIdentity, contactRemoteState, contactUserPatch, hasIdentity } from "./mapping";
 
@@ -86,7 +86,7 @@ export async function captureContact(
         ctx.entry({ ...logged, outcome: "skipped", detail: "the contact has neither a user external_id nor an email" }),
       );
     }
-    const candidate = await findUser(db, workspaceId, identity);
+    const candidate = await readFindUser(ctx, identity);
     if (candidate) {
       const other = await linkByLocal(db, connection.id, "contact", candidate.pk);
       if (other && other.intercomId !== item.id) {

@@ -3,7 +3,6 @@
  * allows; otherwise the operation waits in `pending_links` and is applied when that side is captured.
  */
 import { findAccount } from "../../graph/accounts";
-import { findUser } from "../../graph/users";
 import { AttachmentItem, type CompanyItem, type ContactItem } from "../../intercom/webhook-items";
 import {
   applyPendingOfCompany,
@@ -14,7 +13,7 @@ import {
   type RelationshipOp,
   upsertPendingLink,
 } from "../pending-links";
-import { readAccount, readLink, readUser } from "../reads";
+import { readAccount, readFindUser, readLink, readUser } from "../reads";
 import type { Capture } from "../work";
 import { combine, type HandlerContext, nothing, type Work } from "../work";
 import { captureCompany } from "./company";
@@ -93,13 +92,13 @@ export async function handleRelationship(ctx: HandlerContext): Promise<Work> {
 
 /** The user of the attachment's contact: linked, captured (when allowed), or found by its ids. */
 async function contactSide(ctx: HandlerContext, contact: ContactItem): Promise<Capture> {
-  const { db, connection } = ctx;
+  const { connection } = ctx;
   const link = await readLink(ctx, "contact", contact.id);
   const linked = link ? await readUser(ctx, link.localPk) : null;
   if (linked) return found(linked.pk, linked.userId);
   if (connection.source.create_users_from_contacts) return captureContact(ctx, contact);
   const identity = contactIdentity(contact);
-  const user = hasIdentity(identity) ? await findUser(db, connection.workspaceId, identity) : null;
+  const user = hasIdentity(identity) ? await readFindUser(ctx, identity) : null;
   return user ? found(user.pk, user.userId) : found(null, null);
 }
 

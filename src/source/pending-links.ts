@@ -108,7 +108,9 @@ export async function applyPendingOfContact(
   userPk: number,
   exceptCompanyId?: string,
 ): Promise<Work> {
-  const rows = await pendingLinksOfContact(ctx.db, ctx.connection.id, intercomContactId);
+  const rows =
+    ctx.reads?.pendingOfContact.get(intercomContactId) ??
+    (await pendingLinksOfContact(ctx.db, ctx.connection.id, intercomContactId));
   const parts: Work[] = [];
   for (const row of rows) {
     if (row.intercomCompanyId === exceptCompanyId) continue;
@@ -125,7 +127,9 @@ export async function applyPendingOfCompany(
   accountPk: number,
   exceptContactId?: string,
 ): Promise<Work> {
-  const rows = await pendingLinksOfCompany(ctx.db, ctx.connection.id, intercomCompanyId);
+  const rows =
+    ctx.reads?.pendingOfCompany.get(intercomCompanyId) ??
+    (await pendingLinksOfCompany(ctx.db, ctx.connection.id, intercomCompanyId));
   const parts: Work[] = [];
   for (const row of rows) {
     if (row.intercomContactId === exceptContactId) continue;

@@ -2,10 +2,10 @@
  * One notification through the source, whatever its origin (webhook, or the reconciliation sweep's REST items):
  * dedupe → route by topic and setting → handler → one D1 batch → sync-log rows and their console twins.
  */
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { processedNotifications } from "../db/schema";
-import { logSyncOutcome, type SyncLogEntry, syncLogStatements, writeSyncLog } from "../lib/sync-log";
+import { logSyncOutcome, type SyncLogEntry, syncLogStatements } from "../lib/sync-log";
 import { handleChat } from "./capture/chat";
 import { handleCompany } from "./capture/company";
 import { handleContact } from "./capture/contact";
@@ -15,6 +15,7 @@ import { handleRelationship } from "./capture/relationships";
 import { handleContactTags } from "./import/tag-capture";
 import { routeTopic, type TopicKind } from "./topics";
 import {
+  type BatchReads,
   type HandlerContext,
   handlerContext,
   type Origin,
@@ -22,6 +23,7 @@ import {
   type SourceConnection,
   type SourceNotification,
   type SourcePrivacy,
+  type Statement,
   type Work,
 } from "./work";
 
@@ -68,30 +70,76 @@ export async function processNotification(
   /** Erasure hooks: a `contact.deleted` that erases, and the tombstones of erased persons' contacts. */
   privacy?: SourcePrivacy,
 ): Promise<SyncLogEntry[]> {
-  const ctx = handlerContext(db, connection, notification, origin, now, privacy);
   const key = notificationKey(connection.appId, notification.id);
   if (await isProcessed(db, key)) {
-    const entry = ctx.entry({
-      outcome: "duplicate",
-      objectType: "notification",
-      objectId: notification.id,
-      detail: "already processed",
-    });
-    await writeSyncLog(db, entry, now);
-    return [entry];
+    const duplicate = duplicateOf(db, connection, notification, origin, now);
+    await db.batch(duplicate.statements as [Statement, ...Statement[]]);
+    for (const entry of duplicate.entries) logSyncOutcome(entry);
+    return duplicate.entries;
   }
+  const decided = await decideNotification(db, connection, notification, origin, now, privacy);
+  await db.batch(decided.statements as [Statement, ...Statement[]]);
+  for (const entry of decided.entries) logSyncOutcome(entry);
+  if (afterCommit && decided.linkedUsers.length) await afterCommit(decided.linkedUsers);
+  return decided.entries;
+}
+
+/** A notification decided but not yet committed: its batch's statements (the idempotency key first, when it has one). */
+export interface Decided {
+  /** The idempotency key this batch marks processed; null for a `duplicate`'s log alone. */
+  key: string | null;
+  statements: Statement[];
+  entries: SyncLogEntry[];
+  linkedUsers: number[];
+}
+
+/**
+ * Decides a notification not yet processed: the handler's reads and compare-and-set writes run, the rest is returned
+ * as the statements of its batch, the idempotency key first so that a racing duplicate fails at once. The caller
+ * commits them (alone, or joined with other notifications' batches) and then logs the entries.
+ */
+export async function decideNotification(
+  db: Database,
+  connection: SourceConnection,
+  notification: SourceNotification,
+  origin: Origin,
+  now: number,
+  privacy?: SourcePrivacy,
+  /** What the queue batch read in bulk, when it did. */
+  reads?: BatchReads,
+): Promise<Decided> {
+  const ctx = handlerContext(db, connection, notification, origin, now, privacy, reads);
+  const key = notificationKey(connection.appId, notification.id);
   const work = await handle(ctx);
   const durationMs = Date.now() - now;
   const entries = work.entries.map((entry) => ({ ...entry, durationMs }));
-  // The idempotency key goes first: a racing duplicate fails at once, before any other statement.
-  await db.batch([
-    markProcessed(db, key, now),
-    ...work.statements,
-    ...entries.flatMap((entry) => syncLogStatements(db, entry, now)),
-  ]);
-  for (const entry of entries) logSyncOutcome(entry);
-  if (afterCommit && work.linkedUsers?.length) await afterCommit(work.linkedUsers);
-  return entries;
+  return {
+    key,
+    statements: [
+      markProcessed(db, key, now),
+      ...work.statements,
+      ...entries.flatMap((entry) => syncLogStatements(db, entry, now)),
+    ],
+    entries,
+    linkedUsers: work.linkedUsers ?? [],
+  };
+}
+
+/** The `duplicate` outcome of a notification already processed: its counted log statement, nothing else. */
+export function duplicateOf(
+  db: Database,
+  connection: SourceConnection,
+  notification: SourceNotification,
+  origin: Origin,
+  now: number,
+): Decided {
+  const entry = handlerContext(db, connection, notification, origin, now).entry({
+    outcome: "duplicate",
+    objectType: "notification",
+    objectId: notification.id,
+    detail: "already processed",
+  });
+  return { key: null, statements: syncLogStatements(db, entry, now), entries: [entry], linkedUsers: [] };
 }
 
 async function handle(ctx: HandlerContext): Promise<Work> {
@@ -141,7 +189,8 @@ export function notificationKey(appId: string, notificationId: string): string {
   return `${appId}:${notificationId}`;
 }
 
-async function isProcessed(db: Database, key: string): Promise<boolean> {
+/** Whether `key` is marked processed. */
+export async function isProcessed(db: Database, key: string): Promise<boolean> {
   const row = await db
     .select({ key: processedNotifications.key })
     .from(processedNotifications)
@@ -149,6 +198,22 @@ async function isProcessed(db: Database, key: string): Promise<boolean> {
     .get();
   return row !== undefined;
 }
+
+/** The keys of `keys` already marked processed: one read per 90 keys (D1 binds at most 100 parameters). */
+export async function processedKeys(db: Database, keys: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  const unique = [...new Set(keys)];
+  for (let start = 0; start < unique.length; start += KEYS_PER_READ) {
+    const rows = await db
+      .select({ key: processedNotifications.key })
+      .from(processedNotifications)
+      .where(inArray(processedNotifications.key, unique.slice(start, start + KEYS_PER_READ)));
+    for (const row of rows) found.add(row.key);
+  }
+  return found;
+}
+
+const KEYS_PER_READ = 90;
 
 /**
  * Marks a notification processed: a plain insert, so that in a batch a racing duplicate fails the whole batch (and

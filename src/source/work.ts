@@ -4,7 +4,10 @@
  */
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../db/client";
-import type { DestinationSettings, SourceSettings } from "../db/schema";
+import type { DestinationSettings, pendingLinks, SourceSettings } from "../db/schema";
+import type { AccountRow } from "../graph/accounts";
+import type { LinkRow } from "../graph/links";
+import type { UserRow } from "../graph/users";
 import type { SyncLogEntry } from "../lib/sync-log";
 import type { InboundNotification } from "./inbound-message";
 
@@ -47,6 +50,23 @@ export interface HandlerContext {
   entry(fields: EntryFields): SyncLogEntry;
   /** Erasure hooks (README, Privacy); absent where they are not wired (tests of the pure source). */
   privacy?: SourcePrivacy;
+  /** What the queue batch read in bulk (src/source/reads.ts); absent: every read goes to D1. */
+  reads?: BatchReads;
+}
+
+/** What a queue batch read in bulk before deciding (src/source/reads.ts); a key present with null is known absent. */
+export interface BatchReads {
+  /** By `${objectType}:${intercomId}`. */
+  links: Map<string, LinkRow | null>;
+  users: Map<number, UserRow | null>;
+  accounts: Map<number, AccountRow | null>;
+  /** By echo key: whether the connector triggered the event itself. */
+  ownEvents: Map<string, boolean>;
+  /** Pending relationships by Intercom contact id, and by Intercom company id. */
+  pendingOfContact: Map<string, Array<typeof pendingLinks.$inferSelect>>;
+  pendingOfCompany: Map<string, Array<typeof pendingLinks.$inferSelect>>;
+  /** By `u:${user_id}` and `e:${email}`: the users of the workspace that hold that id. */
+  identities: Map<string, UserRow[]>;
 }
 
 /** What the source needs of the privacy module, wired by the consumer (it holds the keys and the queues). */
@@ -84,6 +104,7 @@ export function handlerContext(
   origin: Origin,
   now: number,
   privacy?: SourcePrivacy,
+  reads?: BatchReads,
 ): HandlerContext {
   return {
     db,
@@ -92,6 +113,7 @@ export function handlerContext(
     origin,
     now,
     ...(privacy ? { privacy } : {}),
+    ...(reads ? { reads } : {}),
     entry: (fields) => ({
       connectionId: connection.id,
       workspaceId: connection.workspaceId,

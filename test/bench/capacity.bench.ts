@@ -3,9 +3,12 @@
  * work, measured against the local D1 of the test pool, and what one D1 database serves when derived from them.
  *
  * Workload, all through the production code paths with a counting D1 binding (counting-d1.ts):
- * - webhooks: `processNotification` exactly as the INBOUND consumer calls it, for wide `contact.user.created`
+ * - webhooks: `processNotification` one at a time (the sweep's path; the INBOUND consumer's before it decided whole
+ *   batches), for wide `contact.user.created`
  *   (100 custom attributes, every field Intercom sends: the simulator's wide generator), wide `company.created`,
  *   `company.contact.attached`, `event.created`, `conversation.user.created`, and redeliveries (duplicates);
+ * - the same mix (a quarter of it, no repeated ids) through `consumeInbound` in queue batches of INBOUND_BATCH_SIZE,
+ *   shuffled, with redeliveries in the second half: what the INBOUND consumer costs per notification;
  * - ingest: `identifyUser` with 100 properties (a stub OUTBOUND queue);
  * - destination syncs: `loadSyncContext` + `syncContact` (what a ContactSync alarm runs) against the Intercom
  *   simulator, 100 properties mapped onto 100 custom attributes: a create, an update of one attribute, a no-op.
@@ -26,6 +29,7 @@ import { identifyUser } from "../../src/destination/ingest";
 import { syncContact } from "../../src/destination/sync/contact";
 import type { Env } from "../../src/env";
 import { COUNT_WINDOW_MS, DEFAULT_LOG_ROWS_PER_DAY, writeSyncLog } from "../../src/lib/sync-log";
+import { consumeInbound } from "../../src/source/consumer";
 import { processNotification } from "../../src/source/process";
 import type { SourceConnection } from "../../src/source/work";
 import { seedConnection } from "../helpers/connections";
@@ -114,6 +118,16 @@ function phaseOf(kind: string, n: number, before: D1Totals, after: D1Totals): Ph
     rowsWritten: (after.rowsWritten - before.rowsWritten) / n,
     bytes: (after.sizeAfter - before.sizeAfter) / n,
   };
+}
+
+/** wrangler.toml's INBOUND max_batch_size. */
+const INBOUND_BATCH_SIZE = 25;
+
+/** An envelope as the ack path accepts it. */
+function readEnvelopeOk(envelope: Envelope) {
+  const check = readEnvelope(envelope);
+  if (!check.ok) throw new Error(check.detail);
+  return check.envelope;
 }
 
 /** The notification the consumer receives for an envelope (projected as the ack path does). */
@@ -250,6 +264,116 @@ it("capacity: bytes per row, D1 statements and round trips per webhook and per s
   );
   await run("redelivery (duplicate)", DUPLICATES, (i) => contactEnvelopes[i % contactEnvelopes.length]!);
   const webhookPhases = [...phases];
+  // One at a time as processNotification (the sweep's path, and the consumer's before it decided batches).
+
+  // ---- The same mix as the INBOUND consumer sees it: queue batches of the configured size, one shuffled stream.
+  const batchApp = "capbench2";
+  await seedConnection({ workspaceId: "ws_cap_batches", appId: batchApp });
+  const scale = (n: number) => Math.max(1, Math.round(n / 4));
+  const stream: Array<{ kind: string; envelope: Envelope }> = [];
+  const batchContacts: Array<{ id: string; email: string; externalId: string; envelope: Envelope }> = [];
+  const batchCompanies: Array<{ id: string; companyId: string; name: string }> = [];
+  for (let i = 0; i < scale(CONTACTS); i++) {
+    const envelope = wideNotification("contact.user.created", {
+      app_id: batchApp,
+      seed: 200_000 + i,
+    }) as unknown as Envelope;
+    const item = envelope.data.item as Item;
+    batchContacts.push({ id: item.id, email: item.email, externalId: item.external_id, envelope });
+    stream.push({ kind: "contact", envelope });
+  }
+  for (let i = 0; i < scale(COMPANIES); i++) {
+    const envelope = wideNotification("company.created", {
+      app_id: batchApp,
+      seed: 300_000 + i,
+    }) as unknown as Envelope;
+    const item = envelope.data.item as Item;
+    batchCompanies.push({ id: item.id, companyId: item.company_id, name: item.name });
+    stream.push({ kind: "company", envelope });
+  }
+  const batchFixture = (name: FixtureName, edit: (item: Item) => void) => notification(name, { appId: batchApp, edit });
+  for (let i = 0; i < scale(ATTACHMENTS); i++) {
+    const contact = batchContacts[i % batchContacts.length]!;
+    const company = batchCompanies[i % batchCompanies.length]!;
+    stream.push({
+      kind: "attachment",
+      envelope: batchFixture("company.contact.attached", (item) => {
+        Object.assign(item.contact, { id: contact.id, email: contact.email, external_id: contact.externalId });
+        item.contact.updated_at = new Date().toISOString();
+        Object.assign(item.company, { id: company.id, company_id: company.companyId, name: company.name });
+      }),
+    });
+  }
+  for (let i = 0; i < scale(EVENTS); i++) {
+    const contact = batchContacts[i % batchContacts.length]!;
+    stream.push({
+      kind: "event",
+      envelope: batchFixture("event.created", (item) => {
+        item.intercom_user_id = contact.id;
+        item.user_id = contact.externalId;
+        item.email = contact.email;
+        item.id = crypto.randomUUID();
+        item.created_at = Math.floor(Date.now() / 1000) + i;
+      }),
+    });
+  }
+  for (let i = 0; i < scale(CHATS); i++) {
+    const contact = batchContacts[i % batchContacts.length]!;
+    stream.push({
+      kind: "chat",
+      envelope: batchFixture("conversation.user.created", (item) => {
+        item.id = String(900_000_000 + i);
+        item.source.author = { type: "user", id: contact.id, name: "Chat", email: contact.email };
+        item.contacts.contacts = [{ type: "contact", id: contact.id, external_id: contact.externalId }];
+      }),
+    });
+  }
+  // A deterministic shuffle (creations stay before most of what names them, as in a real stream).
+  let seed = 42;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed / 2_147_483_648;
+  };
+  const keyed = stream.map((entry, i) => ({ entry, key: i / stream.length + random() * 0.2 }));
+  keyed.sort((a, b) => a.key - b.key);
+  const ordered = keyed.map(({ entry }) => entry);
+  // Redeliveries of contacts already consumed, spread through the second half.
+  for (let i = 0; i < scale(DUPLICATES); i++) {
+    const at = Math.floor(ordered.length / 2 + (i * ordered.length) / 2 / scale(DUPLICATES));
+    ordered.splice(at, 0, { kind: "duplicate", envelope: batchContacts[i % batchContacts.length]!.envelope });
+  }
+  const batchEnv = {
+    ...env,
+    DB: counter.db,
+    OUTBOUND: { send: async () => {}, sendBatch: async () => {} },
+  } as unknown as Env;
+  const beforeBatches = counter.snapshot();
+  let retried = 0;
+  for (let start = 0; start < ordered.length; start += INBOUND_BATCH_SIZE) {
+    const messages = ordered.slice(start, start + INBOUND_BATCH_SIZE).map(({ envelope }, i) => ({
+      id: `m-${start + i}`,
+      timestamp: new Date(),
+      attempts: 1,
+      body: inboundMessageOf({ ...readEnvelopeOk(envelope), id: envelope.id! }, Date.now()),
+      ack() {},
+      retry() {
+        retried++;
+      },
+    }));
+    await consumeInbound(
+      { queue: "intercom-inbound", messages, ackAll() {}, retryAll() {} } as unknown as MessageBatch,
+      batchEnv,
+      {} as ExecutionContext,
+    );
+  }
+  if (retried > 0) throw new Error(`queue batches: ${retried} messages retried`);
+  const batchPhase = phaseOf(
+    `queue batches of ${INBOUND_BATCH_SIZE} (the mix, shuffled)`,
+    ordered.length,
+    beforeBatches,
+    counter.snapshot(),
+  );
+  progress(`queue batches: ${ordered.length}`);
 
   // ---- Ingest and destination: 100 properties mapped onto 100 custom attributes, synced to the simulator.
   const {
@@ -427,6 +551,14 @@ it("capacity: bytes per row, D1 statements and round trips per webhook and per s
   const rows: BenchRow[] = [
     { metric: "D1 statements per webhook (mean of the mix)", value: round(perWebhook.statements, 2) },
     { metric: "D1 round trips per webhook (mean of the mix)", value: round(perWebhook.roundTrips, 2) },
+    {
+      metric: `D1 round trips per notification, queue batches of ${INBOUND_BATCH_SIZE} (the INBOUND consumer)`,
+      value: round(batchPhase.roundTrips, 2),
+    },
+    {
+      metric: `D1 statements per notification, queue batches of ${INBOUND_BATCH_SIZE}`,
+      value: round(batchPhase.statements, 2),
+    },
     { metric: "sync-log rows per webhook (mean of the mix)", value: round(perWebhook.logRows, 3) },
     { metric: "D1 statements per destination sync (mean)", value: round(perSync.statements, 2) },
     { metric: "D1 round trips per destination sync (mean)", value: round(perSync.roundTrips, 2) },
@@ -496,7 +628,7 @@ it("capacity: bytes per row, D1 statements and round trips per webhook and per s
     },
     rows,
     tables: {
-      "Per unit of work (means)": phases.map((p) => ({
+      "Per unit of work (means)": [...phases, batchPhase].map((p) => ({
         kind: p.kind,
         n: p.n,
         statements: round(p.statements, 2),

@@ -3,9 +3,10 @@
  * carries a reference to the contact rather than the contact itself.
  */
 
-import { linkByIntercomId, linkByLocal, upsertLink } from "../../graph/links";
-import { findUser, getUser, type UserRow, writeUser } from "../../graph/users";
+import { linkByLocal, upsertLink } from "../../graph/links";
+import { type UserRow, writeUser } from "../../graph/users";
 import { applyPendingOfContact } from "../pending-links";
+import { readFindUser, readLink, readUser } from "../reads";
 import { combine, type HandlerContext, nothing, type Work } from "../work";
 
 export interface ContactRef {
@@ -41,12 +42,12 @@ export async function userOfContact(
   for (const step of order) {
     let user: UserRow | null = null;
     if (step === "link" && ref.intercomId) {
-      const link = await linkByIntercomId(db, connection.id, "contact", ref.intercomId);
-      user = link ? await getUser(db, workspaceId, link.localPk) : null;
+      const link = await readLink(ctx, "contact", ref.intercomId);
+      user = link ? await readUser(ctx, link.localPk) : null;
       if (user) return { user, work: nothing() };
     }
-    if (step === "user_id" && ref.userId) user = await findUser(db, workspaceId, { userId: ref.userId });
-    if (step === "email" && ref.email) user = await findUser(db, workspaceId, { email: ref.email });
+    if (step === "user_id" && ref.userId) user = await readFindUser(ctx, { userId: ref.userId });
+    if (step === "email" && ref.email) user = await readFindUser(ctx, { email: ref.email });
     if (user) return { user, work: await linkIfUnlinked(ctx, ref, user, false) };
   }
   const identity = { userId: options.createWithUserId ? ref.userId : null, email: ref.email };
@@ -72,11 +73,9 @@ async function linkIfUnlinked(ctx: HandlerContext, ref: ContactRef, user: UserRo
     : [];
   if (!ref.intercomId) return { statements: [], entries };
   const { db, connection } = ctx;
-  const [byContact, byUser] = await Promise.all([
-    linkByIntercomId(db, connection.id, "contact", ref.intercomId),
-    linkByLocal(db, connection.id, "contact", user.pk),
-  ]);
-  if (byContact || byUser) return { statements: [], entries };
+  // The contact's link (usually known from the batch's reads) first: the user's link only when it has none.
+  if (await readLink(ctx, "contact", ref.intercomId)) return { statements: [], entries };
+  if (await linkByLocal(db, connection.id, "contact", user.pk)) return { statements: [], entries };
   // No remote state yet: the contact's own notification records it.
   const link = upsertLink(
     db,

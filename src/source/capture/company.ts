@@ -3,13 +3,14 @@
  * Intercom changed since the link's remote state; the link records Intercom's values. Same echo and stale rules as
  * contacts. Relationships that waited for the company are then settled.
  */
-import { type AccountRow, findAccount, getAccount, writeAccount } from "../../graph/accounts";
-import { deleteLinkByIntercomId, linkByIntercomId, linkByLocal, upsertLink } from "../../graph/links";
+import { type AccountRow, findAccount, writeAccount } from "../../graph/accounts";
+import { deleteLinkByIntercomId, linkByLocal, upsertLink } from "../../graph/links";
 import { parseIntercomTime } from "../../intercom/times";
 import { CompanyItem } from "../../intercom/webhook-items";
 import type { SyncLogEntry } from "../../lib/sync-log";
 import { changedSince, ECHO_DETAIL, isOlderThan, olderItemOutcome } from "../echo";
 import { applyPendingOfCompany } from "../pending-links";
+import { readAccount, readLink } from "../reads";
 import { type Capture, combine, describeWrite, type HandlerContext, type Statement, type Work } from "../work";
 import { companyAccountPatch, companyRemoteState } from "./mapping";
 
@@ -28,8 +29,8 @@ export async function captureCompany(ctx: HandlerContext, item: CompanyItem): Pr
   const logged = { objectType: "account", intercomId: item.id } as const;
   const updatedAt = parseIntercomTime(item.updated_at);
 
-  const link = await linkByIntercomId(db, connection.id, "company", item.id);
-  const linked = link ? await getAccount(db, workspaceId, link.localPk) : null;
+  const link = await readLink(ctx, "company", item.id);
+  const linked = link ? await readAccount(ctx, link.localPk) : null;
   if (link && linked && updatedAt && isOlderThan(updatedAt, link.remoteUpdatedAt)) {
     const older = olderItemOutcome(
       companyRemoteState(item, connection.destination.mappings.company),

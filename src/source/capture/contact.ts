@@ -4,7 +4,7 @@
  * nothing; an item older than the state already applied is `stale`. Relationships that waited for the contact are
  * then settled.
  */
-import { deleteLinkByIntercomId, linkByIntercomId, linkByLocal, upsertLink } from "../../graph/links";
+import { deleteLinkByIntercomId, linkByLocal, upsertLink } from "../../graph/links";
 import {
   findEmailOnlyUser,
   findUser,
@@ -20,6 +20,7 @@ import { ContactItem } from "../../intercom/webhook-items";
 import type { SyncLogEntry } from "../../lib/sync-log";
 import { changedSince, ECHO_DETAIL, isOlderThan, olderItemOutcome } from "../echo";
 import { applyPendingOfContact } from "../pending-links";
+import { readFindUser, readLink, readUser } from "../reads";
 import { type Capture, combine, describeWrite, type HandlerContext, type Statement, type Work } from "../work";
 import { contactIdentity, contactRemoteState, contactUserPatch, hasIdentity } from "./mapping";
 
@@ -52,8 +53,8 @@ export async function captureContact(
   const logged = { objectType: "user", intercomId: item.id, email: identity.email } as const;
   const updatedAt = parseIntercomTime(item.updated_at);
 
-  const link = await linkByIntercomId(db, connection.id, "contact", item.id);
-  const linked = link ? await getUser(db, workspaceId, link.localPk) : null;
+  const link = await readLink(ctx, "contact", item.id);
+  const linked = link ? await readUser(ctx, link.localPk) : null;
   if (link && linked && updatedAt && isOlderThan(updatedAt, link.remoteUpdatedAt)) {
     const older = olderItemOutcome(
       contactRemoteState(item, connection.destination.mappings.contact),
@@ -85,7 +86,7 @@ export async function captureContact(
         ctx.entry({ ...logged, outcome: "skipped", detail: "the contact has neither a user external_id nor an email" }),
       );
     }
-    const candidate = await findUser(db, workspaceId, identity);
+    const candidate = await readFindUser(ctx, identity);
     if (candidate) {
       const other = await linkByLocal(db, connection.id, "contact", candidate.pk);
       if (other && other.intercomId !== item.id) {

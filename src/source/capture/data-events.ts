@@ -3,7 +3,8 @@ import { eventEchoKey, insertEvent } from "../../graph/events";
 import { normalizeEmail } from "../../graph/users";
 import { unixSeconds } from "../../intercom/times";
 import { EventItem } from "../../intercom/webhook-items";
-import { isOwnEvent, OWN_EVENT_DETAIL } from "../echo";
+import { OWN_EVENT_DETAIL } from "../echo";
+import { readOwnEvent } from "../reads";
 import { combine, type HandlerContext, only, type Work } from "../work";
 import { userOfContact } from "./activity-contact";
 
@@ -14,10 +15,7 @@ export async function handleUserEvent(ctx: HandlerContext): Promise<Work> {
   const contactId = event.intercom_user_id ?? null;
   const logged = { objectType: "event", intercomId: contactId } as const;
 
-  if (
-    contactId &&
-    (await isOwnEvent(ctx.db, eventEchoKey(ctx.connection.id, contactId, event.event_name, createdAt)))
-  ) {
+  if (contactId && (await readOwnEvent(ctx, eventEchoKey(ctx.connection.id, contactId, event.event_name, createdAt)))) {
     return only(ctx.entry({ ...logged, outcome: "skipped", detail: OWN_EVENT_DETAIL }));
   }
   // The item does not say whether the contact is a user or a lead (whose `user_id` is an Intercom UUID): the id is

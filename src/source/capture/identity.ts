@@ -1,12 +1,7 @@
-/**
- * Topics that change which Intercom object a CDP user/account is: `contact.merged` (the identity map follows the
- * surviving contact), `contact.deleted` and `company.deleted` (the link goes; the CDP user/account stays).
- */
-import { getAccount } from "../../graph/accounts";
-import { deleteLinkByIntercomId, linkByIntercomId, upsertLink } from "../../graph/links";
-import { getUser } from "../../graph/users";
+import { deleteLinkByIntercomId, upsertLink } from "../../graph/links";
 import { ContactItem, DeletedItem } from "../../intercom/webhook-items";
 import { applyPendingOfContact, deletePendingLinksOfCompany, deletePendingLinksOfContact } from "../pending-links";
+import { readAccount, readLink, readUser } from "../reads";
 import { combine, type HandlerContext, only, type Statement, type Work } from "../work";
 import { captureContact } from "./contact";
 
@@ -24,11 +19,11 @@ export async function handleContactMerged(ctx: HandlerContext): Promise<Work> {
 
   if (fromId && fromId !== survivor.id) {
     const [fromLink, survivorLink] = await Promise.all([
-      linkByIntercomId(db, connection.id, "contact", fromId),
-      linkByIntercomId(db, connection.id, "contact", survivor.id),
+      readLink(ctx, "contact", fromId),
+      readLink(ctx, "contact", survivor.id),
     ]);
     if (fromLink && !survivorLink) inheritedPk = fromLink.localPk;
-    const user = fromLink ? await getUser(db, connection.workspaceId, fromLink.localPk) : null;
+    const user = fromLink ? await readUser(ctx, fromLink.localPk) : null;
     parts.push({
       statements: [
         deleteLinkByIntercomId(db, connection.id, "contact", fromId),
@@ -88,8 +83,8 @@ export async function handleContactMerged(ctx: HandlerContext): Promise<Work> {
 export async function handleContactDeleted(ctx: HandlerContext): Promise<Work> {
   const { db, connection } = ctx;
   const item = DeletedItem.parse(ctx.notification.item);
-  const link = await linkByIntercomId(db, connection.id, "contact", item.id);
-  const user = link ? await getUser(db, connection.workspaceId, link.localPk) : null;
+  const link = await readLink(ctx, "contact", item.id);
+  const user = link ? await readUser(ctx, link.localPk) : null;
   if (ctx.privacy && connection.source.on_contact_deleted === "erase") {
     // Names no person: the erasure scrubs the rows that did, and this one is written after it began. A redelivery
     // after the erasure started finds the user gone: the erasure already removes the link.
@@ -128,8 +123,8 @@ export async function handleContactDeleted(ctx: HandlerContext): Promise<Work> {
 export async function handleCompanyDeleted(ctx: HandlerContext): Promise<Work> {
   const { db, connection } = ctx;
   const item = DeletedItem.parse(ctx.notification.item);
-  const link = await linkByIntercomId(db, connection.id, "company", item.id);
-  const account = link ? await getAccount(db, connection.workspaceId, link.localPk) : null;
+  const link = await readLink(ctx, "company", item.id);
+  const account = link ? await readAccount(ctx, link.localPk) : null;
   return {
     statements: [
       deleteLinkByIntercomId(db, connection.id, "company", item.id),

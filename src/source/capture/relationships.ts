@@ -2,9 +2,7 @@
  * `company.contact.attached|detached` → membership. A side not in the CDP yet is captured when its create setting
  * allows; otherwise the operation waits in `pending_links` and is applied when that side is captured.
  */
-import { findAccount, getAccount } from "../../graph/accounts";
-import { linkByIntercomId } from "../../graph/links";
-import { findUser, getUser } from "../../graph/users";
+import { findAccount } from "../../graph/accounts";
 import { AttachmentItem, type CompanyItem, type ContactItem } from "../../intercom/webhook-items";
 import {
   applyPendingOfCompany,
@@ -15,6 +13,7 @@ import {
   type RelationshipOp,
   upsertPendingLink,
 } from "../pending-links";
+import { readAccount, readFindUser, readLink, readUser } from "../reads";
 import type { Capture } from "../work";
 import { combine, type HandlerContext, nothing, type Work } from "../work";
 import { captureCompany } from "./company";
@@ -29,7 +28,10 @@ export async function handleRelationship(ctx: HandlerContext): Promise<Work> {
 
   const user = await contactSide(ctx, contact);
   const account = await companySide(ctx, company);
-  const pending = await pendingLinkOfPair(ctx.db, ctx.connection.id, contact.id, company.id);
+  const known = ctx.reads?.pendingOfContact.get(contact.id);
+  const pending = known
+    ? (known.find((row) => row.intercomCompanyId === company.id) ?? null)
+    : await pendingLinkOfPair(ctx.db, ctx.connection.id, contact.id, company.id);
   // Either side now in the CDP also settles its other waiting relationships.
   const settled = combine(
     user.localPk === null ? nothing() : await applyPendingOfContact(ctx, contact.id, user.localPk, company.id),
@@ -90,21 +92,21 @@ export async function handleRelationship(ctx: HandlerContext): Promise<Work> {
 
 /** The user of the attachment's contact: linked, captured (when allowed), or found by its ids. */
 async function contactSide(ctx: HandlerContext, contact: ContactItem): Promise<Capture> {
-  const { db, connection } = ctx;
-  const link = await linkByIntercomId(db, connection.id, "contact", contact.id);
-  const linked = link ? await getUser(db, connection.workspaceId, link.localPk) : null;
+  const { connection } = ctx;
+  const link = await readLink(ctx, "contact", contact.id);
+  const linked = link ? await readUser(ctx, link.localPk) : null;
   if (linked) return found(linked.pk, linked.userId);
   if (connection.source.create_users_from_contacts) return captureContact(ctx, contact);
   const identity = contactIdentity(contact);
-  const user = hasIdentity(identity) ? await findUser(db, connection.workspaceId, identity) : null;
+  const user = hasIdentity(identity) ? await readFindUser(ctx, identity) : null;
   return user ? found(user.pk, user.userId) : found(null, null);
 }
 
 /** The account of the attachment's company: linked, captured (when allowed), or found by its `company_id`. */
 async function companySide(ctx: HandlerContext, company: CompanyItem): Promise<Capture> {
   const { db, connection } = ctx;
-  const link = await linkByIntercomId(db, connection.id, "company", company.id);
-  const linked = link ? await getAccount(db, connection.workspaceId, link.localPk) : null;
+  const link = await readLink(ctx, "company", company.id);
+  const linked = link ? await readAccount(ctx, link.localPk) : null;
   if (linked) return found(linked.pk, linked.accountId);
   if (connection.source.create_accounts_from_companies) return captureCompany(ctx, company);
   const account = company.company_id ? await findAccount(db, connection.workspaceId, company.company_id) : null;

@@ -57,7 +57,13 @@ export async function linkByLocal(
   objectType: IntercomObjectType,
   localPk: number,
 ): Promise<LinkRow | null> {
-  const row = await db
+  const [row] = await selectLinkByLocal(db, connectionId, objectType, localPk);
+  return row ?? null;
+}
+
+/** The query of `linkByLocal` (zero or one row), to join a batch of reads. */
+export function selectLinkByLocal(db: Database, connectionId: string, objectType: IntercomObjectType, localPk: number) {
+  return db
     .select()
     .from(intercomLinks)
     .where(
@@ -67,8 +73,7 @@ export async function linkByLocal(
         eq(intercomLinks.localPk, localPk),
       ),
     )
-    .get();
-  return row ?? null;
+    .limit(1);
 }
 
 /**

@@ -15,6 +15,11 @@ export function removeMembership(db: Database, userPk: number, accountPk: number
 
 /** The CDP `account_id`s (and pks) a user belongs to. */
 export async function accountsOfUser(db: Database, userPk: number): Promise<Array<{ pk: number; accountId: string }>> {
+  return selectAccountsOfUser(db, userPk);
+}
+
+/** The query of `accountsOfUser`, to join a batch of reads. */
+export function selectAccountsOfUser(db: Database, userPk: number) {
   return db
     .select({ pk: accounts.pk, accountId: accounts.accountId })
     .from(memberships)

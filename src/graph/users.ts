@@ -59,12 +59,17 @@ export async function findEmailOnlyUser(db: Database, workspaceId: string, email
 
 /** A user by primary key, within a workspace. */
 export async function getUser(db: Database, workspaceId: string, pk: number): Promise<UserRow | null> {
-  const row = await db
+  const [row] = await selectUser(db, workspaceId, pk);
+  return row ?? null;
+}
+
+/** The query of `getUser` (zero or one row), to join a batch of reads. */
+export function selectUser(db: Database, workspaceId: string, pk: number) {
+  return db
     .select()
     .from(users)
     .where(and(eq(users.workspaceId, workspaceId), eq(users.pk, pk)))
-    .get();
-  return row ?? null;
+    .limit(1);
 }
 
 export interface UserPatch {

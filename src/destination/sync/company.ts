@@ -11,7 +11,7 @@ import { companyFields } from "../../intercom/fields";
 import { findCompany, upsertCompany } from "../../intercom/gateway";
 import type { SyncContext } from "../context";
 import { changedFields, companyPayload } from "../plan/payload";
-import { logOut, saveLink } from "./steps";
+import { commitWithLog, logOut, type SavedLink, saveLinkStatement } from "./steps";
 
 export type CompanyOutcome =
   | { kind: "synced"; companyId: string; linkedNow: boolean }
@@ -48,15 +48,14 @@ export async function syncCompany(context: SyncContext, accountPk: number): Prom
   }
   const changes = known ? changedFields(payload.fields, known) : payload.fields;
   if (Object.keys(changes).length === 0 && companyId) {
-    if (!link)
-      await saveLink(context, {
-        objectType: "company",
-        localPk: account.pk,
-        intercomId: companyId,
-        state: known ?? {},
-        updatedAt: null,
-      });
-    await logOut(context, {
+    const found: SavedLink = {
+      objectType: "company",
+      localPk: account.pk,
+      intercomId: companyId,
+      state: known ?? {},
+      updatedAt: null,
+    };
+    await commitWithLog(context, link ? [] : [saveLinkStatement(context, found)], {
       ...subject,
       intercomId: companyId,
       outcome: "noop",
@@ -67,14 +66,14 @@ export async function syncCompany(context: SyncContext, accountPk: number): Prom
     return { kind: "synced", companyId, linkedNow: !link };
   }
   const company = await upsertCompany(context.client, { ...changes, company_id: account.accountId });
-  await saveLink(context, {
+  const written: SavedLink = {
     objectType: "company",
     localPk: account.pk,
     intercomId: company.id,
     state: companyFields(company),
     updatedAt: company.updated_at,
-  });
-  await logOut(context, {
+  };
+  await commitWithLog(context, [saveLinkStatement(context, written)], {
     ...subject,
     intercomId: company.id,
     outcome: "synced",

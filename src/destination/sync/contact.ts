@@ -4,9 +4,17 @@
  * user's accounts. Runs inside the user's ContactSync Durable Object, so one user's syncs never overlap. Intercom
  * failures are thrown as `IntercomCallError` for the object to retry or park.
  */
-import { deleteLinkByIntercomId, type LinkRow, linkByIntercomId, linkByLocal, upsertLink } from "../../graph/links";
-import { accountsOfUser } from "../../graph/memberships";
-import { getUser, type UserRow } from "../../graph/users";
+import type { Database } from "../../db/client";
+import {
+  deleteLinkByIntercomId,
+  type LinkRow,
+  linkByIntercomId,
+  linkByLocal,
+  selectLinkByLocal,
+  upsertLink,
+} from "../../graph/links";
+import { selectAccountsOfUser } from "../../graph/memberships";
+import { selectUser, type UserRow } from "../../graph/users";
 import { IntercomCallError, isContactGone } from "../../intercom/errors";
 import { contactFields, type Fields, requestBody } from "../../intercom/fields";
 import { attachCompany, detachCompany, updateContact } from "../../intercom/gateway";
@@ -20,7 +28,7 @@ import {
 } from "../plan/contact-plan";
 import { clearedFields, contactPayload, type Payload } from "../plan/payload";
 import { fromLink, type Resolution, resolveContact } from "./resolve-contact";
-import { logOut, saveLink, userRef } from "./steps";
+import { commitWithLog, logOut, type SavedLink, saveLinkStatement, userRef } from "./steps";
 
 export type ContactOutcome =
   /** `changed`: something was sent (a create or changed fields); false when Intercom already held every value. */
@@ -45,7 +53,7 @@ export async function syncContact(
 ): Promise<ContactOutcome> {
   const { db, connection } = context;
   const settings = connection.destination;
-  const user = await getUser(db, connection.workspaceId, userPk);
+  const { user, link: storedLink, accounts } = await readUserState(db, connection, userPk);
   if (!user) return skipped(context, null, null, "the user no longer exists");
   const subject = { objectId: userRef(user), email: user.email };
   if (!options.ignoreFilter && !passesSegmentFilter(user.segments, settings.segments)) {
@@ -54,7 +62,7 @@ export async function syncContact(
 
   const payload = contactPayload(user, settings.mappings.contact);
   await logWarnings(context, user, payload);
-  let link = await linkByLocal(db, connection.id, "contact", user.pk);
+  let link = storedLink;
   for (let round = 0; round < 2; round++) {
     const resolution = link
       ? fromLink(link)
@@ -73,7 +81,7 @@ export async function syncContact(
       return skipped(context, user, null, resolution.detail);
     }
     try {
-      const changed = await writeContact(context, user, payload, resolution, options);
+      const changed = await writeContact(context, user, accounts, payload, resolution, options);
       return { kind: "synced", contactId: resolution.contactId, changed };
     } catch (error) {
       // The contact was deleted or merged away in Intercom: forget it and resolve again, once.
@@ -87,6 +95,22 @@ export async function syncContact(
   return skipped(context, user, null, "the contact could not be resolved");
 }
 
+type AccountRef = { pk: number; accountId: string };
+
+/** The user, its contact link and its accounts: one D1 round trip (reads batched). */
+async function readUserState(
+  db: Database,
+  connection: SyncContext["connection"],
+  userPk: number,
+): Promise<{ user: UserRow | null; link: LinkRow | null; accounts: AccountRef[] }> {
+  const [users, links, accounts] = await db.batch([
+    selectUser(db, connection.workspaceId, userPk),
+    selectLinkByLocal(db, connection.id, "contact", userPk),
+    selectAccountsOfUser(db, userPk),
+  ]);
+  return { user: users[0] ?? null, link: links[0] ?? null, accounts };
+}
+
 /**
  * Sends the changed fields and reconciles companies, then records what Intercom now holds; true when the contact was
  * created or changed fields were sent.
@@ -94,6 +118,7 @@ export async function syncContact(
 async function writeContact(
   context: SyncContext,
   user: UserRow,
+  accounts: AccountRef[],
   payload: Payload,
   resolution: Extract<Resolution, { kind: "resolved" }>,
   options: ContactSyncOptions,
@@ -112,14 +137,14 @@ async function writeContact(
     // The clear is recorded as a known null: its echo, and a second removal, then cost nothing.
     const state = { ...contactFields(updated), ...Object.fromEntries(clears.map((path) => [path, null])) };
     known = { ...known, ...state };
-    await saveLink(context, {
+    const link: SavedLink = {
       objectType: "contact",
       localPk: user.pk,
       intercomId: updated.id,
       state,
       updatedAt: updated.updated_at,
-    });
-    await logOut(context, {
+    };
+    await commitWithLog(context, [saveLinkStatement(context, link)], {
       ...subject,
       outcome: "synced",
       objectType: "contact",
@@ -132,15 +157,15 @@ async function writeContact(
         .join("; "),
     });
   } else if (resolution.origin !== "create") {
-    if (resolution.origin !== "link")
-      await saveLink(context, {
-        objectType: "contact",
-        localPk: user.pk,
-        intercomId: resolution.contactId,
-        state: known,
-        updatedAt: null,
-      });
-    await logOut(context, {
+    const link: SavedLink = {
+      objectType: "contact",
+      localPk: user.pk,
+      intercomId: resolution.contactId,
+      state: known,
+      updatedAt: null,
+    };
+    // A link already holds what was matched; a contact found by search gets its link with the no-op's log.
+    await commitWithLog(context, resolution.origin === "link" ? [] : [saveLinkStatement(context, link)], {
       ...subject,
       outcome: "noop",
       objectType: "contact",
@@ -148,7 +173,7 @@ async function writeContact(
       detail: "Intercom already holds these values",
     });
   }
-  await reconcileCompanies(context, user, resolution.contactId, known, options);
+  await reconcileCompanies(context, user, accounts, resolution.contactId, known, options);
   return resolution.origin === "create" || Object.keys(changes).length > 0;
 }
 
@@ -156,11 +181,11 @@ async function writeContact(
 async function reconcileCompanies(
   context: SyncContext,
   user: UserRow,
+  accounts: AccountRef[],
   contactId: string,
   known: Record<string, unknown>,
   options: ContactSyncOptions,
 ): Promise<void> {
-  const accounts = await accountsOfUser(context.db, user.pk);
   const wanted = new Map<string, string>();
   const pending: string[] = [];
   for (const account of accounts) {
@@ -174,8 +199,7 @@ async function reconcileCompanies(
   for (const [companyId, accountId] of moves.attach) {
     await attachCompany(context.client, contactId, companyId);
     attached.add(companyId);
-    await recordAttached(context, user.pk, contactId, attached);
-    await logOut(context, {
+    await commitWithLog(context, [attachedStatement(context, user.pk, contactId, attached)], {
       ...subject,
       outcome: "synced",
       objectType: "contact",
@@ -193,8 +217,7 @@ async function reconcileCompanies(
       }
     }
     attached.delete(companyId);
-    await recordAttached(context, user.pk, contactId, attached);
-    await logOut(context, {
+    await commitWithLog(context, [attachedStatement(context, user.pk, contactId, attached)], {
       ...subject,
       outcome: "synced",
       objectType: "contact",
@@ -213,8 +236,8 @@ async function reconcileCompanies(
   }
 }
 
-async function recordAttached(context: SyncContext, userPk: number, contactId: string, attached: Set<string>) {
-  await upsertLink(context.db, {
+function attachedStatement(context: SyncContext, userPk: number, contactId: string, attached: Set<string>) {
+  return upsertLink(context.db, {
     connectionId: context.connection.id,
     objectType: "contact",
     localPk: userPk,

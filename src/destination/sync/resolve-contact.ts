@@ -13,7 +13,7 @@ import { createContact, createContactBody, searchContactsByIdentity, unarchiveCo
 import type { SyncContext } from "../context";
 import { chooseContact } from "../plan/match";
 import type { Payload } from "../plan/payload";
-import { logOut, saveLink, userRef } from "./steps";
+import { commitWithLog, logOut, saveLinkStatement, userRef } from "./steps";
 
 export type Resolution =
   | {
@@ -63,14 +63,14 @@ export async function resolveContact(
   if (!settings.allow_create) return { kind: "skipped", detail: "not in Intercom; creation is off" };
   try {
     const created = await createContact(context.client, createContactBody(payload.fields));
-    await saveLink(context, {
+    const link = {
       objectType: "contact",
       localPk: user.pk,
       intercomId: created.id,
       state: contactFields(created),
       updatedAt: created.updated_at,
-    });
-    await logOut(context, {
+    } as const;
+    await commitWithLog(context, [saveLinkStatement(context, link)], {
       objectId: userRef(user),
       email: user.email,
       intercomId: created.id,

@@ -21,6 +21,7 @@ import {
   type SourceConnection,
   type SourceNotification,
   type SourcePrivacy,
+  type Statement,
   type Work,
 } from "./work";
 
@@ -67,7 +68,8 @@ export async function processNotification(
 ): Promise<SyncLogEntry[]> {
   const ctx = handlerContext(db, connection, notification, origin, now, privacy);
   const key = notificationKey(connection.appId, notification.id);
-  if (await isProcessed(db, key)) {
+  // Import items carry no key (inbound-message.ts): their capture is idempotent, and a key is 10 rows written each.
+  if (origin !== "import" && (await isProcessed(db, key))) {
     const entry = ctx.entry({
       outcome: "duplicate",
       objectType: "notification",
@@ -82,10 +84,10 @@ export async function processNotification(
   const entries = work.entries.map((entry) => ({ ...entry, durationMs }));
   // The idempotency key goes first: a racing duplicate fails at once, before any other statement.
   await db.batch([
-    markProcessed(db, key, now),
+    ...(origin === "import" ? [] : [markProcessed(db, key, now)]),
     ...work.statements,
     ...entries.flatMap((entry) => syncLogStatements(db, entry, now)),
-  ]);
+  ] as [Statement, ...Statement[]]);
   for (const entry of entries) logSyncOutcome(entry);
   if (afterCommit && work.linkedUsers?.length) await afterCommit(work.linkedUsers);
   return entries;

@@ -68,7 +68,7 @@ export async function processNotification(
 ): Promise<SyncLogEntry[]> {
   const ctx = handlerContext(db, connection, notification, origin, now, privacy);
   const key = notificationKey(connection.appId, notification.id);
-  // Import items carry no key (inbound-message.ts): their capture is idempotent, and a key is 10 rows written each.
+  // Import items carry no key (inbound-message.ts): their capture is idempotent, and a key is 3 D1 rows written.
   if (origin !== "import" && (await isProcessed(db, key))) {
     const entry = ctx.entry({
       outcome: "duplicate",

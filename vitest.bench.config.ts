@@ -7,7 +7,12 @@ import { connectorPool } from "./vitest.pool";
 // prints each result as a table and writes it as JSON under test/bench/results/.
 export default defineConfig(async () => {
   return {
-    plugins: [await connectorPool({ BENCH_SMOKE: process.env.BENCH_SMOKE === "1" ? "1" : "" })],
+    plugins: [
+      await connectorPool({
+        BENCH_SMOKE: process.env.BENCH_SMOKE === "1" ? "1" : "",
+        BENCH_IMPORT_100K: process.env.BENCH_IMPORT_100K === "1" ? "1" : "",
+      }),
+    ],
     test: {
       include: ["test/bench/**/*.bench.ts"],
       setupFiles: ["./test/setup.ts"],

@@ -372,7 +372,16 @@ describe("import with events", () => {
     // The contacts page first, its contacts captured, then the events phase (users without an email are only found
     // once their contact is captured).
     await runImportPage(runner.env, runner.sent.shift()!);
-    await waitFor(async () => (await processed(workspace.app_id, "sweep:%")) === 3, 30_000, "the contacts captured");
+    // Import items carry no idempotency key: the contacts are captured once their links exist.
+    await waitFor(
+      async () =>
+        (await scalar(
+          "SELECT count(*) AS n FROM intercom_links WHERE connection_id = ? AND object_type = 'contact'",
+          connection.id,
+        )) === 3,
+      30_000,
+      "the contacts captured",
+    );
     await runAll(runner);
     const done = (await importById(database(env.DB), connection.id, result.job.id))!;
     expect(done.state).toBe("done");

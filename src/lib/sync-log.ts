@@ -26,6 +26,8 @@ export interface SyncLogEntry {
   action?: string | null;
   detail?: string | null;
   durationMs?: number;
+  /** Counted like `noop` (under its own outcome) instead of written as a row, unless it is a failure (imports). */
+  counted?: boolean;
 }
 
 /** Outcomes counted per connection and window instead of written as rows (their console line stays). */
@@ -72,7 +74,7 @@ export function syncLogStatements(
   // Rows of no connection (a notification of an unknown app) are rare and read by no per-connection API.
   if (connectionId === null) return [db.insert(syncLogs).values(rowOf(entry, now))];
   const window = countWindowOf(now);
-  if (COUNTED_OUTCOMES.has(entry.outcome)) {
+  if (COUNTED_OUTCOMES.has(entry.outcome) || (entry.counted && entry.outcome !== "failed")) {
     return [
       db
         .insert(syncLogCounts)

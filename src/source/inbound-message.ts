@@ -23,8 +23,12 @@ export const InboundMessage = z.object({
   /** Top level so that the dead-letter recorder finds the connection without knowing the rest. */
   app_id: z.string().min(1),
   notification: InboundNotification,
-  /** `sweep`: a REST item the reconciliation sweep read (Unix-second times), not a webhook. */
-  origin: z.enum(["webhook", "sweep"]).default("webhook"),
+  /**
+   * `sweep`: a REST item the reconciliation sweep read (Unix-second times), not a webhook. `import`: a REST item an
+   * import read: no idempotency key (its capture is idempotent: an unchanged item is an echo, an older one stale) and
+   * its outcomes are counted, not logged row by row, except failures (README, "Import").
+   */
+  origin: z.enum(["webhook", "sweep", "import"]).default("webhook"),
 });
 export type InboundMessage = z.input<typeof InboundMessage>;
 

@@ -71,7 +71,8 @@ export async function processNotification(
   privacy?: SourcePrivacy,
 ): Promise<SyncLogEntry[]> {
   const key = notificationKey(connection.appId, notification.id);
-  if (await isProcessed(db, key)) {
+  // Import items carry no key (inbound-message.ts): their capture is idempotent, and a key is 3 D1 rows written.
+  if (origin !== "import" && (await isProcessed(db, key))) {
     const duplicate = duplicateOf(db, connection, notification, origin, now);
     await db.batch(duplicate.statements as [Statement, ...Statement[]]);
     for (const entry of duplicate.entries) logSyncOutcome(entry);
@@ -113,10 +114,12 @@ export async function decideNotification(
   const work = await handle(ctx);
   const durationMs = Date.now() - now;
   const entries = work.entries.map((entry) => ({ ...entry, durationMs }));
+  // Import items carry no key: see processNotification.
+  const marked = origin === "import" ? null : key;
   return {
-    key,
+    key: marked,
     statements: [
-      markProcessed(db, key, now),
+      ...(marked === null ? [] : [markProcessed(db, marked, now)]),
       ...work.statements,
       ...entries.flatMap((entry) => syncLogStatements(db, entry, now)),
     ],

@@ -13,8 +13,8 @@ import type { InboundNotification } from "./inbound-message";
 
 export type Statement = BatchItem<"sqlite">;
 
-/** Where a notification came from: a webhook, or the reconciliation sweep's REST reads. */
-export type Origin = "webhook" | "sweep";
+/** Where a notification came from: a webhook, the reconciliation sweep's REST reads, or an import's. */
+export type Origin = "webhook" | "sweep" | "import";
 
 /** A notification as the source processes it, whatever its origin (REST items carry Unix-second times). */
 export type SourceNotification = Pick<InboundNotification, "id" | "topic" | "created_at" | "item">;
@@ -120,7 +120,9 @@ export function handlerContext(
       direction: "in",
       action: notification.topic,
       ...fields,
-      detail: origin === "sweep" && fields.detail ? `${fields.detail} [sweep]` : (fields.detail ?? null),
+      detail: origin !== "webhook" && fields.detail ? `${fields.detail} [${origin}]` : (fields.detail ?? null),
+      // An import writes thousands of outcomes: counted per window; its failures keep their rows.
+      ...(origin === "import" ? { counted: true } : {}),
     }),
   };
 }

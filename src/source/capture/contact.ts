@@ -22,15 +22,27 @@ import { changedSince, ECHO_DETAIL, isOlderThan, olderItemOutcome } from "../ech
 import { applyPendingOfContact } from "../pending-links";
 import { readFindUser, readLink, readUser } from "../reads";
 import { type Capture, combine, describeWrite, type HandlerContext, type Statement, type Work } from "../work";
+import { importedCompanyIds, importMemberships } from "./import-memberships";
 import { contactIdentity, contactRemoteState, contactUserPatch, hasIdentity } from "./mapping";
 
 /** `contact.*` created/updated/signed-up/email topics (the caller checked `create_users_from_contacts`). */
 export async function handleContact(ctx: HandlerContext): Promise<Work> {
   const contact = ContactItem.parse(ctx.notification.item);
   const capture = await captureContact(ctx, contact);
-  if (capture.localPk === null) return capture;
-  const linkedUsers = capture.linkedNow ? [capture.localPk] : [];
-  return combine({ ...capture, linkedUsers }, await applyPendingOfContact(ctx, contact.id, capture.localPk));
+  const linkedUsers = capture.linkedNow && capture.localPk !== null ? [capture.localPk] : [];
+  const settled =
+    capture.localPk === null
+      ? capture
+      : combine({ ...capture, linkedUsers }, await applyPendingOfContact(ctx, contact.id, capture.localPk));
+  const companyIds = importedCompanyIds(ctx);
+  if (companyIds === null) return settled;
+  // An imported contact carries its memberships (one message, not one per membership): summed up in its own entry.
+  const memberships = await importMemberships(ctx, contact, capture.localPk, companyIds);
+  const [entry, ...others] = settled.entries;
+  return {
+    ...combine(settled, memberships),
+    entries: entry ? [{ ...entry, detail: `${entry.detail ?? ""}; ${memberships.summary}` }, ...others] : others,
+  };
 }
 
 export interface CaptureContactOptions {

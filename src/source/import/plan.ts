@@ -237,7 +237,7 @@ export function membershipNotification(
   return {
     received_at: now,
     app_id: appId,
-    origin: "sweep",
+    origin: "import",
     notification: {
       id: `import:attach:${String(contact.id)}:${companyId}:${updatedAt}`,
       topic: "company.contact.attached",

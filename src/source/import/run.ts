@@ -14,6 +14,7 @@ import type { Database } from "../../db/client";
 import { controlDb, everyDataDb, tenantDb } from "../../db/placement";
 import type { ImportOptions, ImportPhaseName } from "../../db/schema";
 import type { Env } from "../../env";
+import { linksByIntercomIds } from "../../graph/links";
 import { budgetedFetch } from "../../intercom/budgeted-fetch";
 import { intercomClient } from "../../intercom/client";
 import { failureOf } from "../../intercom/errors";
@@ -23,8 +24,8 @@ import { log } from "../../lib/log";
 import { sendAll } from "../../lib/queue-batches";
 import { type SyncLogEntry, writeSyncLog } from "../../lib/sync-log";
 import type { InboundMessage } from "../inbound-message";
-import { feedPage } from "../sweep/feed";
-import { NO_TOTALS } from "../sweep/messages";
+import { uncapturedItems } from "../sweep/feed";
+import { importedItemMessages } from "./items";
 import {
   activeImport,
   endImport,
@@ -330,7 +331,12 @@ async function importCompaniesPage(
 ): Promise<PageRead> {
   const answer = await scrollCompanies(client, job.cursor);
   const { readable, failedIds } = readableItems(answer.items);
-  const totals = await feedPage(env, db, connection, "company", readable, 0, NO_TOTALS, Date.now());
+  const fresh = await uncaptured(db, connection, "company", readable);
+  const now = Date.now();
+  await sendAll(
+    env.INBOUND,
+    fresh.map(({ item, updatedAt }) => importedItemMessages(connection.appId!, "company", item, updatedAt, now)[0]!),
+  );
   const phase = job.phases.find((p) => p.object === "companies");
   const readSoFar = (phase?.done ?? 0) + answer.items.length;
   // The scroll ends with an empty page; knowing the total saves that call.
@@ -339,13 +345,13 @@ async function importCompaniesPage(
   return {
     figures: {
       read: answer.items.length,
-      skipped: totals.already_captured,
+      skipped: readable.length - fresh.length,
       failed: failedIds.length,
       calls: 1,
       total: answer.total,
       next: last ? null : answer.next,
     },
-    queued: totals.queued,
+    queued: fresh.length,
     memberships: 0,
     failedIds,
   };
@@ -368,40 +374,66 @@ async function importContactsPage(
   // Intercom matches dates by day: the exact lower bound is applied here.
   const inRange = since === null ? readable : readable.filter((item) => Number(item.updated_at) >= since);
   const now = Date.now();
-  const totals = await feedPage(env, db, connection, "contact", inRange, 0, NO_TOTALS, now);
+  const appId = connection.appId!;
+  const fresh = new Set((await uncaptured(db, connection, "contact", inRange)).map(({ item }) => item));
+  const { capture_relationships: relationships, create_users_from_contacts: users } = connection.source;
   let calls = 1;
-  const memberships: InboundMessage[] = [];
-  if (connection.source.capture_relationships) {
-    for (const contact of inRange) {
+  let memberships = 0;
+  const messages: InboundMessage[] = [];
+  for (const contact of inRange) {
+    let companyIds: string[] = [];
+    if (relationships) {
       const embedded = embeddedCompanyIds(contact);
-      let companyIds = embedded.ids;
+      companyIds = embedded.ids;
       if (embedded.hasMore) {
         const all = await listContactCompanies(client, String(contact.id));
         calls += all.calls;
         companyIds = all.ids;
       }
-      for (const companyId of companyIds) {
-        memberships.push(membershipNotification(connection.appId!, contact, companyId, now));
-      }
     }
-    await sendAll(env.INBOUND, memberships);
+    memberships += companyIds.length;
+    if (!users) {
+      // Contacts are not captured: their memberships still are, for users the CDP already has.
+      for (const id of companyIds) messages.push(membershipNotification(appId, contact, id, now));
+      continue;
+    }
+    // A contact captured already (by a webhook, the sweep) still brings its memberships.
+    if (!fresh.has(contact) && companyIds.length === 0) continue;
+    messages.push(...importedItemMessages(appId, "contact", contact, Number(contact.updated_at), now, companyIds));
   }
+  await sendAll(env.INBOUND, messages);
   const tags = job.options.tags ? await queueContactTags(env, client, connection.appId!, inRange, now) : null;
   calls += tags?.calls ?? 0;
   return {
     figures: {
       read: inRange.length + failedIds.length,
-      skipped: totals.already_captured,
+      skipped: inRange.length - fresh.size,
       failed: failedIds.length,
       calls,
       total: answer.total,
       next: answer.next,
     },
-    queued: totals.queued,
-    memberships: memberships.length,
+    queued: fresh.size,
+    memberships,
     failedIds,
     ...(tags ? { detail: `${tags.queued} tag lists queued` } : {}),
   };
+}
+
+/** The items of a page not captured in their current state yet (one link lookup for the page). */
+async function uncaptured(
+  db: Database,
+  connection: Connection,
+  kind: "contact" | "company",
+  items: ReadonlyArray<Record<string, unknown>>,
+): Promise<Array<{ item: Record<string, unknown>; updatedAt: number }>> {
+  const links = await linksByIntercomIds(
+    db,
+    connection.id,
+    kind,
+    items.map((item) => String(item.id)),
+  );
+  return uncapturedItems(items, 0, new Map([...links].map(([id, link]) => [id, link.remoteUpdatedAt]))).fresh;
 }
 
 /** What a failed page means for its job: wait for a reconnect, try again later, start the scroll over, or fail. */

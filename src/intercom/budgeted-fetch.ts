@@ -49,6 +49,8 @@ export function budgetedFetch(env: Pick<Env, "RATE_BUDGET">, appId: string, lane
   const budget = rateBudgetObject(env, appId);
   return async (input, init) => {
     let reservation = await budget.reserve(lane);
+    // A bulk call without a slot now is told when to ask again (it holds no booking meanwhile): nearby, it asks again
+    // in place; further off, the 429 below sends it back to its object's or queue's retry at that time.
     while (reservation.recheck && reservation.waitMs <= MAX_IN_PLACE_WAIT_MS) {
       await sleep(reservation.waitMs);
       reservation = await budget.reserve(lane);

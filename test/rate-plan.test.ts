@@ -172,11 +172,14 @@ function learnt(limit: number, windowMs: number, windowEnd: number): RateState {
 }
 
 describe("rate budget lanes", () => {
-  it("bulk gets slots of the current window only and books nothing ahead", () => {
+  it("bulk gets slots of the current window and at most its share of the next one, and books nothing further", () => {
     const state = learnt(10, 1_000, 10_000);
     const grants = Array.from({ length: 200 }, () => reserve(state, 9_000, "bulk", 0.5));
-    expect(grants.filter((grant) => !grant.recheck)).toHaveLength(10);
-    expect(state.future.size).toBe(0);
+    expect(grants.filter((grant) => !grant.recheck).map((grant) => grant.window)).toEqual([
+      ...Array(10).fill(10_000),
+      ...Array(5).fill(11_000),
+    ]);
+    expect([...state.future]).toEqual([[11_000, 5]]);
     // The rest are told to come back, about as many per window as a window serves, not all at once.
     const comeBack = grants.filter((grant) => grant.recheck).map((grant) => grant.window);
     const perWindow = new Map<number, number>();
@@ -192,9 +195,8 @@ describe("rate budget lanes", () => {
     expect(realtime.recheck).toBe(false);
     expect(realtime.window).toBeLessThanOrEqual(10_000 + 1_000);
     expect(realtime.waitMs).toBeLessThanOrEqual(1_100);
-    // Bulk callers coming back in that window find the real-time booking taken out of their room.
-    const before = state.future.get(11_000);
-    expect(before).toBe(1);
+    // The next window holds bulk's share (5 of 10) and this call.
+    expect(state.future.get(11_000)).toBe(6);
   });
 
   it("bulk work alone fills the windows with few 429s", () => {

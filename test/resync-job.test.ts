@@ -371,9 +371,10 @@ describe("bulk share of the rate budget", () => {
     const state = spentWindow();
     // A real-time call finds the current window spent: it books a slot of the next one.
     expect(reserve(state, 1_000, "realtime", 0.5).window).toBe(20_000);
-    // Bulk calls are sent to ask again later (they book nothing), at most half of each window's (5 of 10) each time.
+    // Bulk calls book at most half of the next window (5 of 10), and the rest are sent to ask again later (booking
+    // nothing), at most half of each window's each time.
     expect(windowsOf(state, "bulk", 12, 0.5)).toEqual({ 20000: 5, 30000: 5, 40000: 2 });
-    expect([...state.future]).toEqual([[20_000, 1]]);
+    expect([...state.future]).toEqual([[20_000, 6]]);
     // Real-time calls still find room in the window they wait for.
     expect(windowsOf(state, "realtime", 4, 0.5)).toEqual({ 20000: 4 });
   });

@@ -6,11 +6,11 @@
  * instead of stampeding into 429s. Every grant is tagged with the end of the window it counts against, so a late
  * answer from an earlier window never frees a slot of the current one.
  *
- * Lanes: only real-time calls book future windows. A bulk call (resync, import) gets a slot in the current window or
- * none: otherwise it is told when to ask again (a ticket for a later window, counted so the bulk callers come back
- * spread at the rate they can be served), and holds nothing meanwhile. So a real-time call never lands behind slots
- * bulk work booked ahead: it waits at most for the current window's calls already in flight, and every later window
- * is free to it. While real-time work was seen recently (or waits), bulk takes at most its share of every window.
+ * Lanes: a bulk call (resync, import) gets a slot in the current window, or in the next one up to the bulk share of
+ * it, or none: then it is told when to ask again (a ticket for a later window, counted so the bulk callers come back
+ * spread at the rate they can be served), and holds nothing meanwhile. Only real-time calls book further ahead, so a
+ * real-time call never lands behind slots bulk work booked ahead: the next window always keeps room for it. While
+ * real-time work was seen recently (or waits), bulk takes at most its share of every window.
  */
 
 export interface RateObservation {
@@ -39,7 +39,7 @@ export interface RateState {
   inFlight: number;
   /** Grants per future window, by the window's end (ms). */
   future: Map<number, number>;
-  /** Bulk-lane grants per window, by the window's end: what the bulk share caps (bulk is granted current slots only). */
+  /** Bulk-lane grants per window (the current and the next one), by the window's end: what the bulk share caps. */
   bulk: Map<number, number>;
   /**
    * Bulk callers told to ask again in a future window, by the window's end: not bookings (a real-time call may take
@@ -108,8 +108,8 @@ const DEFAULT_WINDOW_MS = 10_000;
 /**
  * Reserves one call of `lane` at `now`; mutates `state`. A real-time call gets the first slot free in the current or a
  * future window (and, when it must wait, marks real-time work as waiting until then). A bulk call gets a slot of the
- * current window only, within the bulk share while real-time work is recent or waiting; else a `recheck` telling it
- * when to ask again.
+ * current window (within the bulk share while real-time work is recent or waiting) or of the next one (within the
+ * share); else a `recheck` telling it when to ask again.
  */
 export function reserve(state: RateState, now: number, lane: Lane = "realtime", share = 1): Reservation {
   rollWindow(state, now);
@@ -130,7 +130,8 @@ function reserveBulk(state: RateState, now: number, share: number): Reservation 
   if (limit === null || (windowMs === null && now >= state.windowEnd)) return probe(state);
   const recentMs = REALTIME_RECENT_WINDOWS * (windowMs ?? DEFAULT_WINDOW_MS);
   const realtimeActive = now - state.realtimeSeenAt < recentMs || state.windowEnd <= state.realtimeWaitingUntil;
-  const cap = realtimeActive && share < 1 ? Math.max(1, Math.floor(share * limit)) : limit;
+  const shareCap = share < 1 ? Math.max(1, Math.floor(share * limit)) : limit;
+  const cap = realtimeActive ? shareCap : limit;
   const currentRoom = (state.serverRemaining ?? limit) - state.inFlight;
   const bulkHere = state.bulk.get(state.windowEnd) ?? 0;
   if (now < state.windowEnd && currentRoom > 0 && bulkHere < cap) {
@@ -140,11 +141,22 @@ function reserveBulk(state: RateState, now: number, share: number): Reservation 
   }
   // Full, and the next window's length is unknown: ask again once it has begun.
   if (windowMs === null) return { waitMs: state.windowEnd - now + 1, window: state.windowEnd, recheck: true };
-  // A ticket for the first later window where fewer bulk callers come back than bulk may get of it (its share, less
-  // what real-time calls booked there already): ask again as it begins, spread over its first half.
-  for (let end = state.windowEnd + windowMs; ; end += windowMs) {
+  // The next window may be booked up to the share only, always: a real-time call arriving after a bulk flood still
+  // finds room there. Later windows are never booked by bulk.
+  const next = state.windowEnd + windowMs;
+  const nextTaken = state.future.get(next) ?? 0;
+  const nextBulk = state.bulk.get(next) ?? 0;
+  if (nextBulk < Math.min(cap, shareCap) && nextTaken < limit) {
+    state.future.set(next, nextTaken + 1);
+    state.bulk.set(next, nextBulk + 1);
+    const spread = Math.floor((nextTaken / limit) * (windowMs / 2));
+    return { waitMs: next - windowMs - now + spread + 5, window: next, recheck: false };
+  }
+  // A ticket for the first later window where fewer bulk callers come back than bulk may still get of it (its cap,
+  // less bulk bookings and what real-time calls booked there): ask again as it begins, spread over its first half.
+  for (let end = next; ; end += windowMs) {
     const tickets = state.tickets.get(end) ?? 0;
-    const room = Math.min(cap, limit - (state.future.get(end) ?? 0));
+    const room = Math.min(cap - (state.bulk.get(end) ?? 0), limit - (state.future.get(end) ?? 0));
     if (tickets < room) {
       state.tickets.set(end, tickets + 1);
       const spread = Math.floor((tickets / limit) * (windowMs / 2));

@@ -45,7 +45,19 @@ const { tmp, persist, d1 } = session;
 const round = (value, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 async function json(url, init = {}) {
-  const response = await fetch(url, { ...init, headers: { "content-type": "application/json", ...init.headers } });
+  const request = () => fetch(url, { ...init, headers: { "content-type": "application/json", ...init.headers } });
+  let response;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      response = await request();
+      break;
+    } catch (error) {
+      // A pooled keep-alive connection closed by the other side as the request went out ("other side closed", as in
+      // lanes.mjs): reads are asked again; anything else, or a write, fails.
+      if ((init.method ?? "GET") !== "GET" || attempt >= 3) throw error;
+      await sleep(200);
+    }
+  }
   const text = await response.text();
   const body = text ? JSON.parse(text) : null;
   if (!response.ok)

@@ -53,8 +53,10 @@ async function json(url, init = {}) {
       break;
     } catch (error) {
       // A pooled keep-alive connection closed by the other side as the request went out ("other side closed", as in
-      // lanes.mjs): reads are asked again; anything else, or a write, fails.
-      if ((init.method ?? "GET") !== "GET" || attempt >= 3) throw error;
+      // lanes.mjs): reads, and the simulator's set-up calls (bench-only state), are asked again; anything else, or a
+      // write to the connector, fails.
+      const repeatable = (init.method ?? "GET") === "GET" || url.includes("/_sim/");
+      if (!repeatable || error.cause?.code !== "UND_ERR_SOCKET" || attempt >= 3) throw error;
       await sleep(200);
     }
   }

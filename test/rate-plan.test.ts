@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { initialRateState, type Lane, observe, type RateState, reserve } from "../src/intercom/rate-plan";
+import { initialRateState, type Lane, observe, type RateState, release, reserve } from "../src/intercom/rate-plan";
 
 /** A server with fixed windows like Intercom's: `limit` calls per `windowMs`, reset = the window's end. */
 function server(limit: number, windowMs: number) {
@@ -197,6 +197,25 @@ describe("rate budget lanes", () => {
     expect(realtime.waitMs).toBeLessThanOrEqual(1_100);
     // The next window holds bulk's share (5 of 10) and this call.
     expect(state.future.get(11_000)).toBe(6);
+  });
+
+  it("bulk callers waiting for a window of unknown length come back spread, not all at once", () => {
+    const state = initialRateState();
+    observe(state, { limit: 10, remaining: 0, resetAt: 10_000, limited: false }, 0, 9_000);
+    const waits = Array.from({ length: 25 }, () => reserve(state, 9_000, "bulk", 0.5).waitMs);
+    expect(waits.slice(0, 10)).toEqual(Array(10).fill(1_001));
+    expect(waits.slice(10, 20)).toEqual(Array(10).fill(2_001));
+    expect(waits.slice(20)).toEqual(Array(5).fill(3_001));
+  });
+
+  it("a bulk grant given back frees its share of the window too", () => {
+    const state = learnt(10, 1_000, 10_000);
+    for (let i = 0; i < 15; i++) reserve(state, 9_000, "bulk", 0.5);
+    const next = reserve(state, 9_000, "bulk", 0.5);
+    expect(next.recheck).toBe(true);
+    // A booked caller of the next window gives its slot back (it would have waited too long in place).
+    release(state, 11_000, "bulk");
+    expect(reserve(state, 9_000, "bulk", 0.5)).toMatchObject({ window: 11_000, recheck: false });
   });
 
   it("bulk work alone fills the windows with few 429s", () => {

@@ -60,7 +60,7 @@ export function budgetedFetch(env: Pick<Env, "RATE_BUDGET">, appId: string, lane
     }
     if (reservation.recheck) return budgetSpentResponse(Date.now() + reservation.waitMs);
     if (!inPlace(reservation.waitMs)) {
-      await budget.report(reservation.window, null);
+      await budget.report(reservation.window, null, lane);
       return budgetSpentResponse(Date.now() + reservation.waitMs);
     }
     if (reservation.waitMs > 0) await sleep(reservation.waitMs);
@@ -68,7 +68,7 @@ export function budgetedFetch(env: Pick<Env, "RATE_BUDGET">, appId: string, lane
     try {
       response = await fetch(input, init);
     } catch (error) {
-      await budget.report(reservation.window, null);
+      await budget.report(reservation.window, null, lane);
       throw error;
     }
     await budget.report(reservation.window, rateObservation(response));

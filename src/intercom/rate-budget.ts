@@ -41,10 +41,10 @@ export class RateBudget extends DurableObject<Env> {
     return true;
   }
 
-  /** Records a response's rate headers (or their absence, with `observation` null) for a reservation. */
-  async report(window: number, observation: RateObservation | null): Promise<void> {
+  /** Records a response's rate headers (or their absence, with `observation` null) for a reservation of `lane`. */
+  async report(window: number, observation: RateObservation | null, lane: Lane = "realtime"): Promise<void> {
     if (observation) observe(this.state, observation, window, Date.now());
-    else release(this.state, window);
+    else release(this.state, window, lane);
   }
 
   /** The latest window's use, for the connection summary; changes nothing. */

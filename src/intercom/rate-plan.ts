@@ -139,8 +139,14 @@ function reserveBulk(state: RateState, now: number, share: number): Reservation 
     state.bulk.set(state.windowEnd, bulkHere + 1);
     return { waitMs: 0, window: state.windowEnd, recheck: false };
   }
-  // Full, and the next window's length is unknown: ask again once it has begun.
-  if (windowMs === null) return { waitMs: state.windowEnd - now + 1, window: state.windowEnd, recheck: true };
+  if (windowMs === null) {
+    // Full, and the next window's length is unknown (a budget relearning after an eviction): ask again once it has
+    // begun, `limit` callers per second (windows are at least that long), not all at once.
+    const waiting = state.tickets.get(state.windowEnd) ?? 0;
+    state.tickets.set(state.windowEnd, waiting + 1);
+    const later = Math.floor(waiting / limit) * MIN_WINDOW_MS;
+    return { waitMs: state.windowEnd - now + 1 + later, window: state.windowEnd, recheck: true };
+  }
   // The next window may be booked up to the share only, always: a real-time call arriving after a bulk flood still
   // finds room there. Later windows are never booked by bulk.
   const next = state.windowEnd + windowMs;
@@ -222,8 +228,14 @@ export function observe(state: RateState, observation: RateObservation, window: 
   if (observation.limited && (resetAt === null || resetAt === state.windowEnd)) state.serverRemaining = 0;
 }
 
-/** A grant whose call ended without rate headers (network error, or not sent): its slot is free again. */
-export function release(state: RateState, window: number): void {
+/** A grant of `lane` whose call ended without rate headers (network error, or not sent): its slot is free again. */
+export function release(state: RateState, window: number, lane: Lane = "realtime"): void {
+  // A bulk grant not used no longer counts against the bulk share of its window either.
+  const bulk = state.bulk.get(window);
+  if (lane === "bulk" && bulk !== undefined) {
+    if (bulk <= 1) state.bulk.delete(window);
+    else state.bulk.set(window, bulk - 1);
+  }
   if (window === state.windowEnd) {
     state.inFlight = Math.max(0, state.inFlight - 1);
     return;

@@ -54,7 +54,7 @@ export interface Env {
   INGEST_CONCURRENCY?: string;
   /** How long a quiet contact or company waits after its first change before it syncs (default 250 ms). */
   SYNC_DEBOUNCE_MS?: string;
-  /** Share (0–1] of a workspace's Intercom rate window resync (bulk) calls may take while real-time calls wait (0.5). */
+  /** Share (0–1] of each Intercom rate window bulk calls (resync, import) may take while real-time is recent (0.5). */
   RESYNC_BUDGET_SHARE?: string;
   /** Chaos testing only: the share of OUTBOUND batches that fail on purpose. Never set in production. */
   CHAOS_OUTBOUND_FAILURE_RATE?: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { initialRateState, observe, type RateState, reserve } from "../src/intercom/rate-plan";
+import { initialRateState, type Lane, observe, type RateState, release, reserve } from "../src/intercom/rate-plan";
 
 /** A server with fixed windows like Intercom's: `limit` calls per `windowMs`, reset = the window's end. */
 function server(limit: number, windowMs: number) {
@@ -97,5 +97,162 @@ describe("rate budget arithmetic", () => {
     observe(state, { limit: 2, remaining: 0, resetAt: 10_000, limited: false }, 0, 5_000);
     const reservation = reserve(state, 5_000);
     expect(reservation.waitMs).toBeGreaterThanOrEqual(5_000);
+  });
+});
+
+interface Caller {
+  lane: Lane;
+  /** When the caller first asks (ms). */
+  start: number;
+  calls: number;
+  /** Pause between two of its calls (ms): a real-time trickle; 0 for bulk work going as fast as allowed. */
+  every?: number;
+}
+
+interface Call {
+  lane: Lane;
+  /** When the caller asked for this call, and when the call reached the server (ms). */
+  askedAt: number;
+  at: number;
+  limited: boolean;
+}
+
+/** Like `drive`, with lanes: every call's lane, when it was asked for and when it reached the server. */
+function driveLanes(state: RateState, limit: number, windowMs: number, callers: Caller[], share: number): Call[] {
+  const answer = server(limit, windowMs);
+  type Event = { at: number; caller: number; left: number; askedAt: number; window?: number; phase: string };
+  const queue: Event[] = callers.map((caller, index) => ({
+    at: caller.start,
+    caller: index,
+    left: caller.calls,
+    askedAt: caller.start,
+    phase: "reserve",
+  }));
+  const calls: Call[] = [];
+  while (queue.length) {
+    queue.sort((a, b) => a.at - b.at || a.caller - b.caller);
+    const event = queue.shift()!;
+    const caller = callers[event.caller]!;
+    if (event.phase === "reserve") {
+      const reservation = reserve(state, event.at, caller.lane, share);
+      if (reservation.recheck) queue.push({ ...event, at: event.at + reservation.waitMs });
+      else
+        queue.push({ ...event, at: event.at + reservation.waitMs + 20, window: reservation.window, phase: "respond" });
+      continue;
+    }
+    const sentAt = event.at - 20 + 1;
+    const response = answer(sentAt);
+    calls.push({ lane: caller.lane, askedAt: event.askedAt, at: sentAt, limited: response.limited });
+    observe(state, response, event.window ?? 0, event.at);
+    const left = response.limited ? event.left : event.left - 1;
+    if (left <= 0) continue;
+    const next = response.limited ? response.resetAt : event.at + (caller.every ?? 0);
+    queue.push({
+      at: next,
+      caller: event.caller,
+      left,
+      askedAt: response.limited ? event.askedAt : next,
+      phase: "reserve",
+    });
+  }
+  return calls;
+}
+
+/** A state that has learnt `limit` per `windowMs` and is at the start of the window ending at `windowEnd`. */
+function learnt(limit: number, windowMs: number, windowEnd: number): RateState {
+  const state = initialRateState();
+  observe(
+    state,
+    { limit, remaining: limit, resetAt: windowEnd - windowMs, limited: false },
+    0,
+    windowEnd - 2 * windowMs,
+  );
+  observe(state, { limit, remaining: limit, resetAt: windowEnd, limited: false }, 0, windowEnd - windowMs);
+  return state;
+}
+
+describe("rate budget lanes", () => {
+  it("bulk gets slots of the current window and at most its share of the next one, and books nothing further", () => {
+    const state = learnt(10, 1_000, 10_000);
+    const grants = Array.from({ length: 200 }, () => reserve(state, 9_000, "bulk", 0.5));
+    expect(grants.filter((grant) => !grant.recheck).map((grant) => grant.window)).toEqual([
+      ...Array(10).fill(10_000),
+      ...Array(5).fill(11_000),
+    ]);
+    expect([...state.future]).toEqual([[11_000, 5]]);
+    // The rest are told to come back, about as many per window as a window serves, not all at once.
+    const comeBack = grants.filter((grant) => grant.recheck).map((grant) => grant.window);
+    const perWindow = new Map<number, number>();
+    for (const window of comeBack) perWindow.set(window, (perWindow.get(window) ?? 0) + 1);
+    expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(10);
+    expect(Math.max(...comeBack)).toBeGreaterThanOrEqual(10_000 + 18 * 1_000);
+  });
+
+  it("after a bulk flood, a real-time call gets a slot within the current or the next window", () => {
+    const state = learnt(10, 1_000, 10_000);
+    for (let i = 0; i < 3_000; i++) reserve(state, 9_000 + (i % 900), "bulk", 0.5);
+    const realtime = reserve(state, 9_950, "realtime", 0.5);
+    expect(realtime.recheck).toBe(false);
+    expect(realtime.window).toBeLessThanOrEqual(10_000 + 1_000);
+    expect(realtime.waitMs).toBeLessThanOrEqual(1_100);
+    // The next window holds bulk's share (5 of 10) and this call.
+    expect(state.future.get(11_000)).toBe(6);
+  });
+
+  it("bulk callers waiting for a window of unknown length come back spread, not all at once", () => {
+    const state = initialRateState();
+    observe(state, { limit: 10, remaining: 0, resetAt: 10_000, limited: false }, 0, 9_000);
+    const waits = Array.from({ length: 25 }, () => reserve(state, 9_000, "bulk", 0.5).waitMs);
+    expect(waits.slice(0, 10)).toEqual(Array(10).fill(1_001));
+    expect(waits.slice(10, 20)).toEqual(Array(10).fill(2_001));
+    expect(waits.slice(20)).toEqual(Array(5).fill(3_001));
+  });
+
+  it("a bulk grant given back frees its share of the window too", () => {
+    const state = learnt(10, 1_000, 10_000);
+    for (let i = 0; i < 15; i++) reserve(state, 9_000, "bulk", 0.5);
+    const next = reserve(state, 9_000, "bulk", 0.5);
+    expect(next.recheck).toBe(true);
+    // A booked caller of the next window gives its slot back (it would have waited too long in place).
+    release(state, 11_000, "bulk");
+    expect(reserve(state, 9_000, "bulk", 0.5)).toMatchObject({ window: 11_000, recheck: false });
+  });
+
+  it("bulk work alone fills the windows with few 429s", () => {
+    const limit = 100;
+    const callers = Array.from({ length: 300 }, (): Caller => ({ lane: "bulk", start: 0, calls: 10 }));
+    const calls = driveLanes(initialRateState(), limit, 1_000, callers, 0.5);
+    const accepted = calls.filter((call) => !call.limited);
+    expect(accepted).toHaveLength(3_000);
+    expect((calls.length - accepted.length) / calls.length).toBeLessThanOrEqual(0.01);
+    const seconds = Math.ceil(Math.max(...calls.map((call) => call.at)) / 1_000);
+    // 3,000 calls at 100 per second need 30 windows.
+    expect(30 / seconds).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it("while real-time work is recent, bulk takes at most its share of every window and real-time waits at most a window", () => {
+    const limit = 20;
+    const share = 0.5;
+    const bulk = Array.from({ length: 200 }, (): Caller => ({ lane: "bulk", start: 0, calls: 5 }));
+    // Real-time calls every 100 ms from 5 s to 25 s: 10 a second, half the limit.
+    const realtime: Caller = { lane: "realtime", start: 5_000, calls: 200, every: 100 };
+    const calls = driveLanes(initialRateState(), limit, 1_000, [...bulk, realtime], share);
+    const accepted = calls.filter((call) => !call.limited);
+    expect(accepted).toHaveLength(1_200);
+    const bulkPerWindow = new Map<number, number>();
+    for (const call of accepted) {
+      if (call.lane !== "bulk") continue;
+      const window = Math.floor(call.at / 1_000);
+      bulkPerWindow.set(window, (bulkPerWindow.get(window) ?? 0) + 1);
+    }
+    // Windows 6 to 24 (real-time seen in the last two windows): bulk within its share.
+    for (let window = 6; window <= 24; window++) {
+      expect(bulkPerWindow.get(window) ?? 0).toBeLessThanOrEqual(share * limit);
+    }
+    // Before real-time work started, and once it is gone, bulk uses the whole window.
+    expect(bulkPerWindow.get(2)).toBe(limit);
+    expect(Math.max(...[...bulkPerWindow.entries()].filter(([w]) => w >= 28).map(([, n]) => n))).toBe(limit);
+    const waits = calls.filter((call) => call.lane === "realtime").map((call) => call.at - call.askedAt);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(1_100);
   });
 });

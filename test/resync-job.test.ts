@@ -367,12 +367,14 @@ describe("bulk share of the rate budget", () => {
     expect(windowsOf(spentWindow(), "bulk", 12, 0.5)).toEqual({ 20000: 10, 30000: 2 });
   });
 
-  it("caps bulk calls at the share of each window real-time calls wait for", () => {
+  it("caps bulk calls at the share of each window while real-time calls are recent", () => {
     const state = spentWindow();
-    // A real-time call finds the current window spent: it waits for the next one.
+    // A real-time call finds the current window spent: it books a slot of the next one.
     expect(reserve(state, 1_000, "realtime", 0.5).window).toBe(20_000);
-    // Bulk then takes at most half of that window (5 of 10); the rest goes to the window after.
-    expect(windowsOf(state, "bulk", 12, 0.5)).toEqual({ 20000: 5, 30000: 7 });
+    // Bulk calls book at most half of the next window (5 of 10), and the rest are sent to ask again later (booking
+    // nothing), at most half of each window's each time.
+    expect(windowsOf(state, "bulk", 12, 0.5)).toEqual({ 20000: 5, 30000: 5, 40000: 2 });
+    expect([...state.future]).toEqual([[20_000, 6]]);
     // Real-time calls still find room in the window they wait for.
     expect(windowsOf(state, "realtime", 4, 0.5)).toEqual({ 20000: 4 });
   });

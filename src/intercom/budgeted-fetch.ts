@@ -6,7 +6,7 @@ import type { Env } from "../env";
 import { rateBudgetObject } from "./rate-budget";
 import type { Lane, RateObservation } from "./rate-plan";
 
-/** Waits longer than this are not slept through in place: the caller reschedules instead. */
+/** Waits adding up to more than this are not slept through in place: the caller reschedules instead. */
 export const MAX_IN_PLACE_WAIT_MS = 15_000;
 
 /**
@@ -48,14 +48,19 @@ export function rateObservation(response: Response): RateObservation {
 export function budgetedFetch(env: Pick<Env, "RATE_BUDGET">, appId: string, lane: Lane = "realtime"): typeof fetch {
   const budget = rateBudgetObject(env, appId);
   return async (input, init) => {
+    const asked = Date.now();
     let reservation = await budget.reserve(lane);
-    while (reservation.recheck && reservation.waitMs <= MAX_IN_PLACE_WAIT_MS) {
+    // A bulk call without a slot now is told when to ask again (it holds no booking meanwhile): nearby, it asks again
+    // in place; further off, the 429 below sends it back to its object's or queue's retry at that time. The waits in
+    // place add up to at most MAX_IN_PLACE_WAIT_MS, well within the SDK's request timeout.
+    const inPlace = (waitMs: number) => Date.now() - asked + waitMs <= MAX_IN_PLACE_WAIT_MS;
+    while (reservation.recheck && inPlace(reservation.waitMs)) {
       await sleep(reservation.waitMs);
       reservation = await budget.reserve(lane);
     }
     if (reservation.recheck) return budgetSpentResponse(Date.now() + reservation.waitMs);
-    if (reservation.waitMs > MAX_IN_PLACE_WAIT_MS) {
-      await budget.report(reservation.window, null);
+    if (!inPlace(reservation.waitMs)) {
+      await budget.report(reservation.window, null, lane);
       return budgetSpentResponse(Date.now() + reservation.waitMs);
     }
     if (reservation.waitMs > 0) await sleep(reservation.waitMs);
@@ -63,7 +68,7 @@ export function budgetedFetch(env: Pick<Env, "RATE_BUDGET">, appId: string, lane
     try {
       response = await fetch(input, init);
     } catch (error) {
-      await budget.report(reservation.window, null);
+      await budget.report(reservation.window, null, lane);
       throw error;
     }
     await budget.report(reservation.window, rateObservation(response));

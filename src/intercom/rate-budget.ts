@@ -25,8 +25,9 @@ export class RateBudget extends DurableObject<Env> {
   private lastHintCheck = 0;
 
   /**
-   * Reserves one call: how long to wait before making it, and which window it belongs to. Bulk calls (resync) take at
-   * most `RESYNC_BUDGET_SHARE` of a window while real-time calls wait (rate-plan.ts).
+   * Reserves one call: how long to wait before making it (or before asking again), and which window it belongs to.
+   * Bulk calls (resync, import) get current-window slots only, at most `RESYNC_BUDGET_SHARE` of each window while
+   * real-time calls are recent (rate-plan.ts).
    */
   async reserve(lane: Lane = "realtime"): Promise<Reservation> {
     return reserve(this.state, Date.now(), lane, bulkShare(this.env.RESYNC_BUDGET_SHARE));
@@ -40,10 +41,10 @@ export class RateBudget extends DurableObject<Env> {
     return true;
   }
 
-  /** Records a response's rate headers (or their absence, with `observation` null) for a reservation. */
-  async report(window: number, observation: RateObservation | null): Promise<void> {
+  /** Records a response's rate headers (or their absence, with `observation` null) for a reservation of `lane`. */
+  async report(window: number, observation: RateObservation | null, lane: Lane = "realtime"): Promise<void> {
     if (observation) observe(this.state, observation, window, Date.now());
-    else release(this.state, window);
+    else release(this.state, window, lane);
   }
 
   /** The latest window's use, for the connection summary; changes nothing. */

@@ -5,6 +5,12 @@
  * still in flight), else in the first future window with room, so a burst of waiters spreads over the next windows
  * instead of stampeding into 429s. Every grant is tagged with the end of the window it counts against, so a late
  * answer from an earlier window never frees a slot of the current one.
+ *
+ * Lanes: a bulk call (resync, import) gets a slot in the current window, or in the next one up to the bulk share of
+ * it, or none: then it is told when to ask again (a ticket for a later window, counted so the bulk callers come back
+ * spread at the rate they can be served), and holds nothing meanwhile. Only real-time calls book further ahead, so a
+ * real-time call never lands behind slots bulk work booked ahead: the next window always keeps room for it. While
+ * real-time work was seen recently (or waits), bulk takes at most its share of every window.
  */
 
 export interface RateObservation {
@@ -33,15 +39,22 @@ export interface RateState {
   inFlight: number;
   /** Grants per future window, by the window's end (ms). */
   future: Map<number, number>;
-  /** Bulk-lane grants per window (current and future), by the window's end: what the bulk share caps. */
+  /** Bulk-lane grants per window (the current and the next one), by the window's end: what the bulk share caps. */
   bulk: Map<number, number>;
+  /**
+   * Bulk callers told to ask again in a future window, by the window's end: not bookings (a real-time call may take
+   * any slot of that window first), only how many already come back then, so the next one is sent to a later window.
+   */
+  tickets: Map<number, number>;
   /** Real-time work is waiting until this window's end (Unix ms): a real-time grant had to wait for a later window. */
   realtimeWaitingUntil: number;
+  /** The latest real-time reservation (Unix ms): while recent, bulk takes at most its share of every window. */
+  realtimeSeenAt: number;
 }
 
 /**
- * Which lane a call belongs to: real-time syncs and actions, or bulk work (resync). While real-time work is waiting,
- * bulk grants take at most the bulk share of a window; otherwise bulk may use all of it.
+ * Which lane a call belongs to: real-time syncs and actions, or bulk work (resync, import). While real-time work is
+ * recent or waiting, bulk grants take at most the bulk share of a window; otherwise bulk may use all of it.
  */
 export type Lane = "realtime" | "bulk";
 
@@ -67,7 +80,9 @@ export function initialRateState(): RateState {
     inFlight: 0,
     future: new Map(),
     bulk: new Map(),
+    tickets: new Map(),
     realtimeWaitingUntil: 0,
+    realtimeSeenAt: Number.NEGATIVE_INFINITY,
   };
 }
 
@@ -85,38 +100,90 @@ export const PROBE_CALLS = 2;
 const PROBE_WAIT_MS = 50;
 /** Resets closer than this are the same window seen twice (Intercom's resets have second precision). */
 const MIN_WINDOW_MS = 1_000;
+/** Real-time work counts as recent for this many windows after its latest reservation. */
+export const REALTIME_RECENT_WINDOWS = 2;
+/** Intercom's documented window, for "recent" while the window length is still unknown. */
+const DEFAULT_WINDOW_MS = 10_000;
 
 /**
- * Reserves one call of `lane` at `now`; mutates `state`. A bulk call skips windows where bulk grants already reached
- * `share` of the limit while real-time work waits for them; a real-time call that must wait marks real-time work as
- * waiting until its window.
+ * Reserves one call of `lane` at `now`; mutates `state`. A real-time call gets the first slot free in the current or a
+ * future window (and, when it must wait, marks real-time work as waiting until then). A bulk call gets a slot of the
+ * current window (within the bulk share while real-time work is recent or waiting) or of the next one (within the
+ * share); else a `recheck` telling it when to ask again.
  */
 export function reserve(state: RateState, now: number, lane: Lane = "realtime", share = 1): Reservation {
   rollWindow(state, now);
-  const limit = state.limit;
-  const cap = limit === null || share >= 1 ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor(share * limit));
-  const allowed = (end: number) =>
-    lane === "realtime" || end > state.realtimeWaitingUntil || (state.bulk.get(end) ?? 0) < cap;
-  const reservation = reserveSlot(state, now, allowed);
-  if (!reservation.recheck) {
-    if (lane === "bulk") state.bulk.set(reservation.window, (state.bulk.get(reservation.window) ?? 0) + 1);
-    else if (reservation.waitMs > 0) {
+  if (lane === "realtime") {
+    state.realtimeSeenAt = now;
+    const reservation = reserveSlot(state, now);
+    if (!reservation.recheck && reservation.waitMs > 0) {
       state.realtimeWaitingUntil = Math.max(state.realtimeWaitingUntil, reservation.window);
     }
+    return reservation;
   }
-  return reservation;
+  return reserveBulk(state, now, share);
 }
 
-function reserveSlot(state: RateState, now: number, allowed: (windowEnd: number) => boolean): Reservation {
+function reserveBulk(state: RateState, now: number, share: number): Reservation {
+  const limit = state.limit;
   const windowMs = state.windowMs;
-  // Not enough known to plan ahead (no limit yet, or a window passed before its length was learnt): probe.
-  if (state.limit === null || (windowMs === null && now >= state.windowEnd)) {
-    if (state.inFlight >= PROBE_CALLS) return { waitMs: PROBE_WAIT_MS, window: state.windowEnd, recheck: true };
+  if (limit === null || (windowMs === null && now >= state.windowEnd)) return probe(state);
+  const recentMs = REALTIME_RECENT_WINDOWS * (windowMs ?? DEFAULT_WINDOW_MS);
+  const realtimeActive = now - state.realtimeSeenAt < recentMs || state.windowEnd <= state.realtimeWaitingUntil;
+  const shareCap = share < 1 ? Math.max(1, Math.floor(share * limit)) : limit;
+  const cap = realtimeActive ? shareCap : limit;
+  const currentRoom = (state.serverRemaining ?? limit) - state.inFlight;
+  const bulkHere = state.bulk.get(state.windowEnd) ?? 0;
+  if (now < state.windowEnd && currentRoom > 0 && bulkHere < cap) {
     state.inFlight++;
+    state.bulk.set(state.windowEnd, bulkHere + 1);
     return { waitMs: 0, window: state.windowEnd, recheck: false };
   }
+  if (windowMs === null) {
+    // Full, and the next window's length is unknown (a budget relearning after an eviction): ask again once it has
+    // begun, `limit` callers per second (windows are at least that long), not all at once.
+    const waiting = state.tickets.get(state.windowEnd) ?? 0;
+    state.tickets.set(state.windowEnd, waiting + 1);
+    const later = Math.floor(waiting / limit) * MIN_WINDOW_MS;
+    return { waitMs: state.windowEnd - now + 1 + later, window: state.windowEnd, recheck: true };
+  }
+  // The next window may be booked up to the share only, always: a real-time call arriving after a bulk flood still
+  // finds room there. Later windows are never booked by bulk.
+  const next = state.windowEnd + windowMs;
+  const nextTaken = state.future.get(next) ?? 0;
+  const nextBulk = state.bulk.get(next) ?? 0;
+  if (nextBulk < Math.min(cap, shareCap) && nextTaken < limit) {
+    state.future.set(next, nextTaken + 1);
+    state.bulk.set(next, nextBulk + 1);
+    const spread = Math.floor((nextTaken / limit) * (windowMs / 2));
+    return { waitMs: next - windowMs - now + spread + 5, window: next, recheck: false };
+  }
+  // A ticket for the first later window where fewer bulk callers come back than bulk may still get of it (its cap,
+  // less bulk bookings and what real-time calls booked there): ask again as it begins, spread over its first half.
+  for (let end = next; ; end += windowMs) {
+    const tickets = state.tickets.get(end) ?? 0;
+    const room = Math.min(cap - (state.bulk.get(end) ?? 0), limit - (state.future.get(end) ?? 0));
+    if (tickets < room) {
+      state.tickets.set(end, tickets + 1);
+      const spread = Math.floor((tickets / limit) * (windowMs / 2));
+      return { waitMs: end - windowMs - now + spread + 5, window: end, recheck: true };
+    }
+  }
+}
+
+/** Not enough known to plan ahead (no limit yet, or a window passed before its length was learnt): probe. */
+function probe(state: RateState): Reservation {
+  if (state.inFlight >= PROBE_CALLS) return { waitMs: PROBE_WAIT_MS, window: state.windowEnd, recheck: true };
+  state.inFlight++;
+  return { waitMs: 0, window: state.windowEnd, recheck: false };
+}
+
+/** A real-time slot: in the current window while the server says there is room, else the first future one with room. */
+function reserveSlot(state: RateState, now: number): Reservation {
+  const windowMs = state.windowMs;
+  if (state.limit === null || (windowMs === null && now >= state.windowEnd)) return probe(state);
   const currentRoom = (state.serverRemaining ?? state.limit) - state.inFlight;
-  if (now < state.windowEnd && currentRoom > 0 && allowed(state.windowEnd)) {
+  if (now < state.windowEnd && currentRoom > 0) {
     state.inFlight++;
     return { waitMs: 0, window: state.windowEnd, recheck: false };
   }
@@ -127,7 +194,7 @@ function reserveSlot(state: RateState, now: number, allowed: (windowEnd: number)
   // Room in a future window: the first one not yet fully reserved.
   for (let end = state.windowEnd + windowMs; ; end += windowMs) {
     const taken = state.future.get(end) ?? 0;
-    if (taken < state.limit && allowed(end)) {
+    if (taken < state.limit) {
       state.future.set(end, taken + 1);
       // Spread the window's callers over its first half, so they do not all arrive at once.
       const spread = Math.floor((taken / state.limit) * (windowMs / 2));
@@ -151,6 +218,7 @@ export function observe(state: RateState, observation: RateObservation, window: 
       state.serverRemaining = observation.remaining;
       state.inFlight = state.future.get(resetAt) ?? 0;
       for (const end of state.future.keys()) if (end <= resetAt) state.future.delete(end);
+      for (const end of state.tickets.keys()) if (end < resetAt) state.tickets.delete(end);
     } else if (observation.remaining !== null) {
       state.serverRemaining = Math.min(state.serverRemaining ?? observation.remaining, observation.remaining);
     }
@@ -160,8 +228,14 @@ export function observe(state: RateState, observation: RateObservation, window: 
   if (observation.limited && (resetAt === null || resetAt === state.windowEnd)) state.serverRemaining = 0;
 }
 
-/** A grant whose call ended without rate headers (network error, or not sent): its slot is free again. */
-export function release(state: RateState, window: number): void {
+/** A grant of `lane` whose call ended without rate headers (network error, or not sent): its slot is free again. */
+export function release(state: RateState, window: number, lane: Lane = "realtime"): void {
+  // A bulk grant not used no longer counts against the bulk share of its window either.
+  const bulk = state.bulk.get(window);
+  if (lane === "bulk" && bulk !== undefined) {
+    if (bulk <= 1) state.bulk.delete(window);
+    else state.bulk.set(window, bulk - 1);
+  }
   if (window === state.windowEnd) {
     state.inFlight = Math.max(0, state.inFlight - 1);
     return;
@@ -183,6 +257,7 @@ function rollWindow(state: RateState, now: number): void {
   state.inFlight = state.future.get(nextEnd) ?? 0;
   for (const end of state.future.keys()) if (end <= nextEnd) state.future.delete(end);
   for (const end of state.bulk.keys()) if (end < nextEnd) state.bulk.delete(end);
+  for (const end of state.tickets.keys()) if (end < nextEnd) state.tickets.delete(end);
   state.windowEnd = nextEnd;
   state.serverRemaining = state.limit;
 }

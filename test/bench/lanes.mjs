@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 // Benchmark 9, priority lanes and fair tenants (issue 14 §3 and §5): how long a real-time change takes to reach
 // Intercom while bulk work (a resync, a webhook storm) runs, against a simulator rate limit that binds. The whole
 // product runs locally as `npm run dev` runs it: the simulator Worker and the connector, each under `wrangler dev`.
@@ -590,7 +590,10 @@ async function partB(sim, vars, config, secret) {
   // Captures are counted in the background (a wrangler d1 execute takes a second or two), every 3 s.
   let captured = 0;
   let capturedAt = null;
+  let captureMovedAt = Date.now();
+  let captureStalled = false;
   let counting = true;
+  let lastCaptured = -1;
   const counter = (async () => {
     while (counting) {
       await sleep(3_000);
@@ -608,14 +611,29 @@ async function partB(sim, vars, config, secret) {
         capturedAt ??= Date.now();
         return;
       }
+      if (captured !== lastCaptured) {
+        lastCaptured = captured;
+        captureMovedAt = Date.now();
+      } else if (Date.now() - Math.max(captureMovedAt, stormDone.endedAt) >= STALL_MS) {
+        // The local INBOUND broker stops dispatching now and then (test/bench/README.md): end the phase, say so.
+        captureStalled = true;
+        console.log(
+          `[bench] ${wsA.appId}: no webhook captured for ${STALL_MS / 1000} s (${captured} of ${stormDone.accepted}): stalled, ending the phase`,
+        );
+        return;
+      }
     }
   })();
   const allCaptured = () => capturedAt !== null;
   const probed = await probe(wsB, hot, {
     done: async () => {
       const running = await resync.running();
-      // Every accepted webhook captured, or given up 10 minutes after the last one was accepted (reported).
-      return !running && (allCaptured() || (stormDone !== null && Date.now() - stormDone.endedAt > 600_000));
+      // Every accepted webhook captured, or given up when captures stalled or 10 minutes after the last one was
+      // accepted (reported).
+      return (
+        !running &&
+        (allCaptured() || captureStalled || (stormDone !== null && Date.now() - stormDone.endedAt > 600_000))
+      );
     },
     label: "B: real-time during A's resync and webhook storm",
   });
@@ -643,6 +661,7 @@ async function partB(sim, vars, config, secret) {
     captureSeconds: capturedAt ? (capturedAt - resync.startedAt) / 1000 : null,
     statusTimeouts: resync.statusTimeouts(),
     stalled: resync.stalled(),
+    captureStalled,
     load: { before: loadBefore, during: loadDuring, after: loadavg() },
   };
 }
@@ -665,6 +684,17 @@ function probeRows(prefix, result) {
   ];
 }
 
+/** The connector's commit, for the results (a dirty tree marked). */
+function commitOf() {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT }).toString().trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "src"], { cwd: ROOT }).toString().trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return null;
+  }
+}
+
 async function main() {
   console.log(`[bench] load average at the start: ${loadavg().join(", ")} (${os.availableParallelism()} cores)`);
   snapshotApp(path.join(tmp, "app"));
@@ -678,9 +708,32 @@ async function main() {
   });
   await json(`${sim.base}/_sim/config`, { method: "POST", body: JSON.stringify({ webhooks_enabled: false }) });
   const loadStart = loadavg();
-  const a = args.part === "b" ? null : await partA(sim, vars, config);
-  const b = args.part === "a" ? null : await partB(sim, vars, config, secret);
+  const failures = [];
+  /** A part that throws (a crash, a timeout) is reported without a verdict; the other part still runs. */
+  const attempt = async (label, run) => {
+    try {
+      return await run();
+    } catch (error) {
+      console.error(`[bench] part ${label} failed:`, error);
+      failures.push({
+        part: label,
+        error: String(error?.message ?? error)
+          .split("\n")[0]
+          .slice(0, 300),
+      });
+      return null;
+    }
+  };
+  const a = args.part === "b" ? null : await attempt("A", () => partA(sim, vars, config));
+  // Written now too: a later crash or stall keeps part A's figures.
+  if (args.part === "both") report({ a, b: null, failures, loadStart, vars, partial: true });
+  const b = args.part === "a" ? null : await attempt("B", () => partB(sim, vars, config, secret));
+  report({ a, b, failures, loadStart, vars, partial: false });
+  if (failures.length) throw new Error(`parts failed: ${failures.map((failure) => failure.part).join(", ")}`);
+}
 
+/** Writes the results JSON and prints the tables, from whatever parts ran. */
+function report({ a, b, failures, loadStart, vars, partial }) {
   const rows = [];
   const tables = {};
   if (a) {
@@ -778,6 +831,16 @@ async function main() {
     metric: "resyncs stalled (no progress for 120 s: local queue broker; phase ended early)",
     value: [...(a?.stalled ?? []), ...(b?.stalled ? ["B's A"] : [])].join(", ") || "none",
   });
+  if (b) {
+    rows.push({
+      metric: "part B: webhook captures stalled (none for 120 s: local queue broker; phase ended early)",
+      value: b.captureStalled ? "yes" : "no",
+    });
+  }
+  for (const failure of failures) {
+    rows.push({ metric: `part ${failure.part} failed (no verdict)`, value: failure.error, pass: false });
+  }
+  if (partial) rows.push({ metric: "partial result (written after part A; part B still to run)", value: "yes" });
   rows.push({
     metric: "job status requests unanswered after 10 s (wrangler dev stalls; asked again)",
     value: (a?.statusTimeouts ?? 0) + (b?.statusTimeouts ?? 0),
@@ -813,6 +876,7 @@ async function main() {
       "and share the connector (one local workerd) as tenants share a deployment.",
     ],
     params: {
+      commit: commitOf(),
       users: USERS,
       limit: LIMIT,
       window_ms: WINDOW_MS,

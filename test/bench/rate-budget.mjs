@@ -45,7 +45,21 @@ const { tmp, persist, d1 } = session;
 const round = (value, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 async function json(url, init = {}) {
-  const response = await fetch(url, { ...init, headers: { "content-type": "application/json", ...init.headers } });
+  const request = () => fetch(url, { ...init, headers: { "content-type": "application/json", ...init.headers } });
+  let response;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      response = await request();
+      break;
+    } catch (error) {
+      // A pooled keep-alive connection closed by the other side as the request went out ("other side closed", as in
+      // lanes.mjs): reads, and the simulator's set-up calls (bench-only state), are asked again; anything else, or a
+      // write to the connector, fails.
+      const repeatable = (init.method ?? "GET") === "GET" || url.includes("/_sim/");
+      if (!repeatable || error.cause?.code !== "UND_ERR_SOCKET" || attempt >= 3) throw error;
+      await sleep(200);
+    }
+  }
   const text = await response.text();
   const body = text ? JSON.parse(text) : null;
   if (!response.ok)

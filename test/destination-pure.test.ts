@@ -5,6 +5,8 @@ import { chooseContact } from "../src/destination/plan/match";
 import { changedFields, companyPayload, contactPayload } from "../src/destination/plan/payload";
 import { backoff, decide } from "../src/destination/plan/retry-policy";
 import { DEFAULT_SYNC_DEBOUNCE_MS, syncDebounceMs } from "../src/destination/plan/sync-debounce";
+import { budgetSpentResponse } from "../src/intercom/budgeted-fetch";
+import { classifyResponse } from "../src/intercom/errors";
 import { requestBody } from "../src/intercom/fields";
 import type { ContactSummary } from "../src/intercom/objects";
 
@@ -184,6 +186,17 @@ describe("segment filter", () => {
 });
 
 describe("retry policy", () => {
+  it("treats the connector's own held-back 429 as pacing: retried at its time, no attempt counted, no log row", async () => {
+    const now = 1_000_000;
+    const response = budgetSpentResponse(now + 40_000);
+    const failure = classifyResponse(response.status, await response.json(), response.headers);
+    expect(failure).toMatchObject({ kind: "rate_limited", heldBack: true, resetAt: now + 40_000 });
+    expect(decide(failure, 3, now, 0)).toMatchObject({ kind: "retry", paced: true, countsAsAttempt: false });
+    // Intercom's own 429 is logged as a retry.
+    const intercom = classifyResponse(429, { type: "error.list", errors: [] }, new Headers());
+    expect(decide(intercom, 1, now, 0)).not.toHaveProperty("paced");
+  });
+
   it("waits for the rate-limit reset, backs off on 5xx, parks on 401, gives up on validation errors", () => {
     const now = 1_000_000;
     expect(decide({ kind: "rate_limited", status: 429, resetAt: now + 5_000, message: "" }, 1, now, 0)).toMatchObject({

@@ -62,8 +62,12 @@ const KEY = {
   bulkOnly: "bulkOnly",
 } as const;
 
-/** How long a batch search's "not in Intercom" stays good enough to create without searching again. */
-const ABSENCE_FRESH_MS = 60_000;
+/**
+ * How long a batch search's "not in Intercom" stays good enough to create without searching again: a resync paced by
+ * the bulk share may reach a user minutes after its page's search, and a contact created meanwhile still makes the
+ * create a 409 that resolves to it.
+ */
+const ABSENCE_FRESH_MS = 10 * 60_000;
 
 export class ContactSync extends DurableObject<Env> {
   /** Serializes runs inside this object: an alarm and an `ensureCompany` call never interleave. */
@@ -252,11 +256,18 @@ export class ContactSync extends DurableObject<Env> {
       if (!actionId) await storage.put(KEY.dirty, true);
       if (decision.countsAsAttempt) await storage.put(KEY.attempts, attempts);
       await storage.setAlarm(decision.at);
-      await logOut(context, {
-        ...entry,
-        outcome: "retrying",
-        detail: `${decision.detail}; next attempt at ${new Date(decision.at).toISOString()}`,
-      });
+      const detail = `${decision.detail}; next attempt at ${new Date(decision.at).toISOString()}`;
+      // A resync paced by the rate budget waits thousands of times: a console line each, not a sync-log row.
+      if (decision.paced) {
+        log({
+          level: "info",
+          msg: "destination sync paced by the rate budget",
+          connection_id: target.connectionId,
+          detail,
+        });
+        return;
+      }
+      await logOut(context, { ...entry, outcome: "retrying", detail });
       return;
     }
     if (decision.kind === "park") {

@@ -3,6 +3,7 @@
  * before each call and reports the response's `X-RateLimit-*` headers after it.
  */
 import type { Env } from "../env";
+import { HELD_BACK_HEADER } from "./errors";
 import { rateBudgetObject } from "./rate-budget";
 import type { Lane, RateObservation } from "./rate-plan";
 
@@ -25,7 +26,11 @@ export function budgetSpentResponse(retryAt: number): Response {
   };
   return new Response(JSON.stringify(body), {
     status: 429,
-    headers: { "content-type": "application/json", "x-ratelimit-reset": String(Math.ceil(retryAt / 1000)) },
+    headers: {
+      "content-type": "application/json",
+      "x-ratelimit-reset": String(Math.ceil(retryAt / 1000)),
+      [HELD_BACK_HEADER]: "1",
+    },
   });
 }
 

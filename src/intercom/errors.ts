@@ -4,7 +4,8 @@ import { IntercomError, IntercomTimeoutError } from "intercom-client";
 import { describeError } from "../lib/errors";
 
 export type IntercomFailure =
-  | { kind: "rate_limited"; status: 429; resetAt: number | null; message: string }
+  /** `heldBack`: the connector's own rate budget answered (nothing was sent), not Intercom. */
+  | { kind: "rate_limited"; status: 429; resetAt: number | null; message: string; heldBack?: boolean }
   | { kind: "unauthorized"; status: 401; message: string }
   | { kind: "conflict"; status: 409; existingId: string | null; archived: boolean; message: string }
   | { kind: "not_found"; status: 404; code: string | null; message: string }
@@ -58,6 +59,9 @@ export function conflictId(message: string | null): string | null {
   return message?.match(/id=(\w+)/)?.[1] ?? null;
 }
 
+/** Marks the 429 the rate budget makes when it holds a call back (budgeted-fetch.ts): pacing, not a failure. */
+export const HELD_BACK_HEADER = "x-connector-held-back";
+
 /** Classifies a failed response from Intercom by status, `error.list` body and headers. */
 export function classifyResponse(status: number | null, body: unknown, headers?: Headers | null): IntercomFailure {
   const { code, message } = firstError(body);
@@ -69,6 +73,7 @@ export function classifyResponse(status: number | null, body: unknown, headers?:
       status,
       resetAt: Number.isFinite(reset) && reset > 0 ? reset * 1000 : null,
       message: text,
+      ...(headers?.get(HELD_BACK_HEADER) === "1" ? { heldBack: true } : {}),
     };
   }
   if (status === 401) return { kind: "unauthorized", status, message: text };

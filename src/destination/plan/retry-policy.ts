@@ -2,7 +2,8 @@
 import type { IntercomFailure } from "../../intercom/errors";
 
 export type FailureDecision =
-  | { kind: "retry"; at: number; countsAsAttempt: boolean; detail: string }
+  /** `paced`: the connector's rate budget held the call back (bulk pacing): logged to the console, not a row. */
+  | { kind: "retry"; at: number; countsAsAttempt: boolean; detail: string; paced?: boolean }
   | { kind: "park"; detail: string }
   /** `exhausted`: retries ran out (the work goes to the dead-letter record), rather than a final answer. */
   | { kind: "fail"; detail: string; exhausted: boolean };
@@ -42,6 +43,7 @@ export function decide(
   switch (failure.kind) {
     case "rate_limited": {
       const at = Math.max(failure.resetAt ?? now + DEFAULT_RATE_WAIT_MS, now) + Math.floor(random * 1_000);
+      if (failure.heldBack) return { kind: "retry", at, countsAsAttempt: false, detail: failure.message, paced: true };
       return { kind: "retry", at, countsAsAttempt: false, detail: `Intercom rate limit: ${failure.message}` };
     }
     case "server": {

@@ -11,6 +11,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { intercomLinks, users } from "../db/schema";
 import type { Env } from "../env";
 import { upsertLink } from "../graph/links";
+import { IntercomCallError } from "../intercom/errors";
 import { contactFields } from "../intercom/fields";
 import { searchContactsByIdentities } from "../intercom/gateway";
 import type { ContactSummary } from "../intercom/objects";
@@ -23,6 +24,30 @@ import { chooseContact } from "./plan/match";
 
 /** Intercom allows at most this many values in one `IN` filter group comfortably within a page of results. */
 export const MAX_BATCH_IDENTITIES = 50;
+
+/**
+ * How long a bulk batch search held back by the rate budget waits for its turn. Giving up costs a search per user
+ * (their objects search alone), so it waits: it runs in a queue consumer, where waiting costs no latency anyone sees.
+ */
+const HELD_BACK_PATIENCE_MS = 120_000;
+
+/** One batch search; a call the connector's own rate budget held back is asked again at its time, within patience. */
+async function searchWhenBudgetAllows(
+  client: Parameters<typeof searchContactsByIdentities>[0],
+  chunk: Parameters<typeof searchContactsByIdentities>[1],
+): Promise<Awaited<ReturnType<typeof searchContactsByIdentities>>> {
+  const deadline = Date.now() + HELD_BACK_PATIENCE_MS;
+  for (;;) {
+    try {
+      return await searchContactsByIdentities(client, chunk);
+    } catch (error) {
+      const failure = error instanceof IntercomCallError ? error.failure : null;
+      const at = failure?.kind === "rate_limited" && failure.heldBack ? failure.resetAt : null;
+      if (at === null || at > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
+    }
+  }
+}
 
 /**
  * Resolves the unlinked users among `messages` (all of one connection) with one search per 50 users, spending
@@ -64,7 +89,7 @@ export async function resolveBatch(
     const chunk = rows.slice(i, i + MAX_BATCH_IDENTITIES);
     let found: { contacts: ContactSummary[]; complete: boolean };
     try {
-      found = await searchContactsByIdentities(context.client, chunk);
+      found = await searchWhenBudgetAllows(context.client, chunk);
     } catch (error) {
       log({
         level: "warn",

@@ -1,8 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { database } from "../src/db/client";
-import type { Env } from "../src/env";
 import { rateBudgetObject } from "../src/intercom/rate-budget";
 import type { RateState } from "../src/intercom/rate-plan";
 import {
@@ -19,9 +18,8 @@ import {
 import type { ImportPageMessage } from "../src/source/import/messages";
 import { afterPage, embeddedCompanyIds, importOptions, plannedPhases } from "../src/source/import/plan";
 import { runImportPage } from "../src/source/import/run";
-import { authHeaders } from "./helpers/auth";
-import { seedConnection } from "./helpers/connections";
 import { intercomRest, settle, waitFor } from "./helpers/destination";
+import { adminCall as call, connectImportSource, pageByPage, scalar } from "./helpers/imports";
 import { countCalls, journalMark, useIntercomSim } from "./helpers/intercom-sim";
 import { fullScans, type Recorded, recordingD1, scanningStatements } from "./helpers/query-plans";
 
@@ -32,35 +30,7 @@ import { fullScans, type Recorded, recordingD1, scanningStatements } from "./hel
 
 // Search pages are offsets in the simulator: a contact re-indexed during paging would shift them, so no lag here.
 const sim = useIntercomSim({ config: { search_lag_ms: 0 } });
-
-async function call(workspaceId: string, method: string, path: string, body?: unknown) {
-  const headers = await authHeaders({ workspaceId, scope: "admin" });
-  const response = await exports.default.fetch(`https://connector.test${path}`, {
-    method,
-    headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, type: response.headers.get("content-type"), json: (await response.json()) as any };
-}
-
-async function connectSource(source: Record<string, unknown> = {}) {
-  const workspace = sim.createWorkspace();
-  const workspaceId = `ws_${crypto.randomUUID().slice(0, 8)}`;
-  const connection = await seedConnection({
-    workspaceId,
-    appId: workspace.app_id,
-    token: workspace.token,
-    ...(Object.keys(source).length ? { source } : {}),
-  });
-  return { workspace, workspaceId, connection };
-}
-
-async function scalar(sql: string, ...binds: unknown[]): Promise<number> {
-  const row = await env.DB.prepare(sql)
-    .bind(...binds)
-    .first<{ n: number }>();
-  return row?.n ?? 0;
-}
+const connectSource = (source: Record<string, unknown> = {}) => connectImportSource(sim, source);
 
 const linkCount = (connectionId: string, type: "contact" | "company") =>
   scalar("SELECT count(*) AS n FROM intercom_links WHERE connection_id = ? AND object_type = ?", connectionId, type);
@@ -93,12 +63,6 @@ async function bulkGrants(appId: string): Promise<number> {
 }
 
 /** Runs an import's pages one at a time in this test: the JOBS sends are kept instead of queued. */
-function pageByPage() {
-  const sent: ImportPageMessage[] = [];
-  const jobs = { send: async (body: ImportPageMessage) => void sent.push(body) } as unknown as Env["JOBS"];
-  return { env: { ...env, JOBS: jobs } as Env, sent };
-}
-
 describe("import planning", () => {
   it("runs companies before contacts, and moves to the next phase when a page has no next", () => {
     expect(importOptions({ objects: ["contacts", "companies"] }).objects).toEqual(["companies", "contacts"]);

@@ -1,11 +1,9 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_SOURCE_SETTINGS } from "../src/connections/defaults";
 import { findConnectionById } from "../src/connections/repository";
 import { database } from "../src/db/client";
-import type { Env } from "../src/env";
 import { importById } from "../src/source/import/jobs";
-import type { ImportPageMessage } from "../src/source/import/messages";
 import {
   chatNotifications,
   embeddedIds,
@@ -16,9 +14,8 @@ import {
 import { afterPage, importOptions, phasesOf, skipPhase } from "../src/source/import/plan";
 import { nextEventsQuery } from "../src/source/import/reads";
 import { runImportPage, startImport } from "../src/source/import/run";
-import { authHeaders } from "./helpers/auth";
-import { seedConnection } from "./helpers/connections";
 import { intercomRest, waitFor } from "./helpers/destination";
+import { adminCall as call, connectImportSource, pageByPage, scalar } from "./helpers/imports";
 import { countCalls, journalMark, useIntercomSim } from "./helpers/intercom-sim";
 
 // The optional parts of a source import (README, "Import"): tags as `intercom_tags` (a tag list with `has_more`
@@ -27,47 +24,13 @@ import { countCalls, journalMark, useIntercomSim } from "./helpers/intercom-sim"
 // phase with its reason; bad input is a 422 problem.
 
 const sim = useIntercomSim({ config: { search_lag_ms: 0 } });
+const connectSource = (source: Record<string, unknown> = {}) => connectImportSource(sim, source);
 const DAY = 86_400;
-
-async function call(workspaceId: string, method: string, path: string, body?: unknown) {
-  const headers = await authHeaders({ workspaceId, scope: "admin" });
-  const response = await exports.default.fetch(`https://connector.test${path}`, {
-    method,
-    headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, type: response.headers.get("content-type"), json: (await response.json()) as any };
-}
-
-async function connectSource(source: Record<string, unknown> = {}) {
-  const workspace = sim.createWorkspace();
-  const workspaceId = `ws_${crypto.randomUUID().slice(0, 8)}`;
-  const connection = await seedConnection({
-    workspaceId,
-    appId: workspace.app_id,
-    token: workspace.token,
-    ...(Object.keys(source).length ? { source } : {}),
-  });
-  return { workspace, workspaceId, connection, base: `/v1/connections/${connection.id}/imports` };
-}
-
-async function scalar(sql: string, ...binds: unknown[]): Promise<number> {
-  const row = await env.DB.prepare(sql)
-    .bind(...binds)
-    .first<{ n: number }>();
-  return row?.n ?? 0;
-}
 
 const processed = (appId: string, pattern: string) =>
   scalar("SELECT count(*) AS n FROM processed_notifications WHERE key LIKE ?", `${appId}:${pattern}`);
 
 /** Runs an import's pages one at a time in this test: the JOBS sends are kept instead of queued. */
-function pageByPage() {
-  const sent: ImportPageMessage[] = [];
-  const jobs = { send: async (body: ImportPageMessage) => void sent.push(body) } as unknown as Env["JOBS"];
-  return { env: { ...env, JOBS: jobs } as Env, sent };
-}
-
 async function runAll(runner: ReturnType<typeof pageByPage>) {
   while (runner.sent.length > 0) await runImportPage(runner.env, runner.sent.shift()!);
 }

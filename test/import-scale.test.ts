@@ -10,6 +10,7 @@ import { IMPORT_PAGE_SIZE, IMPORT_STALL_MS, kickStalledImports, runImportPage } 
 import type { InboundMessage } from "../src/source/inbound-message";
 import { seedConnection } from "./helpers/connections";
 import { waitFor } from "./helpers/destination";
+import { scalar } from "./helpers/imports";
 import { journalMark, useIntercomSim } from "./helpers/intercom-sim";
 
 // Source import at the issue's scale (issue 16, "Proof"): 2,000 contacts (users and leads) and 300 companies (six
@@ -33,13 +34,6 @@ const SCROLL_PAGE = 50;
 /** wrangler.toml: INBOUND's `max_batch_size`. */
 const INBOUND_BATCH = 25;
 const COMPANY_IDS_FIELD = "import_company_ids";
-
-async function scalar(sql: string, ...binds: unknown[]): Promise<number> {
-  const row = await env.DB.prepare(sql)
-    .bind(...binds)
-    .first<{ n: number }>();
-  return row?.n ?? 0;
-}
 
 /** Runs INBOUND messages through the production consumer, in batches of 25 as the queue delivers them. */
 async function consume(messages: InboundMessage[]): Promise<void> {

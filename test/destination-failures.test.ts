@@ -46,9 +46,13 @@ describe("destination: Intercom's answers", () => {
       "POST /contacts 409",
       `PUT /contacts/${existing.json.id} 200`,
     ]);
-    const link = await env.DB.prepare("SELECT intercom_id FROM intercom_links WHERE connection_id = ?")
-      .bind(connection.id)
-      .first();
+    // The link is written after Intercom answered the PUT: wait for it rather than race it.
+    const link = await waitFor(
+      () =>
+        env.DB.prepare("SELECT intercom_id FROM intercom_links WHERE connection_id = ?").bind(connection.id).first(),
+      10_000,
+      "the link",
+    );
     expect(link).toEqual({ intercom_id: existing.json.id });
   });
 
@@ -78,9 +82,12 @@ describe("destination: Intercom's answers", () => {
     expect(await logsFor(connection.id, "outcome = 'conflict'")).toHaveLength(0);
     const contact = await intercomRest(workspace, "GET", `/contacts/${existing.json.id}`);
     expect(contact.json).toMatchObject({ name: "Archived", external_id: "u-arch" });
-    const link = await env.DB.prepare("SELECT intercom_id FROM intercom_links WHERE connection_id = ?")
-      .bind(connection.id)
-      .first();
+    const link = await waitFor(
+      () =>
+        env.DB.prepare("SELECT intercom_id FROM intercom_links WHERE connection_id = ?").bind(connection.id).first(),
+      10_000,
+      "the link",
+    );
     expect(link).toEqual({ intercom_id: existing.json.id });
   });
 

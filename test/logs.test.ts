@@ -5,7 +5,7 @@ import { logsQuery } from "../src/api/admin/logs";
 import { database } from "../src/db/client";
 import { syncLogs } from "../src/db/schema";
 import worker from "../src/index";
-import { logSyncOutcome, type SyncLogEntry, writeSyncLog } from "../src/lib/sync-log";
+import { logSyncOutcome, type SyncLogEntry, syncLogBatchStatements, writeSyncLog } from "../src/lib/sync-log";
 import { authHeaders } from "./helpers/auth";
 import { seedConnection } from "./helpers/connections";
 
@@ -274,6 +274,35 @@ describe("sync-log rows and their console twins", () => {
       { period: window, direction: "in", outcome: "ignored", n: 1 },
       { period: window, direction: "out", outcome: "noop", n: 2 },
     ]);
+  });
+
+  it("a batch of outcomes adds to each counter once (imports count by the queue batch), and its failures keep rows", async () => {
+    const db = database(env.DB);
+    const batchy = (await seedConnection({ workspaceId: WS })).id;
+    const at = Date.parse("2026-11-30T11:02:00Z");
+    const entries: SyncLogEntry[] = [
+      ...Array.from({ length: 25 }, (_, i) =>
+        entry({ connectionId: batchy, outcome: "captured", counted: true, objectId: `u${i}` }),
+      ),
+      entry({ connectionId: batchy, outcome: "noop", objectId: "u-noop" }),
+      entry({ connectionId: batchy, outcome: "failed", counted: true, objectId: "u-failed" }),
+    ];
+    const statements = syncLogBatchStatements(db, entries, at);
+    // One upsert per counter, the failure's row and its daily count: not one statement per outcome.
+    expect(statements).toHaveLength(4);
+    await db.batch(statements as [(typeof statements)[number], ...typeof statements]);
+    await db.batch(syncLogBatchStatements(db, entries.slice(0, 3), at) as [(typeof statements)[number]]);
+    const { results } = await env.DB.prepare(
+      "SELECT direction, outcome, n FROM sync_log_counts WHERE connection_id = ? AND direction != '*' ORDER BY outcome",
+    )
+      .bind(batchy)
+      .all();
+    expect(results).toEqual([
+      { direction: "in", outcome: "captured", n: 28 },
+      { direction: "in", outcome: "noop", n: 1 },
+    ]);
+    const { body } = await get(`/v1/connections/${batchy}/logs`);
+    expect(body.items.map((item) => item.object_id)).toEqual(["u-failed"]);
   });
 
   it("failures print at warn level", () => {

@@ -8,6 +8,7 @@ import { findAccount } from "../src/graph/accounts";
 import { eventsOfUser } from "../src/graph/events";
 import { findUser } from "../src/graph/users";
 import { processNotification } from "../src/source/process";
+import { prefetchReads } from "../src/source/reads";
 import type { SourceConnection, SourceNotification } from "../src/source/work";
 import { seedConnection } from "./helpers/connections";
 import { fullScans, type Recorded, recordingD1, scanningStatements } from "./helpers/query-plans";
@@ -91,6 +92,12 @@ describe("query plans of the source path and the read API", () => {
       "webhook",
     );
     await findByAppId(db, connection.appId);
+    // The INBOUND consumer's bulk reads of a queue batch (links, users and accounts they name, pending links, …).
+    const batch = (["contact.user.updated", "company.contact.attached", "event.created"] as const).map((name) => {
+      const { topic, created_at, data } = fixture(name);
+      return { id: `notif_${crypto.randomUUID()}`, topic, created_at, item: data.item } satisfies SourceNotification;
+    });
+    await prefetchReads(db, connection, batch);
 
     // The read API's queries.
     const user = (await findUser(db, "ws_plans", { userId: "cdp-user-2041" }))!;
@@ -108,6 +115,12 @@ describe("query plans of the source path and the read API", () => {
 
   it("the check itself catches a full scan", async () => {
     expect(await fullScans("SELECT * FROM users WHERE email = ?", ["a@b.c"])).toEqual(["SCAN users"]);
+    // The identity map is keyed by its primary key: an IN list left to the planner reads all links of a connection.
+    const everyLink =
+      "SELECT * FROM intercom_links WHERE connection_id = ? AND object_type = ? AND intercom_id IN (SELECT value FROM json_each(?))";
+    expect(await fullScans(everyLink, ["c", "contact", '["1","2"]'])).toEqual([
+      "SEARCH intercom_links USING PRIMARY KEY (connection_id=? AND object_type=?)",
+    ]);
     expect(await fullScans("SELECT * FROM users WHERE workspace_id = ? AND email = ?", ["w", "a@b.c"])).toEqual([]);
   });
 });

@@ -138,7 +138,7 @@ export const accounts = sqliteTable(
   (t) => [uniqueIndex("accounts_workspace_account_id").on(t.workspaceId, t.accountId)],
 );
 
-/** User ↔ account membership. */
+/** User ↔ account membership. A WITHOUT ROWID table (migration 0006): a new membership writes 2 rows, not 3. */
 export const memberships = sqliteTable(
   "memberships",
   {
@@ -154,7 +154,8 @@ export type IntercomObjectType = "contact" | "company";
 
 /**
  * The identity map: which Intercom object a CDP user/account is, per connection, and what Intercom is known to
- * hold for the synced fields (the diff base of the destination and the echo filter of the source).
+ * hold for the synced fields (the diff base of the destination and the echo filter of the source). A WITHOUT ROWID
+ * table keyed by its primary key (migration 0006; drizzle's schema cannot say so).
  */
 export const intercomLinks = sqliteTable(
   "intercom_links",

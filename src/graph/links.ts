@@ -40,12 +40,11 @@ export async function linksByIntercomIds(
   const rows = await db
     .select()
     .from(intercomLinks)
+    // One row-value IN over all three columns of the Intercom-id index: the table is keyed by its primary key
+    // (WITHOUT ROWID), and `connection_id = ? AND object_type = ? AND intercom_id IN (…)` tempts SQLite into reading
+    // every link of the connection through the key's (connection_id, object_type) prefix.
     .where(
-      and(
-        eq(intercomLinks.connectionId, connectionId),
-        eq(intercomLinks.objectType, objectType),
-        sql`${intercomLinks.intercomId} IN (SELECT value FROM json_each(${JSON.stringify(intercomIds)}))`,
-      ),
+      sql`(${intercomLinks.connectionId}, ${intercomLinks.objectType}, ${intercomLinks.intercomId}) IN (SELECT ${connectionId}, ${objectType}, value FROM json_each(${JSON.stringify(intercomIds)}))`,
     );
   return new Map(rows.map((row) => [row.intercomId, row]));
 }

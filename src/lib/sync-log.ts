@@ -74,14 +74,8 @@ export function syncLogStatements(
   // Rows of no connection (a notification of an unknown app) are rare and read by no per-connection API.
   if (connectionId === null) return [db.insert(syncLogs).values(rowOf(entry, now))];
   const window = countWindowOf(now);
-  if (COUNTED_OUTCOMES.has(entry.outcome) || (entry.counted && entry.outcome !== "failed")) {
-    return [
-      db
-        .insert(syncLogCounts)
-        .values({ connectionId, period: window, direction: entry.direction, outcome: entry.outcome, n: 1 })
-        .onConflictDoUpdate({ target: COUNT_KEY, set: { n: sql`${syncLogCounts.n} + 1` } }),
-    ];
-  }
+  if (isCounted(entry))
+    return [countStatement(db, { connectionId, direction: entry.direction, outcome: entry.outcome }, window, 1)];
   const day = logDayOf(now);
   const underCap = sql`(coalesce((SELECT n FROM sync_log_counts
       WHERE connection_id = ${connectionId} AND period = ${day} AND direction = '*' AND outcome = 'rows'), 0) < ${rowsPerDay})`;
@@ -104,6 +98,52 @@ export function syncLogStatements(
 }
 
 const COUNT_KEY = [syncLogCounts.connectionId, syncLogCounts.period, syncLogCounts.direction, syncLogCounts.outcome];
+
+/** Whether an outcome is counted in `sync_log_counts` instead of written as a row. */
+function isCounted(entry: SyncLogEntry): boolean {
+  return COUNTED_OUTCOMES.has(entry.outcome) || (entry.counted === true && entry.outcome !== "failed");
+}
+
+interface CountKey {
+  connectionId: string;
+  direction: Direction;
+  outcome: SyncOutcome;
+}
+
+/** Adds `n` to one counter of a window (an update of a counter touches no index: one row written). */
+function countStatement(db: Database, key: CountKey, window: number, n: number): BatchItem<"sqlite"> {
+  return db
+    .insert(syncLogCounts)
+    .values({ ...key, period: window, n })
+    .onConflictDoUpdate({ target: COUNT_KEY, set: { n: sql`${syncLogCounts.n} + excluded.n` } });
+}
+
+/**
+ * The statements that record many outcomes in one batch: the rows as `syncLogStatements` writes them, and one upsert
+ * per counter for all the counted outcomes (a queue batch of 25 imported contacts writes one counter row, not 25).
+ */
+export function syncLogBatchStatements(
+  db: Database,
+  entries: readonly SyncLogEntry[],
+  now = Date.now(),
+): BatchItem<"sqlite">[] {
+  const statements: BatchItem<"sqlite">[] = [];
+  const counts = new Map<string, CountKey & { n: number }>();
+  for (const entry of entries) {
+    const { connectionId, direction, outcome } = entry;
+    if (connectionId === null || !isCounted(entry)) {
+      statements.push(...syncLogStatements(db, entry, now));
+      continue;
+    }
+    const id = JSON.stringify([connectionId, direction, outcome]);
+    const count = counts.get(id);
+    if (count) count.n += 1;
+    else counts.set(id, { connectionId, direction, outcome, n: 1 });
+  }
+  const window = countWindowOf(now);
+  for (const { n, ...key } of counts.values()) statements.push(countStatement(db, key, window, n));
+  return statements;
+}
 
 function rowOf(entry: SyncLogEntry, now: number) {
   return {

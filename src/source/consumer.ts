@@ -14,9 +14,17 @@ import { logSyncOutcome, type SyncLogEntry, writeSyncLog } from "../lib/sync-log
 import { startErasure } from "../privacy/erase";
 import { erasedContactDigest, erasedContactDigests } from "../privacy/tombstones";
 import { InboundMessage, type InboundNotification } from "./inbound-message";
-import { type Decided, decideNotification, duplicateOf, isProcessed, notificationKey, processedKeys } from "./process";
+import {
+  commitDecided,
+  type Decided,
+  decideNotification,
+  duplicateOf,
+  isProcessed,
+  notificationKey,
+  processedKeys,
+} from "./process";
 import { forgetReads, prefetchReads } from "./reads";
-import type { BatchReads, Origin, SourceNotification, SourcePrivacy, Statement } from "./work";
+import type { BatchReads, Origin, SourceNotification, SourcePrivacy } from "./work";
 
 /** Seconds before the n-th retry (n = attempts so far): 10 s, 30 s, 1.5 min, 4.5 min, then 10 min. */
 export function retryDelaySeconds(attempts: number): number {
@@ -192,7 +200,11 @@ async function consumeGroup(env: Env, connection: LinkedConnection, items: Accep
     byKey.set(key, entry);
     for (const object of objects) touched.add(object);
     // D1 counts each statement of a batch as a query (1,000 an invocation): a joined batch stays well below.
-    if (held.reduce((n, h) => n + h.decided.statements.length, 0) >= MAX_STATEMENTS_PER_COMMIT) await flush();
+    if (
+      held.reduce((n, h) => n + h.decided.statements.length + h.decided.entries.length * 2, 0) >=
+      MAX_STATEMENTS_PER_COMMIT
+    )
+      await flush();
   }
   await flush();
 }
@@ -209,7 +221,10 @@ async function commit(env: Env, db: Database, connection: LinkedConnection, batc
   if (batch.length === 0) return [];
   const landed: Held[] = [];
   try {
-    await db.batch(batch.flatMap((held) => held.decided.statements) as [Statement, ...Statement[]]);
+    await commitDecided(
+      db,
+      batch.map((held) => held.decided),
+    );
     landed.push(...batch);
   } catch (joinedError) {
     log({
@@ -221,7 +236,7 @@ async function commit(env: Env, db: Database, connection: LinkedConnection, batc
     });
     for (const held of batch) {
       try {
-        await db.batch(held.decided.statements as [Statement, ...Statement[]]);
+        await commitDecided(db, [held.decided]);
         landed.push(held);
       } catch (error) {
         const { key } = held.decided;
@@ -234,7 +249,7 @@ async function commit(env: Env, db: Database, connection: LinkedConnection, batc
         // A racing duplicate committed the same notification first: this one is `duplicate`.
         const duplicate = duplicateOf(db, connection, held.item.notification, held.item.origin, Date.now());
         try {
-          await db.batch(duplicate.statements as [Statement, ...Statement[]]);
+          await commitDecided(db, [duplicate]);
         } catch (countError) {
           log({ level: "warn", msg: "could not count a duplicate", error: describeError(countError) });
         }
@@ -251,7 +266,7 @@ async function commit(env: Env, db: Database, connection: LinkedConnection, batc
     const now = Date.now();
     const duplicates = twins.map((twin) => duplicateOf(db, connection, twin.notification, twin.origin, now));
     try {
-      await db.batch(duplicates.flatMap((duplicate) => duplicate.statements) as [Statement, ...Statement[]]);
+      await commitDecided(db, duplicates, now);
       for (const duplicate of duplicates) for (const entry of duplicate.entries) logSyncOutcome(entry);
     } catch (error) {
       // The notification landed: its twins are duplicates whether or not their counted log made it.

@@ -5,7 +5,7 @@
 import { eq, inArray } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { processedNotifications } from "../db/schema";
-import { logSyncOutcome, type SyncLogEntry, syncLogStatements } from "../lib/sync-log";
+import { logSyncOutcome, type SyncLogEntry, syncLogBatchStatements } from "../lib/sync-log";
 import { handleChat } from "./capture/chat";
 import { handleCompany } from "./capture/company";
 import { handleContact } from "./capture/contact";
@@ -74,24 +74,40 @@ export async function processNotification(
   // Import items carry no key (inbound-message.ts): their capture is idempotent, and a key is 3 D1 rows written.
   if (origin !== "import" && (await isProcessed(db, key))) {
     const duplicate = duplicateOf(db, connection, notification, origin, now);
-    await db.batch(duplicate.statements as [Statement, ...Statement[]]);
+    await commitDecided(db, [duplicate], now);
     for (const entry of duplicate.entries) logSyncOutcome(entry);
     return duplicate.entries;
   }
   const decided = await decideNotification(db, connection, notification, origin, now, privacy);
-  await db.batch(decided.statements as [Statement, ...Statement[]]);
+  await commitDecided(db, [decided], now);
   for (const entry of decided.entries) logSyncOutcome(entry);
   if (afterCommit && decided.linkedUsers.length) await afterCommit(decided.linkedUsers);
   return decided.entries;
 }
 
-/** A notification decided but not yet committed: its batch's statements (the idempotency key first, when it has one). */
+/**
+ * A notification decided but not yet committed: its writes (the idempotency key first, when it has one) and the
+ * sync-log entries whose rows or counters `commitStatements` adds.
+ */
 export interface Decided {
   /** The idempotency key this batch marks processed; null for a `duplicate`'s log alone. */
   key: string | null;
   statements: Statement[];
   entries: SyncLogEntry[];
   linkedUsers: number[];
+}
+
+/** Commits decided notifications in one D1 batch: their writes in order, then their sync log (counters merged). */
+export async function commitDecided(db: Database, decided: readonly Decided[], now = Date.now()): Promise<void> {
+  const statements = [
+    ...decided.flatMap((one) => one.statements),
+    ...syncLogBatchStatements(
+      db,
+      decided.flatMap((one) => one.entries),
+      now,
+    ),
+  ];
+  if (statements.length > 0) await db.batch(statements as [Statement, ...Statement[]]);
 }
 
 /**
@@ -118,11 +134,7 @@ export async function decideNotification(
   const marked = origin === "import" ? null : key;
   return {
     key: marked,
-    statements: [
-      ...(marked === null ? [] : [markProcessed(db, marked, now)]),
-      ...work.statements,
-      ...entries.flatMap((entry) => syncLogStatements(db, entry, now)),
-    ],
+    statements: [...(marked === null ? [] : [markProcessed(db, marked, now)]), ...work.statements],
     entries,
     linkedUsers: work.linkedUsers ?? [],
   };
@@ -142,7 +154,7 @@ export function duplicateOf(
     objectId: notification.id,
     detail: "already processed",
   });
-  return { key: null, statements: syncLogStatements(db, entry, now), entries: [entry], linkedUsers: [] };
+  return { key: null, statements: [], entries: [entry], linkedUsers: [] };
 }
 
 async function handle(ctx: HandlerContext): Promise<Work> {

@@ -1,7 +1,7 @@
 /**
  * Query-plan checks: a D1 binding that records every statement it prepares with its bound parameters, and a check
- * that asks D1 for each statement's plan and reports the steps that read a whole watched table (`SCAN t`) where an
- * index lookup (`SEARCH t`) is due.
+ * that asks D1 for each statement's plan and reports the steps that read a whole watched table (`SCAN t`), or every
+ * link of a connection, where an index lookup (`SEARCH t`) is due.
  */
 import { env } from "cloudflare:workers";
 
@@ -50,13 +50,16 @@ export const WATCHED_TABLES = [
   "import_jobs",
 ];
 const FULL_SCAN = new RegExp(`^SCAN (${WATCHED_TABLES.join("|")})\\b`);
+/** Searches that read every row of a connection: as bad as a scan once a connection holds 100,000 contacts. */
+const CONNECTION_WIDE =
+  /^SEARCH intercom_links USING (?:PRIMARY KEY|INDEX \w+) \(connection_id=\? AND object_type=\?\)$/;
 
 /** The plan steps of a statement that read a whole watched table. */
 export async function fullScans(sql: string, params: unknown[]): Promise<string[]> {
   const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
     .bind(...params)
     .all<{ detail: string }>();
-  return results.map((step) => step.detail).filter((detail) => FULL_SCAN.test(detail));
+  return results.map((step) => step.detail).filter((detail) => FULL_SCAN.test(detail) || CONNECTION_WIDE.test(detail));
 }
 
 /** Every distinct recorded statement that scans a watched table, with its plan steps (one bound instance each). */

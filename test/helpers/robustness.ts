@@ -85,8 +85,10 @@ async function tablesSnapshot(db: D1Database): Promise<Record<string, TableState
     // A caller's own workspace is placed on a data database at its first request: that row is the caller's, not a
     // change to anyone else's data.
     if (name === "placements") continue;
-    const { results } = await db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all();
-    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(results)));
+    // Some tables have no rowid (WITHOUT ROWID): the rows are compared in a fixed order of their own.
+    const { results } = await db.prepare(`SELECT * FROM "${name}"`).all();
+    const rows = results.map((row) => JSON.stringify(row)).sort();
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(rows)));
     snapshot[name] = {
       rows: results.length,
       sha256: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join(""),

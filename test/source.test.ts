@@ -1,8 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { database } from "../src/db/client";
+import { IMPORT_COMPANIES_FIELD } from "../src/source/capture/import-memberships";
+import { processNotification } from "../src/source/process";
+import type { SourceConnection, SourceNotification } from "../src/source/work";
 import {
   deliver,
   deliverAndWait,
+  fixture,
   intercomId,
   notification,
   sourceWorkspace,
@@ -314,6 +319,56 @@ describe.concurrent("idempotency, ordering, echoes", () => {
       .all();
     expect(results[0]).toEqual({ n: 1 });
     expect((await ws.events({ user_id: "cdp-user-2041" })).body.items).toHaveLength(1);
+  });
+
+  it("a detach stays the pair's newest operation: a late older attach and an older imported contact do not undo it", async () => {
+    const ws = await sourceWorkspace();
+    const contactId = intercomId();
+    const companyId = intercomId();
+    const edit = (item: Record<string, any>) => {
+      item.contact.id = contactId;
+      item.company.id = companyId;
+    };
+    const at = (iso: string) => Date.parse(iso) / 1000;
+    const attach = (createdAt: number) =>
+      deliverAndWait(ws.connection.id, notification("company.contact.attached", { appId: ws.appId, edit, createdAt }));
+    await attach(at("2026-11-30T10:00:00Z"));
+    await deliverAndWait(
+      ws.connection.id,
+      notification("company.contact.detached", { appId: ws.appId, edit, createdAt: at("2026-11-30T12:00:00Z") }),
+    );
+    // Intercom delivers an attach of 11:00 late: the 12:00 detach wins.
+    const late = await attach(at("2026-11-30T11:00:00Z"));
+    expect(late).toMatchObject([
+      { object_type: "membership", outcome: "captured", detail: expect.stringMatching(/^detached/) },
+    ]);
+    expect((await ws.lookup({ user_id: "cdp-user-2041" })).body.account_ids).toEqual([]);
+
+    // An import read the contact (in the company) at 11:30, before the detach: its memberships change nothing.
+    const contact = fixture("contact.user.updated").data.item;
+    const imported: SourceNotification = {
+      id: `import:contact:${contactId}`,
+      topic: "contact.user.updated",
+      created_at: at("2026-11-30T11:30:00Z"),
+      item: {
+        ...contact,
+        id: contactId,
+        updated_at: at("2026-11-30T11:30:00Z"),
+        [IMPORT_COMPANIES_FIELD]: [companyId],
+      },
+    };
+    const connection = ws.connection as unknown as SourceConnection;
+    const entries = await processNotification(database(env.DB), connection, imported, "import");
+    expect(entries[0]?.detail).toContain("1 left to a newer change");
+    expect((await ws.lookup({ user_id: "cdp-user-2041" })).body.account_ids).toEqual([]);
+
+    // A newer attach (13:00) lands, and clears the settled detach.
+    await attach(at("2026-11-30T13:00:00Z"));
+    expect((await ws.lookup({ user_id: "cdp-user-2041" })).body.account_ids).toEqual(["acct-northwind"]);
+    const { n } = (await env.DB.prepare("SELECT count(*) AS n FROM pending_links WHERE connection_id = ?")
+      .bind(ws.connection.id)
+      .first<{ n: number }>())!;
+    expect(n).toBe(0);
   });
 
   it("an older update after a newer one changes nothing (stale)", async () => {

@@ -193,6 +193,11 @@ export const pendingLinks = sqliteTable(
     op: text("op").$type<"attach" | "detach">().notNull(),
     /** Envelope `created_at` of the notification (ms): the newest op per pair wins. */
     occurredAt: integer("occurred_at").notNull(),
+    /**
+     * A detach already applied to the memberships, kept (until the pending-link TTL) as the pair's newest operation
+     * so that an older attach (an import's item, a late webhook) cannot undo it.
+     */
+    settled: integer("settled", { mode: "boolean" }).notNull().default(false),
     createdAt: integer("created_at").notNull(),
   },
   (t) => [

@@ -1,7 +1,7 @@
 /**
  * Relationships seen in Intercom before both sides are in the CDP (`pending_links`): kept per contact/company pair,
- * newest operation wins, applied as membership changes when the missing side is captured. Every statement on the
- * table is here.
+ * newest operation wins, applied as membership changes when the missing side is captured; an applied detach stays as
+ * a settled record of the pair's newest operation. Every statement on the table is here.
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
@@ -22,18 +22,21 @@ export interface PendingLink {
   op: RelationshipOp;
   /** Envelope `created_at` of the notification (ms). */
   occurredAt: number;
+  /** A detach already applied, kept as the pair's newest operation (see `settledDetach`). */
+  settled?: boolean;
 }
 
 /** Records (or replaces with a newer one) the pending operation of a pair; an older operation changes nothing. */
 export function upsertPendingLink(db: Database, link: PendingLink, now: number) {
   return db
     .insert(pendingLinks)
-    .values({ ...link, createdAt: now })
+    .values({ ...link, settled: link.settled ?? false, createdAt: now })
     .onConflictDoUpdate({
       target: [pendingLinks.connectionId, pendingLinks.intercomContactId, pendingLinks.intercomCompanyId],
       set: {
         op: sql`excluded.op`,
         occurredAt: sql`excluded.occurred_at`,
+        settled: sql`excluded.settled`,
         companyId: sql`coalesce(excluded.company_id, ${pendingLinks.companyId})`,
       },
       setWhere: sql`excluded.occurred_at >= ${pendingLinks.occurredAt}`,
@@ -82,6 +85,32 @@ export function deletePendingLink(db: Database, id: number) {
   return db.delete(pendingLinks).where(eq(pendingLinks.id, id));
 }
 
+/**
+ * Records a detach applied to the memberships as the pair's newest operation, settled: nothing applies it again, but
+ * an older attach (an import's item read before the detach, a webhook Intercom delivers late) sees it and changes
+ * nothing. It lasts as long as a pending operation (the housekeeping TTL); an attach newer than it removes it.
+ */
+export function settledDetach(
+  ctx: HandlerContext,
+  intercomContactId: string,
+  intercomCompanyId: string,
+  occurredAt: number,
+) {
+  return upsertPendingLink(
+    ctx.db,
+    {
+      connectionId: ctx.connection.id,
+      intercomContactId,
+      intercomCompanyId,
+      companyId: null,
+      op: "detach",
+      occurredAt,
+      settled: true,
+    },
+    ctx.now,
+  );
+}
+
 /** Removes the pending operations of an Intercom contact that is gone (deleted, merged away). */
 export function deletePendingLinksOfContact(db: Database, connectionId: string, intercomContactId: string) {
   return db
@@ -113,7 +142,7 @@ export async function applyPendingOfContact(
     (await pendingLinksOfContact(ctx.db, ctx.connection.id, intercomContactId));
   const parts: Work[] = [];
   for (const row of rows) {
-    if (row.intercomCompanyId === exceptCompanyId) continue;
+    if (row.settled || row.intercomCompanyId === exceptCompanyId) continue;
     const accountPk = await accountOfPending(ctx, row);
     if (accountPk !== null) parts.push(applied(ctx, row, userPk, accountPk));
   }
@@ -132,7 +161,7 @@ export async function applyPendingOfCompany(
     (await pendingLinksOfCompany(ctx.db, ctx.connection.id, intercomCompanyId));
   const parts: Work[] = [];
   for (const row of rows) {
-    if (row.intercomContactId === exceptContactId) continue;
+    if (row.settled || row.intercomContactId === exceptContactId) continue;
     const link = await linkByIntercomId(ctx.db, ctx.connection.id, "contact", row.intercomContactId);
     if (link) parts.push(applied(ctx, row, link.localPk, accountPk));
   }
@@ -160,7 +189,12 @@ async function accountOfPending(ctx: HandlerContext, row: PendingLinkRow): Promi
 
 function applied(ctx: HandlerContext, row: PendingLinkRow, userPk: number, accountPk: number): Work {
   return {
-    statements: [membershipStatement(ctx, row.op, userPk, accountPk), deletePendingLink(ctx.db, row.id)],
+    statements: [
+      membershipStatement(ctx, row.op, userPk, accountPk),
+      row.op === "detach"
+        ? settledDetach(ctx, row.intercomContactId, row.intercomCompanyId, row.occurredAt)
+        : deletePendingLink(ctx.db, row.id),
+    ],
     entries: [
       ctx.entry({
         outcome: "captured",

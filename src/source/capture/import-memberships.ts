@@ -4,7 +4,7 @@
  */
 import { linksByIntercomIds } from "../../graph/links";
 import type { ContactItem } from "../../intercom/webhook-items";
-import { membershipStatement, pendingLinksOfContact, upsertPendingLink } from "../pending-links";
+import { deletePendingLink, membershipStatement, pendingLinksOfContact, upsertPendingLink } from "../pending-links";
 import type { HandlerContext, Statement, Work } from "../work";
 
 /** Field of an imported contact's item that lists its Intercom company ids (set by the import, src/source/import). */
@@ -19,8 +19,8 @@ export function importedCompanyIds(ctx: HandlerContext): string[] | null {
 
 /**
  * The memberships an import read from a contact, as of the contact's `updated_at`: attached when the company is
- * linked, else waiting in `pending_links`. A pending operation of the pair newer than that state wins (the contact's
- * own pending ones are applied by its handler). Two reads for the whole list, whatever its length (the import caps it).
+ * linked, else waiting in `pending_links`. A pending operation of the pair newer than that state wins, a detach
+ * already applied included (the contact's own pending ones are applied by its handler). Two reads for the whole list, whatever its length (the import caps it).
  */
 export async function importMemberships(
   ctx: HandlerContext,
@@ -31,6 +31,10 @@ export async function importMemberships(
   const occurredAt = ctx.notification.created_at * 1000;
   const pending = await pendingLinksOfContact(ctx.db, ctx.connection.id, contact.id);
   const newer = new Set(pending.filter((row) => row.occurredAt > occurredAt).map((row) => row.intercomCompanyId));
+  // A detach settled before this contact's state is undone by the attach below: its record goes with it.
+  const settledBefore = new Map(
+    pending.filter((row) => row.settled && row.occurredAt <= occurredAt).map((row) => [row.intercomCompanyId, row.id]),
+  );
   const links =
     userPk === null ? new Map() : await linksByIntercomIds(ctx.db, ctx.connection.id, "company", companyIds);
   const statements: Statement[] = [];
@@ -41,6 +45,8 @@ export async function importMemberships(
     const link = links.get(companyId);
     if (userPk !== null && link) {
       statements.push(membershipStatement(ctx, "attach", userPk, link.localPk));
+      const settled = settledBefore.get(companyId);
+      if (settled !== undefined) statements.push(deletePendingLink(ctx.db, settled));
       attached++;
       continue;
     }

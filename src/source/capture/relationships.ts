@@ -11,6 +11,7 @@ import {
   membershipStatement,
   pendingLinkOfPair,
   type RelationshipOp,
+  settledDetach,
   upsertPendingLink,
 } from "../pending-links";
 import { readAccount, readFindUser, readLink, readUser } from "../reads";
@@ -70,13 +71,18 @@ export async function handleRelationship(ctx: HandlerContext): Promise<Work> {
     return combine(user, account, wait, settled);
   }
 
-  // Intercom does not order notifications: a newer operation already waiting for this pair wins.
-  const effective = pending && pending.occurredAt > occurredAt ? pending.op : op;
+  // Intercom does not order notifications: a newer operation of this pair (waiting, or a settled detach) wins.
+  const newer = pending !== null && pending.occurredAt > occurredAt;
+  const effective = newer ? pending.op : op;
+  // A detach is kept as the pair's settled newest operation; an attach clears what was recorded of the pair.
+  const record =
+    effective === "detach"
+      ? [settledDetach(ctx, contact.id, company.id, newer ? pending.occurredAt : occurredAt)]
+      : pending
+        ? [deletePendingLink(ctx.db, pending.id)]
+        : [];
   const own: Work = {
-    statements: [
-      membershipStatement(ctx, effective, user.localPk, account.localPk),
-      ...(pending ? [deletePendingLink(ctx.db, pending.id)] : []),
-    ],
+    statements: [membershipStatement(ctx, effective, user.localPk, account.localPk), ...record],
     entries: [
       ctx.entry({
         outcome: "captured",

@@ -1,0 +1,1 @@
+ALTER TABLE `pending_links` ADD `settled` integer DEFAULT false NOT NULL;

@@ -3,9 +3,9 @@
 // (a snapshot of the working tree, its own local D1, free ports; see test/bench/local-worker.mjs). The scenarios run
 // in order and share one browser session: sign in, connect by OAuth through the simulator, settings that persist
 // after a reload, a mapping refused beside its field, stored markup rendered inert, a signed webhook whose capture
-// appears in the Log, a resync watched to its end, an import started and watched to its end, a dead letter
-// replayed, connect by token. Every page gets a screenshot (test/e2e/screenshots/) and an axe-core accessibility
-// check; any CSP violation or page error fails.
+// appears in the Log, a resync watched to its end, an import with optional parts ticked watched to its end (and one
+// the API refuses), a dead letter replayed, connect by token. Every page gets a screenshot (test/e2e/screenshots/)
+// and an axe-core accessibility check; any CSP violation or page error fails.
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -373,29 +373,73 @@ test("a resync runs to its end (its syncs appear in the Log)", async () => {
   await capture("summary");
 });
 
-test("an import runs from the Summary to its end", async () => {
+test("an import with optional parts runs from the Summary to its end", async () => {
   const { page } = s;
   await visit(`/console/connections/${s.connectionId}#summary`);
-  // The Import button shows once the imports API answers; the import the connect started is over first.
-  await page.waitForSelector("#import:not([hidden])");
+  // The import form shows once the imports API answers; the import the connect started is over first.
+  await page.waitForSelector("#import-form:not([hidden])");
   const ended = () =>
     /^Import[^:]*: (done|failed|cancelled)/.test(document.getElementById("job-import-label")?.textContent ?? "");
   await page.waitForFunction(ended, undefined, { timeout: 90_000 });
+  // The conversations' day is the API's default (90 days back), and only editable with its part ticked.
+  assert.equal(await page.isDisabled("#import-conversations-since"), true);
+  const since = await page.inputValue("#import-conversations-since");
+  const days = (Date.now() - new Date(`${since}T00:00`).getTime()) / 86_400_000;
+  assert.ok(days > 89 && days < 91, `the default window: ${since}`);
+  await page.check("#import-tags");
+  await page.check("#import-conversations");
+  assert.equal(await page.isEnabled("#import-conversations-since"), true);
+  await page.check("#import-events");
   await page.click("#import");
-  await page.waitForFunction(() => document.getElementById("jobs-message")?.textContent === "Import started.");
-  // The button's import (the second) has ended when the API says so; the Summary then shows it.
+  // Chat events are off since the settings scenario: the conversations part is skipped, and the answer says so.
+  const answered = () => {
+    const text = document.getElementById("import-message")?.textContent ?? "";
+    return (text !== "" && !text.startsWith("Starting")) || document.getElementById("import-form-error")?.textContent;
+  };
+  await page.waitForFunction(answered).catch(async (error) => {
+    throw new Error(`no answer shown: "${await page.textContent("#import-message")}" (${error.message})`);
+  });
+  const message = (await page.textContent("#import-message")) ?? "";
+  assert.match(
+    message,
+    /^Import started; data events will cost about \d+ Intercom calls; past conversations skipped: source\.capture_chat_events is off\./,
+    `refused: ${await page.textContent("#import-form-error")}`,
+  );
+  // The form's import (the second) has ended when the API says so; the Summary then shows it.
   const imports = async () =>
     (
       await request(console$(`/v1/connections/${s.connectionId}/imports`), {
         headers: { authorization: `Bearer ${s.adminToken}` },
       })
     ).items;
+  let job;
   for (let tries = 0; ; tries++) {
     const items = await imports();
-    if (items.length === 2 && items[0].state === "done") break;
+    if (items.length === 2 && items[0].state === "done") {
+      job = items[0];
+      break;
+    }
     assert.ok(tries < 90, `the import ended: ${JSON.stringify(items.map((item) => item.state))}`);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
+  // It ran with the parts ticked, and only those: the first import (by the connect) had none.
+  assert.deepEqual(
+    [job.include_tags, job.include_conversations, job.include_events],
+    [true, true, true],
+    JSON.stringify(job),
+  );
+  assert.deepEqual(
+    job.phases.map((phase) => [phase.object, phase.skipped_reason ?? null]),
+    [
+      ["companies", null],
+      ["contacts", null],
+      ["conversations", "source.capture_chat_events is off"],
+      ["events", null],
+    ],
+  );
+  const events = job.phases.find((phase) => phase.object === "events");
+  assert.ok(events.estimated_calls >= 1 && events.calls >= 1, JSON.stringify(events));
+  assert.ok(message.includes(`about ${events.estimated_calls} Intercom calls`), message);
   await page.waitForFunction(
     () => /^Import[^:]*: done/.test(document.getElementById("job-import-label")?.textContent ?? ""),
     undefined,
@@ -406,6 +450,41 @@ test("an import runs from the Summary to its end", async () => {
   const counted = /: done, (\d+) of (\d+)$/.exec(label);
   assert.ok(counted && counted[1] === counted[2], `a finished import's figures: ${label}`);
   await capture("summary-import");
+});
+
+test("an import the API refuses shows its reason", async () => {
+  const { page } = s;
+  // A day in the future (the field's max bypassed, as an older browser might): 422, beside the date.
+  await page.check("#import-conversations");
+  await page.evaluate(() => document.getElementById("import-conversations-since")?.removeAttribute("max"));
+  const future = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+  await page.fill("#import-conversations-since", future);
+  await page.click("#import");
+  await page.waitForFunction(() =>
+    /future/.test(document.getElementById("import-conversations-since-error")?.textContent ?? ""),
+  );
+  assert.equal(await page.getAttribute("#import-conversations-since", "aria-invalid"), "true");
+  assert.equal(await page.textContent("#import-form-error"), "Import not started: see the message beside the date.");
+  await page.uncheck("#import-conversations");
+  // A switched-off source is a deterministic 409 (a running import would race the click).
+  const patch = (enabled) =>
+    request(console$(`/v1/connections/${s.connectionId}`), {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${s.adminToken}` },
+      body: JSON.stringify({ source: { enabled } }),
+    });
+  await patch(false);
+  try {
+    await page.click("#import");
+    await page.waitForFunction(
+      () =>
+        document.getElementById("import-form-error")?.textContent ===
+        "Import not started: The source is switched off: turn it on first.",
+    );
+    assert.equal(await page.textContent("#import-message"), "");
+  } finally {
+    await patch(true);
+  }
 });
 
 test("a dead letter is replayed from the Summary", async () => {

@@ -430,6 +430,72 @@ function LogPanel() {
   );
 }
 
+/**
+ * Start an import, with its optional parts (off, as in the API). Hidden until `GET …/imports` answers, so a console
+ * ahead of its deploy offers no import. It sits above the figures the Summary redraws every 5 s, so that it does not
+ * move under the pointer.
+ */
+function ImportForm() {
+  return (
+    <form id="import-form" class="card job-form" method="post" aria-labelledby="import-title" hidden>
+      <h2 id="import-title">Import from Intercom</h2>
+      <p class="hint">Companies, contacts and their memberships, one Intercom page at a time in the bulk lane.</p>
+      <fieldset>
+        <legend>Also import</legend>
+        <div class="check">
+          <input type="checkbox" id="import-tags" name="include_tags" aria-describedby="import-tags-hint" />
+          <label for="import-tags">Tags</label>
+          <p id="import-tags-hint" class="hint">
+            Each contact's tag names as the user property <code>intercom_tags</code>.
+          </p>
+        </div>
+        <div class="check">
+          <input
+            type="checkbox"
+            id="import-conversations"
+            name="include_conversations"
+            aria-describedby="import-conversations-hint"
+          />
+          <label for="import-conversations">Past conversations</label>
+          <p id="import-conversations-hint" class="hint">
+            Conversations a contact started become Chat started and Chat button clicked events at their time (needs
+            Capture chat events).
+          </p>
+        </div>
+        <div class="since">
+          <label for="import-conversations-since">Conversations started since</label>
+          <input
+            type="date"
+            id="import-conversations-since"
+            name="conversations_since"
+            aria-describedby="import-conversations-since-hint"
+            disabled
+          />
+          <p id="import-conversations-since-hint" class="hint">
+            From midnight of that day, your time; empty: the last 90 days.
+          </p>
+          <p id="import-conversations-since-error" class="field-error" />
+        </div>
+        <div class="check">
+          <input type="checkbox" id="import-events" name="include_events" aria-describedby="import-events-hint" />
+          <label for="import-events">Past data events (one Intercom call per contact)</label>
+          <p id="import-events-hint" class="hint">
+            The data events Intercom still lists (the last 90 days) of each user contact (needs Capture user events).
+            The cost is stated when the import starts.
+          </p>
+        </div>
+      </fieldset>
+      <p id="import-form-error" class="field-error" role="alert" />
+      <div class="actions">
+        <button type="submit" id="import">
+          Import from Intercom
+        </button>
+        <span id="import-message" role="status" />
+      </div>
+    </form>
+  );
+}
+
 function SummaryPanel() {
   return (
     <Panel id="summary">
@@ -440,12 +506,10 @@ function SummaryPanel() {
         <button type="button" id="resync-cancel" class="secondary" hidden>
           Cancel resync
         </button>
-        <button type="button" id="import" hidden>
-          Import from Intercom
-        </button>
         <span id="jobs-message" role="status" />
       </div>
       <div id="jobs" />
+      <ImportForm />
       <dl id="summary-figures" class="figures" />
       <h2>Last hour and last 24 hours</h2>
       <table class="data compact" id="counts-table">

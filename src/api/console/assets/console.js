@@ -640,23 +640,101 @@
         showProblem(error, message);
       }
     });
-    // Imports have their own API only once it is deployed: the button shows when the API answers.
+    // Imports have their own API only once it is deployed: the form shows when the API answers.
     api("GET", `${connectionPath(connectionId)}/imports`)
-      .then(() => {
-        const button = byId("import");
-        button.hidden = false;
-        button.addEventListener("click", async () => {
-          const message = byId("jobs-message");
-          try {
-            await api("POST", `${connectionPath(connectionId)}/imports`, {});
-            message.textContent = "Import started.";
-            loadSummary();
-          } catch (error) {
-            message.textContent = `Import not started: ${errorText(error)}`;
-          }
-        });
-      })
+      .then(initImportForm)
       .catch(() => {});
+  }
+
+  /** The API's default window of past conversations (`conversations_since` left out). */
+  const CONVERSATION_DAYS = 90;
+  const PHASE_LABELS = { conversations: "Past conversations", events: "Past data events" };
+
+  /** A day `days` before today as an `<input type=date>` value, in the browser's time zone. */
+  function daysAgo(/** @type {number} */ days) {
+    const day = new Date();
+    day.setDate(day.getDate() - days);
+    const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
+    return `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`;
+  }
+
+  /**
+   * The start request of the import form: only the parts that are ticked, so `{}` imports the objects alone. A
+   * `since` day starts at the operator's midnight; an empty one leaves the API's default.
+   * @returns {Record<string, unknown>}
+   */
+  function importBody() {
+    /** @type {Record<string, unknown>} */
+    const body = {};
+    if (input("import-tags").checked) body.include_tags = true;
+    if (input("import-conversations").checked) {
+      body.include_conversations = true;
+      const since = input("import-conversations-since").value;
+      if (since) body.conversations_since = new Date(`${since}T00:00`).toISOString();
+    }
+    if (input("import-events").checked) body.include_events = true;
+    return body;
+  }
+
+  /**
+   * What the 202 answer says beyond "started": the events phase's stated cost, and the parts a source setting skips.
+   * @param {any} started
+   */
+  function importStartedText(started) {
+    const parts = ["Import started"];
+    if (typeof started?.estimated_calls === "number") {
+      parts.push(`data events will cost about ${started.estimated_calls.toLocaleString()} Intercom calls`);
+    }
+    for (const phase of started?.phases ?? []) {
+      if (!phase.skipped_reason) continue;
+      const label = PHASE_LABELS[/** @type {keyof PHASE_LABELS} */ (phase.object)] ?? phase.object;
+      parts.push(`${label.toLowerCase()} skipped: ${phase.skipped_reason}`);
+    }
+    return `${parts.join("; ")}. Progress above.`;
+  }
+
+  function initImportForm() {
+    const form = byId("import-form");
+    const conversations = input("import-conversations");
+    const since = input("import-conversations-since");
+    since.value = daysAgo(CONVERSATION_DAYS);
+    since.max = daysAgo(0);
+    const syncSince = () => {
+      since.disabled = !conversations.checked;
+    };
+    conversations.addEventListener("change", syncSince);
+    syncSince();
+    form.hidden = false;
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const message = byId("import-message");
+      const formError = byId("import-form-error");
+      const button = /** @type {HTMLButtonElement} */ (byId("import"));
+      message.textContent = "Starting an import…";
+      // One start per click: a second would only be refused as running.
+      button.disabled = true;
+      try {
+        const started = await api("POST", `${connectionPath(connectionId)}/imports`, importBody());
+        message.textContent = importStartedText(started);
+        loadSummary();
+      } catch (error) {
+        message.textContent = "";
+        if (error instanceof ApiError && error.status === 401) return;
+        // 409: an import runs already (or the connection or its source is off); 422: the request, per field.
+        const unplaced = [];
+        for (const entry of error instanceof ApiError ? (error.problem?.errors ?? []) : []) {
+          if (entry.path === "conversations_since") {
+            fieldError(since, byId("import-conversations-since-error"), String(entry.message));
+          } else unplaced.push(`${entry.path}: ${entry.message}`);
+        }
+        const placed = since.hasAttribute("aria-invalid") && unplaced.length === 0;
+        const why = placed ? "see the message beside the date." : errorText(error);
+        formError.textContent = [`Import not started: ${why}`, ...unplaced].join(" ");
+      } finally {
+        button.disabled = false;
+      }
+    });
   }
 
   const when = (/** @type {string | null} */ iso) => (iso ? new Date(iso).toLocaleString() : "never");

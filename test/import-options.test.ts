@@ -145,8 +145,17 @@ describe("import parts, pure", () => {
     expect(events.messages[0]!.notification).toMatchObject({
       id: "import:job:event:c1:5:paid",
       topic: "event.created",
-      item: { type: "event", intercom_user_id: "c1", user_id: "u1", email: "a@b.c" },
+      item: { type: "event", intercom_user_id: "c1", user_id: "u1", email: "a@b.c", import_user_contact: true },
     });
+    // A lead's `user_id` is an Intercom UUID, not the CDP's: its events do not say they may create a user by it.
+    const lead = eventNotifications(
+      "app",
+      "job",
+      { ...contact, role: "lead" },
+      [{ event_name: "x", created_at: 5 }],
+      0,
+    );
+    expect(lead.messages[0]!.notification.item).not.toHaveProperty("import_user_contact");
     expect(estimatedEventCalls(0)).toBe(1);
     expect(estimatedEventCalls(60)).toBe(63);
     expect(nextEventsQuery("https://api.intercom.io/events?type=user&intercom_user_id=x&per_page=2&before=9")).toEqual({

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { database } from "../src/db/client";
 import { IMPORT_COMPANIES_FIELD } from "../src/source/capture/import-memberships";
+import { eventNotifications } from "../src/source/import/parts";
 import { processNotification } from "../src/source/process";
 import type { SourceConnection, SourceNotification } from "../src/source/work";
 import {
@@ -369,6 +370,40 @@ describe.concurrent("idempotency, ordering, echoes", () => {
       .bind(ws.connection.id)
       .first<{ n: number }>())!;
     expect(n).toBe(0);
+  });
+
+  it("an imported event of a user contact without email lands before its contact does, and the contact then fills the user in", async () => {
+    const ws = await sourceWorkspace();
+    const connection = ws.connection as unknown as SourceConnection;
+    const db = database(env.DB);
+    const contact = {
+      ...fixture("contact.user.created").data.item,
+      id: intercomId(),
+      external_id: "u-no-email",
+      email: null,
+    };
+    const [event] = eventNotifications(
+      ws.appId,
+      "job1",
+      contact,
+      [{ event_name: "paid", created_at: 1_764_000_000 }],
+      0,
+    ).messages;
+    const eventEntries = await processNotification(db, connection, event!.notification, "sweep");
+    expect(eventEntries.map((entry) => `${entry.objectType}:${entry.outcome}`)).toEqual([
+      "user:captured",
+      "event:captured",
+    ]);
+    const contactEntries = await processNotification(
+      db,
+      connection,
+      { id: `notif_${crypto.randomUUID()}`, topic: "contact.user.created", created_at: 1_764_000_100, item: contact },
+      "sweep",
+    );
+    expect(contactEntries).toMatchObject([{ objectType: "user", outcome: "captured", objectId: "u-no-email" }]);
+    const { body } = await ws.lookup({ user_id: "u-no-email" });
+    expect(body).toMatchObject({ user_id: "u-no-email", properties: { full_name: "Jamie Rivera" } });
+    expect((await ws.events({ user_id: "u-no-email" })).body.items).toMatchObject([{ name: "paid" }]);
   });
 
   it("an older update after a newer one changes nothing (stale)", async () => {

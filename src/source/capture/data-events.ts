@@ -8,6 +8,12 @@ import { readOwnEvent } from "../reads";
 import { combine, type HandlerContext, only, type Work } from "../work";
 import { userOfContact } from "./activity-contact";
 
+/**
+ * Field an import sets on the events it lists for a user contact (src/source/import/parts.ts): its `user_id` is then
+ * the contact's `external_id`, the CDP's id, and a user may be created from it (webhook items never carry it).
+ */
+export const IMPORT_USER_CONTACT_FIELD = "import_user_contact";
+
 /** Handles a data event (the caller checked `capture_user_events`). */
 export async function handleUserEvent(ctx: HandlerContext): Promise<Work> {
   const event = EventItem.parse(ctx.notification.item);
@@ -18,10 +24,12 @@ export async function handleUserEvent(ctx: HandlerContext): Promise<Work> {
   if (contactId && (await readOwnEvent(ctx, eventEchoKey(ctx.connection.id, contactId, event.event_name, createdAt)))) {
     return only(ctx.entry({ ...logged, outcome: "skipped", detail: OWN_EVENT_DETAIL }));
   }
-  // The item does not say whether the contact is a user or a lead (whose `user_id` is an Intercom UUID): the id is
-  // good for a lookup, but a user is only ever created from the email.
+  // A webhook's item does not say whether the contact is a user or a lead (whose `user_id` is an Intercom UUID): the
+  // id is good for a lookup, but a user is only created from the email. An import's item says: a user contact's
+  // event may create its user by `user_id`, even without an email, before the contact's own message lands.
   const ref = { intercomId: contactId, userId: event.user_id || null, email: normalizeEmail(event.email) };
-  const { user, work } = await userOfContact(ctx, ref, ["user_id", "email", "link"], { createWithUserId: false });
+  const createWithUserId = ctx.notification.item[IMPORT_USER_CONTACT_FIELD] === true;
+  const { user, work } = await userOfContact(ctx, ref, ["user_id", "email", "link"], { createWithUserId });
   if (!user) {
     return combine(
       work,

@@ -4,6 +4,7 @@
  * data events as `event.created` ones, and what the events phase costs in calls. The Intercom reads and the sends
  * are in run-parts.ts; the handlers that capture them are the webhook path's, so their dedupe keys apply.
  */
+import { IMPORT_USER_CONTACT_FIELD } from "../capture/data-events";
 import { type InboundMessage, projectItem } from "../inbound-message";
 import { CONTACT_TAGS_TOPIC } from "./tag-capture";
 
@@ -134,13 +135,17 @@ export function eventNotifications(appId: string, jobId: string, contact: Item, 
       unreadable++;
       continue;
     }
-    const item = projectItem({
-      ...event,
-      type: "event",
-      intercom_user_id: event.intercom_user_id ?? contact.id,
-      user_id: event.user_id ?? contact.external_id ?? null,
-      email: event.email ?? contact.email ?? null,
-    });
+    const item = {
+      ...projectItem({
+        ...event,
+        type: "event",
+        intercom_user_id: event.intercom_user_id ?? contact.id,
+        user_id: event.user_id ?? contact.external_id ?? null,
+        email: event.email ?? contact.email ?? null,
+      }),
+      // A user contact's external_id is the CDP's id: its events may create the user (capture/data-events.ts).
+      ...(contact.role === "user" && contact.external_id ? { [IMPORT_USER_CONTACT_FIELD]: true } : {}),
+    };
     messages.push({
       received_at: now,
       app_id: appId,

@@ -10,7 +10,9 @@ export default defineConfig(async () => {
     plugins: [
       await connectorPool({
         BENCH_SMOKE: process.env.BENCH_SMOKE === "1" ? "1" : "",
-        BENCH_IMPORT_100K: process.env.BENCH_IMPORT_100K === "1" ? "1" : "",
+        BENCH_IMPORT_100K: ["1", "full"].includes(process.env.BENCH_IMPORT_100K ?? "")
+          ? (process.env.BENCH_IMPORT_100K ?? "")
+          : "",
       }),
     ],
     test: {

@@ -171,7 +171,8 @@ async function sizeRows(table: string, label: string, where = "1", ...params: un
     .bind(table)
     .all<{ type: string; name: string; sql: string }>();
   const ddl = schema.results.find((row) => row.type === "table")!.sql;
-  const rename = (sql: string) => sql.replace(new RegExp(`\`${table}\``, "g"), `\`${twin}\``);
+  // A table rebuilt and renamed by a migration (0006) has its name in double quotes in its DDL, not backticks.
+  const rename = (sql: string) => sql.replace(new RegExp(`[\`"]${table}[\`"]`, "g"), `\`${twin}\``);
   let size = await exec(rename(ddl));
   const rows = (await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${where}`)
     .bind(...params)

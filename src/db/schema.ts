@@ -154,8 +154,7 @@ export type IntercomObjectType = "contact" | "company";
 
 /**
  * The identity map: which Intercom object a CDP user/account is, per connection, and what Intercom is known to
- * hold for the synced fields (the diff base of the destination and the echo filter of the source). A WITHOUT ROWID
- * table keyed by its primary key (migration 0006; drizzle's schema cannot say so).
+ * hold for the synced fields (the diff base of the destination and the echo filter of the source).
  */
 export const intercomLinks = sqliteTable(
   "intercom_links",

@@ -40,9 +40,9 @@ export async function linksByIntercomIds(
   const rows = await db
     .select()
     .from(intercomLinks)
-    // One row-value IN over all three columns of the Intercom-id index: the table is keyed by its primary key
-    // (WITHOUT ROWID), and `connection_id = ? AND object_type = ? AND intercom_id IN (…)` tempts SQLite into reading
-    // every link of the connection through the key's (connection_id, object_type) prefix.
+    // One row-value IN over all three columns of the Intercom-id index: with `intercom_id IN (…)` beside two
+    // equalities, SQLite may read every link of the connection through the primary key's (connection_id,
+    // object_type) prefix instead (it did while the table was briefly WITHOUT ROWID; the query-plan test checks).
     .where(
       sql`(${intercomLinks.connectionId}, ${intercomLinks.objectType}, ${intercomLinks.intercomId}) IN (SELECT ${connectionId}, ${objectType}, value FROM json_each(${JSON.stringify(intercomIds)}))`,
     );

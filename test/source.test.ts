@@ -21,6 +21,17 @@ import {
 // End to end: signed webhook → real route → INBOUND queue → source consumer → D1, read back through the read API.
 // Every test has its own workspace and connection, so they run concurrently.
 
+/** A fresh Intercom contact/company pair, and the edit that puts it into an attach/detach fixture. */
+function newPair() {
+  const contactId = intercomId();
+  const companyId = intercomId();
+  const edit = (item: Record<string, any>) => {
+    item.contact.id = contactId;
+    item.company.id = companyId;
+  };
+  return { contactId, companyId, edit };
+}
+
 describe.concurrent("each source setting, on", () => {
   it("create_users_from_contacts: a user contact lands as a user, and its updates follow", async () => {
     const ws = await sourceWorkspace({
@@ -144,12 +155,7 @@ describe.concurrent("each source setting, on", () => {
 
   it("capture_relationships: attach creates both sides when allowed and links them; detach unlinks", async () => {
     const ws = await sourceWorkspace();
-    const contactId = intercomId();
-    const companyId = intercomId();
-    const edit = (item: Record<string, any>) => {
-      item.contact.id = contactId;
-      item.company.id = companyId;
-    };
+    const { companyId, edit } = newPair();
     const rows = await deliverAndWait(
       ws.connection.id,
       notification("company.contact.attached", { appId: ws.appId, edit }),
@@ -324,12 +330,7 @@ describe.concurrent("idempotency, ordering, echoes", () => {
 
   it("a detach stays the pair's newest operation: a late older attach and an older imported contact do not undo it", async () => {
     const ws = await sourceWorkspace();
-    const contactId = intercomId();
-    const companyId = intercomId();
-    const edit = (item: Record<string, any>) => {
-      item.contact.id = contactId;
-      item.company.id = companyId;
-    };
+    const { contactId, companyId, edit } = newPair();
     const at = (iso: string) => Date.parse(iso) / 1000;
     const attach = (createdAt: number) =>
       deliverAndWait(ws.connection.id, notification("company.contact.attached", { appId: ws.appId, edit, createdAt }));

@@ -5,7 +5,7 @@
  * answer (a miss included) and read D1 otherwise. The consumer drops them whenever it commits mid-batch, so a
  * handler never sees a value older than what an earlier message of the batch wrote.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { type AnyColumn, and, eq, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { accounts, actions, type IntercomObjectType, pendingLinks, users } from "../db/schema";
 import { type AccountRow, getAccount } from "../graph/accounts";
@@ -189,32 +189,19 @@ export async function prefetchReads(
       }
     }
   }
-  for (const part of chunks([...new Set(linked.contact)])) {
-    const rows = await db
+  const workspaceId = connection.workspaceId;
+  await readByPk(linked.contact, reads.users, (part) =>
+    db
       .select()
       .from(users)
-      .where(
-        and(
-          eq(users.workspaceId, connection.workspaceId),
-          sql`${users.pk} IN (SELECT value FROM json_each(${JSON.stringify(part)}))`,
-        ),
-      );
-    for (const pk of part) reads.users.set(pk, null);
-    for (const row of rows) reads.users.set(row.pk, row);
-  }
-  for (const part of chunks([...new Set(linked.company)])) {
-    const rows = await db
+      .where(and(eq(users.workspaceId, workspaceId), inJson(users.pk, part))),
+  );
+  await readByPk(linked.company, reads.accounts, (part) =>
+    db
       .select()
       .from(accounts)
-      .where(
-        and(
-          eq(accounts.workspaceId, connection.workspaceId),
-          sql`${accounts.pk} IN (SELECT value FROM json_each(${JSON.stringify(part)}))`,
-        ),
-      );
-    for (const pk of part) reads.accounts.set(pk, null);
-    for (const row of rows) reads.accounts.set(row.pk, row);
-  }
+      .where(and(eq(accounts.workspaceId, workspaceId), inJson(accounts.pk, part))),
+  );
   for (const [column, ids, into] of [
     [pendingLinks.intercomContactId, [...contacts], reads.pendingOfContact],
     [pendingLinks.intercomCompanyId, [...companies], reads.pendingOfCompany],
@@ -223,12 +210,7 @@ export async function prefetchReads(
       const rows = await db
         .select()
         .from(pendingLinks)
-        .where(
-          and(
-            eq(pendingLinks.connectionId, connection.id),
-            sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(part)}))`,
-          ),
-        );
+        .where(and(eq(pendingLinks.connectionId, connection.id), inJson(column, part)));
       for (const id of part) into.set(id, []);
       for (const row of rows)
         into.get(column === pendingLinks.intercomContactId ? row.intercomContactId : row.intercomCompanyId)?.push(row);
@@ -243,12 +225,7 @@ export async function prefetchReads(
       const rows = await db
         .select()
         .from(users)
-        .where(
-          and(
-            eq(users.workspaceId, connection.workspaceId),
-            sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(part)}))`,
-          ),
-        );
+        .where(and(eq(users.workspaceId, workspaceId), inJson(column, part)));
       for (const value of part) reads.identities.set(`${prefix}${value}`, []);
       for (const row of rows) {
         const value = prefix === "u:" ? row.userId : row.email;
@@ -260,16 +237,29 @@ export async function prefetchReads(
     const rows = await db
       .select({ echoKey: actions.echoKey })
       .from(actions)
-      .where(
-        and(
-          sql`${actions.echoKey} IS NOT NULL`,
-          sql`${actions.echoKey} IN (SELECT value FROM json_each(${JSON.stringify(part)}))`,
-        ),
-      );
+      .where(and(sql`${actions.echoKey} IS NOT NULL`, inJson(actions.echoKey, part)));
     for (const key of part) reads.ownEvents.set(key, false);
     for (const row of rows) if (row.echoKey) reads.ownEvents.set(row.echoKey, true);
   }
   return reads;
+}
+
+/** `column IN (…)` with the values as one JSON parameter: the statement's size does not grow with them. */
+function inJson(column: AnyColumn, values: readonly (string | number)[]): SQL {
+  return sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`;
+}
+
+/** Fills `into` with the rows of `pks` (null for a pk without one), one read per `IDS_PER_READ` distinct pks. */
+async function readByPk<T extends { pk: number }>(
+  pks: readonly number[],
+  into: Map<number, T | null>,
+  read: (part: number[]) => Promise<T[]>,
+): Promise<void> {
+  for (const part of chunks([...new Set(pks)])) {
+    const rows = await read(part);
+    for (const pk of part) into.set(pk, null);
+    for (const row of rows) into.set(row.pk, row);
+  }
 }
 
 function chunks<T>(values: readonly T[]): T[][] {

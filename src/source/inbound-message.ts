@@ -32,6 +32,16 @@ export const InboundMessage = z.object({
 });
 export type InboundMessage = z.input<typeof InboundMessage>;
 
+/** The INBOUND message of an item the connector read from Intercom itself (a sweep's or an import's). */
+export function readItemMessage(
+  appId: string,
+  origin: "sweep" | "import",
+  now: number,
+  notification: InboundNotification,
+): InboundMessage {
+  return { received_at: now, app_id: appId, origin, notification };
+}
+
 type Item = Record<string, unknown>;
 
 const CONTACT_FIELDS = [

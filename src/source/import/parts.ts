@@ -5,7 +5,7 @@
  * are in run-parts.ts; the handlers that capture them are the webhook path's, so their dedupe keys apply.
  */
 import { IMPORT_USER_CONTACT_FIELD } from "../capture/data-events";
-import { type InboundMessage, projectItem } from "../inbound-message";
+import { type InboundMessage, projectItem, readItemMessage } from "../inbound-message";
 import { CONTACT_TAGS_TOPIC } from "./tag-capture";
 
 type Item = Record<string, unknown>;
@@ -53,24 +53,19 @@ export function tagSetDigest(names: readonly string[]): string {
 export function tagsNotification(appId: string, contact: Item, names: readonly string[], now: number): InboundMessage {
   const tags = normalTagNames(names);
   const id = String(contact.id);
-  return {
-    received_at: now,
-    app_id: appId,
-    origin: "sweep",
-    notification: {
-      id: `import:tags:${id}:${tags.length}:${tagSetDigest(tags)}`,
-      topic: CONTACT_TAGS_TOPIC,
-      created_at: Number(contact.updated_at) || Math.floor(now / 1000),
-      item: {
-        type: "contact",
-        id,
-        role: contact.role ?? null,
-        external_id: contact.external_id ?? null,
-        email: contact.email ?? null,
-        tags,
-      },
+  return readItemMessage(appId, "sweep", now, {
+    id: `import:tags:${id}:${tags.length}:${tagSetDigest(tags)}`,
+    topic: CONTACT_TAGS_TOPIC,
+    created_at: Number(contact.updated_at) || Math.floor(now / 1000),
+    item: {
+      type: "contact",
+      id,
+      role: contact.role ?? null,
+      external_id: contact.external_id ?? null,
+      email: contact.email ?? null,
+      tags,
     },
-  };
+  });
 }
 
 /** Whether a conversation was started by a contact (a user or a lead), as `conversation.user.created` ones are. */
@@ -105,17 +100,14 @@ export function chatNotifications(
     } else if (createdAt < since) outside++;
     else if (!contactInitiated(conversation)) notContact++;
     else {
-      messages.push({
-        received_at: now,
-        app_id: appId,
-        origin: "sweep",
-        notification: {
+      messages.push(
+        readItemMessage(appId, "sweep", now, {
           id: `import:${jobId}:conversation:${conversation.id}`,
           topic: "conversation.user.created",
           created_at: createdAt,
           item: projectItem(conversation),
-        },
-      });
+        }),
+      );
     }
   }
   return { messages, outside, notContact, failedIds };
@@ -146,17 +138,14 @@ export function eventNotifications(appId: string, jobId: string, contact: Item, 
       // A user contact's external_id is the CDP's id: its events may create the user (capture/data-events.ts).
       ...(contact.role === "user" && contact.external_id ? { [IMPORT_USER_CONTACT_FIELD]: true } : {}),
     };
-    messages.push({
-      received_at: now,
-      app_id: appId,
-      origin: "sweep",
-      notification: {
+    messages.push(
+      readItemMessage(appId, "sweep", now, {
         id: `import:${jobId}:event:${String(contact.id)}:${createdAt}:${event.event_name}`,
         topic: "event.created",
         created_at: createdAt,
         item,
-      },
-    });
+      }),
+    );
   }
   return { messages, unreadable };
 }

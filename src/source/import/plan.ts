@@ -11,7 +11,7 @@ import type {
   ImportPhaseName,
   SourceSettings,
 } from "../../db/schema";
-import { type InboundMessage, projectItem } from "../inbound-message";
+import { type InboundMessage, projectItem, readItemMessage } from "../inbound-message";
 
 /** Companies first: memberships read from contacts then find their accounts already captured. */
 export const IMPORT_ORDER: readonly ImportObject[] = ["companies", "contacts"];
@@ -234,15 +234,10 @@ export function membershipNotification(
   now: number,
 ): InboundMessage {
   const updatedAt = Number(contact.updated_at);
-  return {
-    received_at: now,
-    app_id: appId,
-    origin: "import",
-    notification: {
-      id: `import:attach:${String(contact.id)}:${companyId}:${updatedAt}`,
-      topic: "company.contact.attached",
-      created_at: updatedAt,
-      item: { contact: projectItem(contact), company: { type: "company", id: companyId } },
-    },
-  };
+  return readItemMessage(appId, "import", now, {
+    id: `import:attach:${String(contact.id)}:${companyId}:${updatedAt}`,
+    topic: "company.contact.attached",
+    created_at: updatedAt,
+    item: { contact: projectItem(contact), company: { type: "company", id: companyId } },
+  });
 }

@@ -8,7 +8,7 @@ import type { Env } from "../../env";
 import { linksByIntercomIds } from "../../graph/links";
 import { sendAll } from "../../lib/queue-batches";
 import { writeSyncLog } from "../../lib/sync-log";
-import { type InboundMessage, projectItem } from "../inbound-message";
+import { type InboundMessage, projectItem, readItemMessage } from "../inbound-message";
 import type { SweepTotals } from "./messages";
 
 /** The sweep's databases: the workspace's data (links, logs) and the control one (the connection's bounds). */
@@ -81,18 +81,12 @@ export function sweptNotification(
   now: number,
 ): InboundMessage {
   const contactTopic = item.role === "lead" ? "contact.lead.updated" : "contact.user.updated";
-  return {
-    received_at: now,
-    app_id: appId,
-    origin: "sweep",
-    notification: {
-      id:
-        kind === "contact" ? `sweep:${String(item.id)}:${updatedAt}` : `sweep:company:${String(item.id)}:${updatedAt}`,
-      topic: kind === "contact" ? contactTopic : "company.updated",
-      created_at: updatedAt,
-      item: projectItem(item),
-    },
-  };
+  return readItemMessage(appId, "sweep", now, {
+    id: kind === "contact" ? `sweep:${String(item.id)}:${updatedAt}` : `sweep:company:${String(item.id)}:${updatedAt}`,
+    topic: kind === "contact" ? contactTopic : "company.updated",
+    created_at: updatedAt,
+    item: projectItem(item),
+  });
 }
 
 /** Saves a sweep's new lower bound (unless the connection was disconnected meanwhile) and writes its sync-log row. */

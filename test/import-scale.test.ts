@@ -8,7 +8,7 @@ import type { ImportPageMessage } from "../src/source/import/messages";
 import { importOptions } from "../src/source/import/plan";
 import { IMPORT_PAGE_SIZE, IMPORT_STALL_MS, kickStalledImports, runImportPage } from "../src/source/import/run";
 import type { InboundMessage } from "../src/source/inbound-message";
-import { seedConnection } from "./helpers/connections";
+import { connectSimWorkspace } from "./helpers/connections";
 import { waitFor } from "./helpers/destination";
 import { scalar } from "./helpers/imports";
 import { journalMark, useIntercomSim } from "./helpers/intercom-sim";
@@ -66,9 +66,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe("import at scale", () => {
   it("imports 2,000 contacts and 300 companies through a redelivery, an expired scroll, a 429 and a crash", async () => {
     skewMs = 0;
-    const workspace = sim.createWorkspace();
-    const workspaceId = `ws_${crypto.randomUUID().slice(0, 8)}`;
-    const connection = await seedConnection({ workspaceId, appId: workspace.app_id, token: workspace.token });
+    const { workspace, workspaceId, connection } = await connectSimWorkspace(sim);
     sim.seedWideWorkspace(workspace.app_id, {
       contacts: CONTACTS,
       leads: LEADS,

@@ -5,22 +5,13 @@ import worker from "../src/index";
 import { COMPANY_SWEEP_EVERY_SECONDS, companySweepPlan } from "../src/source/sweep/companies";
 import { FIRST_LOOKBACK_SECONDS, OVERLAP_SECONDS, sweepWindow } from "../src/source/sweep/contacts";
 import { authHeaders } from "./helpers/auth";
-import { seedConnection } from "./helpers/connections";
+import { connectSimWorkspace, seedConnection } from "./helpers/connections";
 import { intercomRest, settle, waitFor } from "./helpers/destination";
 import { useIntercomSim } from "./helpers/intercom-sim";
 
 const sim = useIntercomSim();
 
-async function connectSource() {
-  const workspace = sim.createWorkspace();
-  const workspaceId = `ws_${crypto.randomUUID().slice(0, 8)}`;
-  const connection = await seedConnection({
-    workspaceId,
-    appId: workspace.app_id,
-    token: workspace.token,
-  });
-  return { workspace, workspaceId, connection };
-}
+const connectSource = () => connectSimWorkspace(sim);
 
 async function account(workspaceId: string, accountId: string) {
   const response = await exports.default.fetch(`https://connector.test/v1/accounts/${accountId}`, {

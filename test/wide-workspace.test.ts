@@ -5,7 +5,7 @@ import { acceptAction } from "../src/destination/actions";
 import { identifyUser } from "../src/destination/ingest";
 import { startResync } from "../src/destination/resync";
 import worker from "../src/index";
-import { seedConnection } from "./helpers/connections";
+import { connectSimWorkspace } from "./helpers/connections";
 import { connectDestination, settle, waitFor } from "./helpers/destination";
 import { journalMark, useIntercomSim, wideNotification } from "./helpers/intercom-sim";
 import {
@@ -30,13 +30,7 @@ async function count(sql: string, ...params: unknown[]): Promise<number> {
 
 describe("wide workspace: source", () => {
   it("captures a wide contact webhook with all its custom attributes", async () => {
-    const workspace = sim.createWorkspace();
-    const workspaceId = `ws_${crypto.randomUUID().slice(0, 8)}`;
-    const connection = await seedConnection({
-      workspaceId,
-      appId: workspace.app_id,
-      token: workspace.token,
-    });
+    const { workspace, workspaceId, connection } = await connectSimWorkspace(sim);
     const notification = wideNotification("contact.user.updated", { app_id: workspace.app_id });
     expect(await sim.deliver(notification)).toBe(200);
     await waitFor(
@@ -56,13 +50,7 @@ describe("wide workspace: source", () => {
   });
 
   it("sweeps 200 wide contacts and 40 wide companies, a page per invocation", async () => {
-    const workspace = sim.createWorkspace();
-    const workspaceId = `ws_${crypto.randomUUID().slice(0, 8)}`;
-    const connection = await seedConnection({
-      workspaceId,
-      appId: workspace.app_id,
-      token: workspace.token,
-    });
+    const { workspace, workspaceId, connection } = await connectSimWorkspace(sim);
     const seeded = sim.seedWideWorkspace(workspace.app_id, { contacts: 200, companies: 40 });
     // The seeded records were last updated months ago: sweep from the beginning, as after a long outage.
     await env.DB.prepare("UPDATE connections SET swept_until = 1, companies_swept_until = 1 WHERE id = ?")

@@ -80,3 +80,19 @@ export async function connectViaApi(
 export async function connectionRow(id: string) {
   return database(env.DB).query.connections.findFirst({ where: eq(connections.id, id) });
 }
+
+/** A new simulator workspace and a connection row to it in a new CDP workspace (`source` overrides settings). */
+export async function connectSimWorkspace(
+  sim: { createWorkspace(): WorkspaceInfo },
+  source: Partial<SourceSettings> = {},
+) {
+  const workspace = sim.createWorkspace();
+  const workspaceId = `ws_${crypto.randomUUID().slice(0, 8)}`;
+  const connection = await seedConnection({
+    workspaceId,
+    appId: workspace.app_id,
+    token: workspace.token,
+    ...(Object.keys(source).length ? { source } : {}),
+  });
+  return { workspace, workspaceId, connection };
+}

@@ -3,7 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import type { Env } from "../../src/env";
 import type { ImportPageMessage } from "../../src/source/import/messages";
 import { authHeaders } from "./auth";
-import { seedConnection } from "./connections";
+import { connectSimWorkspace } from "./connections";
 import type { useIntercomSim } from "./intercom-sim";
 
 /** An admin API call of `workspaceId` through the Worker, answered as status, content type and parsed JSON. */
@@ -22,14 +22,7 @@ export async function connectImportSource(
   sim: Pick<ReturnType<typeof useIntercomSim>, "createWorkspace">,
   source: Record<string, unknown> = {},
 ) {
-  const workspace = sim.createWorkspace();
-  const workspaceId = `ws_${crypto.randomUUID().slice(0, 8)}`;
-  const connection = await seedConnection({
-    workspaceId,
-    appId: workspace.app_id,
-    token: workspace.token,
-    ...(Object.keys(source).length ? { source } : {}),
-  });
+  const { workspace, workspaceId, connection } = await connectSimWorkspace(sim, source);
   return { workspace, workspaceId, connection, base: `/v1/connections/${connection.id}/imports` };
 }
 
